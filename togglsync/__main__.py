@@ -1,0 +1,3 @@
+from togglsync.cli import main
+
+main()
