@@ -1,0 +1,65 @@
+"""The objects a command needs, built once from Settings: API client, Maton ctrl client, database.
+
+Kept apart from the CLI so the Python API (and tests) can use the same wiring.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from togglsync.config import Settings
+from togglsync.errors import QuotaSnapshot
+
+
+class App:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._quota_seen: dict[str, QuotaSnapshot] = {}
+
+    @cached_property
+    def engine(self):
+        from togglsync.db.migrate import open_database
+
+        return open_database(self.settings.db_target)
+
+    @cached_property
+    def client(self):
+        from togglsync.api import DirectAuth, MatonAuth, TogglClient
+        from togglsync.api.transport import check_url
+
+        s = self.settings
+        root = check_url(s.root_url)
+        secret = s.credential()
+        auth = MatonAuth(secret, s.maton_connection) if s.transport == "maton" else DirectAuth(secret)
+        return TogglClient(root, auth, min_interval=s.pacing, on_quota=self._remember_quota)
+
+    @cached_property
+    def maton(self):
+        from togglsync.api import MatonControl
+        from togglsync.api.transport import check_url
+        from togglsync.errors import ConfigError
+
+        s = self.settings
+        if not s.maton_api_key:
+            raise ConfigError("no Maton API key: set MATON_API_KEY or run `togglsync login --maton`")
+        return MatonControl(check_url(s.maton_ctrl_url), s.maton_api_key)
+
+    def _remember_quota(self, snapshot: QuotaSnapshot) -> None:
+        self._quota_seen[snapshot.pool] = snapshot
+
+    def save_quota(self) -> None:
+        """Persist the quota headers seen so `togglsync quota` can answer without a request."""
+        if not self._quota_seen:
+            return
+        from togglsync.db.repo import record_quota
+
+        with self.engine.begin() as conn:
+            record_quota(conn, list(self._quota_seen.values()))
+        self._quota_seen.clear()
+
+    def close(self) -> None:
+        try:
+            self.save_quota()
+        finally:
+            if "engine" in self.__dict__:
+                self.engine.dispose()

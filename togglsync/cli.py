@@ -1,0 +1,315 @@
+"""The `togglsync` command: thin click glue over the library.
+
+This is the one place where our errors become one-line messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from togglsync import __version__
+from togglsync.app import App
+from togglsync.config import load_settings, update_config_file
+from togglsync.errors import ConfigError, ExitCode, TogglSyncError, UsageError
+from togglsync.output import dumps, output_format_options, render_rows
+
+
+class CliError(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class TogglSyncGroup(click.Group):
+    """Translates TogglSyncError into `Error: <one line>` and its documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TogglSyncError as exc:
+            raise CliError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code) from None
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def _app(ctx: click.Context) -> App:
+    """The App for this invocation, built lazily so offline commands never need credentials."""
+    obj = ctx.find_root().obj
+    if obj.get("app") is None:
+        settings = load_settings(obj["options"])
+        obj["app"] = App(settings)
+        ctx.find_root().call_on_close(obj["app"].close)
+    return obj["app"]
+
+
+@click.group(cls=TogglSyncGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="togglsync")
+@click.option("--home", type=click.Path(file_okay=False), envvar="TOGGLSYNC_HOME",
+              help="Config and data directory (default: the platform's user data dir).")
+@click.option("--db", help="Database: a file path or SQLAlchemy URL (env TOGGLSYNC_DB).")
+@click.option("--transport", type=click.Choice(["direct", "maton"]),
+              help="Talk to Toggl directly (API token) or through the Maton gateway.")
+@click.option("--api-url", help="Root URL of the chosen transport (env TOGGLSYNC_API_URL).")
+@click.option("--connection", "maton_connection", metavar="ID",
+              help="Maton connection to use (env MATON_CONNECTION).")
+@click.option("--debug", is_flag=True, help="Log HTTP requests to stderr (credentials redacted).")
+@click.pass_context
+def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, debug) -> None:
+    """Offline-first local sync cache for Toggl Track."""
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+        logging.getLogger("togglsync").setLevel(logging.DEBUG)
+    ctx.obj = {
+        "options": {
+            "home": home,
+            "db": db,
+            "transport": transport,
+            "api_url": api_url,
+            "maton_connection": maton_connection,
+        },
+        "app": None,
+    }
+
+
+def main() -> None:
+    cli(prog_name="togglsync")
+
+
+# --- credentials and configuration -------------------------------------------------
+
+
+@cli.command()
+@click.option("--maton", is_flag=True, help="Store a Maton API key instead of a Toggl API token.")
+@click.pass_context
+def login(ctx: click.Context, maton: bool) -> None:
+    """Store credentials after checking them with one request (GET /me).
+
+    The secret is read from a hidden prompt (or standard input) and written to
+    the config file with mode 0600.
+    """
+    from togglsync.config import with_overrides
+
+    app = _app(ctx)
+    what = "Maton API key" if maton else "Toggl API token"
+    secret = click.prompt(what, hide_input=True).strip()
+    if not secret:
+        raise UsageError(f"empty {what}")
+    key = "maton_api_key" if maton else "api_token"
+    transport = "maton" if maton else "direct"
+    trial = App(with_overrides(app.settings, transport=transport, **{key: secret}))
+    me = trial.client.me()
+    trial.close()
+    update_config_file(app.settings.config_file, {key: secret, "transport": transport})
+    click.echo(f"Logged in as {me.get('fullname') or '?'} <{me.get('email') or '?'}> "
+               f"({transport}); credentials saved to {app.settings.config_file}")
+
+
+@cli.command()
+@click.pass_context
+def logout(ctx: click.Context) -> None:
+    """Remove stored credentials from the config file."""
+    app = _app(ctx)
+    update_config_file(app.settings.config_file, {"api_token": None, "maton_api_key": None})
+    click.echo(f"Credentials removed from {app.settings.config_file}")
+
+
+@cli.group()
+def config() -> None:
+    """Show the effective configuration."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.pass_context
+def config_show(ctx: click.Context, as_json: bool) -> None:
+    """Every setting, its value and where it came from (secrets redacted)."""
+    data = _app(ctx).settings.redacted()
+    if as_json:
+        click.echo(dumps(data))
+        return
+    rows = [
+        {"setting": k, "value": v.get("effective", v["value"]), "source": v["source"]}
+        for k, v in data.items()
+    ]
+    render_rows(rows, ["setting", "value", "source"])
+
+
+@config.command("path")
+@click.pass_context
+def config_path_cmd(ctx: click.Context) -> None:
+    """Print the config file's path."""
+    click.echo(str(_app(ctx).settings.config_file))
+
+
+# --- raw API access ---------------------------------------------------------------------
+
+
+def _parse_data(data: str | None) -> Any:
+    if data is None:
+        return None
+    if data == "-":
+        data = sys.stdin.read()
+    elif data.startswith("@"):
+        try:
+            with open(data[1:], encoding="utf-8") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {data[1:]}: {exc.strerror}") from None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"-d is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
+    query: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-q expects key=value, got {pair!r}")
+        if key in query:
+            prev = query[key]
+            query[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            query[key] = value
+    return query
+
+
+@cli.command()
+@click.argument("method", type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False))
+@click.argument("path")
+@click.option("-d", "--data", metavar="JSON", help="Request body: JSON text, @file, or - for stdin.")
+@click.option("-q", "--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
+@click.option("-i", "--include", is_flag=True, help="Print the status and quota headers to stderr.")
+@click.pass_context
+def api(ctx: click.Context, method: str, path: str, data: str | None, query: tuple[str, ...], include: bool) -> None:
+    """Send one request through the configured transport and print the JSON response.
+
+    PATH is a Toggl API path such as /me, /api/v9/me/time_entries,
+    /reports/api/v3/workspace/WID/search/time_entries, or a Maton-style
+    /toggl-track/api/v9/... path.
+    """
+    body = _parse_data(data)
+    params = _parse_query(query)
+    app = _app(ctx)
+    response = app.client.raw(method.upper(), path, params=params or None, json=body)
+    if include:
+        click.echo(f"HTTP {response.status}", err=True)
+        for name in ("X-Toggl-Quota-Remaining", "X-Toggl-Quota-Resets-In", "X-Next-ID", "X-Next-Row-Number"):
+            if name in response.headers:
+                click.echo(f"{name}: {response.headers[name]}", err=True)
+    if response.data is not None:
+        click.echo(dumps(response.data))
+
+
+# --- Maton connections ------------------------------------------------------------------
+
+
+@cli.group()
+def connections() -> None:
+    """Manage Maton gateway connections to Toggl Track."""
+
+
+_CONNECTION_COLUMNS = ["connection_id", "status", "app", "creation_time", "last_updated_time"]
+
+
+@connections.command("list")
+@click.option("--status", help="Only connections with this status, e.g. ACTIVE.")
+@output_format_options
+@click.pass_context
+def connections_list(ctx: click.Context, status: str | None, fmt: str) -> None:
+    """List your Toggl Track connections."""
+    rows = _app(ctx).maton.list_connections(status=status)
+    render_rows(rows, _CONNECTION_COLUMNS, fmt)
+
+
+@connections.command("create")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.pass_context
+def connections_create(ctx: click.Context, as_json: bool) -> None:
+    """Start a new connection; open the printed URL in a browser to authorise it."""
+    conn = _app(ctx).maton.create_connection()
+    if as_json:
+        click.echo(dumps(conn))
+        return
+    click.echo(f"Created connection {conn.get('connection_id')} ({conn.get('status')}).")
+    click.echo(f"Open this URL in a browser to finish connecting Toggl Track:\n  {conn.get('url')}")
+
+
+@connections.command("get")
+@click.argument("connection_id")
+@click.pass_context
+def connections_get(ctx: click.Context, connection_id: str) -> None:
+    """Show one connection as JSON."""
+    click.echo(dumps(_app(ctx).maton.get_connection(connection_id)))
+
+
+@connections.command("delete")
+@click.argument("connection_id")
+@click.pass_context
+def connections_delete(ctx: click.Context, connection_id: str) -> None:
+    """Delete a connection."""
+    _app(ctx).maton.delete_connection(connection_id)
+    click.echo(f"Deleted connection {connection_id}.")
+
+
+# --- quota ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.pass_context
+def quota(ctx: click.Context, as_json: bool) -> None:
+    """Toggl request quota left, from the last responses seen (sends no request)."""
+    from togglsync.db.repo import load_quota
+
+    app = _app(ctx)
+    with app.engine.connect() as conn:
+        rows = load_quota(conn)
+    if as_json:
+        click.echo(dumps(rows))
+        return
+    if not rows:
+        click.echo("No quota information yet: it is recorded from the responses of the next request.")
+        return
+    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"])
+
+
+# --- simulator and demo ------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0 = any free port).")
+@click.option("--entries", type=click.IntRange(0), default=500, show_default=True, help="Time entries to seed.")
+@click.option("--plan", type=click.Choice(["free", "starter", "premium"]), default="free", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the generated account.")
+@click.option("--no-quotas", is_flag=True, help="Do not enforce the hourly quotas.")
+def simulator(port: int, entries: int, plan: str, seed: int, no_quotas: bool) -> None:
+    """Run the built-in Toggl API simulator until interrupted.
+
+    It prints the environment variables that point togglsync at it.
+    """
+    from togglsync.simulator.server import run_forever
+
+    run_forever(port=port, entries=entries, plan=plan, seed=seed, quotas=not no_quotas)
+
+
+@cli.command()
+@click.option("--home", "demo_home", type=click.Path(file_okay=False),
+              help="Keep the demo's data here (default: a temporary directory).")
+@click.option("--entries", type=click.IntRange(0), default=300, show_default=True)
+def demo(demo_home: str | None, entries: int) -> None:
+    """Run togglsync against the built-in simulator and narrate what happens."""
+    from togglsync.demo import run_demo
+
+    run_demo(home=demo_home, entries=entries)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

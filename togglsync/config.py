@@ -1,0 +1,215 @@
+"""Settings: command-line option > environment > config file > default.
+
+The config file is JSON in the togglsync home, written with mode 0600 because
+it may hold an API token. Secrets never leave this module in readable form
+except to build the auth object of the API client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+from togglsync.errors import ConfigError
+
+APP_NAME = "togglsync"
+CONFIG_FILENAME = "config.json"
+DB_FILENAME = "togglsync.db"
+
+DIRECT_URL = "https://api.track.toggl.com"
+MATON_URL = "https://gateway.maton.ai/toggl-track"
+MATON_CTRL_URL = "https://ctrl.maton.ai"
+
+TRANSPORTS = ("direct", "maton")
+SECRET_KEYS = frozenset({"api_token", "maton_api_key"})
+
+# Setting name -> environment variable. The token variables are the ones
+# Toggl's and Maton's own docs use, so existing shells just work.
+ENV_VARS: dict[str, str] = {
+    "transport": "TOGGLSYNC_TRANSPORT",
+    "api_token": "TOGGL_API_TOKEN",
+    "maton_api_key": "MATON_API_KEY",
+    "maton_connection": "MATON_CONNECTION",
+    "api_url": "TOGGLSYNC_API_URL",
+    "maton_ctrl_url": "TOGGLSYNC_MATON_CTRL_URL",
+    "db": "TOGGLSYNC_DB",
+    "pacing": "TOGGLSYNC_PACING",
+}
+
+
+def home_dir() -> Path:
+    """$TOGGLSYNC_HOME, else the platform's per-user data directory."""
+    env = os.environ.get("TOGGLSYNC_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_path(home: Path | None = None) -> Path:
+    return (home or home_dir()) / CONFIG_FILENAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    transport: str = "direct"
+    api_token: str | None = field(default=None, repr=False)
+    maton_api_key: str | None = field(default=None, repr=False)
+    maton_connection: str | None = None
+    api_url: str | None = None  # root of the chosen transport; None = its default
+    maton_ctrl_url: str = MATON_CTRL_URL
+    db: str | None = None  # SQLAlchemy URL or file path; None = <home>/togglsync.db
+    pacing: float = 1.0  # minimum seconds between requests (Toggl asks ~1/s)
+    # Where each value came from ("option", "env", "file", "default"), for `config show`.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def config_file(self) -> Path:
+        return config_path(self.home)
+
+    @property
+    def db_target(self) -> str:
+        return self.db or str(self.home / DB_FILENAME)
+
+    @property
+    def root_url(self) -> str:
+        if self.api_url:
+            return self.api_url
+        return MATON_URL if self.transport == "maton" else DIRECT_URL
+
+    def credential(self) -> str:
+        """The secret for the chosen transport, or a ConfigError saying how to set one."""
+        if self.transport == "maton":
+            if not self.maton_api_key:
+                raise ConfigError(
+                    "no Maton API key: set MATON_API_KEY or run `togglsync login --maton`"
+                )
+            return self.maton_api_key
+        if not self.api_token:
+            raise ConfigError(
+                "no Toggl API token: set TOGGL_API_TOKEN or run `togglsync login`"
+            )
+        return self.api_token
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting with its source; secrets shown only as set/unset."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            value = getattr(self, f.name)
+            if f.name in SECRET_KEYS:
+                value = "********" if value else None
+            elif isinstance(value, Path):
+                value = str(value)
+            out[f.name] = {"value": value, "source": self.sources.get(f.name, "default")}
+        out["api_url"]["effective"] = self.root_url
+        out["db"]["effective"] = self.db_target
+        return out
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid JSON (line {exc.lineno}): fix or delete it"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    unknown = set(data) - set(ENV_VARS)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and SECRET_KEYS & set(data):
+        print(
+            f"togglsync: warning: {path} holds a secret and is readable by others; "
+            f"run: chmod 600 {path}",
+            file=sys.stderr,
+        )
+    return data
+
+
+def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
+    """Write atomically, 0600 from the first byte (never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(dict(data), fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
+    """Merge `changes` into the file; a value of None removes the key."""
+    data = read_config_file(path)
+    for key, value in changes.items():
+        if key not in ENV_VARS:
+            raise ConfigError(f"unknown setting {key!r}")
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    write_config_file(path, data)
+
+
+def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None = None) -> Settings:
+    """Resolve every setting by precedence. `options` are command-line values (None = not given)."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    home = Path(options.pop("home")) if "home" in options else (home or home_dir())
+    file_values = read_config_file(config_path(home))
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, env_var in ENV_VARS.items():
+        env_value = os.environ.get(env_var) or None
+        for source, value in (("option", options.get(name)), ("env", env_value), ("file", file_values.get(name))):
+            if value is not None:
+                values[name] = value
+                sources[name] = source
+                break
+
+    if "transport" not in values:
+        # No explicit choice: a Maton key alone means the gateway.
+        if not values.get("api_token") and values.get("maton_api_key"):
+            values["transport"] = "maton"
+            sources["transport"] = "inferred"
+    transport = values.get("transport", "direct")
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"unknown transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+    if "pacing" in values:
+        try:
+            values["pacing"] = float(values["pacing"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"pacing must be a number of seconds, not {values['pacing']!r}") from None
+        if values["pacing"] < 0:
+            raise ConfigError("pacing must not be negative")
+    for url_key in ("api_url", "maton_ctrl_url"):
+        if url_key in values:
+            values[url_key] = str(values[url_key]).rstrip("/")
+    return Settings(home=home, sources=sources, **values)
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    sources = dict(settings.sources)
+    sources.update({k: "option" for k, v in changes.items() if v is not None})
+    return replace(settings, sources=sources, **{k: v for k, v in changes.items() if v is not None})
