@@ -1,0 +1,1 @@
+"""Schema revisions, one file each (alembic skips this file)."""

@@ -1,0 +1,250 @@
+"""Alembic migrations: up and down, agreement with the models, upgrade on open."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import event, inspect, select, text
+
+from togglsync.db.engine import DatabaseOpenError, foreign_keys_disabled, make_engine
+from togglsync.db.migrate import (
+    DatabaseTooNew,
+    alembic_config,
+    current_revision,
+    head_revision,
+    open_database,
+    upgrade,
+)
+from togglsync.db.models import Base, TimeEntry, TimeEntryTag
+from togglsync.db.repo import upsert
+from togglsync.errors import TogglSyncError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+TABLES = {
+    "account",
+    "workspaces",
+    "workspace_users",
+    "clients",
+    "projects",
+    "tags",
+    "time_entries",
+    "time_entry_tags",
+    "sync_cursors",
+    "quota_state",
+}
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "togglsync.db"
+
+
+@pytest.fixture
+def engine(db_path):
+    engine = make_engine(str(db_path))
+    yield engine
+    engine.dispose()
+
+
+def run_alembic(engine, action, revision):
+    with engine.connect() as connection:
+        action(alembic_config(connection), revision)
+
+
+def tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_empty_to_head_to_base_to_head(engine):
+    assert current_revision(engine) is None
+    run_alembic(engine, command.upgrade, "head")
+    assert tables(engine) == TABLES
+    assert current_revision(engine) == head_revision()
+
+    run_alembic(engine, command.downgrade, "base")
+    assert tables(engine) == set()
+    assert current_revision(engine) is None
+
+    run_alembic(engine, command.upgrade, "head")
+    assert tables(engine) == TABLES
+    assert current_revision(engine) == head_revision()
+
+
+def test_models_and_migrations_agree(engine):
+    run_alembic(engine, command.upgrade, "head")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrated_schema_matches_create_all(engine, tmp_path):
+    """Same indexes, constraints and SQL types as the models would create."""
+    run_alembic(engine, command.upgrade, "head")
+    reference = make_engine(str(tmp_path / "reference.db"))
+    try:
+        Base.metadata.create_all(reference)
+        assert schema_sql(engine) == schema_sql(reference)
+    finally:
+        reference.dispose()
+
+
+def schema_sql(engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'alembic_version'")
+        )
+        return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def test_migrations_leave_foreign_keys_enforced(engine):
+    with engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "head")
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_table_rebuild_with_enforcement_off_keeps_dependent_rows(engine):
+    """Why env.py disables foreign keys: a batch rebuild drops the table."""
+    upgrade(engine)
+    with engine.begin() as connection:
+        upsert(connection, TimeEntry, [sample_entry(1)])
+        upsert(connection, TimeEntryTag, [{"time_entry_id": 1, "tag_id": 2}])
+    with engine.connect() as connection:
+        with foreign_keys_disabled(connection):
+            with connection.begin():
+                operations = Operations(MigrationContext.configure(connection))
+                with operations.batch_alter_table("time_entries", recreate="always") as batch:
+                    batch.alter_column("description", new_column_name="description")
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.execute(select(TimeEntryTag.tag_id)).scalars().all() == [2]
+
+
+def test_foreign_keys_disabled_needs_no_open_transaction(engine):
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # autobegins
+        with pytest.raises(RuntimeError, match="outside a transaction"):
+            with foreign_keys_disabled(connection):
+                pass
+
+
+def test_open_database_creates_and_upgrades(tmp_path):
+    path = tmp_path / "new" / "dir" / "togglsync.db"
+    engine = open_database(str(path))
+    try:
+        assert path.is_file()
+        assert current_revision(engine) == head_revision()
+        assert tables(engine) == TABLES
+    finally:
+        engine.dispose()
+
+
+def test_database_at_head_opens_without_running_migrations(db_path):
+    open_database(str(db_path)).dispose()
+    engine = make_engine(str(db_path))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        assert upgrade(engine) is False
+    finally:
+        engine.dispose()
+    # Only reads of alembic_version: no env.py (it would check foreign keys),
+    # no write lock (BEGIN IMMEDIATE), no DDL.
+    assert statements, "the version must have been read"
+    assert len(statements) <= 4, statements
+    joined = "\n".join(statements).upper()
+    for forbidden in ("IMMEDIATE", "FOREIGN_KEY_CHECK", "CREATE", "ALTER", "INSERT", "UPDATE"):
+        assert forbidden not in joined, statements
+
+
+def test_behind_database_is_upgraded(engine):
+    run_alembic(engine, command.upgrade, "head")
+    run_alembic(engine, command.downgrade, "base")
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+
+
+def test_newer_database_is_refused_clearly(db_path):
+    open_database(str(db_path)).dispose()
+    engine = make_engine(str(db_path))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(DatabaseTooNew, match="created by a newer togglsync") as raised:
+        open_database(str(db_path))
+    assert isinstance(raised.value, TogglSyncError)
+    assert "9999_from_the_future" in str(raised.value)
+
+
+def test_a_file_that_is_not_a_database_is_refused_clearly(db_path):
+    db_path.write_bytes(b"this is a text file, not SQLite\n" * 100)
+    with pytest.raises(DatabaseOpenError, match="not a SQLite database"):
+        open_database(str(db_path))
+
+
+def test_concurrent_first_opens_upgrade_once(db_path):
+    """Separate processes (alembic's context is process-global, not per thread)."""
+    script = "import sys; from togglsync.db.migrate import open_database; open_database(sys.argv[1]).dispose()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, str(db_path)], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [p.stderr.read() for p in processes if p.wait(timeout=60) != 0]
+    assert failures == []
+    engine = make_engine(str(db_path))
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_first_opens_in_threads(db_path):
+    errors: list[BaseException] = []
+
+    def open_it():
+        try:
+            open_database(str(db_path)).dispose()
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_alembic_command_line_from_the_repository_root(db_path):
+    alembic = Path(sys.executable).with_name("alembic")
+    env = {**os.environ, "TOGGLSYNC_DB": str(db_path)}
+    result = subprocess.run(
+        [str(alembic), "upgrade", "head"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(str(db_path))
+    try:
+        assert current_revision(engine) == head_revision()
+        assert tables(engine) == TABLES
+    finally:
+        engine.dispose()
+
+
+def sample_entry(id: int) -> dict:
+    from datetime import datetime, timezone
+
+    return {
+        "id": id,
+        "workspace_id": 1,
+        "start": datetime(2024, 1, 1, tzinfo=timezone.utc),
+        "duration": 60,
+        "description": "x",
+    }

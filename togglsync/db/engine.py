@@ -1,0 +1,174 @@
+"""Engines for the local SQLite database, configured on *our* engine only.
+
+Every connection gets WAL, enforced foreign keys and a busy timeout, and
+transactions start with `BEGIN IMMEDIATE`: in WAL mode a transaction that
+reads and then writes ("deferred") fails with SQLITE_BUSY when another
+writer got in between, *regardless of the busy timeout*. Taking the write
+lock at BEGIN makes the second writer wait (up to the timeout) instead.
+
+The listeners sit on the engine instance we return; other engines in the
+same process (tests, users' scripts) keep SQLAlchemy's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+from togglsync.errors import ConfigError, TogglSyncError
+
+BUSY_TIMEOUT_MS = 10_000
+
+# Execution option naming how our "begin" listener starts a transaction.
+BEGIN_MODE_OPTION = "togglsync_begin"
+_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+class DatabaseOpenError(TogglSyncError):
+    """The database file cannot be opened or used by this version of togglsync."""
+
+
+class DatabaseNotFound(DatabaseOpenError):
+    """A read-only open of a database file that does not exist."""
+
+
+def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for the read-write database at a SQLAlchemy URL or a file path.
+
+    A plain path (or a sqlite URL naming a file) gets its parent directory
+    created. `sqlite:///:memory:` works too (no WAL there).
+    """
+    url = sqlite_url(url_or_path)
+    if _is_file_database(url):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+    engine = create_engine(url)
+    _configure(engine, busy_timeout_ms=busy_timeout_ms, wal=_is_file_database(url), begin="IMMEDIATE")
+    return engine
+
+
+def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+    """An engine that cannot write: SQLite opens the file with `mode=ro`.
+
+    Read-only is enforced by how the file is opened, not by inspecting SQL,
+    so it holds for anything a user types. Transactions are plain (deferred)
+    BEGINs: they read a consistent snapshot and never take the write lock.
+    """
+    file = Path(sqlite_url(path).database or "").expanduser().resolve()
+    if not file.is_file():
+        raise DatabaseNotFound(f"no database at {file}")
+    # SQLite URI filenames are percent-encoded; a '?' or '#' in the path
+    # would otherwise start the query or fragment.
+    url = URL.create(
+        "sqlite",
+        database="file:" + quote(str(file)),
+        query={"mode": "ro", "uri": "true"},
+    )
+    engine = create_engine(url)
+    _configure(engine, busy_timeout_ms=busy_timeout_ms, wal=False, begin="DEFERRED")
+    return engine
+
+
+def for_reading(engine: Engine) -> Engine:
+    """The same engine (same pool), but its transactions start DEFERRED.
+
+    For read-only work on the hot path (listing, checking the schema
+    version): it neither waits for nor blocks a running sync's writes.
+    Writing through it is still possible but may fail with SQLITE_BUSY.
+    """
+    return engine.execution_options(**{BEGIN_MODE_OPTION: "DEFERRED"})
+
+
+@contextmanager
+def foreign_keys_disabled(connection: Connection) -> Iterator[None]:
+    """Turn off foreign key enforcement on this connection for the duration.
+
+    Needed around migrations: alembic's batch mode rebuilds a table by
+    copying it and dropping the original, and with enforcement on that DROP
+    cascades (time_entries -> time_entry_tags rows would vanish). SQLite
+    ignores this pragma inside a transaction, so the connection must not be
+    in one; we check instead of silently running with enforcement on.
+    """
+    if connection.in_transaction():
+        raise RuntimeError("foreign_keys_disabled() needs a connection outside a transaction")
+    # The raw DBAPI connection runs the pragma without SQLAlchemy's autobegin
+    # (our isolation_level=None means no implicit BEGIN either).
+    dbapi = connection.connection.driver_connection
+    dbapi.execute("PRAGMA foreign_keys=OFF")
+    if dbapi.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
+        raise RuntimeError("could not disable foreign keys (is a transaction open?)")
+    try:
+        yield
+    finally:
+        if not connection.in_transaction():
+            dbapi.execute("PRAGMA foreign_keys=ON")
+        else:
+            # Leaving enforcement off on a pooled connection would leak to
+            # the next user of it; drop the connection instead.
+            connection.invalidate()
+
+
+def sqlite_url(url_or_path: str | os.PathLike[str]) -> URL:
+    """A SQLAlchemy URL from either a URL or a file path; other databases are refused."""
+    text = os.fspath(url_or_path)
+    if "://" not in text:
+        return URL.create("sqlite", database=str(Path(text).expanduser()))
+    url = make_url(text)
+    if url.get_backend_name() != "sqlite":
+        raise ConfigError(f"togglsync keeps its data in SQLite; cannot use {url.render_as_string()}")
+    return url
+
+
+def _is_file_database(url: URL) -> bool:
+    """False for in-memory databases and SQLite URI filenames (file:...?uri=true)."""
+    database = url.database or ""
+    return database not in ("", ":memory:") and url.query.get("uri") not in ("true", "1")
+
+
+def _use_wal(dbapi_connection: sqlite3.Connection, *, timeout_s: float) -> None:
+    """Put the file in WAL mode (persistent; a no-op when it already is).
+
+    Repeated on every connect so a file created by another tool ends up in
+    the mode we rely on. Switching needs an exclusive lock that SQLite takes
+    without its busy handler, so two processes opening a brand-new file at
+    once can get SQLITE_BUSY here: retry until the busy timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _configure(engine: Engine, *, busy_timeout_ms: int, wal: bool, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+        # Stop the sqlite3 driver from issuing its own (deferred) BEGIN before
+        # DML; the "begin" listener below decides how transactions start.
+        dbapi_connection.isolation_level = None
+        # busy_timeout first: switching to WAL may itself wait for a lock.
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        if wal:
+            _use_wal(dbapi_connection, timeout_s=busy_timeout_ms / 1000)
+            # With WAL, NORMAL loses no data on an application crash (only
+            # the last commits on power loss) and avoids an fsync per commit.
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(BEGIN_MODE_OPTION, begin)
+        if mode not in _BEGIN_MODES:
+            raise ValueError(f"{BEGIN_MODE_OPTION} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")

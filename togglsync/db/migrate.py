@@ -1,0 +1,149 @@
+"""Bring a database to this version's schema with alembic, in-process.
+
+Every command opens the database, so the usual case, a database already at
+head, costs a lookup in `alembic_version` and a comparison with the newest
+revision file; alembic's env.py (and any DDL) runs only for a database that
+is behind. The migration scripts ship inside the package (`togglsync.migrations`)
+so this works from an installed wheel, not only from a checkout.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import threading
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from togglsync.db.engine import DatabaseOpenError, for_reading, make_engine
+
+
+# alembic keeps the running migration context in module globals, so two
+# threads must not run it at once (processes are serialised by SQLite).
+_alembic_running = threading.Lock()
+
+
+class DatabaseTooNew(DatabaseOpenError):
+    """The database's schema revision is unknown here: a newer togglsync wrote it."""
+
+
+def migrations_dir() -> Path:
+    """The alembic script directory (env.py, versions/)."""
+    try:
+        # Installed (wheel or editable): setuptools maps migrations/ to this package.
+        return Path(str(importlib.resources.files("togglsync.migrations")))
+    except ModuleNotFoundError:
+        # A checkout on sys.path without installing: migrations/ beside the package.
+        return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An alembic Config built in code; env.py uses `connection` when given.
+
+    The connection must not be in a transaction: env.py switches foreign key
+    enforcement off for the migration, which SQLite ignores inside one.
+    """
+    config = Config()
+    # Config values go through ConfigParser interpolation: escape any '%'.
+    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    # Reading the revision files is the costly part of the check; they do not
+    # change while the process runs.
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of togglsync knows."""
+    head = _scripts().get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migration scripts in {migrations_dir()}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision; None for an empty (new) database."""
+    heads = _database_heads(engine)
+    if len(heads) > 1:
+        raise DatabaseOpenError(f"the database has several schema revisions: {', '.join(heads)}")
+    return heads[0] if heads else None
+
+
+def upgrade(engine: Engine) -> bool:
+    """Migrate the database to head if it is behind. True when migrations ran.
+
+    Concurrent upgrades are safe: alembic's transaction starts with BEGIN
+    IMMEDIATE (see engine.py) and reads the version inside it, so the second
+    process waits, then finds nothing to do.
+    """
+    if not _needs_upgrade(engine):
+        return False
+    try:
+        with _alembic_running, engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "head")
+    except CommandError:
+        # A newer togglsync may have upgraded the file between our check and
+        # alembic's; say so rather than show alembic's "can't locate revision".
+        _needs_upgrade(engine)
+        raise
+    return True
+
+
+def open_database(url_or_path: str | os.PathLike[str]) -> Engine:
+    """The read-write engine for a database, created or migrated as needed."""
+    engine = make_engine(url_or_path)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _needs_upgrade(engine: Engine) -> bool:
+    current = set(_database_heads(engine))
+    if current == set(_scripts().get_heads()):
+        return False
+    unknown = sorted(current - _known_revisions())
+    if unknown:
+        raise DatabaseTooNew(
+            f"the database at {_where(engine)} was created by a newer togglsync "
+            f"(schema revision {', '.join(unknown)}; this version knows up to {head_revision()}); "
+            "upgrade togglsync to use it"
+        )
+    return True
+
+
+def _database_heads(engine: Engine) -> tuple[str, ...]:
+    """The revision(s) in alembic_version, read without taking the write lock."""
+    try:
+        with for_reading(engine).connect() as connection:
+            return tuple(MigrationContext.configure(connection).get_current_heads())
+    except DBAPIError as exc:
+        # Opening is where a wrong path or a foreign file shows up: one line
+        # for the user, not a traceback.
+        if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise DatabaseOpenError(f"{_where(engine)} is not a SQLite database") from exc
+        raise DatabaseOpenError(f"cannot open the database at {_where(engine)}: {exc.orig}") from exc
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.database or engine.url.render_as_string()

@@ -1,0 +1,228 @@
+"""The SQLite schema, as typed SQLAlchemy models.
+
+This schema is public: users query it with their own SQL, so table and column
+names are plain snake_case copies of Toggl's field names and change only
+through a migration.
+
+Conventions that hold for every Toggl table:
+
+* `id` is Toggl's 64-bit id. A record created offline gets a negative
+  temporary id in the same column until it is pushed; then the id and every
+  reference to it are rewritten.
+* References between Toggl records (`workspace_id`, `project_id`, ...) are
+  plain integers without foreign keys: an entry may point at a project we
+  cannot see, or at a temporary id.
+* Records Toggl deleted are removed by the sync engine; there is no
+  "deleted" flag.
+* `at` is Toggl's last-modified time (server clock); NULL for a record that
+  was never pushed. `raw` is the record exactly as the API returned it,
+  unknown fields included.
+* Timestamps are UTC text, see `togglsync.db.types.UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from togglsync.db.types import JSONText, UTCDateTime
+
+# Named constraints and indexes: alembic's batch mode (how SQLite tables are
+# altered) can only drop or recreate a constraint it can name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Toggl ids exceed 32 bits. On SQLite a single-column primary key must be
+# declared exactly INTEGER to alias the rowid (BIGINT would not), and SQLite's
+# INTEGER is 64-bit anyway.
+TogglId = BigInteger().with_variant(Integer(), "sqlite")
+
+FALSE = text("0")
+TRUE = text("1")
+EMPTY_JSON_LIST = text("'[]'")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Account(Base):
+    """The user whose token we sync with (GET /me)."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(Text)
+    fullname: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(Text)
+    default_workspace_id: Mapped[int | None] = mapped_column(BigInteger)
+    beginning_of_week: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # Local clock, when /me was last read: for display only, never a cursor.
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    organization_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    premium: Mapped[bool] = mapped_column(server_default=FALSE)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class WorkspaceUser(Base):
+    """Members of a workspace; `user_id` is the Toggl user id."""
+
+    __tablename__ = "workspace_users"
+
+    workspace_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(Text)
+    fullname: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(server_default=TRUE)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    archived: Mapped[bool] = mapped_column(server_default=FALSE)
+    notes: Mapped[str | None] = mapped_column(Text)
+    creator_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    client_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(server_default=TRUE)
+    # Toggl creates projects private unless told otherwise.
+    is_private: Mapped[bool] = mapped_column(server_default=TRUE)
+    color: Mapped[str | None] = mapped_column(Text)
+    billable: Mapped[bool] = mapped_column(server_default=FALSE)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    creator_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class TimeEntry(Base):
+    """One time entry. A running entry has `stop` NULL and `duration` -1."""
+
+    __tablename__ = "time_entries"
+    __table_args__ = (
+        Index(None, "start"),
+        Index(None, "project_id"),
+        Index(None, "workspace_id", "start"),
+        # The API says "running" with any negative number (-1, or -<start
+        # epoch> from /current); the sync engine stores -1 so that sums and
+        # comparisons on `duration` stay meaningful in plain SQL.
+        CheckConstraint("duration >= -1", name="duration_normalised"),
+    )
+
+    id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    project_id: Mapped[int | None] = mapped_column(BigInteger)
+    task_id: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    stop: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration: Mapped[int] = mapped_column(Integer)  # seconds
+    billable: Mapped[bool] = mapped_column(server_default=FALSE)
+    # Both as the API gives them (ids, and names for readability); the
+    # queryable form is the time_entry_tags table.
+    tag_ids: Mapped[list[int]] = mapped_column(JSONText, server_default=EMPTY_JSON_LIST)
+    tags: Mapped[list[str]] = mapped_column(JSONText, server_default=EMPTY_JSON_LIST)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+
+
+class TimeEntryTag(Base):
+    """One row per (entry, tag id), mirroring `time_entries.tag_ids` for joins.
+
+    The entry side has a real foreign key: the rows belong to the entry, go
+    away with it and follow its id when a temporary id is replaced. The tag
+    side has none, like every other Toggl reference.
+    """
+
+    __tablename__ = "time_entry_tags"
+    __table_args__ = (Index(None, "tag_id"),)
+
+    time_entry_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("time_entries.id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    tag_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class SyncCursor(Base):
+    """Where the last incremental pull of one resource stopped.
+
+    `resource` names what was pulled: "time_entries", "projects:<workspace id>"...
+    `since` is a server-clock watermark (Toggl's `at` values or Date header);
+    `full_sync_at` and `updated_at` are local clock, for diagnostics only.
+    """
+
+    __tablename__ = "sync_cursors"
+
+    resource: Mapped[str] = mapped_column(Text, primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    full_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuotaState(Base):
+    """The last quota headers seen per pool, so a new process knows not to spend.
+
+    `pool` is "user" (every /me request), "workspace:<id>" or "organization:<id>".
+    """
+
+    __tablename__ = "quota_state"
+
+    pool: Mapped[str] = mapped_column(Text, primary_key=True)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    resets_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

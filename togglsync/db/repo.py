@@ -1,0 +1,148 @@
+"""Writes and reads the sync engine shares: bulk upserts, cursors, quota state.
+
+Every function takes a Connection and leaves the transaction to the caller,
+so a page of records and the cursor that says it is stored commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import DeclarativeBase
+
+from togglsync.db.models import QuotaState, SyncCursor
+from togglsync.errors import QuotaSnapshot
+
+class QuotaObservation(Protocol):
+    """What record_quota needs; errors.QuotaSnapshot fits."""
+
+    @property
+    def pool(self) -> str: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def resets_at(self) -> datetime | None: ...
+    @property
+    def observed_at(self) -> datetime: ...
+
+
+def upsert(conn: Connection, table: Table | type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> int:
+    """Insert rows, or update the existing row with the same primary key.
+
+    Only the columns present in the rows are written; on update the others
+    keep their stored values. (SQLite checks each row as an insert first, so
+    even a partial row needs the NOT NULL columns.) All rows must have the
+    same keys (one statement shape per call). Returns the number of rows.
+
+    The rows go through one prepared statement with executemany: each row
+    binds its own parameters, so SQLite's bound-variable limit never applies
+    and nothing needs chunking. (Multi-row VALUES in chunks measured about
+    7x slower: SQLAlchemy compiles every chunk.)
+    """
+    if not rows:
+        return 0
+    target: Table = table.__table__ if isinstance(table, type) else table  # type: ignore[assignment]
+    columns = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"upsert into {target.name}: every row must have the same columns")
+    key = [column.name for column in target.primary_key.columns]
+    missing = [name for name in key if name not in columns]
+    if missing:
+        raise ValueError(f"upsert into {target.name}: rows lack primary key column(s) {missing}")
+    to_update = [name for name in columns if name not in key]
+
+    statement = insert(target)
+    if to_update:
+        statement = statement.on_conflict_do_update(
+            index_elements=key,
+            set_={name: statement.excluded[name] for name in to_update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=key)
+    conn.execute(statement, list(rows))
+    return len(rows)
+
+
+def set_cursor(
+    conn: Connection,
+    resource: str,
+    since: datetime,
+    *,
+    full_sync_at: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Store the server-clock watermark for `resource`.
+
+    Writes what it is given: whether a cursor may move backwards (only on a
+    declared full re-sync) is the sync engine's decision. `full_sync_at`,
+    when given, records that this pull was a full one; otherwise the previous
+    value is kept. `now` (local clock, diagnostics only) defaults to the
+    current time.
+    """
+    values: dict[str, Any] = {
+        "resource": resource,
+        "since": since,
+        "updated_at": now or datetime.now(timezone.utc),
+    }
+    if full_sync_at is not None:
+        values["full_sync_at"] = full_sync_at
+    upsert(conn, SyncCursor, [values])
+
+
+def get_cursor(conn: Connection, resource: str) -> datetime | None:
+    """The stored watermark for `resource`; None means "never pulled: do a full sync"."""
+    return conn.scalar(select(SyncCursor.since).where(SyncCursor.resource == resource))
+
+
+def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> None:
+    """Remember the latest quota headers per pool.
+
+    An observation older than the stored one is ignored, so two processes
+    (or an out-of-order batch) cannot roll the state back.
+    """
+    rows = [
+        {
+            "pool": snapshot.pool,
+            "remaining": snapshot.remaining,
+            "resets_at": snapshot.resets_at,
+            "observed_at": snapshot.observed_at,
+        }
+        for snapshot in snapshots
+    ]
+    if not rows:
+        return
+    table = QuotaState.__table__
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["pool"],
+        set_={
+            "remaining": statement.excluded.remaining,
+            "resets_at": statement.excluded.resets_at,
+            "observed_at": statement.excluded.observed_at,
+        },
+        # Text comparison is time comparison in our timestamp format.
+        where=statement.excluded.observed_at >= table.c.observed_at,
+    )
+    # executemany applies the rows in order, so within one batch the newest
+    # observation of a pool wins too.
+    conn.execute(statement, rows)
+
+
+def load_quota(conn: Connection) -> dict[str, QuotaSnapshot]:
+    """The last known quota state per pool, as the API client reports it."""
+    result: dict[str, QuotaSnapshot] = {}
+    for row in conn.execute(select(QuotaState.__table__)).mappings():
+        resets_at: datetime | None = row["resets_at"]
+        observed_at: datetime = row["observed_at"]
+        resets_in = None if resets_at is None else round((resets_at - observed_at).total_seconds())
+        result[row["pool"]] = QuotaSnapshot(
+            pool=row["pool"],
+            remaining=row["remaining"],
+            resets_in=resets_in,
+            observed_at=observed_at,
+        )
+    return result
