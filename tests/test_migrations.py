@@ -41,6 +41,8 @@ TABLES = {
     "time_entry_tags",
     "sync_cursors",
     "quota_state",
+    "pending_operations",
+    "conflicts",
 }
 
 

@@ -226,3 +226,69 @@ class QuotaState(Base):
     remaining: Mapped[int | None] = mapped_column(Integer)
     resets_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PendingOperation(Base):
+    """One local change waiting to reach Toggl (the outbox).
+
+    Written in the same transaction as the row it changes. The payload is not
+    stored: it is computed at push time from the current row and `base`, so
+    later edits coalesce for free. Order is `id` (a sequence, never a clock).
+
+    `state`: "queued" (not sent yet), "in_flight" (a create was sent and its
+    outcome is not known yet: never modified, reconciled before any resend),
+    "failed" (the server rejected it; `error` says why; kept until retried or
+    dropped by the user).
+    """
+
+    __tablename__ = "pending_operations"
+    __table_args__ = (
+        Index(None, "resource", "record_id"),
+        CheckConstraint("action IN ('create', 'update', 'delete')", name="action"),
+        CheckConstraint("state IN ('queued', 'in_flight', 'failed')", name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "client", "project", "tag" or "time_entry"
+    resource: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    # The record's id: negative (temporary) until its create is pushed.
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    # The server's version of the record the edit was made on (3-way merge base);
+    # for a delete, the record as it was, so a lost edit can still be shown.
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # For a create in flight: what was sent, to recognise it on the server.
+    fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # Server-clock estimate of when the create was sent.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncConflict(Base):
+    """A field both sides changed, or an edit the server made impossible.
+
+    `kind`: "both_changed" (the policy kept one value, both are here),
+    "deleted_remotely" (the record was deleted on Toggl while edited here;
+    `local_value` holds the lost edit). `resolved_at` NULL means still open.
+    """
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource: Mapped[str] = mapped_column(Text)
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(Text)
+    base_value: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    local_value: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    remote_value: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    # "local" or "remote": which value the table holds now.
+    kept: Mapped[str | None] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
