@@ -24,3 +24,79 @@ def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "togglsync-home"
     monkeypatch.setenv("TOGGLSYNC_HOME", str(home))
     return home
+
+
+# -- Toggl simulator (togglsync.simulator) ------------------------------------
+
+
+class SimHttp:
+    """A requests.Session aimed at a running Simulator, authenticated for its seeded user.
+
+    `call("GET", "/me")` goes to <root>/api/v9/me; `api="reports"` to <root>/reports/api/v3.
+    transport="maton" goes through the gateway prefix with the Maton key.
+    """
+
+    def __init__(self, sim, transport="direct", connection=None):
+        import requests
+
+        self.sim = sim
+        self.session = requests.Session()
+        if transport == "direct":
+            root = sim.url
+            self.session.auth = (sim.seed.api_token, "api_token")
+        elif transport == "maton":
+            root = sim.gateway_url
+            self.session.headers["Authorization"] = f"Bearer {sim.seed.maton_api_key}"
+            if connection:
+                self.session.headers["Maton-Connection"] = connection
+        else:
+            raise ValueError(transport)
+        self.roots = {"v9": root + "/api/v9", "reports": root + "/reports/api/v3"}
+
+    def __call__(self, method, path, *, api="v9", **kwargs):
+        kwargs.setdefault("timeout", 10)
+        return self.session.request(method, self.roots[api] + path, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def make_sim():
+    """Start Simulators (keyword arguments as Simulator's); all stop after the test."""
+    from togglsync.simulator import Simulator
+
+    started = []
+
+    def make(**kwargs):
+        simulator = Simulator(**kwargs).start()
+        started.append(simulator)
+        return simulator
+
+    yield make
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def sim(make_sim):
+    """A running simulator: 50 entries, free plan, quotas on, clock following real time."""
+    return make_sim(entries=50, seed=1)
+
+
+@pytest.fixture
+def sim_http():
+    """SimHttp factory: sim_http(sim, transport="direct"|"maton", connection=None)."""
+    return SimHttp

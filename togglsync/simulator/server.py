@@ -1,0 +1,194 @@
+"""Simulator: the fake Toggl (+ Maton) on a loopback port, in a daemon thread."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import datetime
+from typing import Any, TextIO
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .app import MATON_PREFIX, SimApp
+from .clock import SimClock
+from .faults import FaultPlan
+from .requestlog import RequestLog
+from .seed import SeedInfo, seed_account
+from .state import SimState
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr, and no Date header of its own: the app sends the simulated one."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class Simulator:
+    """A seeded fake Toggl on http://127.0.0.1:<port>; usable as a context manager.
+
+    `now` freezes the clock at that moment before seeding (fully deterministic data).
+    """
+
+    def __init__(
+        self,
+        *,
+        entries: int = 50,
+        plan: str = "free",
+        seed: int = 0,
+        quotas: bool = True,
+        rate_limit: float | None = None,
+        port: int = 0,
+        user_quota: int = 30,
+        org_quota: int | None = None,
+        burst: int = 3,
+        retry_after_header: bool = True,
+        second_workspace: bool = False,
+        now: datetime | None = None,
+        host: str = "127.0.0.1",
+    ):
+        self.clock = SimClock(frozen_at=now)
+        self.state = SimState(self.clock)
+        self.seed: SeedInfo = seed_account(
+            self.state, entries=entries, plan=plan, seed=seed, second_workspace=second_workspace
+        )
+        self.app = SimApp(
+            self.state,
+            quotas=quotas,
+            user_quota=user_quota,
+            org_quota=org_quota,
+            rate_limit=rate_limit,
+            burst=burst,
+            retry_after_header=retry_after_header,
+        )
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() may wait for the loop to notice
+            name="toggl-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- where it is ------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running: call start() first")
+        return self._server.server_port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url + MATON_PREFIX
+
+    @property
+    def ctrl_url(self) -> str:
+        return self.url
+
+    @property
+    def log(self) -> RequestLog:
+        return self.app.log
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.app.faults
+
+    def env(self, transport: str = "direct", connection: bool = False) -> dict[str, str]:
+        """Environment variables that point togglsync at this simulator."""
+        if transport == "direct":
+            return {
+                "TOGGLSYNC_TRANSPORT": "direct",
+                "TOGGLSYNC_API_URL": self.url,
+                "TOGGL_API_TOKEN": self.seed.api_token,
+            }
+        if transport == "maton":
+            variables = {
+                "TOGGLSYNC_TRANSPORT": "maton",
+                "TOGGLSYNC_API_URL": self.gateway_url,
+                "MATON_API_KEY": self.seed.maton_api_key,
+                "TOGGLSYNC_MATON_CTRL_URL": self.ctrl_url,
+            }
+            if connection:
+                variables["MATON_CONNECTION"] = self.seed.connection_id
+            return variables
+        raise ValueError(f"unknown transport {transport!r}: use 'direct' or 'maton'")
+
+
+def run_forever(
+    port: int = 0,
+    entries: int = 200,
+    plan: str = "free",
+    *,
+    seed: int = 0,
+    quotas: bool = True,
+    rate_limit: float | None = None,
+    second_workspace: bool = False,
+    out: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve a seeded simulator until Ctrl-C (the `togglsync simulator` command) or until `stop` is set.
+
+    Prints the environment variables that point togglsync at it, for both transports.
+    """
+    out = out or sys.stdout
+    sim = Simulator(
+        entries=entries,
+        plan=plan,
+        seed=seed,
+        quotas=quotas,
+        rate_limit=rate_limit,
+        port=port,
+        second_workspace=second_workspace,
+    )
+    sim.start()
+    stopped = stop or threading.Event()
+    try:
+        print(f"# Toggl simulator on {sim.url} ({entries} entries, {plan} plan). Ctrl-C stops it.", file=out)
+        print("# Direct API:", file=out)
+        for name, value in sim.env("direct").items():
+            print(f"export {name}={value}", file=out)
+        print("# Or through the Maton gateway:", file=out)
+        for name, value in sim.env("maton").items():
+            print(f"export {name}={value}", file=out)
+        print(f"# Login for the seeded user: {sim.seed.email} / {sim.seed.password}", file=out)
+        out.flush()
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
