@@ -191,6 +191,9 @@ def since_for(cursor: datetime) -> int:
     return int((cursor - CURSOR_OVERLAP).timestamp())
 
 
+UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
+
+
 @dataclass(frozen=True)
 class CatalogDecision:
     refresh: bool
@@ -207,7 +210,119 @@ def catalog_decision(
     if last_refresh is None:
         return CatalogDecision(True, "first sync")
     if unknown_refs:
-        return CatalogDecision(True, "entries reference unknown projects, clients or tags")
+        return CatalogDecision(True, UNKNOWN_REFS_REASON)
     if server_now is not None and server_now - last_refresh >= max_age:
         return CatalogDecision(True, "catalog older than the maximum age")
     return CatalogDecision(False, "fresh")
+
+
+# --- record state, diffs and the three-way merge -------------------------------------------
+#
+# A record's "state" is the dict of the fields a user can edit, in JSON-able
+# form (timestamps as ISO text, tag ids sorted). Pending operations keep the
+# state they were made on as their merge base; payloads and merges are
+# computed from states, never from stored deltas.
+
+EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "time_entry": ("description", "project_id", "task_id", "start", "stop", "duration", "billable", "tag_ids"),
+    "project": ("name", "client_id", "color", "billable", "is_private", "active"),
+    "client": ("name", "notes"),
+    "tag": ("name",),
+}
+
+# Fields that reference other records (rewritten when a temporary id is replaced).
+REFERENCE_FIELDS: dict[str, dict[str, str]] = {
+    "time_entry": {"project_id": "project", "tag_ids": "tag"},
+    "project": {"client_id": "client"},
+    "client": {},
+    "tag": {},
+}
+
+# Push order: what others reference goes first; deletes go in the reverse order.
+RESOURCE_ORDER = ("client", "project", "tag", "time_entry")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, (list, tuple)):
+        return sorted(value)
+    return value
+
+
+def state_of(resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The editable fields of a table row (or a row built from an API record)."""
+    return {f: _jsonable(row.get(f)) for f in EDITABLE_FIELDS[resource]}
+
+
+def changed_fields(base: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose value differs from the base, with their current value."""
+    return {f: v for f, v in current.items() if base.get(f) != v}
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    field: str
+    base: Any
+    local: Any
+    remote: Any
+    kept: str  # "local" or "remote"
+
+
+def merge3(
+    base: dict[str, Any],
+    local: dict[str, Any],
+    remote: dict[str, Any],
+    policy: str = "local",
+) -> tuple[dict[str, Any], list[FieldConflict]]:
+    """Three-way merge of one record's state.
+
+    A field changed on one side only takes that side. Changed on both sides to
+    the same value: no conflict. Changed differently: `policy` ("local" or
+    "remote") wins and a FieldConflict says what the other side had. Tag ids
+    are a set: additions and removals from both sides are combined.
+    """
+    merged: dict[str, Any] = {}
+    conflicts: list[FieldConflict] = []
+    for field in local:
+        b, l, r = base.get(field), local.get(field), remote.get(field)
+        if field == "tag_ids":
+            b_set, l_set, r_set = set(b or []), set(l or []), set(r or [])
+            merged[field] = sorted((b_set | (l_set - b_set) | (r_set - b_set)) - (b_set - l_set) - (b_set - r_set))
+            continue
+        if l == b:
+            merged[field] = r
+        elif r == b or r == l:
+            merged[field] = l
+        else:
+            kept = "remote" if policy == "remote" else "local"
+            merged[field] = r if kept == "remote" else l
+            conflicts.append(FieldConflict(field, b, l, r, kept))
+    # Time fields must stay consistent as a group: if the merge mixed the
+    # start of one side with the stop of the other, keep the duration honest.
+    if "duration" in merged and merged.get("start") and merged.get("stop"):
+        start, stop = parse_ts(merged["start"]), parse_ts(merged["stop"])
+        if start and stop and merged["duration"] is not None and merged["duration"] >= 0:
+            merged["duration"] = int((stop - start).total_seconds())
+    return merged, conflicts
+
+
+def entry_body(state: dict[str, Any]) -> dict[str, Any]:
+    """Request body fields for a time entry state (or part of one)."""
+    body = dict(state)
+    if "duration" in body and body["duration"] is not None and body["duration"] < 0:
+        body["duration"] = -1
+        body.pop("stop", None)
+    return body
+
+
+def fingerprint_matches(fingerprint: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Is this server time entry the one a create with this fingerprint made?"""
+    row = entry_row(record)
+    start = format_ts(row["start"]) if row["start"] else None
+    return (
+        row["workspace_id"] == fingerprint.get("workspace_id")
+        and start == fingerprint.get("start")
+        and (row["description"] or "") == (fingerprint.get("description") or "")
+        and (row["duration"] < 0) == (fingerprint.get("duration", 0) < 0)
+    )

@@ -1,0 +1,450 @@
+"""Offline edits: each one writes the row and queues its pending operation in one transaction.
+
+Nothing here touches the network. Records created offline get a negative
+temporary id (minus the id of their create operation, so ids never collide)
+and are fully usable at once; the push replaces the id when Toggl assigns one.
+
+Coalescing follows from computing payloads at push time: while a create or an
+update is still queued, later edits only change the row. An operation that is
+in flight is never touched: a later edit queues a new operation behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from togglsync.db.models import (
+    Account,
+    Client,
+    PendingOperation,
+    Project,
+    Tag,
+    TimeEntry,
+    TimeEntryTag,
+)
+from togglsync.errors import UsageError
+from togglsync.sync.plan import state_of
+
+TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
+LABELS = {"time_entry": "time entry", "project": "project", "client": "client", "tag": "tag"}
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _truncate(dt: datetime) -> datetime:
+    # Toggl drops fractional seconds from start/stop; do it here so the local
+    # row already equals what the server will hold.
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+class LocalStore:
+    """The offline editing API. Every method is one transaction."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow):
+        self.engine = engine
+        self.clock = clock
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _row(self, conn: Connection, resource: str, record_id: int) -> dict[str, Any]:
+        model = TABLES[resource]
+        row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
+        if row is None:
+            raise UsageError(f"no {LABELS[resource]} with id {record_id}")
+        return dict(row)
+
+    def _account(self, conn: Connection) -> dict[str, Any]:
+        row = conn.execute(select(Account.__table__)).mappings().first()
+        if row is None:
+            raise UsageError("no account data yet: run `togglsync sync` once while online")
+        return dict(row)
+
+    def _workspace(self, conn: Connection, workspace_id: int | None) -> int:
+        if workspace_id is not None:
+            return workspace_id
+        wid = self._account(conn).get("default_workspace_id")
+        if wid is None:
+            raise UsageError("no default workspace: pass a workspace")
+        return int(wid)
+
+    def _queue(
+        self,
+        conn: Connection,
+        resource: str,
+        action: str,
+        record_id: int,
+        workspace_id: int,
+        base: dict[str, Any] | None,
+    ) -> int:
+        now = self.clock()
+        return conn.execute(
+            insert(PendingOperation).values(
+                resource=resource,
+                action=action,
+                record_id=record_id,
+                workspace_id=workspace_id,
+                base=base,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+
+    def _ops(self, conn: Connection, resource: str, record_id: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            select(PendingOperation.__table__)
+            .where(PendingOperation.resource == resource, PendingOperation.record_id == record_id)
+            .order_by(PendingOperation.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def _create(self, conn: Connection, resource: str, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        op_id = self._queue(conn, resource, "create", 0, workspace_id, None)
+        temp_id = -op_id
+        conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(record_id=temp_id))
+        conn.execute(insert(TABLES[resource]).values(id=temp_id, workspace_id=workspace_id, **values))
+        return self._row(conn, resource, temp_id)
+
+    def _update(self, conn: Connection, resource: str, record_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        before = self._row(conn, resource, record_id)
+        base = state_of(resource, before)
+        conn.execute(update(TABLES[resource]).where(TABLES[resource].id == record_id).values(**values))
+        after = self._row(conn, resource, record_id)
+        if state_of(resource, after) == base:
+            return after  # nothing changed: nothing to send
+        waiting = [op for op in self._ops(conn, resource, record_id) if op["state"] == "queued"]
+        if not waiting:
+            # No queued create/update to ride on (none at all, or only one in
+            # flight or failed): queue an update based on the row as it was.
+            self._queue(conn, resource, "update", record_id, before["workspace_id"], base)
+        return after
+
+    def _delete(self, conn: Connection, resource: str, record_id: int) -> None:
+        row = self._row(conn, resource, record_id)
+        ops = self._ops(conn, resource, record_id)
+        queued = [op for op in ops if op["state"] == "queued"]
+        never_sent_create = any(op["action"] == "create" for op in queued) and not any(
+            op["state"] != "queued" for op in ops
+        )
+        if never_sent_create:
+            # Created and deleted offline: Toggl never needs to hear of it.
+            conn.execute(delete(PendingOperation).where(PendingOperation.id.in_([op["id"] for op in ops])))
+        elif queued and queued[-1]["action"] == "update":
+            # edit + delete = delete (keep the edit's base: it is what the server has)
+            conn.execute(
+                update(PendingOperation)
+                .where(PendingOperation.id == queued[-1]["id"])
+                .values(action="delete", updated_at=self.clock())
+            )
+        else:
+            self._queue(conn, resource, "delete", record_id, row["workspace_id"], state_of(resource, row))
+        self._detach_references(conn, resource, record_id)
+        conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == record_id))
+
+    def _detach_references(self, conn: Connection, resource: str, record_id: int) -> None:
+        """What Toggl does to records that point at a deleted one, done locally at once."""
+        if resource == "project":
+            for entry_id in conn.execute(select(TimeEntry.id).where(TimeEntry.project_id == record_id)).scalars().all():
+                self._update(conn, "time_entry", entry_id, {"project_id": None})
+        elif resource == "client":
+            for project_id in conn.execute(select(Project.id).where(Project.client_id == record_id)).scalars().all():
+                self._update(conn, "project", project_id, {"client_id": None})
+        elif resource == "tag":
+            entry_ids = conn.execute(
+                select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == record_id)
+            ).scalars().all()
+            for entry_id in entry_ids:
+                row = self._row(conn, "time_entry", entry_id)
+                self._set_entry_tags(conn, entry_id, [t for t in row["tag_ids"] if t != record_id], queue=True)
+
+    # --- time entries ----------------------------------------------------------------------
+
+    def _tag_names(self, conn: Connection, tag_ids: Iterable[int]) -> list[str]:
+        ids = list(tag_ids)
+        if not ids:
+            return []
+        names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(ids))).all())
+        return [names[t] for t in ids if t in names]
+
+    def _set_entry_tags(self, conn: Connection, entry_id: int, tag_ids: list[int], *, queue: bool) -> None:
+        values = {"tag_ids": sorted(set(tag_ids)), "tags": self._tag_names(conn, sorted(set(tag_ids)))}
+        if queue:
+            self._update(conn, "time_entry", entry_id, values)
+        else:
+            conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(**values))
+        write_entry_tags(conn, entry_id, values["tag_ids"])
+
+    def running_entry(self, conn: Connection | None = None) -> dict[str, Any] | None:
+        def find(c: Connection) -> dict[str, Any] | None:
+            row = c.execute(select(TimeEntry.__table__).where(TimeEntry.duration < 0).order_by(TimeEntry.start.desc())).mappings().first()
+            return dict(row) if row else None
+
+        if conn is not None:
+            return find(conn)
+        with self.engine.connect() as c:
+            return find(c)
+
+    def _check_refs(self, conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
+        if project_id is not None:
+            found = conn.execute(select(Project.workspace_id).where(Project.id == project_id)).scalar()
+            if found is None:
+                raise UsageError(f"no project with id {project_id}")
+            if found != workspace_id:
+                raise UsageError(f"project {project_id} belongs to another workspace")
+        for tag_id in tag_ids:
+            found = conn.execute(select(Tag.workspace_id).where(Tag.id == tag_id)).scalar()
+            if found is None:
+                raise UsageError(f"no tag with id {tag_id}")
+            if found != workspace_id:
+                raise UsageError(f"tag {tag_id} belongs to another workspace")
+
+    def start_timer(
+        self,
+        description: str | None = None,
+        *,
+        project_id: int | None = None,
+        tag_ids: Iterable[int] = (),
+        billable: bool = False,
+        start: datetime | None = None,
+        workspace_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Start a timer; a running one is stopped at the new start time."""
+        start = _truncate(start or self.clock())
+        tag_ids = sorted(set(tag_ids))
+        with self.engine.begin() as conn:
+            wid = self._workspace(conn, workspace_id)
+            self._check_refs(conn, wid, project_id, tag_ids)
+            running = self.running_entry(conn)
+            if running is not None:
+                if start <= running["start"]:
+                    raise UsageError("a timer is running since after that start time: stop it first")
+                self._stop(conn, running, start)
+            entry = self._create(conn, "time_entry", wid, {
+                "user_id": self._account(conn)["id"],
+                "project_id": project_id,
+                "description": description,
+                "start": start,
+                "stop": None,
+                "duration": -1,
+                "billable": billable,
+                "tag_ids": tag_ids,
+                "tags": self._tag_names(conn, tag_ids),
+            })
+            write_entry_tags(conn, entry["id"], tag_ids)
+            return entry
+
+    def _stop(self, conn: Connection, running: dict[str, Any], stop: datetime) -> dict[str, Any]:
+        duration = int((stop - running["start"]).total_seconds())
+        return self._update(conn, "time_entry", running["id"], {"stop": stop, "duration": duration})
+
+    def stop_timer(self, stop: datetime | None = None) -> dict[str, Any]:
+        """Stop the running timer at `stop` (default now); the time recorded here is what Toggl gets."""
+        stop = _truncate(stop or self.clock())
+        with self.engine.begin() as conn:
+            running = self.running_entry(conn)
+            if running is None:
+                raise UsageError("no timer is running")
+            if stop < running["start"]:
+                raise UsageError("the stop time is before the timer's start")
+            return self._stop(conn, running, stop)
+
+    def add_entry(
+        self,
+        description: str | None,
+        *,
+        start: datetime,
+        stop: datetime | None = None,
+        duration: int | None = None,
+        project_id: int | None = None,
+        tag_ids: Iterable[int] = (),
+        billable: bool = False,
+        workspace_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Add a finished entry (give `stop` or `duration`)."""
+        start = _truncate(start)
+        if stop is None and duration is None:
+            raise UsageError("give a stop time or a duration")
+        if stop is None:
+            stop = start + timedelta(seconds=int(duration or 0))
+        stop = _truncate(stop)
+        if duration is not None and int((stop - start).total_seconds()) != int(duration):
+            raise UsageError("stop time and duration disagree")
+        if stop < start:
+            raise UsageError("the stop time is before the start")
+        tag_ids = sorted(set(tag_ids))
+        with self.engine.begin() as conn:
+            wid = self._workspace(conn, workspace_id)
+            self._check_refs(conn, wid, project_id, tag_ids)
+            entry = self._create(conn, "time_entry", wid, {
+                "user_id": self._account(conn)["id"],
+                "project_id": project_id,
+                "description": description,
+                "start": start,
+                "stop": stop,
+                "duration": int((stop - start).total_seconds()),
+                "billable": billable,
+                "tag_ids": tag_ids,
+                "tags": self._tag_names(conn, tag_ids),
+            })
+            write_entry_tags(conn, entry["id"], tag_ids)
+            return entry
+
+    _UNSET: Any = object()
+
+    def edit_entry(
+        self,
+        entry_id: int,
+        *,
+        description: Any = _UNSET,
+        project_id: Any = _UNSET,
+        tag_ids: Any = _UNSET,
+        start: Any = _UNSET,
+        stop: Any = _UNSET,
+        billable: Any = _UNSET,
+    ) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            row = self._row(conn, "time_entry", entry_id)
+            values: dict[str, Any] = {}
+            if description is not self._UNSET:
+                values["description"] = description
+            if billable is not self._UNSET:
+                values["billable"] = bool(billable)
+            if project_id is not self._UNSET:
+                self._check_refs(conn, row["workspace_id"], project_id, ())
+                values["project_id"] = project_id
+            new_start = _truncate(start) if start not in (self._UNSET, None) else row["start"]
+            running = row["duration"] < 0
+            if stop is not self._UNSET and stop is not None:
+                new_stop = _truncate(stop)
+            else:
+                new_stop = row["stop"]
+            if start is not self._UNSET or stop is not self._UNSET:
+                if new_stop is not None and new_stop < new_start:
+                    raise UsageError("the stop time is before the start")
+                values["start"] = new_start
+                if new_stop is not None:
+                    values["stop"] = new_stop
+                    values["duration"] = int((new_stop - new_start).total_seconds())
+                elif not running:
+                    values["stop"] = new_start + timedelta(seconds=row["duration"])
+            if values:
+                row = self._update(conn, "time_entry", entry_id, values)
+            if tag_ids is not self._UNSET:
+                tag_ids = sorted(set(tag_ids or ()))
+                self._check_refs(conn, row["workspace_id"], None, tag_ids)
+                self._set_entry_tags(conn, entry_id, tag_ids, queue=True)
+            return self._row(conn, "time_entry", entry_id)
+
+    def delete_entry(self, entry_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._delete(conn, "time_entry", entry_id)
+
+    # --- catalog -----------------------------------------------------------------------------
+
+    def _unique_name(self, conn: Connection, resource: str, workspace_id: int, name: str, exclude: int | None = None) -> str:
+        name = (name or "").strip()
+        if not name:
+            raise UsageError(f"{LABELS[resource]} name can't be blank")
+        model = TABLES[resource]
+        query = select(model.id).where(model.workspace_id == workspace_id, func.lower(model.name) == name.lower())
+        if exclude is not None:
+            query = query.where(model.id != exclude)
+        if conn.execute(query).first() is not None:
+            raise UsageError(f"a {LABELS[resource]} named {name!r} already exists in this workspace")
+        return name
+
+    def create_project(
+        self,
+        name: str,
+        *,
+        client_id: int | None = None,
+        color: str | None = None,
+        billable: bool = False,
+        is_private: bool = True,
+        active: bool = True,
+        workspace_id: int | None = None,
+    ) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            wid = self._workspace(conn, workspace_id)
+            name = self._unique_name(conn, "project", wid, name)
+            if client_id is not None:
+                self._row(conn, "client", client_id)
+            return self._create(conn, "project", wid, {
+                "name": name, "client_id": client_id, "color": color,
+                "billable": billable, "is_private": is_private, "active": active,
+            })
+
+    def edit_project(self, project_id: int, **values: Any) -> dict[str, Any]:
+        allowed = {"name", "client_id", "color", "billable", "is_private", "active"}
+        self._reject_unknown(values, allowed)
+        with self.engine.begin() as conn:
+            row = self._row(conn, "project", project_id)
+            if "name" in values:
+                values["name"] = self._unique_name(conn, "project", row["workspace_id"], values["name"], project_id)
+            if values.get("client_id") is not None:
+                self._row(conn, "client", values["client_id"])
+            return self._update(conn, "project", project_id, values)
+
+    def delete_project(self, project_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._delete(conn, "project", project_id)
+
+    def create_client(self, name: str, *, notes: str | None = None, workspace_id: int | None = None) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            wid = self._workspace(conn, workspace_id)
+            name = self._unique_name(conn, "client", wid, name)
+            return self._create(conn, "client", wid, {"name": name, "notes": notes})
+
+    def edit_client(self, client_id: int, **values: Any) -> dict[str, Any]:
+        self._reject_unknown(values, {"name", "notes"})
+        with self.engine.begin() as conn:
+            row = self._row(conn, "client", client_id)
+            if "name" in values:
+                values["name"] = self._unique_name(conn, "client", row["workspace_id"], values["name"], client_id)
+            return self._update(conn, "client", client_id, values)
+
+    def delete_client(self, client_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._delete(conn, "client", client_id)
+
+    def create_tag(self, name: str, *, workspace_id: int | None = None) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            wid = self._workspace(conn, workspace_id)
+            name = self._unique_name(conn, "tag", wid, name)
+            return self._create(conn, "tag", wid, {"name": name})
+
+    def edit_tag(self, tag_id: int, *, name: str) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            row = self._row(conn, "tag", tag_id)
+            name = self._unique_name(conn, "tag", row["workspace_id"], name, tag_id)
+            tag = self._update(conn, "tag", tag_id, {"name": name})
+            # Entries show tag names too; keep them readable (not an edit of the entries).
+            for entry_id in conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == tag_id)).scalars().all():
+                entry = self._row(conn, "time_entry", entry_id)
+                conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tags=self._tag_names(conn, entry["tag_ids"])))
+            return tag
+
+    def delete_tag(self, tag_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._delete(conn, "tag", tag_id)
+
+    @staticmethod
+    def _reject_unknown(values: dict[str, Any], allowed: set[str]) -> None:
+        unknown = set(values) - allowed
+        if unknown:
+            raise UsageError(f"cannot edit {', '.join(sorted(unknown))}")
+
+
+def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
+    """Mirror one entry's tag ids into time_entry_tags."""
+    conn.execute(delete(TimeEntryTag).where(TimeEntryTag.time_entry_id == entry_id))
+    ids = sorted(set(tag_ids))
+    if ids:
+        conn.execute(insert(TimeEntryTag), [{"time_entry_id": entry_id, "tag_id": t} for t in ids])

@@ -1,0 +1,269 @@
+"""Write what the server said into the tables, respecting local edits that are still pending.
+
+Rows without pending operations simply take the server's version (bulk
+upserts). Rows with a pending update get a three-way merge against the
+operation's base; the base then moves to the server version, so the push
+sends only what is still different. A server deletion wins over a local edit,
+and the lost edit is kept in `conflicts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from togglsync.db.models import (
+    Client,
+    PendingOperation,
+    Project,
+    SyncConflict,
+    Tag,
+    TimeEntry,
+    TimeEntryTag,
+    Workspace,
+)
+from togglsync.db.repo import upsert
+from togglsync.sync import plan
+
+TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
+TO_ROW = {
+    "time_entry": plan.entry_row,
+    "project": plan.project_row,
+    "client": plan.client_row,
+    "tag": plan.tag_row,
+    "workspace": plan.workspace_row,
+}
+
+
+@dataclass
+class ApplyStats:
+    upserted: int = 0
+    deleted: int = 0
+    merged: int = 0
+    conflicts: int = 0
+
+    def add(self, other: "ApplyStats") -> None:
+        self.upserted += other.upserted
+        self.deleted += other.deleted
+        self.merged += other.merged
+        self.conflicts += other.conflicts
+
+
+@dataclass
+class _PendingIndex:
+    """Pending operations of one resource, by record id."""
+
+    ops: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, conn: Connection, resource: str) -> "_PendingIndex":
+        index = cls()
+        rows = conn.execute(
+            select(PendingOperation.__table__)
+            .where(PendingOperation.resource == resource)
+            .order_by(PendingOperation.id)
+        ).mappings()
+        for row in rows:
+            index.ops.setdefault(row["record_id"], []).append(dict(row))
+        return index
+
+
+def record_conflict(
+    conn: Connection,
+    resource: str,
+    record_id: int,
+    kind: str,
+    *,
+    field: str | None,
+    base: Any,
+    local: Any,
+    remote: Any,
+    kept: str | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(SyncConflict).values(
+            resource=resource, record_id=record_id, kind=kind, field=field,
+            base_value=base, local_value=local, remote_value=remote, kept=kept, detected_at=now,
+        )
+    )
+
+
+def apply_records(
+    conn: Connection,
+    resource: str,
+    records: Iterable[dict[str, Any]],
+    *,
+    policy: str,
+    now: datetime,
+) -> ApplyStats:
+    """Apply server records (live or deleted) of one resource."""
+    stats = ApplyStats()
+    pending = _PendingIndex.load(conn, resource) if resource != "workspace" else _PendingIndex()
+    to_row = TO_ROW[resource]
+    model = TABLES[resource]
+    plain_rows: list[dict[str, Any]] = []
+    deleted_ids: list[int] = []
+    for record in records:
+        row = to_row(record)
+        ops = pending.ops.get(row["id"])
+        if plan.is_deleted(record):
+            if ops:
+                _deleted_while_pending(conn, resource, row["id"], ops, now, stats)
+            deleted_ids.append(row["id"])
+        elif not ops:
+            plain_rows.append(row)
+        else:
+            _merge_into_pending(conn, resource, row, ops, policy, now, stats)
+    if plain_rows:
+        plain_rows = _changed_only(conn, model, plain_rows)
+    if plain_rows:
+        stats.upserted += upsert(conn, model, plain_rows)
+        if resource == "time_entry":
+            write_tags_for(conn, plain_rows)
+    if deleted_ids:
+        stats.deleted += delete_records(conn, resource, deleted_ids)
+    return stats
+
+
+def _changed_only(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop rows whose stored `at` equals the server's: re-reading an overlap window writes nothing."""
+    stored: dict[int, Any] = {}
+    ids = [r["id"] for r in rows]
+    for chunk in _chunks(ids, 500):
+        stored.update(conn.execute(select(model.id, model.at).where(model.id.in_(chunk))).all())
+    return [r for r in rows if r["id"] not in stored or r["at"] is None or stored[r["id"]] != r["at"]]
+
+
+def write_tags_for(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    ids = [r["id"] for r in rows]
+    for chunk in _chunks(ids, 500):
+        conn.execute(delete(TimeEntryTag).where(TimeEntryTag.time_entry_id.in_(chunk)))
+    pairs = [{"time_entry_id": r["id"], "tag_id": t} for r in rows for t in sorted(set(r["tag_ids"]))]
+    if pairs:
+        conn.execute(insert(TimeEntryTag), pairs)
+
+
+def delete_records(conn: Connection, resource: str, ids: list[int]) -> int:
+    """Remove rows the server deleted (or no longer has); tags are stripped from entries too."""
+    model = TABLES[resource]
+    count = 0
+    for chunk in _chunks(ids, 500):
+        count += conn.execute(delete(model).where(model.id.in_(chunk))).rowcount
+    if resource == "tag":
+        strip_tags(conn, set(ids))
+    return count
+
+
+def strip_tags(conn: Connection, tag_ids: set[int]) -> None:
+    """Deleting a tag on Toggl does not change its entries' `at`: strip it here."""
+    if not tag_ids:
+        return
+    entry_ids: set[int] = set()
+    for chunk in _chunks(sorted(tag_ids), 500):
+        entry_ids.update(conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id.in_(chunk))).scalars())
+        conn.execute(delete(TimeEntryTag).where(TimeEntryTag.tag_id.in_(chunk)))
+    for entry_id in entry_ids:
+        row = conn.execute(select(TimeEntry.tag_ids, TimeEntry.tags, TimeEntry.raw).where(TimeEntry.id == entry_id)).first()
+        if row is None:
+            continue
+        keep = [t for t in row.tag_ids if t not in tag_ids]
+        names = _names_for(conn, keep)
+        conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tag_ids=keep, tags=names))
+    # Queued edits must not send a tag that no longer exists.
+    ops = conn.execute(
+        select(PendingOperation.id, PendingOperation.base).where(PendingOperation.resource == "time_entry")
+    ).all()
+    for op_id, base in ops:
+        if base and set(base.get("tag_ids") or []) & tag_ids:
+            base = dict(base, tag_ids=[t for t in base["tag_ids"] if t not in tag_ids])
+            conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
+
+
+def _names_for(conn: Connection, tag_ids: list[int]) -> list[str]:
+    if not tag_ids:
+        return []
+    names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all())
+    return [names[t] for t in tag_ids if t in names]
+
+
+def _deleted_while_pending(
+    conn: Connection, resource: str, record_id: int, ops: list[dict[str, Any]], now: datetime, stats: ApplyStats
+) -> None:
+    """The server deleted a record we have pending operations for: deleted wins, edits are recorded."""
+    model = TABLES[resource]
+    current = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
+    for op in ops:
+        if op["action"] == "update" and current is not None:
+            local = plan.state_of(resource, dict(current))
+            lost = plan.changed_fields(op["base"] or {}, local)
+            if lost:
+                record_conflict(
+                    conn, resource, record_id, "deleted_remotely", field=None,
+                    base=op["base"], local=lost, remote=None, kept="remote", now=now,
+                )
+                stats.conflicts += 1
+    conn.execute(delete(PendingOperation).where(PendingOperation.id.in_([op["id"] for op in ops])))
+
+
+def _merge_into_pending(
+    conn: Connection,
+    resource: str,
+    row: dict[str, Any],
+    ops: list[dict[str, Any]],
+    policy: str,
+    now: datetime,
+    stats: ApplyStats,
+) -> None:
+    model = TABLES[resource]
+    if any(op["action"] == "delete" for op in ops):
+        return  # deleted here; the push deletes it there
+    updates = [op for op in ops if op["action"] == "update"]
+    if not updates:
+        return
+    current = conn.execute(select(model.__table__).where(model.id == row["id"])).mappings().first()
+    if current is None:
+        return
+    queued = [op for op in updates if op["state"] == "queued"]
+    op = (queued or updates)[0]
+    base = op["base"] or {}
+    local = plan.state_of(resource, dict(current))
+    remote = plan.state_of(resource, row)
+    merged, conflicts = plan.merge3(base, local, remote, policy)
+    for c in conflicts:
+        record_conflict(
+            conn, resource, row["id"], "both_changed", field=c.field,
+            base=c.base, local=c.local, remote=c.remote, kept=c.kept, now=now,
+        )
+    stats.conflicts += len(conflicts)
+    stats.merged += 1
+    values = {k: v for k, v in row.items() if k not in plan.EDITABLE_FIELDS[resource] and k != "id"}
+    values.update(_from_state(resource, merged))
+    if resource == "time_entry":
+        values["tags"] = _names_for(conn, values["tag_ids"])
+    conn.execute(update(model).where(model.id == row["id"]).values(**values))
+    if resource == "time_entry":
+        write_tags_for(conn, [{"id": row["id"], "tag_ids": values["tag_ids"]}])
+    # The server's version is the new base; nothing left to send drops the operation.
+    still_changed = plan.changed_fields(remote, merged)
+    if not still_changed and op["state"] == "queued":
+        conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+    else:
+        conn.execute(update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=remote, updated_at=now))
+
+
+def _from_state(resource: str, state: dict[str, Any]) -> dict[str, Any]:
+    out = dict(state)
+    for key in ("start", "stop"):
+        if key in out:
+            out[key] = plan.parse_ts(out[key])
+    return out
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

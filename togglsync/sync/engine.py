@@ -1,0 +1,195 @@
+"""One sync: lock, pull, reconcile creates of unknown outcome, push. Returns what happened.
+
+Pull comes first so that merges see the server's latest version and in-flight
+creates can be recognised before anything is resent. Each step commits as it
+goes: whatever stops the sync (budget, quota, network, a crash), everything
+done so far is kept and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from sqlalchemy import Engine, func, select
+
+from togglsync.db.models import PendingOperation, SyncConflict
+from togglsync.errors import (
+    BudgetExhausted,
+    ExitCode,
+    LockedError,
+    NetworkError,
+    QuotaExceeded,
+    RateLimited,
+    TogglSyncError,
+)
+from togglsync.sync.pull import Puller, PullResult
+from togglsync.sync.push import Pusher, PushResult
+
+
+@dataclass
+class SyncOptions:
+    pull: bool = True
+    push: bool = True
+    budget: int | None = None
+    policy: str = "local"  # who wins when both sides changed a field: "local" or "remote"
+    catalog_max_age: timedelta = timedelta(hours=1)
+    history_days: int = 89
+    force_catalog: bool = False
+
+
+@dataclass
+class SyncResult:
+    pulled: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    pushed: int = 0
+    adopted: int = 0
+    failed: int = 0
+    blocked: int = 0
+    conflicts: int = 0
+    requests: int = 0
+    pending: int = 0
+    quota: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None  # why the sync ended early: "budget", "quota", "network", "rate limit"
+    error: str | None = None
+    exit_code: int = ExitCode.OK
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        pulled = ", ".join(f"{k} {v}" for k, v in sorted(self.pulled.items()) if v) or "nothing new"
+        deleted = sum(self.deleted.values())
+        parts = [f"pulled {pulled}"]
+        if deleted:
+            parts.append(f"removed {deleted}")
+        parts.append(f"pushed {self.pushed}")
+        if self.adopted:
+            parts.append(f"adopted {self.adopted}")
+        if self.failed:
+            parts.append(f"failed {self.failed}")
+        if self.blocked:
+            parts.append(f"waiting {self.blocked}")
+        if self.conflicts:
+            parts.append(f"conflicts {self.conflicts}")
+        parts.append(f"{self.requests} request{'s' if self.requests != 1 else ''}")
+        left = [f"{pool} {q['remaining']}" for pool, q in sorted(self.quota.items()) if q.get("remaining") is not None]
+        if left:
+            parts.append("quota left: " + ", ".join(left))
+        line = "sync: " + "; ".join(parts)
+        if self.stopped:
+            line += f" (stopped early: {self.stopped})"
+        return line
+
+
+def lock_path(db_target: str) -> Path | None:
+    """The lock file beside a file database; None for in-memory databases."""
+    target = db_target.removeprefix("sqlite:///") if db_target.startswith("sqlite:///") else db_target
+    if "://" in target or target in ("", ":memory:"):
+        return None
+    return Path(target).expanduser().with_name(Path(target).name + ".lock")
+
+
+@contextmanager
+def sync_lock(db_target: str, *, wait: bool = False) -> Iterator[None]:
+    """One sync per database: an OS lock the kernel drops if the process dies."""
+    path = lock_path(db_target)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=-1 if wait else 0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockedError(f"another sync is running on {db_target} (lock {path})") from None
+    try:
+        # For diagnostics only; the lock itself is the kernel's.
+        info = path.with_suffix(".lock.info")
+        info.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n")
+        yield
+    finally:
+        lock.release()
+
+
+def _merge_pull(result: SyncResult, pulled: PullResult) -> None:
+    for table, stats in pulled.tables.items():
+        result.pulled[table] = result.pulled.get(table, 0) + stats.upserted + stats.merged
+        result.deleted[table] = result.deleted.get(table, 0) + stats.deleted
+        result.conflicts += stats.conflicts
+
+
+def _merge_push(result: SyncResult, pushed: PushResult) -> None:
+    result.pushed += pushed.pushed
+    result.adopted += pushed.adopted
+    result.failed += pushed.failed
+    result.blocked = pushed.blocked
+    result.failures.extend(pushed.failures)
+
+
+def run_sync(
+    engine: Engine,
+    client: Any,
+    options: SyncOptions | None = None,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> SyncResult:
+    """Pull, reconcile and push once. The caller holds the sync lock."""
+    options = options or SyncOptions()
+    result = SyncResult()
+    start_requests = client.requests_sent
+    client.budget = None if options.budget is None else start_requests + options.budget
+    puller = Puller(
+        engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
+        history_days=options.history_days, clock=clock,
+    )
+    pusher = Pusher(engine, client, clock=clock)
+    pushed = PushResult()
+    try:
+        in_flight = pusher.in_flight()
+        if options.pull or in_flight:
+            # Creates of unknown outcome need a catalog snapshot to be recognised by name.
+            force_catalog = options.force_catalog or any(op["resource"] != "time_entry" for op in in_flight)
+            _merge_pull(result, puller.pull(force_catalog=force_catalog))
+            pusher.reconcile(pushed)
+        if options.push:
+            pushed_now = pusher.push()
+            pushed_now.adopted += pushed.adopted
+            pushed_now.failed += pushed.failed
+            pushed = pushed_now
+    except BudgetExhausted:
+        result.stopped = "budget"
+    except QuotaExceeded as exc:
+        result.stopped, result.error, result.exit_code = "quota", str(exc), exc.exit_code
+    except RateLimited as exc:
+        result.stopped, result.error, result.exit_code = "rate limit", str(exc), ExitCode.ERROR
+    except NetworkError as exc:
+        result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
+    except TogglSyncError as exc:
+        result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+    finally:
+        client.budget = None
+        _merge_push(result, pushed)
+        result.requests = client.requests_sent - start_requests
+        result.quota = {
+            pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
+            for pool, q in client.quota.items()
+        }
+        with engine.connect() as conn:
+            result.pending = conn.execute(select(func.count()).select_from(PendingOperation)).scalar_one()
+    if result.exit_code == ExitCode.OK and result.failed:
+        result.exit_code = ExitCode.FAILED_OPS
+    return result
+
+
+def open_conflicts(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(SyncConflict).where(SyncConflict.resolved_at.is_(None))).scalar_one()

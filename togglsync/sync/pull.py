@@ -1,0 +1,209 @@
+"""Pull: bring the server's changes into the tables, spending as few requests as possible.
+
+Time entries: one `GET /me/time_entries?since=` per sync (deleted records
+included). The catalog (account, workspaces, clients, projects, tags) comes
+from one `GET /me?with_related_data=true` snapshot, fetched only when it is
+stale or an entry references something unknown; workspace users from one
+request per workspace, only on a cold or age-based refresh.
+
+Every response is stored together with the cursor that covers it, in one
+transaction: a crash leaves the cursor where the stored data ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, select
+
+from togglsync.db.models import (
+    Account,
+    Client,
+    PendingOperation,
+    Project,
+    Tag,
+    TimeEntry,
+    Workspace,
+    WorkspaceUser,
+)
+from togglsync.db.repo import get_cursor, set_cursor, upsert
+from togglsync.errors import AuthError, BadRequest, PremiumRequired, BadResponse
+from togglsync.sync import plan
+from togglsync.sync.apply import ApplyStats, apply_records, delete_records
+
+ENTRIES_CURSOR = "time_entries"
+CATALOG_CURSOR = "catalog"
+
+
+@dataclass
+class PullResult:
+    tables: dict[str, ApplyStats] = field(default_factory=dict)
+    catalog_refreshed: bool = False
+    full_entry_resync: bool = False
+
+    def stats(self, table: str) -> ApplyStats:
+        return self.tables.setdefault(table, ApplyStats())
+
+    @property
+    def conflicts(self) -> int:
+        return sum(s.conflicts for s in self.tables.values())
+
+
+def _expect_list(value: Any, what: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise BadResponse(200, f"expected a list of records for {what}, got {type(value).__name__}")
+    return value
+
+
+class Puller:
+    def __init__(
+        self,
+        engine: Engine,
+        client: Any,
+        *,
+        policy: str = "local",
+        catalog_max_age: timedelta = timedelta(hours=1),
+        history_days: int = plan.HISTORY_DAYS,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self.engine = engine
+        self.client = client
+        self.policy = policy
+        self.catalog_max_age = catalog_max_age
+        self.history_days = history_days
+        self.clock = clock
+
+    def server_now(self) -> datetime:
+        """The server's clock as last seen (Date header); the local clock only before any response."""
+        return self.client.server_time or self.clock()
+
+    # --- orchestration ---------------------------------------------------------------------
+
+    def pull(self, *, force_catalog: bool = False) -> PullResult:
+        result = PullResult()
+        with self.engine.connect() as conn:
+            catalog_at = get_cursor(conn, CATALOG_CURSOR)
+            entries_cursor = get_cursor(conn, ENTRIES_CURSOR)
+        if catalog_at is None or force_catalog:
+            # First sync (or asked): the catalog first, so entries find their projects and tags.
+            self.pull_catalog(result, with_users=True)
+        self.pull_entries(result, entries_cursor)
+        if not result.catalog_refreshed:
+            decision = plan.catalog_decision(
+                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=self._unknown_refs()
+            )
+            if decision.refresh:
+                self.pull_catalog(result, with_users=decision.reason != plan.UNKNOWN_REFS_REASON)
+        return result
+
+    # --- time entries ------------------------------------------------------------------------
+
+    def pull_entries(self, result: PullResult, cursor: datetime | None) -> None:
+        too_old = cursor is not None and self.server_now() - cursor > timedelta(days=self.history_days - 4)
+        if cursor is None or too_old:
+            self.full_entry_resync(result)
+            return
+        try:
+            records = _expect_list(self.client.time_entries(since=plan.since_for(cursor)), "time entries")
+        except BadRequest:
+            # The server refuses a `since` this old: start over from what it still serves.
+            self.full_entry_resync(result)
+            return
+        new_cursor = plan.next_cursor(cursor, [], self.client.server_time)
+        with self.engine.begin() as conn:
+            result.stats("time_entries").add(apply_records(conn, "time_entry", records, policy=self.policy, now=self.clock()))
+            set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
+
+    def full_entry_resync(self, result: PullResult) -> None:
+        """The last `history_days` of entries; local rows in that window that the server lacks go."""
+        now = self.server_now()
+        start_date = (now - timedelta(days=self.history_days)).date()
+        end_date = (now + timedelta(days=1)).date()
+        records = _expect_list(self.client.time_entries(start_date=start_date, end_date=end_date), "time entries")
+        server_now = self.client.server_time or now
+        window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
+        with self.engine.begin() as conn:
+            stats = apply_records(conn, "time_entry", records, policy=self.policy, now=self.clock())
+            seen = {int(r["id"]) for r in records}
+            pending = _pending_ids(conn, "time_entry")
+            local = conn.execute(
+                select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
+            ).scalars().all()
+            missing = [i for i in local if i not in seen and i not in pending]
+            if missing:
+                stats.deleted += delete_records(conn, "time_entry", missing)
+            result.stats("time_entries").add(stats)
+            # Entries changed while this response was built come again next time (overlap).
+            set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
+        result.full_entry_resync = True
+
+    def _unknown_refs(self) -> bool:
+        """Does any synced entry point at a project or tag we do not have?"""
+        with self.engine.connect() as conn:
+            missing_project = conn.execute(
+                select(TimeEntry.id)
+                .where(TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
+                .limit(1)
+            ).first()
+            if missing_project is not None:
+                return True
+            from togglsync.db.models import TimeEntryTag
+
+            missing_tag = conn.execute(
+                select(TimeEntryTag.tag_id).where(TimeEntryTag.tag_id.not_in(select(Tag.id))).limit(1)
+            ).first()
+            return missing_tag is not None
+
+    # --- catalog --------------------------------------------------------------------------------
+
+    def pull_catalog(self, result: PullResult, *, with_users: bool) -> None:
+        me = self.client.me(with_related_data=True)
+        if not isinstance(me, dict) or "id" not in me:
+            raise BadResponse(200, "GET /me returned no account")
+        snapshot = {
+            "workspace": _expect_list(me.get("workspaces"), "workspaces"),
+            "client": _expect_list(me.get("clients"), "clients"),
+            "project": _expect_list(me.get("projects"), "projects"),
+            "tag": _expect_list(me.get("tags"), "tags"),
+        }
+        server_now = self.server_now()
+        users: dict[int, list[dict[str, Any]]] = {}
+        if with_users:
+            for ws in snapshot["workspace"]:
+                try:
+                    users[int(ws["id"])] = _expect_list(self.client.workspace_users(int(ws["id"])), "workspace users")
+                except (AuthError, PremiumRequired):
+                    continue  # not allowed to list members here: keep what we have
+        with self.engine.begin() as conn:
+            upsert(conn, Account, [plan.account_row(me, synced_at=self.clock())])
+            for resource, table in (("workspace", "workspaces"), ("client", "clients"), ("project", "projects"), ("tag", "tags")):
+                records = snapshot[resource]
+                stats = apply_records(conn, resource, records, policy=self.policy, now=self.clock())
+                # A full snapshot: what the server no longer lists is gone (unless edited here).
+                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in records})
+                result.stats(table).add(stats)
+            for wid, members in users.items():
+                rows = [plan.workspace_user_row(wid, m) for m in members]
+                conn.execute(delete(WorkspaceUser).where(WorkspaceUser.workspace_id == wid))
+                upsert(conn, WorkspaceUser, rows)
+                result.stats("workspace_users").upserted += len(rows)
+            set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
+        result.catalog_refreshed = True
+
+    def _delete_missing(self, conn: Connection, resource: str, seen: set[int]) -> int:
+        model = {"workspace": Workspace, "client": Client, "project": Project, "tag": Tag}[resource]
+        pending = _pending_ids(conn, resource)
+        local = conn.execute(select(model.id).where(model.id > 0)).scalars().all()
+        missing = [i for i in local if i not in seen and i not in pending]
+        return delete_records(conn, resource, missing) if missing else 0
+
+
+def _pending_ids(conn: Connection, resource: str) -> set[int]:
+    return set(
+        conn.execute(select(PendingOperation.record_id).where(PendingOperation.resource == resource)).scalars()
+    )

@@ -1,0 +1,595 @@
+"""Push: send the outbox to Toggl without ever duplicating a record or losing an edit.
+
+* Payloads are computed now, from the current row and the operation's base.
+* A create is marked in flight (committed durably) before it is sent. If its
+  outcome is unknown (timeout, dropped response, 5xx, crash) it stays in
+  flight and the next sync reconciles it against pulled data before anything
+  is resent (see `reconcile`).
+* When Toggl assigns an id, the row, every reference to it and the queued
+  operations are rewritten in one transaction.
+* Several entries receiving the same change go as one bulk PATCH.
+* A rejected request (400/403/404/409) parks its operation as failed with the
+  server's message; the rest of the queue goes on. Quota, rate limits, budget
+  and network failures stop the push with the queue intact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from togglsync.db.models import (
+    Client,
+    PendingOperation,
+    Project,
+    Tag,
+    TimeEntry,
+    TimeEntryTag,
+)
+from togglsync.errors import (
+    ApiError,
+    AuthError,
+    BadResponse,
+    NetworkError,
+    NotFound,
+    ServerError,
+)
+from togglsync.sync import plan
+from togglsync.sync.apply import TO_ROW, record_conflict, write_tags_for
+
+TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
+BULK_LIMIT = 100
+# A create younger than this (server clock) may not be visible in a pull yet:
+# wait before concluding that it did not land.
+VISIBILITY_MARGIN = timedelta(seconds=60)
+NAME_TAKEN = ("already exists", "already been taken", "name has already", "already taken")
+
+
+@dataclass
+class PushResult:
+    pushed: int = 0
+    failed: int = 0
+    blocked: int = 0
+    adopted: int = 0
+    requeued: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+class UnknownOutcome(Exception):
+    """A create may or may not have landed; stop pushing until a pull tells."""
+
+
+def op_phase(op: dict[str, Any]) -> tuple[int, int]:
+    order = plan.RESOURCE_ORDER.index(op["resource"])
+    if op["action"] == "delete":
+        return (1, len(plan.RESOURCE_ORDER) - order)
+    return (0, order)
+
+
+def _row(conn: Connection, resource: str, record_id: int) -> dict[str, Any] | None:
+    model = TABLES[resource]
+    row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def create_body(resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    state = plan.state_of(resource, row)
+    if resource == "time_entry":
+        body = {k: v for k, v in plan.entry_body(state).items() if v is not None}
+        body["workspace_id"] = row["workspace_id"]
+        body.setdefault("billable", False)
+        return body
+    return {k: v for k, v in state.items() if v is not None}
+
+
+def update_body(resource: str, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    body = dict(changes)
+    if resource == "time_entry" and {"start", "stop", "duration"} & set(body):
+        # Times go as a consistent, absolute group; a stop recorded offline
+        # must reach Toggl as that time, not as the moment of the push.
+        state = plan.state_of(resource, row)
+        body["start"] = state["start"]
+        if state["duration"] is not None and state["duration"] < 0:
+            body["duration"] = -1
+            body.pop("stop", None)
+        else:
+            body["stop"] = state["stop"]
+            body["duration"] = state["duration"]
+    return body
+
+
+def fingerprint_of(resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    state = plan.state_of(resource, row)
+    if resource == "time_entry":
+        return {
+            "workspace_id": row["workspace_id"],
+            "start": state["start"],
+            "description": state["description"],
+            "duration": state["duration"],
+            "sent": state,
+        }
+    return {"workspace_id": row["workspace_id"], "name": row["name"], "sent": state}
+
+
+def rewrite_id(conn: Connection, resource: str, old: int, new: int) -> None:
+    """Replace a temporary id by Toggl's everywhere: the row, references, queued operations."""
+    model = TABLES[resource]
+    conn.execute(update(model).where(model.id == old).values(id=new))
+    conn.execute(
+        update(PendingOperation)
+        .where(PendingOperation.resource == resource, PendingOperation.record_id == old)
+        .values(record_id=new)
+    )
+    if resource == "project":
+        conn.execute(update(TimeEntry).where(TimeEntry.project_id == old).values(project_id=new))
+        _rewrite_bases(conn, "time_entry", "project_id", old, new)
+    elif resource == "client":
+        conn.execute(update(Project).where(Project.client_id == old).values(client_id=new))
+        _rewrite_bases(conn, "project", "client_id", old, new)
+    elif resource == "tag":
+        entry_ids = conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == old)).scalars().all()
+        conn.execute(update(TimeEntryTag).where(TimeEntryTag.tag_id == old).values(tag_id=new))
+        for entry_id in entry_ids:
+            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == entry_id)).scalar() or []
+            conn.execute(
+                update(TimeEntry).where(TimeEntry.id == entry_id)
+                .values(tag_ids=sorted(new if t == old else t for t in tag_ids))
+            )
+        _rewrite_bases(conn, "time_entry", "tag_ids", old, new)
+
+
+def _rewrite_bases(conn: Connection, resource: str, field_name: str, old: int, new: int) -> None:
+    ops = conn.execute(
+        select(PendingOperation.id, PendingOperation.base).where(PendingOperation.resource == resource)
+    ).all()
+    for op_id, base in ops:
+        if not base or field_name not in base:
+            continue
+        value = base[field_name]
+        if isinstance(value, list) and old in value:
+            base = dict(base, **{field_name: sorted(new if v == old else v for v in value)})
+        elif value == old:
+            base = dict(base, **{field_name: new})
+        else:
+            continue
+        conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
+
+
+def references_pending(resource: str, row: dict[str, Any]) -> bool:
+    """Does the row point at a record that has no Toggl id yet?"""
+    for ref_field in plan.REFERENCE_FIELDS[resource]:
+        value = row.get(ref_field)
+        values = value if isinstance(value, list) else [value]
+        if any(v is not None and v < 0 for v in values):
+            return True
+    return False
+
+
+class Pusher:
+    def __init__(
+        self,
+        engine: Engine,
+        client: Any,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self.engine = engine
+        self.client = client
+        self.clock = clock
+
+    def server_now(self) -> datetime:
+        return self.client.server_time or self.clock()
+
+    # --- the queue ---------------------------------------------------------------------------
+
+    def _queued(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(PendingOperation.__table__)
+                .where(PendingOperation.state == "queued")
+                .order_by(PendingOperation.id)
+            ).mappings().all()
+        ops = [dict(r) for r in rows]
+        return sorted(ops, key=lambda op: (op_phase(op), op["id"]))
+
+    def push(self) -> PushResult:
+        result = PushResult()
+        try:
+            self._push_bulk_updates(result)
+            for op in self._queued():
+                self._push_one(op["id"], result)
+        except UnknownOutcome:
+            pass  # the next sync reconciles before sending anything again
+        return result
+
+    def _push_one(self, op_id: int, result: PushResult) -> None:
+        with self.engine.connect() as conn:
+            op = conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().first()
+            if op is None or op["state"] != "queued":
+                return  # coalesced or finished meanwhile
+            op = dict(op)
+            row = _row(conn, op["resource"], op["record_id"])
+        if op["action"] == "delete":
+            if op["record_id"] < 0:
+                result.blocked += 1  # waits for its create to resolve
+                return
+            self._push_delete(op, result)
+            return
+        if row is None:
+            self._drop(op["id"])
+            return
+        if references_pending(op["resource"], row):
+            result.blocked += 1
+            return
+        if op["action"] == "create":
+            self._push_create(op, row, result)
+        else:
+            if op["record_id"] < 0:
+                result.blocked += 1
+                return
+            self._push_update(op, row, result)
+
+    def _drop(self, op_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(PendingOperation).where(PendingOperation.id == op_id))
+
+    def _fail(self, op: dict[str, Any], exc: ApiError, result: PushResult) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(PendingOperation)
+                .where(PendingOperation.id == op["id"])
+                .values(state="failed", error=f"{exc.status}: {exc.message}"[:500], updated_at=self.clock())
+            )
+        result.failed += 1
+        result.failures.append(f"{op['action']} {op['resource']} {op['record_id']}: {exc.message}")
+
+    # --- creates ---------------------------------------------------------------------------
+
+    def _send_create(self, resource: str, wid: int, body: dict[str, Any]) -> dict[str, Any]:
+        c = self.client
+        if resource == "time_entry":
+            return c.create_time_entry(wid, body)
+        if resource == "project":
+            return c.create_project(wid, body)
+        if resource == "client":
+            return c.create_client(wid, body)
+        return c.create_tag(wid, body)
+
+    def _push_create(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
+        resource, wid = op["resource"], op["workspace_id"]
+        body = create_body(resource, row)
+        # Write intent before sending, durably: a crash from here on leaves
+        # the operation in flight, and the next sync looks before resending.
+        with self.engine.connect() as conn:
+            sqlite = conn.connection.driver_connection
+            sqlite.execute("PRAGMA synchronous=FULL")  # only outside a transaction
+            try:
+                with conn.begin():
+                    conn.execute(
+                        update(PendingOperation).where(PendingOperation.id == op["id"]).values(
+                            state="in_flight",
+                            fingerprint=fingerprint_of(resource, row),
+                            sent_at=self.server_now(),
+                            attempts=op["attempts"] + 1,
+                            updated_at=self.clock(),
+                        )
+                    )
+            finally:
+                sqlite.execute("PRAGMA synchronous=NORMAL")
+        try:
+            record = self._send_create(resource, wid, body)
+        except (NetworkError, ServerError, BadResponse) as exc:
+            if isinstance(exc, NetworkError) and not exc.maybe_applied:
+                self._requeue(op["id"])  # nothing reached the server
+                raise
+            raise UnknownOutcome() from exc
+        except ApiError as exc:
+            if exc.status in (400, 403, 404, 409, 410, 422) and not isinstance(exc, AuthError) or exc.status == 403:
+                if resource != "time_entry" and any(s in exc.message.lower() for s in NAME_TAKEN):
+                    existing = self._find_by_name(resource, wid, row["name"])
+                    if existing is not None:
+                        self.finish_create(op["id"], existing)
+                        result.adopted += 1
+                        return
+                self._requeue(op["id"])
+                self._fail(op, exc, result)
+                return
+            self._requeue(op["id"])  # 402 / 429 / 401: not applied; stop the push
+            raise
+        except BaseException:
+            self._requeue(op["id"])  # budget exhausted or interrupted before sending
+            raise
+        if not isinstance(record, dict) or "id" not in record:
+            raise UnknownOutcome()
+        self.finish_create(op["id"], record)
+        result.pushed += 1
+
+    def _requeue(self, op_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(state="queued"))
+
+    def _find_by_name(self, resource: str, wid: int, name: str) -> dict[str, Any] | None:
+        c = self.client
+        if resource == "project":
+            records = list(c.iter_projects(wid))
+        elif resource == "client":
+            records = c.clients(wid, status="both")
+        else:
+            records = c.tags(wid)
+        for record in records or []:
+            if (record.get("name") or "").casefold() == name.casefold() and not plan.is_deleted(record):
+                return record
+        return None
+
+    def finish_create(self, op_id: int, record: dict[str, Any]) -> None:
+        """Toggl has the record: take its id everywhere; keep any edit made meanwhile."""
+        with self.engine.begin() as conn:
+            op = dict(conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().one())
+            resource, old_id = op["resource"], op["record_id"]
+            server_row = TO_ROW[resource](record)
+            new_id = server_row["id"]
+            model = TABLES[resource]
+            if old_id != new_id:
+                # A pull may already have stored it under its new id: ours replaces that copy.
+                conn.execute(delete(model).where(model.id == new_id))
+                rewrite_id(conn, resource, old_id, new_id)
+            conn.execute(delete(PendingOperation).where(PendingOperation.id == op_id))
+            self._settle(conn, op, resource, new_id, server_row, sent=(op["fingerprint"] or {}).get("sent"))
+
+    def _settle(
+        self,
+        conn: Connection,
+        op: dict[str, Any],
+        resource: str,
+        record_id: int,
+        server_row: dict[str, Any],
+        sent: dict[str, Any] | None,
+    ) -> None:
+        """After a write succeeded: store the server's version unless the row changed meanwhile."""
+        model = TABLES[resource]
+        current = _row(conn, resource, record_id)
+        if current is None:
+            return
+        server_state = plan.state_of(resource, server_row)
+        local_state = plan.state_of(resource, current)
+        changed_meanwhile = sent is not None and local_state != sent
+        values = {k: v for k, v in server_row.items() if k != "id"}
+        if changed_meanwhile or (sent is None and local_state != server_state):
+            # Keep the local values; queue what is still different.
+            values = {k: v for k, v in values.items() if k not in plan.EDITABLE_FIELDS[resource]}
+            later = conn.execute(
+                select(PendingOperation.id).where(
+                    PendingOperation.resource == resource,
+                    PendingOperation.record_id == record_id,
+                    PendingOperation.state == "queued",
+                )
+            ).first()
+            if later is None and plan.changed_fields(server_state, local_state):
+                now = self.clock()
+                conn.execute(
+                    PendingOperation.__table__.insert().values(
+                        resource=resource, action="update", record_id=record_id,
+                        workspace_id=current["workspace_id"], base=server_state,
+                        created_at=now, updated_at=now,
+                    )
+                )
+            elif later is not None:
+                conn.execute(update(PendingOperation).where(PendingOperation.id == later[0]).values(base=server_state))
+        if resource == "time_entry" and "tags" in values:
+            values.pop("tags")
+        conn.execute(update(model).where(model.id == record_id).values(**values))
+        if resource == "time_entry":
+            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == record_id)).scalar() or []
+            names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all()) if tag_ids else {}
+            conn.execute(update(TimeEntry).where(TimeEntry.id == record_id).values(tags=[names[t] for t in tag_ids if t in names]))
+            write_tags_for(conn, [{"id": record_id, "tag_ids": tag_ids}])
+
+    # --- updates -----------------------------------------------------------------------------
+
+    def _send_update(self, resource: str, wid: int, record_id: int, body: dict[str, Any]) -> Any:
+        c = self.client
+        if resource == "time_entry":
+            return c.update_time_entry(wid, record_id, body)
+        if resource == "project":
+            return c.update_project(wid, record_id, body)
+        if resource == "client":
+            return c.update_client(wid, record_id, body)
+        return c.update_tag(wid, record_id, body)
+
+    def _push_update(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
+        resource = op["resource"]
+        current = plan.state_of(resource, row)
+        changes = plan.changed_fields(op["base"] or {}, current)
+        if not changes:
+            self._drop(op["id"])
+            return
+        body = update_body(resource, row, changes)
+        try:
+            record = self._send_update(resource, op["workspace_id"], op["record_id"], body)
+        except NotFound:
+            self._gone_remotely(op, row, changes)
+            result.failed += 0
+            return
+        except ApiError as exc:
+            if exc.status in (400, 403, 409, 410, 422) and not (isinstance(exc, AuthError) and exc.status == 401):
+                self._fail(op, exc, result)
+                return
+            raise
+        self._finish_update(op, current, record if isinstance(record, dict) and "id" in record else None)
+        result.pushed += 1
+
+    def _gone_remotely(self, op: dict[str, Any], row: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Updated here, deleted there: deleted wins; the edit is kept in conflicts."""
+        resource = op["resource"]
+        with self.engine.begin() as conn:
+            record_conflict(
+                conn, resource, op["record_id"], "deleted_remotely", field=None,
+                base=op["base"], local=changes, remote=None, kept="remote", now=self.clock(),
+            )
+            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+            conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == op["record_id"]))
+
+    def _finish_update(self, op: dict[str, Any], sent_state: dict[str, Any], record: dict[str, Any] | None) -> None:
+        resource = op["resource"]
+        with self.engine.begin() as conn:
+            current = _row(conn, resource, op["record_id"])
+            if current is not None and plan.state_of(resource, current) != sent_state:
+                # Edited again while the request was out: keep the op, based on what was sent.
+                conn.execute(
+                    update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=sent_state, updated_at=self.clock())
+                )
+                return
+            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+            if record is not None and current is not None:
+                self._settle(conn, op, resource, op["record_id"], TO_ROW[resource](record), sent=sent_state)
+
+    def _push_bulk_updates(self, result: PushResult) -> None:
+        """Entries receiving the same change go together: one PATCH per 100 ids."""
+        groups: dict[tuple[int, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        with self.engine.connect() as conn:
+            ops = conn.execute(
+                select(PendingOperation.__table__).where(
+                    PendingOperation.state == "queued",
+                    PendingOperation.action == "update",
+                    PendingOperation.resource == "time_entry",
+                    PendingOperation.record_id > 0,
+                )
+            ).mappings().all()
+            for op in ops:
+                op = dict(op)
+                row = _row(conn, "time_entry", op["record_id"])
+                if row is None or references_pending("time_entry", row):
+                    continue
+                current = plan.state_of("time_entry", row)
+                changes = plan.changed_fields(op["base"] or {}, current)
+                if not changes:
+                    continue
+                body = update_body("time_entry", row, changes)
+                key = (op["workspace_id"], json.dumps(body, sort_keys=True))
+                groups.setdefault(key, []).append((op, current))
+        for (wid, body_json), members in groups.items():
+            if len(members) < 2:
+                continue
+            body = json.loads(body_json)
+            patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in body.items()]
+            for i in range(0, len(members), BULK_LIMIT):
+                chunk = members[i : i + BULK_LIMIT]
+                by_id = {op["record_id"]: (op, state) for op, state in chunk}
+                response = self.client.bulk_patch_time_entries(wid, list(by_id), patch)
+                success = set(int(x) for x in (response or {}).get("success") or [])
+                for failure in (response or {}).get("failure") or []:
+                    fid = int(failure.get("id"))
+                    if fid in by_id:
+                        op, _ = by_id[fid]
+                        message = str(failure.get("message") or "rejected")
+                        if "not found" in message.lower():
+                            row = self._row_now("time_entry", fid)
+                            self._gone_remotely(op, row or {}, plan.changed_fields(op["base"] or {}, by_id[fid][1]))
+                        else:
+                            self._fail(op, ApiError(400, message), result)
+                for sid in success:
+                    if sid in by_id:
+                        op, state = by_id[sid]
+                        self._finish_update(op, state, None)
+                        result.pushed += 1
+
+    def _row_now(self, resource: str, record_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return _row(conn, resource, record_id)
+
+    # --- deletes -------------------------------------------------------------------------------
+
+    def _push_delete(self, op: dict[str, Any], result: PushResult) -> None:
+        c, wid, rid = self.client, op["workspace_id"], op["record_id"]
+        try:
+            if op["resource"] == "time_entry":
+                c.delete_time_entry(wid, rid)
+            elif op["resource"] == "project":
+                c.delete_project(wid, rid, te_deletion_mode="unassign")
+            elif op["resource"] == "client":
+                c.delete_client(wid, rid)
+            else:
+                c.delete_tag(wid, rid)
+        except NotFound:
+            pass  # already gone: that is what we wanted
+        except ApiError as exc:
+            if exc.status in (400, 403, 409, 422) and exc.status != 401:
+                self._fail(op, exc, result)
+                return
+            raise
+        self._drop(op["id"])
+        result.pushed += 1
+
+    # --- reconciliation of creates whose outcome is unknown ---------------------------------
+
+    def in_flight(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(PendingOperation.__table__).where(PendingOperation.state == "in_flight").order_by(PendingOperation.id)
+            ).mappings().all()
+        return [dict(r) for r in rows]
+
+    def reconcile(self, result: PushResult) -> None:
+        """Decide every in-flight create from pulled data: adopt the server's record, or resend.
+
+        Runs after a pull that started after the create was sent. One match:
+        adopt its id. None, and the send is old enough to be visible: queue it
+        again. Several: park it as failed (ambiguous) for the user to decide.
+        """
+        now = self.server_now()
+        claimed: set[int] = set()
+        for op in self.in_flight():
+            fingerprint = op["fingerprint"] or {}
+            sent_at = op["sent_at"]
+            with self.engine.connect() as conn:
+                candidates = self._candidates(conn, op, fingerprint, sent_at)
+            candidates = [c for c in candidates if c["id"] not in claimed]
+            if len(candidates) == 1:
+                claimed.add(candidates[0]["id"])
+                self.finish_create(op["id"], candidates[0]["raw"] or {"id": candidates[0]["id"]})
+                result.adopted += 1
+            elif not candidates:
+                if sent_at is None or now - sent_at >= VISIBILITY_MARGIN:
+                    self._requeue(op["id"])
+                    result.requeued += 1
+            else:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(PendingOperation).where(PendingOperation.id == op["id"]).values(
+                            state="failed",
+                            error=f"ambiguous: {len(candidates)} records on Toggl match this create",
+                            updated_at=self.clock(),
+                        )
+                    )
+                result.failed += 1
+
+    def _candidates(
+        self, conn: Connection, op: dict[str, Any], fingerprint: dict[str, Any], sent_at: datetime | None
+    ) -> list[dict[str, Any]]:
+        resource = op["resource"]
+        model = TABLES[resource]
+        query = select(model.__table__).where(model.id > 0, model.workspace_id == op["workspace_id"])
+        if resource == "time_entry":
+            start = plan.parse_ts(fingerprint.get("start"))
+            query = query.where(TimeEntry.start == start)
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            matches = [r for r in rows if r["raw"] and plan.fingerprint_matches(fingerprint, r["raw"])]
+        else:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            name = (fingerprint.get("name") or "").casefold()
+            matches = [r for r in rows if (r["name"] or "").casefold() == name]
+        # Only records that are not already ours: no other operation points at them.
+        linked = set(
+            conn.execute(
+                select(PendingOperation.record_id).where(PendingOperation.resource == resource, PendingOperation.record_id > 0)
+            ).scalars()
+        )
+        if sent_at is not None and resource == "time_entry":
+            margin = VISIBILITY_MARGIN
+            matches = [r for r in matches if r["at"] is None or r["at"] >= sent_at - margin]
+        return [r for r in matches if r["id"] not in linked]
