@@ -175,3 +175,11 @@ class LockedError(TogglSyncError):
     """Another sync holds the lock for this database."""
 
     exit_code = ExitCode.LOCKED
+
+
+class BudgetExhausted(TogglSyncError):
+    """The caller's request budget is spent: sending more would exceed it.
+
+    Raised by the API client *before* a request goes out, so nothing was sent
+    and nothing needs reconciling; the sync engine stops and resumes next run.
+    """

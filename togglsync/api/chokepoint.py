@@ -1,0 +1,215 @@
+"""The one place HTTP requests leave togglsync.
+
+Everything that must hold for *every* request lives here, so no endpoint can
+forget it: the request budget, pacing, the retry policy, the timeout, no
+redirects, counting what reached the wire, logging without secrets, turning
+transport failures into `NetworkError`, and resending a POST refused with 429.
+Both `TogglClient` and `MatonControl` send through a `Chokepoint`.
+
+Not thread-safe (neither is `requests.Session`): one per thread.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+from urllib3.exceptions import ConnectTimeoutError
+
+from togglsync.api.counting import CountingAdapter
+from togglsync.api.responses import api_error, decode_json, network_error
+from togglsync.api.retrying import REPEATABLE_METHODS, Pacer, RetryPolicy, retry_after_seconds
+from togglsync.errors import ApiError, BudgetExhausted, ConfigError
+
+log = logging.getLogger("togglsync.api")
+
+Timeout = float | tuple[float, float]
+
+# What "the server could not be reached, or stopped answering" looks like in requests.
+_NO_RESPONSE = (
+    requests.ConnectionError,  # refused, DNS, TLS, proxy, connect timeout, dropped connection
+    requests.Timeout,  # read timeout
+    requests.exceptions.ChunkedEncodingError,  # the body stopped halfway
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class Chokepoint:
+    """One `requests.Session` with our adapter mounted on one root URL."""
+
+    def __init__(
+        self,
+        root_url: str,
+        auth: AuthBase,
+        *,
+        timeout: Timeout = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        min_interval: float = 0.0,
+        user_agent: str,
+        session: requests.Session | None = None,
+    ):
+        self.root_url = root_url
+        self.auth = auth
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.pacer = Pacer(min_interval)
+        self.budget: int | None = None
+        self.server_time: datetime | None = None
+        self._host = urlsplit(root_url).netloc
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._user_agent = user_agent
+        self._adapter = CountingAdapter(max_retries=self.retry.to_urllib3())
+        # Mounted on our root only, so a session passed in keeps its adapters
+        # for other hosts, and ours wins for this one (longest prefix).
+        self._session.mount(root_url + "/", self._adapter)
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that reached the wire, every attempt and retry included."""
+        return self._adapter.sent
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        repeatable: bool | None = None,
+    ) -> requests.Response:
+        """Send one logical request; return the final response whatever its status.
+
+        `repeatable` overrides the method's default (a reports POST only reads,
+        so it may be retried like a GET).
+        """
+        method = method.upper()
+        if repeatable is None:
+            repeatable = method in REPEATABLE_METHODS
+        resends = 0
+        while True:
+            response = self._send_once(method, url, params=params, json=json, repeatable=repeatable)
+            if response.status_code != 429 or repeatable:
+                return response  # urllib3 already retried what it may
+            # A 429 is refused before processing, so even a create can go again.
+            resends += 1
+            retry_after = retry_after_seconds(response.headers)
+            if resends > self.retry.retries or self.retry.waits_too_long(retry_after):
+                return response
+            delay = self.retry.delay(resends, retry_after)
+            log.debug("%s %s -> 429, resending in %.2f s", method, url, delay)
+            if delay > 0:
+                time.sleep(delay)
+
+    def _send_once(
+        self, method: str, url: str, *, params: Any, json: Any, repeatable: bool
+    ) -> requests.Response:
+        retries = self.retry.retries
+        if self.budget is not None:
+            left = self.budget - self.requests_sent
+            if left <= 0:
+                where = urlsplit(url).path
+                raise BudgetExhausted(f"request budget of {self.budget} spent; {method} {where} not sent")
+            retries = min(retries, left - 1)  # retries count against the budget too
+        methods = REPEATABLE_METHODS | {method} if repeatable else REPEATABLE_METHODS
+        self._adapter.max_retries = self.retry.to_urllib3(retries=retries, methods=frozenset(methods))
+
+        self.pacer.wait()
+        sent_before = self.requests_sent
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                auth=self.auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+                headers={"User-Agent": self._user_agent, "Accept": "application/json"},
+            )
+        except _NO_RESPONSE as exc:
+            elapsed = (time.monotonic() - started) * 1000
+            log.debug("%s %s -> %s (%.0f ms)", method, url, type(exc).__name__, elapsed)
+            sent = self.requests_sent > sent_before
+            raise network_error(exc, host=self._host, sent=sent, timeout=self._read_timeout()) from exc
+        except requests.RequestException as exc:
+            # Refused by requests before sending (a bad header value, URL...): our
+            # setup is wrong. Its text may quote a header, so only the type is shown.
+            raise ConfigError(f"cannot build a request for {self._host}: {type(exc).__name__}") from None
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %s (%.0f ms)", method, response.url, response.status_code, elapsed)
+        self._note_date(response)
+        return response
+
+    def check(self, response: requests.Response, *, method: str, path: str, pool: str = "other") -> Any:
+        """The decoded body of a 2xx response; raise the typed error otherwise."""
+        if not 200 <= response.status_code < 300:
+            raise self.error(response, method=method, path=path, pool=pool)
+        try:
+            return decode_json(response, method, path)
+        except ApiError as error:
+            # Its message quotes the start of the body, and GET /me's body holds the api_token.
+            raise self._scrubbed(error) from None
+
+    def error(self, response: requests.Response, *, method: str, path: str, pool: str = "other") -> ApiError:
+        return self._scrubbed(api_error(response, method=method, path=path, pool=pool))
+
+    def _scrubbed(self, error: ApiError) -> ApiError:
+        """The error with our credentials blanked out of its message (a gateway may echo headers)."""
+        if any(s in str(error) or s in error.message for s in _secrets(self.auth)):
+            error.message = self.scrub(error.message)
+            error.args = (self.scrub(str(error)),)
+        return error
+
+    def scrub(self, text: str) -> str:
+        for secret in _secrets(self.auth):
+            text = text.replace(secret, "***")
+        return text
+
+    def _note_date(self, response: requests.Response) -> None:
+        value = response.headers.get("Date")
+        if not value:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if when.tzinfo is not None:
+            self.server_time = when
+
+    def _read_timeout(self) -> float | None:
+        return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+
+def _secrets(auth: AuthBase) -> tuple[str, ...]:
+    reveal: Callable[[], tuple[str, ...]] | None = getattr(auth, "secrets", None)
+    return tuple(s for s in (reveal() if reveal else ()) if s)
+
+
+def landed_earlier(response: requests.Response) -> bool:
+    """Did an earlier attempt of this call possibly reach and change the server?
+
+    urllib3 keeps the history of retried attempts on the response. A 429 was
+    refused before processing and a connect error sent nothing; anything else
+    (5xx, read timeout, dropped connection) may have been applied.
+    """
+    retries = getattr(response.raw, "retries", None)
+    for attempt in getattr(retries, "history", ()):
+        if attempt.status == 429:
+            continue
+        if attempt.error is not None and isinstance(attempt.error, ConnectTimeoutError):
+            continue
+        return True
+    return False

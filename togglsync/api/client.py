@@ -1,0 +1,555 @@
+"""`TogglClient`: typed Toggl Track API v9 / Reports v3 calls returning plain JSON data.
+
+Every call goes through `request()` (and from there through the `Chokepoint`):
+URL building, quota bookkeeping and error mapping happen once, here. The
+typed methods only know paths and parameters; they normalise nothing about
+record shapes (null vs [] tags etc. is the sync layer's job).
+
+Requests are the scarcest resource (30 /me requests per hour on every plan),
+so argument mistakes that the server would reject are caught *before* sending.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import requests
+from requests.auth import AuthBase
+
+import togglsync
+from togglsync.api.chokepoint import Chokepoint, Timeout, landed_earlier
+from togglsync.api.params import entry_time, flag, report_date, unix_seconds
+from togglsync.api.responses import quota_pool, quota_snapshot
+from togglsync.api.retrying import RetryPolicy
+from togglsync.api.transport import check_url
+from togglsync.errors import QuotaSnapshot
+
+Api = Literal["v9", "reports"]
+
+_PREFIX: dict[str, str] = {"v9": "/api/v9", "reports": "/reports/api/v3"}
+
+BULK_LIMIT = 100  # ids per bulk PATCH, Toggl's documented maximum
+
+# Toggl's default page size for workspace lists. A page of exactly this many
+# rows when we asked for more means the server ignored `per_page`: keep going.
+SERVER_DEFAULT_PAGE = 151
+
+# What a retry of our own stop / delete meets when the first attempt went through.
+_STOPPED = (409,)
+_GONE = (404, 410)
+
+CREATED_WITH = "togglsync"  # also the fingerprint the sync engine looks for after a lost create
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """What `raw()` returns: the status, the headers and the decoded body."""
+
+    status: int
+    headers: dict[str, str]
+    data: Any
+
+
+class TogglClient:
+    """A client for one Toggl account over one transport (direct or Maton).
+
+    `root_url` is the transport's root (`DIRECT_URL`, `MATON_URL`, or the
+    simulator's); `auth` a `DirectAuth` or `MatonAuth`.
+
+    Bookkeeping for the sync engine:
+    * `quota[pool]`: the latest `QuotaSnapshot` per pool ("user", "workspace:<id>", ...);
+      `on_quota` is called with each new one.
+    * `requests_sent`: requests that reached the wire, retries included.
+    * `budget`: when set, a request that would make `requests_sent` exceed it
+      raises `BudgetExhausted` instead of being sent (retries are capped to fit).
+    * `server_time`: the latest `Date` header, the server's clock for cursors.
+    """
+
+    def __init__(
+        self,
+        root_url: str,
+        auth: AuthBase,
+        *,
+        timeout: Timeout = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        min_interval: float = 1.0,
+        user_agent: str = f"togglsync/{togglsync.__version__}",
+        on_quota: Callable[[QuotaSnapshot], None] | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.root_url = check_url(root_url)
+        self.auth = auth
+        self.on_quota = on_quota
+        self.quota: dict[str, QuotaSnapshot] = {}
+        self._http = Chokepoint(
+            self.root_url,
+            auth,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            min_interval=min_interval,
+            user_agent=user_agent,
+            session=session,
+        )
+
+    def __repr__(self) -> str:
+        return f"TogglClient({self.root_url!r}, auth={self.auth!r})"
+
+    def __enter__(self) -> TogglClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def requests_sent(self) -> int:
+        return self._http.requests_sent
+
+    @property
+    def budget(self) -> int | None:
+        return self._http.budget
+
+    @budget.setter
+    def budget(self, value: int | None) -> None:
+        self._http.budget = value
+
+    @property
+    def server_time(self) -> datetime | None:
+        return self._http.server_time
+
+    # --- the chokepoint ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        api: Api = "v9",
+    ) -> Any:
+        """Send one request to a native path (`/me`, `/workspaces/1/projects`) and return its JSON.
+
+        Raises the typed errors of `togglsync.errors` for error statuses,
+        `NetworkError` when no response came, `BudgetExhausted` before sending
+        past the budget.
+        """
+        response = self._send(method, path, params=params, json=json, api=api)
+        return self._decode(response, method, path)
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> ApiResponse:
+        """Any endpoint, for `togglsync api`: the path as Toggl's or Maton's docs write it.
+
+        Accepts `/me`, `me`, `/api/v9/me`, `/reports/api/v3/...`, a leading
+        `/toggl-track/` (Maton's docs) and a query string in the path.
+        """
+        api, native, query = normalise_path(path)
+        merged = {**dict(query), **(params or {})}
+        response = self._send(method, native, params=merged or None, json=json, api=api)
+        data = self._decode(response, method, native)
+        return ApiResponse(response.status_code, dict(response.headers), data)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        api: Api = "v9",
+        repeatable: bool | None = None,
+    ) -> requests.Response:
+        if api not in _PREFIX:
+            raise ValueError(f"api must be 'v9' or 'reports', not {api!r}")
+        if not path.startswith("/"):
+            path = "/" + path
+        url = self.root_url + _PREFIX[api] + path
+        response = self._http.send(method, url, params=params, json=json, repeatable=repeatable)
+        self._note_quota(response, path)
+        return response
+
+    def _decode(self, response: requests.Response, method: str, path: str) -> Any:
+        return self._http.check(response, method=method.upper(), path=path, pool=quota_pool(path))
+
+    def _note_quota(self, response: requests.Response, path: str) -> None:
+        snapshot = quota_snapshot(response.headers, quota_pool(path))
+        if snapshot is None:
+            return
+        self.quota[snapshot.pool] = snapshot
+        if self.on_quota is not None:
+            self.on_quota(snapshot)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=_drop_none(params) or None)
+
+    def _own_retry_ok(
+        self, method: str, path: str, ok: tuple[int, ...], *, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """A stop or delete whose retry may meet the effect of its own first attempt.
+
+        If an earlier attempt of *this call* may have been applied (a 5xx or a
+        lost response before the retry), a status in `ok` on the retry (409
+        "already stopped", 404 "not found") is our own success: return None (no
+        body; the next pull brings the record). The same status on a first
+        attempt is someone else's doing and is raised.
+        """
+        response = self._send(method, path, params=params)
+        if response.status_code in ok and landed_earlier(response):
+            return None
+        return self._decode(response, method, path)
+
+    # --- user ---------------------------------------------------------------------------
+
+    def me(self, with_related_data: bool = False) -> dict[str, Any]:
+        """GET /me; `with_related_data` embeds clients, projects, tags, tasks, recent entries, workspaces."""
+        return self._get("/me", with_related_data=flag(True) if with_related_data else None)
+
+    def my_workspaces(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
+        return self._get("/me/workspaces", since=_since(since))
+
+    def my_organizations(self) -> list[dict[str, Any]]:
+        return self._get("/me/organizations")
+
+    def organization(self, oid: int) -> dict[str, Any]:
+        return self._get(f"/organizations/{_id(oid)}")
+
+    def workspace(self, wid: int) -> dict[str, Any]:
+        return self._get(f"/workspaces/{_id(wid)}")
+
+    def workspace_users(self, wid: int) -> list[dict[str, Any]]:
+        return self._get(f"/workspaces/{_id(wid)}/users")
+
+    # --- time entries -------------------------------------------------------------------
+
+    def time_entries(
+        self,
+        since: int | datetime | None = None,
+        before: date | datetime | str | None = None,
+        start_date: date | datetime | str | None = None,
+        end_date: date | datetime | str | None = None,
+        meta: bool = False,
+    ) -> list[dict[str, Any]]:
+        """GET /me/time_entries: modified `since` (deleted included), a date range, or the recent window."""
+        if since is not None and before is not None:
+            raise ValueError("'since' and 'before' can not be used together (Toggl answers 400)")
+        if (start_date is None) != (end_date is None):
+            raise ValueError("start_date and end_date go together")
+        return self._get(
+            "/me/time_entries",
+            since=_since(since),
+            before=None if before is None else entry_time(before, "before"),
+            start_date=None if start_date is None else entry_time(start_date, "start_date"),
+            end_date=None if end_date is None else entry_time(end_date, "end_date"),
+            meta=flag(True) if meta else None,
+        )
+
+    def current_time_entry(self) -> dict[str, Any] | None:
+        """The running entry, or None (the server answers `null`)."""
+        return self._get("/me/time_entries/current")
+
+    def time_entry(self, entry_id: int, meta: bool = False) -> dict[str, Any]:
+        return self._get(f"/me/time_entries/{_id(entry_id)}", meta=flag(True) if meta else None)
+
+    def create_time_entry(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new entry. Fills `created_with` and `workspace_id` when absent.
+
+        Not retried on 5xx or a lost response (it may have landed): a
+        `NetworkError(maybe_applied=True)` or `ServerError` means "pull and look
+        before sending again".
+        """
+        payload = dict(body)
+        payload.setdefault("created_with", CREATED_WITH)
+        payload.setdefault("workspace_id", _id(wid))
+        if payload["workspace_id"] != _id(wid):
+            raise ValueError("body workspace_id must match the workspace in the path")
+        return self.request("POST", f"/workspaces/{_id(wid)}/time_entries", json=payload)
+
+    def update_time_entry(self, wid: int, entry_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the given fields (absolute values, so a retry is harmless)."""
+        return self.request("PUT", f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}", json=dict(body))
+
+    def stop_time_entry(self, wid: int, entry_id: int) -> dict[str, Any] | None:
+        """PATCH .../stop. Returns the stopped entry, or None when a retry met our own earlier stop.
+
+        A 409 "already stopped" on the first attempt means it was stopped
+        elsewhere: that is raised as `Conflict` for the caller to reconcile.
+        """
+        path = f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}/stop"
+        return self._own_retry_ok("PATCH", path, _STOPPED)
+
+    def delete_time_entry(self, wid: int, entry_id: int) -> None:
+        """DELETE; a 404 on a retry after our own first attempt went through counts as done."""
+        self._own_retry_ok("DELETE", f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}", _GONE)
+
+    def bulk_patch_time_entries(
+        self, wid: int, ids: Sequence[int], ops: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Apply JSON-Patch `ops` to up to 100 entries: `{"success": [ids], "failure": [{id, message}]}`.
+
+        Applied partially, without rollback. More than 100 ids is a ValueError:
+        the caller chunks, because it must record each chunk's outcome before
+        the next (a 402 on chunk 3 must not lose what chunks 1-2 did).
+        """
+        return self.request("PATCH", f"/workspaces/{_id(wid)}/time_entries/{_id_list(ids)}", json=list(ops))
+
+    # --- projects -----------------------------------------------------------------------
+
+    def my_projects(
+        self, since: int | datetime | None = None, include_archived: bool = True
+    ) -> list[dict[str, Any]]:
+        """GET /me/projects; archived ones included by default (old entries still point at them)."""
+        return self._get("/me/projects", since=_since(since), include_archived=flag(include_archived))
+
+    def iter_projects(
+        self,
+        wid: int,
+        *,
+        active: bool | Literal["both"] = "both",
+        since: int | datetime | None = None,
+        per_page: int = 200,
+    ) -> Iterator[dict[str, Any]]:
+        """Every project of a workspace, page by page (lazily: stop iterating, stop requesting).
+
+        `active="both"` by default: a cache needs archived projects too, since
+        old entries still reference them.
+        """
+        params = {"active": flag(active), "since": _since(since)}
+        return self._pages(f"/workspaces/{_id(wid)}/projects", params, per_page)
+
+    def project(self, wid: int, project_id: int) -> dict[str, Any]:
+        return self._get(f"/workspaces/{_id(wid)}/projects/{_id(project_id)}")
+
+    def create_project(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/workspaces/{_id(wid)}/projects", json=dict(body))
+
+    def update_project(self, wid: int, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/workspaces/{_id(wid)}/projects/{_id(project_id)}", json=dict(body))
+
+    def delete_project(
+        self, wid: int, project_id: int, te_deletion_mode: Literal["delete", "unassign"] | None = None
+    ) -> None:
+        """DELETE; `te_deletion_mode` says what happens to its entries (Toggl's `teDeletionMode`)."""
+        params = {"teDeletionMode": te_deletion_mode} if te_deletion_mode else None
+        path = f"/workspaces/{_id(wid)}/projects/{_id(project_id)}"
+        self._own_retry_ok("DELETE", path, _GONE, params=params)
+
+    def bulk_patch_projects(
+        self, wid: int, ids: Sequence[int], ops: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Same contract as `bulk_patch_time_entries`, for projects."""
+        return self.request("PATCH", f"/workspaces/{_id(wid)}/projects/{_id_list(ids)}", json=list(ops))
+
+    # --- clients ------------------------------------------------------------------------
+
+    def my_clients(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
+        return self._get("/me/clients", since=_since(since))
+
+    def clients(
+        self,
+        wid: int,
+        status: Literal["active", "archived", "both"] | None = None,
+        name: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """GET /workspaces/{wid}/clients (no `since` on this endpoint); `status=None` is the server's default."""
+        return self._get(f"/workspaces/{_id(wid)}/clients", status=status, name=name)
+
+    def client(self, wid: int, client_id: int) -> dict[str, Any]:
+        return self._get(f"/workspaces/{_id(wid)}/clients/{_id(client_id)}")
+
+    def create_client(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/workspaces/{_id(wid)}/clients", json=dict(body))
+
+    def update_client(self, wid: int, client_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}", json=dict(body))
+
+    def delete_client(self, wid: int, client_id: int) -> None:
+        self._own_retry_ok("DELETE", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}", _GONE)
+
+    def archive_client(self, wid: int, client_id: int) -> list[int]:
+        """Archive a client (premium only); returns the ids of the projects archived with it."""
+        return self.request("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/archive")
+
+    def restore_client(
+        self,
+        wid: int,
+        client_id: int,
+        restore_all_projects: bool = False,
+        projects: Sequence[int] | None = None,
+    ) -> dict[str, Any]:
+        """Un-archive a client and all (or the listed) projects; by default only the client."""
+        body: dict[str, Any] = {"restore_all_projects": restore_all_projects}
+        if projects is not None:
+            body["projects"] = [_id(p) for p in projects]
+        return self.request("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/restore", json=body)
+
+    # --- tags ---------------------------------------------------------------------------
+
+    def my_tags(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
+        return self._get("/me/tags", since=_since(since))
+
+    def tags(self, wid: int) -> list[dict[str, Any]]:
+        """Every tag of a workspace. Paging is undocumented here, so the same guarded
+        paging as projects applies: one request unless a full page comes back."""
+        return list(self._pages(f"/workspaces/{_id(wid)}/tags", {}, 200))
+
+    def create_tag(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/workspaces/{_id(wid)}/tags", json=dict(body))
+
+    def update_tag(self, wid: int, tag_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/workspaces/{_id(wid)}/tags/{_id(tag_id)}", json=dict(body))
+
+    def delete_tag(self, wid: int, tag_id: int) -> None:
+        """DELETE; Toggl strips the tag from entries *without* changing their `at` (the cache must too)."""
+        self._own_retry_ok("DELETE", f"/workspaces/{_id(wid)}/tags/{_id(tag_id)}", _GONE)
+
+    # --- tasks --------------------------------------------------------------------------
+
+    def my_tasks(
+        self, since: int | datetime | None = None, include_not_active: bool = True
+    ) -> list[dict[str, Any]]:
+        """GET /me/tasks; done tasks included by default (entries keep pointing at them)."""
+        return self._get("/me/tasks", since=_since(since), include_not_active=flag(include_not_active))
+
+    def iter_tasks(
+        self, wid: int, *, since: int | datetime | None = None, per_page: int = 200
+    ) -> Iterator[dict[str, Any]]:
+        """Every task of a workspace (GET /workspaces/{wid}/tasks, paged, body `{"data": [...]}`)."""
+        return self._pages(f"/workspaces/{_id(wid)}/tasks", {"since": _since(since)}, per_page)
+
+    # --- reports ------------------------------------------------------------------------
+
+    def iter_report_time_entries(
+        self,
+        wid: int,
+        start_date: date | datetime | str,
+        end_date: date | datetime | str,
+        page_size: int = 200,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Detailed-report rows (`{..., "time_entries": [...]}`) for older history, page by page.
+
+        Follows `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) into
+        `first_id` / `first_row_number` (/ `first_timestamp`) until they stop
+        coming. The search is a POST that only reads, so it is retried like a GET.
+        """
+        path = f"/workspace/{_id(wid)}/search/time_entries"
+        body = {
+            "start_date": report_date(start_date, "start_date"),
+            "end_date": report_date(end_date, "end_date"),
+            "page_size": page_size,
+            **filters,
+        }
+        return self._report_pages(path, body)
+
+    def _report_pages(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cursor: dict[str, int] = {}
+        while True:
+            response = self._send("POST", path, json={**body, **cursor}, api="reports", repeatable=True)
+            rows = self._decode(response, "POST", path) or []
+            yield from rows
+            following = _next_report_cursor(response.headers)
+            if not following or following == cursor:  # no headers = last page; same cursor = a loop
+                return
+            cursor = following
+
+    # --- paging -------------------------------------------------------------------------
+
+    def _pages(self, path: str, params: Mapping[str, Any], per_page: int) -> Iterator[dict[str, Any]]:
+        """Yield rows of `page=1,2,...` until a short page.
+
+        Guards: a page with nothing new ends it (a server that ignores `page`
+        returns page 1 forever), and a page of exactly the server's default
+        size when we asked for more is not "short" (it ignored `per_page`).
+        """
+        seen: set[Any] = set()
+        page = 1
+        while True:
+            body = self._get(path, **params, page=page, per_page=per_page)
+            rows = (body.get("data") or []) if isinstance(body, dict) else (body or [])
+            fresh = [row for row in rows if _row_key(row) not in seen]
+            if not fresh:
+                return
+            for row in fresh:
+                seen.add(_row_key(row))
+                yield row
+            if len(rows) < per_page and len(rows) != SERVER_DEFAULT_PAGE:
+                return
+            page += 1
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def normalise_path(path: str) -> tuple[Api, str, list[tuple[str, str]]]:
+    """`raw()`'s path forms -> (api, native path, query pairs)."""
+    text = path.strip()
+    text, _, query = text.partition("?")
+    if not text.startswith("/"):
+        text = "/" + text
+    if text == "/toggl-track" or text.startswith("/toggl-track/"):
+        text = text[len("/toggl-track") :] or "/"
+    api: Api = "v9"
+    for name, prefix in _PREFIX.items():
+        if text == prefix or text.startswith(prefix + "/"):
+            api, text = name, text[len(prefix) :] or "/"  # type: ignore[assignment]
+            break
+    return api, text, parse_qsl(query, keep_blank_values=True)
+
+
+def _next_report_cursor(headers: Mapping[str, str]) -> dict[str, int]:
+    cursor: dict[str, int] = {}
+    for header, field in (
+        ("X-Next-ID", "first_id"),
+        ("X-Next-Row-Number", "first_row_number"),
+        ("X-Next-Timestamp", "first_timestamp"),
+    ):
+        value = headers.get(header)
+        if value and value.strip().lstrip("-").isdigit():
+            cursor[field] = int(value)
+    return cursor
+
+
+def _row_key(row: Any) -> Any:
+    if isinstance(row, dict) and "id" in row:
+        return row["id"]
+    return jsonlib.dumps(row, sort_keys=True, default=str)
+
+
+def _since(value: int | datetime | None) -> int | None:
+    return None if value is None else unix_seconds(value)
+
+
+def _id(value: Any) -> int:
+    """Ids go into paths: only integers (or digit strings), so nothing else can change the path."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise TypeError(f"an id must be an integer, not {value!r}")
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    numbers = [_id(i) for i in ids]
+    if not numbers:
+        raise ValueError("no ids given")
+    if len(numbers) > BULK_LIMIT:
+        raise ValueError(f"at most {BULK_LIMIT} ids per bulk request (got {len(numbers)}); chunk them")
+    return ",".join(str(n) for n in numbers)
+
+
+def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
