@@ -1,76 +1,127 @@
-"""`togglsync demo`: the product's story, told against the built-in simulator."""
+"""`togglsync demo`: the product's story, told against the built-in simulator.
+
+Cold sync, offline edits (a new project used by a new entry, a timer started
+and stopped), the pending queue, a sync that pushes them, the server agreeing,
+a change from another device, and a no-change sync that costs one request.
+"""
 
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
 
 from togglsync.app import App
 from togglsync.config import Settings
 
 
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
+    table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
 def run_demo(home: str | None = None, entries: int = 300, console: Console | None = None) -> None:
+    from togglsync.db.models import Project, TimeEntry
+    from togglsync.local import LocalStore
+    from togglsync.queue import list_pending
     from togglsync.simulator import Simulator
+    from togglsync.sync.engine import SyncOptions, run_sync
 
     console = console or Console()
     with ExitStack() as stack:
         home_path = Path(home) if home else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="togglsync-demo-")))
         sim = stack.enter_context(Simulator(entries=entries, plan="free", seed=42))
-        console.rule("[bold]togglsync demo")
-        console.print(
-            f"A Toggl Track simulator is running at [cyan]{sim.url}[/] with a generated account "
-            f"({entries} time entries). togglsync is pointed at it through its API URL setting;\n"
-            f"data goes to [cyan]{home_path}[/]."
-        )
         settings = Settings(home=home_path, api_token=sim.seed.api_token, api_url=sim.url, pacing=0.0)
         app = App(settings)
         stack.callback(app.close)
-        client = app.client
+        engine, client = app.engine, app.client
 
-        me = client.me(with_related_data=True)
+        def step(title: str) -> None:
+            console.print()
+            console.rule(f"[bold]{title}", align="left")
+
+        def sync(note: str = "") -> None:
+            result = run_sync(engine, client, SyncOptions())
+            console.print(f"[green]$ togglsync sync[/]{note}\n{result.summary()}")
+
+        console.rule("[bold]togglsync demo")
         console.print(
-            f"\n[bold]Account[/]: {me['fullname']} <{me['email']}>, time zone {me['timezone']}, "
-            f"default workspace {me['default_workspace_id']}"
+            f"A Toggl Track simulator runs at [cyan]{sim.url}[/] with a generated account "
+            f"({entries} time entries, free plan: 30 /me requests per hour).\n"
+            f"togglsync points at it through its API URL setting; the database is [cyan]{settings.db_target}[/]."
         )
-        workspaces = me.get("workspaces") or []
-        projects = me.get("projects") or []
-        clients = {c["id"]: c["name"] for c in me.get("clients") or []}
 
-        table = Table(title="Workspaces", show_edge=False, header_style="bold")
-        for col in ("id", "name", "premium", "organization"):
-            table.add_column(col)
-        for ws in workspaces:
-            table.add_row(str(ws["id"]), ws["name"], "yes" if ws.get("premium") else "no", str(ws.get("organization_id")))
-        console.print(table)
+        step("1. Cold sync: the whole catalog and the last 89 days of entries")
+        sync()
+        with engine.connect() as conn:
+            counts = {
+                "time entries": conn.execute(select(func.count()).select_from(TimeEntry)).scalar_one(),
+                "projects": conn.execute(select(func.count()).select_from(Project)).scalar_one(),
+            }
+        console.print(f"Local database now holds {counts['time entries']} time entries and {counts['projects']} projects.")
 
-        now = datetime.now(timezone.utc)
-        recent = client.time_entries(start_date=(now - timedelta(days=89)).date(), end_date=(now + timedelta(days=1)).date())
-        per_project = Counter(e.get("project_id") for e in recent)
-
-        table = Table(title="Projects (entries in the last 89 days)", show_edge=False, header_style="bold")
-        for col in ("id", "name", "client", "active", "entries"):
-            table.add_column(col)
-        for p in sorted(projects, key=lambda p: p["name"].casefold()):
-            table.add_row(
-                str(p["id"]), p["name"], clients.get(p.get("client_id"), ""),
-                "yes" if p.get("active") else "no", str(per_project.get(p["id"], 0)),
-            )
-        table.add_row("", "(no project)", "", "", str(per_project.get(None, 0)))
-        console.print(table)
-
-        running = [e for e in recent if (e.get("duration") or 0) < 0]
+        step("2. Offline: nothing below sends a request")
+        before = len(sim.log.records)
+        store = LocalStore(engine)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        project = store.create_project("Offline launch", color="#0b83d9")
+        tag = store.create_tag("offline")
+        timer = store.start_timer("Sketching the launch plan", project_id=project["id"], start=now - timedelta(minutes=50))
+        store.stop_timer(now - timedelta(minutes=5))
+        added = store.add_entry(
+            "Call with the printer", start=now - timedelta(hours=3), duration=45 * 60,
+            project_id=project["id"], tag_ids=[tag["id"]],
+        )
         console.print(
-            f"\n{len(recent)} time entries in the last 89 days, "
-            f"{len(me.get('tags') or [])} tags, {len(clients)} clients"
-            + (f"; running now: [green]{running[0].get('description') or '(no description)'}[/]" if running else "")
+            f"Created project [bold]Offline launch[/] (temporary id {project['id']}), tag [bold]offline[/] ({tag['id']}),\n"
+            f"started a timer at {now - timedelta(minutes=50):%H:%M} and stopped it at {now - timedelta(minutes=5):%H:%M} UTC "
+            f"(entry {timer['id']}), and logged 45 minutes on the new project (entry {added['id']}).\n"
+            f"Requests sent meanwhile: [bold]{len(sim.log.records) - before}[/]."
         )
-        left = ", ".join(
-            f"{q.pool}: {q.remaining} left" for q in client.quota.values() if q.remaining is not None
+        console.print("[green]$ togglsync pending[/]")
+        console.print(_table(
+            "", ["id", "action", "resource", "record", "what"],
+            [[p["id"], p["action"], p["resource"], p["record_id"], p["what"]] for p in list_pending(engine)],
+        ))
+        console.print("The running entry from the web app was stopped locally when the new timer started: that is the update.")
+
+        step("3. Back online: one sync pushes the queue, dependencies first")
+        sync()
+        with engine.connect() as conn:
+            project_id = conn.execute(select(Project.id).where(Project.name == "Offline launch")).scalar_one()
+            local_entries = conn.execute(
+                select(TimeEntry.__table__).where(TimeEntry.project_id == project_id).order_by(TimeEntry.start)
+            ).mappings().all()
+        pending_left = len(list_pending(engine))
+        server_entries = {e["id"]: e for e in sim.state.all_time_entries()}
+        rows = []
+        for e in local_entries:
+            s = server_entries.get(e["id"], {})
+            rows.append([e["id"], e["description"], f"{e['start']:%H:%M}-{e['stop']:%H:%M}" if e["stop"] else "running",
+                         "yes" if s.get("project_id") == project_id else "NO", (s.get("stop") or "")[11:16]])
+        console.print(f"The project now has its Toggl id [bold]{project_id}[/]; entries follow it. Pending left: {pending_left}.")
+        console.print(_table(
+            "Local entries and what the server holds", ["id", "description", "local time (UTC)", "server project matches", "server stop"], rows,
+        ))
+
+        step("4. A change from another device, then a sync that finds nothing")
+        entry = local_entries[0]
+        sim.state.update_time_entry(sim.seed.user_id, entry["workspace_id"], entry["id"], {"description": "Launch plan (edited on the phone)"})
+        sync("  [dim]# pulls the edit[/]")
+        with engine.connect() as conn:
+            desc = conn.execute(select(TimeEntry.description).where(TimeEntry.id == entry["id"])).scalar_one()
+        console.print(f"Entry {entry['id']} now reads: [bold]{desc}[/]")
+        sync("  [dim]# nothing new: exactly one request[/]")
+        console.print(
+            "\nNext: [bold]togglsync schedule[/] runs `togglsync sync --quiet` every 15 minutes; "
+            "[bold]togglsync sql[/] and the README's schema let you query everything."
         )
-        console.print(f"Requests used: [bold]{client.requests_sent}[/]" + (f" (quota {left})" if left else ""))
