@@ -397,6 +397,35 @@ def conflicts_resolve(ctx: click.Context, conflict_id: int, keep: str) -> None:
     click.echo(message)
 
 
+@cli.command()
+@click.option("--cron", "kind", flag_value="cron", help="A crontab line (the default).")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
+@click.option("--every", default="15m", show_default=True, help="Interval, e.g. 15m or 1h.")
+@click.option("--install", is_flag=True, help="Install it for the current user instead of printing it.")
+@click.pass_context
+def schedule(ctx: click.Context, kind: str | None, every: str, install: bool) -> None:
+    """Run `togglsync sync --quiet` on a schedule (quiet on success, loud on failure).
+
+    Every 15 minutes costs about 5 of the free plan's 30 hourly /me requests.
+    """
+    from togglsync import schedule as sched
+
+    minutes = sched.parse_interval(every)
+    home = _app(ctx).settings.home
+    if (kind or "cron") == "cron":
+        line = sched.cron_line(minutes, home)
+        done = sched.install_cron(line) if install else None
+        click.echo(line if done is None else "\n".join(done))
+    else:
+        units = sched.systemd_units(minutes, home)
+        if install:
+            click.echo("\n".join(sched.install_systemd(units)))
+        else:
+            click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.service\n{units.service}")
+            click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.timer\n{units.timer}")
+            click.echo(f"# then: systemctl --user daemon-reload && systemctl --user enable --now {sched.UNIT_NAME}.timer")
+
+
 # --- simulator and demo ------------------------------------------------------------------
 
 
