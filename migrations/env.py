@@ -17,7 +17,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from togglsync.db.engine import foreign_keys_disabled, make_engine, sqlite_url
+from togglsync.db.engine import make_engine, sqlite_url, table_rebuilds_allowed
 from togglsync.db.models import Base
 from togglsync.db.types import JSONText, UTCDateTime
 
@@ -48,7 +48,7 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 
 
 def run_migrations(connection: Connection) -> None:
-    with foreign_keys_disabled(connection):
+    with table_rebuilds_allowed(connection):
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

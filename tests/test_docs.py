@@ -39,3 +39,8 @@ def test_every_table_and_column_is_in_the_readme(table):
 def test_readme_names_the_two_setup_commands():
     assert "togglsync demo" in README
     assert "bash .ci/run" in README
+
+
+def test_views_are_documented():
+    for view in ("entries", "daily_totals"):
+        assert f"| `{view}` |" in README

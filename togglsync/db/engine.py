@@ -87,6 +87,23 @@ def for_reading(engine: Engine) -> Engine:
 
 
 @contextmanager
+def table_rebuilds_allowed(connection: Connection) -> Iterator[None]:
+    """What alembic's batch mode needs on SQLite: foreign keys off, legacy ALTER TABLE on.
+
+    Batch mode rebuilds a table and renames the copy into place; with views
+    over it (entries, daily_totals) modern SQLite refuses that rename unless
+    legacy_alter_table is on. The views name tables, which keep their names.
+    """
+    dbapi = connection.connection.driver_connection
+    with foreign_keys_disabled(connection):
+        dbapi.execute("PRAGMA legacy_alter_table=ON")
+        try:
+            yield
+        finally:
+            dbapi.execute("PRAGMA legacy_alter_table=OFF")
+
+
+@contextmanager
 def foreign_keys_disabled(connection: Connection) -> Iterator[None]:
     """Turn off foreign key enforcement on this connection for the duration.
 

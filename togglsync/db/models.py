@@ -292,3 +292,19 @@ class SyncConflict(Base):
     kept: Mapped[str | None] = mapped_column(Text)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TzOffset(Base):
+    """The display time zone's UTC offsets over time (one row per DST period), for the views.
+
+    Filled from the account's Toggl time zone on sync. `entries.local_start`
+    adds the offset in force at the entry's start: correct across DST changes
+    in any SQLite client.
+    """
+
+    __tablename__ = "tz_offsets"
+
+    utc_from: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    utc_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    offset_seconds: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str] = mapped_column(Text)
