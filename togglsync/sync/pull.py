@@ -30,6 +30,7 @@ from togglsync.db.models import (
     WorkspaceUser,
 )
 from togglsync.db.repo import get_cursor, set_cursor, upsert
+from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, PremiumRequired, BadResponse
 from togglsync.sync import plan
 from togglsync.sync.apply import ApplyStats, apply_records, delete_records
@@ -181,6 +182,7 @@ class Puller:
                     continue  # not allowed to list members here: keep what we have
         with self.engine.begin() as conn:
             upsert(conn, Account, [plan.account_row(me, synced_at=self.clock())])
+            store_zone(conn, me.get("timezone"))  # the views show local times in it
             for resource, table in (("workspace", "workspaces"), ("client", "clients"), ("project", "projects"), ("tag", "tags")):
                 records = snapshot[resource]
                 stats = apply_records(conn, resource, records, policy=self.policy, now=self.clock())
