@@ -50,8 +50,8 @@ def _app(ctx: click.Context) -> App:
 
 @click.group(cls=TogglSyncGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="togglsync")
-@click.option("--home", type=click.Path(file_okay=False), envvar="TOGGLSYNC_HOME",
-              help="Config and data directory (default: the platform's user data dir).")
+@click.option("--home", type=click.Path(file_okay=False),
+              help="Config and data directory (env TOGGLSYNC_HOME; default: the platform's user data dir).")
 @click.option("--db", help="Database: a file path or SQLAlchemy URL (env TOGGLSYNC_DB).")
 @click.option("--transport", type=click.Choice(["direct", "maton"]),
               help="Talk to Toggl directly (API token) or through the Maton gateway.")
@@ -205,7 +205,32 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
             if name in response.headers:
                 click.echo(f"{name}: {response.headers[name]}", err=True)
     if response.data is not None:
-        click.echo(dumps(response.data))
+        click.echo(dumps(_redact_secrets(response.data, app.settings)))
+
+
+# Response fields that hold a credential (GET /me answers with the user's api_token).
+_SECRET_FIELDS = frozenset({"api_token"})
+_REDACTED = "********"
+
+
+def _redact_secrets(data: Any, settings: Any) -> Any:
+    """The response with credentials blanked: tokens never reach our output, even from GET /me."""
+    secrets = [s for s in (settings.api_token, settings.maton_api_key) if s]
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (_REDACTED if k in _SECRET_FIELDS and isinstance(v, str) and v else walk(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, _REDACTED)
+        return value
+
+    return walk(data)
 
 
 # --- Maton connections ------------------------------------------------------------------
@@ -242,12 +267,19 @@ def connections_create(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Open this URL in a browser to finish connecting Toggl Track:\n  {conn.get('url')}")
 
 
+def _connection_id(value: str) -> str:
+    # MatonControl raises a bare ValueError for a blank id, which would show as a traceback.
+    if not value.strip():
+        raise UsageError("a connection id is needed")
+    return value.strip()
+
+
 @connections.command("get")
 @click.argument("connection_id")
 @click.pass_context
 def connections_get(ctx: click.Context, connection_id: str) -> None:
     """Show one connection as JSON."""
-    click.echo(dumps(_app(ctx).maton.get_connection(connection_id)))
+    click.echo(dumps(_app(ctx).maton.get_connection(_connection_id(connection_id))))
 
 
 @connections.command("delete")
@@ -255,7 +287,7 @@ def connections_get(ctx: click.Context, connection_id: str) -> None:
 @click.pass_context
 def connections_delete(ctx: click.Context, connection_id: str) -> None:
     """Delete a connection."""
-    _app(ctx).maton.delete_connection(connection_id)
+    _app(ctx).maton.delete_connection(_connection_id(connection_id))
     click.echo(f"Deleted connection {connection_id}.")
 
 
@@ -271,7 +303,12 @@ def quota(ctx: click.Context, as_json: bool) -> None:
 
     app = _app(ctx)
     with app.engine.connect() as conn:
-        rows = load_quota(conn)
+        snapshots = load_quota(conn)
+    # load_quota gives {pool: QuotaSnapshot}: flatten to rows the renderers (and JSON) understand.
+    rows = [
+        {"pool": s.pool, "remaining": s.remaining, "resets_at": s.resets_at, "observed_at": s.observed_at}
+        for _, s in sorted(snapshots.items())
+    ]
     if as_json:
         click.echo(dumps(rows))
         return

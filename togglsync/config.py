@@ -175,11 +175,16 @@ def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
 def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None = None) -> Settings:
     """Resolve every setting by precedence. `options` are command-line values (None = not given)."""
     options = {k: v for k, v in (options or {}).items() if v is not None}
-    home = Path(options.pop("home")) if "home" in options else (home or home_dir())
+    sources: dict[str, str] = {}
+    if "home" in options or home is not None:
+        home = Path(options.pop("home")) if "home" in options else home
+        sources["home"] = "option"
+    else:
+        home = home_dir()
+        sources["home"] = "env" if os.environ.get("TOGGLSYNC_HOME") else "default"
     file_values = read_config_file(config_path(home))
 
     values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
     for name, env_var in ENV_VARS.items():
         env_value = os.environ.get(env_var) or None
         for source, value in (("option", options.get(name)), ("env", env_value), ("file", file_values.get(name))):

@@ -55,15 +55,19 @@ class DirectAuth(AuthBase):
         auth._user, auth._password, auth._kind = email, password, "email/password"
         return auth
 
+    def _encoded(self) -> str:
+        return base64.b64encode(f"{self._user}:{self._password}".encode()).decode("ascii")
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        pair = f"{self._user}:{self._password}".encode()
-        request.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        request.headers["Authorization"] = "Basic " + self._encoded()
         return request
 
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in a message (the chokepoint scrubs them)."""
-        # The email of a password login is an identity, not a secret.
-        return (self._user,) if self._kind == "api token" else (self._password,)
+        # The email of a password login is an identity, not a secret. The
+        # encoded header counts: a proxy may echo it back in an error body.
+        secret = self._user if self._kind == "api token" else self._password
+        return (secret, self._encoded())
 
     def __repr__(self) -> str:
         return f"DirectAuth({self._kind}: ***)"
