@@ -1,0 +1,77 @@
+"""Credentials and configuration: login, logout, config."""
+
+from __future__ import annotations
+
+import click
+
+from togglsync.app import App
+from togglsync.cli.base import cli
+from togglsync.cli.base import get_app as _app
+from togglsync.config import update_config_file
+from togglsync.errors import UsageError
+from togglsync.output import dumps, render_rows
+
+# --- credentials and configuration -------------------------------------------------
+
+
+@cli.command()
+@click.option("--maton", is_flag=True, help="Store a Maton API key instead of a Toggl API token.")
+@click.pass_context
+def login(ctx: click.Context, maton: bool) -> None:
+    """Store credentials after checking them with one request (GET /me).
+
+    The secret is read from a hidden prompt (or standard input) and written to
+    the config file with mode 0600.
+    """
+    from togglsync.config import with_overrides
+
+    app = _app(ctx)
+    what = "Maton API key" if maton else "Toggl API token"
+    secret = click.prompt(what, hide_input=True).strip()
+    if not secret:
+        raise UsageError(f"empty {what}")
+    key = "maton_api_key" if maton else "api_token"
+    transport = "maton" if maton else "direct"
+    trial = App(with_overrides(app.settings, transport=transport, **{key: secret}))
+    me = trial.client.me()
+    trial.close()
+    update_config_file(app.settings.config_file, {key: secret, "transport": transport})
+    click.echo(f"Logged in as {me.get('fullname') or '?'} <{me.get('email') or '?'}> "
+               f"({transport}); credentials saved to {app.settings.config_file}")
+
+
+@cli.command()
+@click.pass_context
+def logout(ctx: click.Context) -> None:
+    """Remove stored credentials from the config file."""
+    app = _app(ctx)
+    update_config_file(app.settings.config_file, {"api_token": None, "maton_api_key": None})
+    click.echo(f"Credentials removed from {app.settings.config_file}")
+
+
+@cli.group()
+def config() -> None:
+    """Show the effective configuration."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.pass_context
+def config_show(ctx: click.Context, as_json: bool) -> None:
+    """Every setting, its value and where it came from (secrets redacted)."""
+    data = _app(ctx).settings.redacted()
+    if as_json:
+        click.echo(dumps(data))
+        return
+    rows = [
+        {"setting": k, "value": v.get("effective", v["value"]), "source": v["source"]}
+        for k, v in data.items()
+    ]
+    render_rows(rows, ["setting", "value", "source"])
+
+
+@config.command("path")
+@click.pass_context
+def config_path_cmd(ctx: click.Context) -> None:
+    """Print the config file's path."""
+    click.echo(str(_app(ctx).settings.config_file))

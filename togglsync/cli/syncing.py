@@ -1,0 +1,154 @@
+"""Sync and its queue: sync, pending, conflicts, schedule."""
+
+from __future__ import annotations
+
+import click
+
+from togglsync.cli.base import cli
+from togglsync.cli.base import get_app as _app
+from togglsync.errors import ExitCode, UsageError
+from togglsync.output import dumps, output_format_options, render_rows
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--budget", type=click.IntRange(1), metavar="N", help="Send at most N requests; the next run resumes.")
+@click.option("--pull-only", is_flag=True, help="Only pull changes from Toggl.")
+@click.option("--push-only", is_flag=True, help="Only push local changes (still pulls first if a create's outcome is unknown).")
+@click.option("--full", is_flag=True, help="Refresh the whole catalog (workspaces, clients, projects, tags, users) now.")
+@click.option("--policy", type=click.Choice(["local", "remote"]), default="local", show_default=True,
+              help="Which side wins when both changed the same field (the other value goes to `conflicts`).")
+@click.option("--wait", is_flag=True, help="Wait for a running sync to finish instead of exiting with code 3.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for cron).")
+@click.pass_context
+def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
+    """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
+    from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
+
+    if pull_only and push_only:
+        raise UsageError("--pull-only and --push-only exclude each other")
+    app = _app(ctx)
+    options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full)
+    with sync_lock(app.settings.db_target, wait=wait):
+        result = run_sync(app.engine, app.client, options)
+    if as_json:
+        click.echo(dumps(result.as_dict()))
+    elif not (quiet and result.exit_code == ExitCode.OK):
+        click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
+        for failure in result.failures:
+            click.echo(f"  failed: {failure}", err=True)
+    if result.error:
+        click.echo(f"Error: {result.error}", err=True)
+    ctx.exit(result.exit_code)
+
+
+@cli.group(invoke_without_command=True)
+@output_format_options
+@click.pass_context
+def pending(ctx: click.Context, fmt: str) -> None:
+    """Local changes waiting to be pushed (default: list them)."""
+    if ctx.invoked_subcommand is None:
+        from togglsync.queue import list_pending
+
+        rows = list_pending(_app(ctx).engine)
+        render_rows(rows, ["id", "action", "resource", "record_id", "state", "what", "error"], fmt)
+
+
+@pending.command("list")
+@output_format_options
+@click.pass_context
+def pending_list(ctx: click.Context, fmt: str) -> None:
+    """List pending operations, oldest first."""
+    from togglsync.queue import list_pending
+
+    render_rows(list_pending(_app(ctx).engine), ["id", "action", "resource", "record_id", "state", "what", "error"], fmt)
+
+
+@pending.command("retry")
+@click.argument("op_id", type=int)
+@click.pass_context
+def pending_retry(ctx: click.Context, op_id: int) -> None:
+    """Queue a failed operation again (it is sent on the next sync)."""
+    from togglsync.queue import retry_operation
+
+    retry_operation(_app(ctx).engine, op_id)
+    click.echo(f"Operation {op_id} queued again.")
+
+
+@pending.command("drop")
+@click.argument("op_id", type=int)
+@click.pass_context
+def pending_drop(ctx: click.Context, op_id: int) -> None:
+    """Forget a pending operation (the local row stays as it is; the next full sync corrects it)."""
+    from togglsync.queue import drop_operation
+
+    drop_operation(_app(ctx).engine, op_id)
+    click.echo(f"Operation {op_id} dropped.")
+
+
+_CONFLICT_COLUMNS = ["id", "resource", "record_id", "kind", "field", "base_value", "local_value", "remote_value", "kept", "detected_at"]
+
+
+@cli.group(invoke_without_command=True)
+@output_format_options
+@click.pass_context
+def conflicts(ctx: click.Context, fmt: str) -> None:
+    """Fields both sides changed, and edits lost to deletions on Toggl (default: list open ones)."""
+    if ctx.invoked_subcommand is None:
+        from togglsync.queue import list_conflicts
+
+        render_rows(list_conflicts(_app(ctx).engine), _CONFLICT_COLUMNS, fmt)
+
+
+@conflicts.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+@output_format_options
+@click.pass_context
+def conflicts_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
+    """List conflicts."""
+    from togglsync.queue import list_conflicts
+
+    render_rows(list_conflicts(_app(ctx).engine, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt)
+
+
+@conflicts.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.option("--keep", type=click.Choice(["local", "remote"]), required=True, help="The value to keep.")
+@click.pass_context
+def conflicts_resolve(ctx: click.Context, conflict_id: int, keep: str) -> None:
+    """Settle a conflict; keeping the value that lost becomes a local edit pushed on the next sync."""
+    from togglsync.queue import resolve_conflict
+
+    message = resolve_conflict(_app(ctx).engine, conflict_id, keep)
+    click.echo(message)
+
+
+@cli.command()
+@click.option("--cron", "kind", flag_value="cron", help="A crontab line (the default).")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
+@click.option("--every", default="15m", show_default=True, help="Interval, e.g. 15m or 1h.")
+@click.option("--install", is_flag=True, help="Install it for the current user instead of printing it.")
+@click.pass_context
+def schedule(ctx: click.Context, kind: str | None, every: str, install: bool) -> None:
+    """Run `togglsync sync --quiet` on a schedule (quiet on success, loud on failure).
+
+    Every 15 minutes costs about 5 of the free plan's 30 hourly /me requests.
+    """
+    from togglsync import schedule as sched
+
+    minutes = sched.parse_interval(every)
+    home = _app(ctx).settings.home
+    if (kind or "cron") == "cron":
+        line = sched.cron_line(minutes, home)
+        done = sched.install_cron(line) if install else None
+        click.echo(line if done is None else "\n".join(done))
+    else:
+        units = sched.systemd_units(minutes, home)
+        if install:
+            click.echo("\n".join(sched.install_systemd(units)))
+        else:
+            click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.service\n{units.service}")
+            click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.timer\n{units.timer}")
+            click.echo(f"# then: systemctl --user daemon-reload && systemctl --user enable --now {sched.UNIT_NAME}.timer")
