@@ -41,6 +41,7 @@ ENV_VARS: dict[str, str] = {
     "maton_ctrl_url": "TOGGLSYNC_MATON_CTRL_URL",
     "db": "TOGGLSYNC_DB",
     "pacing": "TOGGLSYNC_PACING",
+    "timezone": "TOGGLSYNC_TZ",
 }
 
 
@@ -67,6 +68,7 @@ class Settings:
     maton_ctrl_url: str = MATON_CTRL_URL
     db: str | None = None  # SQLAlchemy URL or file path; None = <home>/togglsync.db
     pacing: float = 1.0  # minimum seconds between requests (Toggl asks ~1/s)
+    timezone: str | None = None  # display zone; None = the account's Toggl time zone
     # Where each value came from ("option", "env", "file", "default"), for `config show`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

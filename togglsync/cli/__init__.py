@@ -4,7 +4,7 @@
 the commands of one area.
 """
 
-from togglsync.cli import account, extras, remote, syncing  # noqa: F401  (registers commands)
+from togglsync.cli import account, catalog, extras, remote, reporting, syncing, tracking  # noqa: F401  (registers commands)
 from togglsync.cli.base import CliError, cli, get_app
 
 

@@ -52,9 +52,11 @@ def get_app(ctx: click.Context) -> App:
 @click.option("--api-url", help="Root URL of the chosen transport (env TOGGLSYNC_API_URL).")
 @click.option("--connection", "maton_connection", metavar="ID",
               help="Maton connection to use (env MATON_CONNECTION).")
+@click.option("--tz", "timezone", metavar="ZONE",
+              help="Show and read times in this IANA time zone (env TOGGLSYNC_TZ; default: your Toggl time zone).")
 @click.option("--debug", is_flag=True, help="Log HTTP requests to stderr (credentials redacted).")
 @click.pass_context
-def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, debug) -> None:
+def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, timezone, debug) -> None:
     """Offline-first local sync cache for Toggl Track."""
     if debug:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
@@ -66,6 +68,7 @@ def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, debu
             "transport": transport,
             "api_url": api_url,
             "maton_connection": maton_connection,
+            "timezone": timezone,
         },
         "app": None,
     }

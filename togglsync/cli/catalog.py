@@ -1,0 +1,3 @@
+"""Workspaces, users, clients, projects and tags, offline."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Reading the database: sql, db path, report."""
+
+from __future__ import annotations
