@@ -101,3 +101,41 @@ def sim(make_sim):
 def sim_http():
     """SimHttp factory: sim_http(sim, transport="direct"|"maton", connection=None)."""
     return SimHttp
+
+
+# -- A home that has synced once, for the everyday (offline) commands ---------------
+
+
+class SyncedHome:
+    """A togglsync home whose database was filled by one cold sync from a simulator.
+
+    `run(*args)` invokes the CLI in-process (click's CliRunner) with this home's
+    environment; `sim` is the simulator (stop it to prove a command is offline);
+    `db` the database path.
+    """
+
+    def __init__(self, sim, home):
+        self.sim = sim
+        self.home = home
+        self.env = {**sim.env("direct"), "TOGGLSYNC_HOME": str(home), "TOGGLSYNC_PACING": "0"}
+        self.db = home / "togglsync.db"
+
+    def run(self, *args, input=None, env=None):
+        from click.testing import CliRunner
+
+        from togglsync.cli import cli
+
+        return CliRunner().invoke(cli, [str(a) for a in args], env={**self.env, **(env or {})}, input=input)
+
+    def requests(self) -> int:
+        return len(self.sim.log.records)
+
+
+@pytest.fixture
+def synced(make_sim, isolated_home):
+    """A SyncedHome after one successful `togglsync sync` (seeded account, 200 entries, quotas off)."""
+    sim = make_sim(entries=200, seed=7, quotas=False)
+    home = SyncedHome(sim, isolated_home)
+    result = home.run("sync")
+    assert result.exit_code == 0, result.output
+    return home
