@@ -1,3 +1,568 @@
-"""Workspaces, users, clients, projects and tags, offline."""
+"""Workspaces, users, clients, projects and tags, offline.
+
+Every command here reads and writes the local database only: listings show
+what the last sync stored plus local edits, and edits are queued as pending
+operations that `togglsync sync` pushes.
+
+Records are named by name (case-insensitive, within the workspace given by
+-w/--workspace, default the account's default one) or by id: a Toggl id, or
+`L<n>` for a record created offline and not pushed yet. An id is found in any
+workspace unless -w is given.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+from sqlalchemy import Connection, func, select
+
+from togglsync import lookup
+from togglsync.cli.base import cli
+from togglsync.cli.base import get_app as _app
+from togglsync.db.models import (
+    Client,
+    Project,
+    Tag,
+    TimeEntry,
+    TimeEntryTag,
+    Workspace,
+    WorkspaceUser,
+)
+from togglsync.errors import UsageError
+from togglsync.output import output_format_options, render_rows
+
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+# Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
+IDS = ("id", "user_id", "organization_id", "color")
+
+
+class DefaultListGroup(click.Group):
+    """A group that runs its `list` command when no command is named.
+
+    `togglsync projects` and `togglsync projects --all --json` mean
+    `togglsync projects list ...`; `-h` still shows the group's help.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ctx.help_option_names):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+def workspace_option(func):
+    return click.option(
+        "-w", "--workspace", metavar="NAME|ID", default=None,
+        help="Workspace by name or id (default: your default workspace).",
+    )(func)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _store(ctx: click.Context):
+    from togglsync.local import LocalStore
+
+    return LocalStore(_app(ctx).engine)
+
+
+def _workspace_name(conn: Connection, wid: int) -> str:
+    return conn.execute(select(Workspace.name).where(Workspace.id == wid)).scalar() or str(wid)
+
+
+def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> tuple[int, int]:
+    """A project/client/tag named by the user -> (its id, its workspace id).
+
+    Names are looked up in the chosen workspace; an id is also found in
+    another workspace when -w was not given.
+    """
+    wid = lookup.workspace_id(conn, workspace)
+    text = (value or "").strip()
+    if not text:
+        raise UsageError(f"give a {kind} name or id")
+    found = lookup.find_id(conn, kind, wid, text)
+    if found is not None:
+        return found, wid
+    model = lookup.MODELS[kind]
+    if re.fullmatch(r"[Ll]?\d+", text):
+        elsewhere = conn.execute(select(model.workspace_id).where(model.id == lookup.parse_id(text))).scalar()
+        if elsewhere is not None:
+            if workspace is None:
+                return lookup.parse_id(text), int(elsewhere)
+            raise UsageError(
+                f"{kind} {text} is in workspace {_workspace_name(conn, int(elsewhere))!r}, "
+                f"not {_workspace_name(conn, wid)!r}"
+            )
+    names = list(conn.execute(select(model.name).where(model.workspace_id == wid)).scalars())
+    hint = lookup._suggest(text, names)
+    raise UsageError(f"no {kind} named {text!r} in workspace {_workspace_name(conn, wid)!r}{hint}")
+
+
+def _client_ref(conn: Connection, wid: int, value: str) -> int:
+    """--client NAME|ID within the project's workspace."""
+    text = value.strip()
+    found = lookup.find_id(conn, "client", wid, text) if text else None
+    if found is not None:
+        return found
+    names = list(conn.execute(select(Client.name).where(Client.workspace_id == wid)).scalars())
+    hint = lookup._suggest(text, names)
+    raise UsageError(f"no client named {text!r} in workspace {_workspace_name(conn, wid)!r}{hint}")
+
+
+def _color(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not COLOR.fullmatch(text):
+        raise UsageError(f"bad color {value!r}: use #rrggbb, e.g. #0b83d9")
+    return text.lower()
+
+
+def _name(value: str | None, kind: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise UsageError(f"{kind} name can't be blank")
+    if any(ch in text for ch in "\r\n\t"):
+        raise UsageError(f"{kind} name can't contain line breaks or tabs")
+    return text
+
+
+def _ensure_new_name(conn: Connection, kind: str, wid: int, name: str, exclude: int | None = None) -> None:
+    """Names are unique per workspace, ignoring case (also outside ASCII, which SQL lower() is not)."""
+    model = lookup.MODELS[kind]
+    for record_id, existing in conn.execute(select(model.id, model.name).where(model.workspace_id == wid)):
+        if record_id != exclude and existing.casefold() == name.casefold():
+            raise UsageError(
+                f"a {kind} named {existing!r} already exists in workspace {_workspace_name(conn, wid)!r}"
+            )
+
+
+def _ref(record_id: int | None) -> str | int | None:
+    """An id as the CLI accepts it back: Toggl's as a number, an unsynced one as "L<n>"."""
+    if record_id is None:
+        return None
+    return lookup.format_id(record_id) if record_id < 0 else record_id
+
+
+def _shown(name: str, record_id: int) -> str:
+    return f"{name!r} ({lookup.format_id(record_id)})"
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask before deleting; --yes skips it. No answer (no terminal) is an error, "no" stops."""
+    if yes:
+        return
+    try:
+        answer = click.confirm(question, default=False)
+    except click.Abort:
+        raise UsageError("not deleted: pass --yes to delete without asking") from None
+    if not answer:
+        click.echo("Nothing deleted.")
+        raise click.exceptions.Exit(1)
+
+
+PENDING_NOTE = "`togglsync sync` sends it to Toggl"
+
+
+# --- workspaces and users ------------------------------------------------------------------
+
+
+@cli.group(cls=DefaultListGroup)
+def workspaces() -> None:
+    """Workspaces you belong to (with no command: list them)."""
+
+
+@workspaces.command("list")
+@workspace_option
+@output_format_options
+@click.pass_context
+def workspaces_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
+    """List workspaces; `default` marks your default one."""
+    with _app(ctx).engine.connect() as conn:
+        default = lookup.account(conn).get("default_workspace_id")
+        query = select(Workspace.__table__).order_by(Workspace.id)
+        if workspace is not None:
+            query = query.where(Workspace.id == lookup.workspace_id(conn, workspace))
+        rows = [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "organization_id": r["organization_id"],
+                "premium": bool(r["premium"]),
+                "default": r["id"] == default,
+            }
+            for r in conn.execute(query).mappings()
+        ]
+    render_rows(rows, ["id", "name", "organization_id", "premium", "default"], fmt, fixed=IDS)
+
+
+@cli.group(cls=DefaultListGroup)
+def users() -> None:
+    """Members of a workspace (with no command: list them)."""
+
+
+@users.command("list")
+@workspace_option
+@output_format_options
+@click.pass_context
+def users_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
+    """List the members of a workspace, as of the last sync."""
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        query = select(WorkspaceUser.__table__).where(WorkspaceUser.workspace_id == wid)
+        rows = [
+            {
+                "user_id": r["user_id"],
+                "fullname": r["fullname"],
+                "email": r["email"],
+                "role": r["role"],
+                "active": bool(r["is_active"]),
+            }
+            for r in conn.execute(query).mappings()
+        ]
+    rows.sort(key=lambda r: ((r["fullname"] or r["email"] or "").casefold(), r["user_id"]))
+    render_rows(rows, ["user_id", "fullname", "email", "role", "active"], fmt, fixed=IDS)
+
+
+# --- projects ------------------------------------------------------------------------------
+
+PROJECT_TABLE = ["id", "name", "client", "active", "billable", "color", "entries"]
+PROJECT_DATA = ["id", "name", "workspace_id", "client_id", "client", "active", "billable", "private", "color", "entries"]
+
+
+@cli.group(cls=DefaultListGroup)
+def projects() -> None:
+    """Projects, offline: list, add, edit, rm (with no command: list active ones).
+
+    Changes are queued and sent to Toggl by `togglsync sync`.
+    """
+
+
+@projects.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include archived (inactive) projects.")
+@workspace_option
+@output_format_options
+@click.pass_context
+def projects_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt: str) -> None:
+    """List projects with their client and how many local time entries use them."""
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        clients = dict(conn.execute(select(Client.id, Client.name).where(Client.workspace_id == wid)).all())
+        counts = dict(
+            conn.execute(
+                select(TimeEntry.project_id, func.count()).where(TimeEntry.project_id.is_not(None)).group_by(TimeEntry.project_id)
+            ).all()
+        )
+        query = select(Project.__table__).where(Project.workspace_id == wid)
+        if not show_all:
+            query = query.where(Project.active.is_(True))
+        rows = []
+        for r in conn.execute(query).mappings():
+            client_id = r["client_id"]
+            rows.append({
+                "id": _ref(r["id"]),
+                "name": r["name"],
+                "workspace_id": r["workspace_id"],
+                "client_id": _ref(client_id),
+                "client": clients.get(client_id, lookup.format_id(client_id) if client_id is not None else None),
+                "active": bool(r["active"]),
+                "billable": bool(r["billable"]),
+                "private": bool(r["is_private"]),
+                "color": r["color"],
+                "entries": counts.get(r["id"], 0),
+            })
+    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    render_rows(rows, PROJECT_TABLE if fmt == "table" else PROJECT_DATA, fmt, fixed=IDS)
+
+
+@projects.command("add")
+@click.argument("name")
+@click.option("--client", metavar="NAME|ID", help="The project's client (in the same workspace).")
+@click.option("--color", metavar="#RRGGBB", help="Color as #rrggbb (default: Toggl picks one).")
+@click.option("--billable", is_flag=True, help="Mark the project billable.")
+@click.option("--public", is_flag=True, help="Make the project public (Toggl creates projects private).")
+@workspace_option
+@click.pass_context
+def projects_add(ctx: click.Context, name: str, client: str | None, color: str | None, billable: bool,
+                 public: bool, workspace: str | None) -> None:
+    """Create a project (offline; it gets a local id L<n> until synced)."""
+    name = _name(name, "project")
+    color = _color(color)
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        _ensure_new_name(conn, "project", wid, name)
+        client_id = _client_ref(conn, wid, client) if client is not None else None
+    row = _store(ctx).create_project(
+        name, client_id=client_id, color=color, billable=billable, is_private=not public, workspace_id=wid
+    )
+    click.echo(f"Created project {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@projects.command("edit")
+@click.argument("project")
+@click.option("--name", help="New name.")
+@click.option("--client", metavar="NAME|ID|none", help="New client; `none` removes it.")
+@click.option("--color", metavar="#RRGGBB", help="New color as #rrggbb.")
+@click.option("--billable/--no-billable", default=None, help="Billable or not.")
+@click.option("--public/--private", default=None, help="Public or private.")
+@click.option("--archive/--unarchive", default=None, help="Archive (make inactive) or restore the project.")
+@workspace_option
+@click.pass_context
+def projects_edit(ctx: click.Context, project: str, name: str | None, client: str | None, color: str | None,
+                  billable: bool | None, public: bool | None, archive: bool | None, workspace: str | None) -> None:
+    """Change a project (PROJECT: name or id)."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = _name(name, "project")
+    if color is not None:
+        values["color"] = _color(color)
+    if billable is not None:
+        values["billable"] = billable
+    if public is not None:
+        values["is_private"] = not public
+    if archive is not None:
+        values["active"] = not archive
+    with _app(ctx).engine.connect() as conn:
+        project_id, wid = _resolve(conn, "project", workspace, project)
+        if "name" in values:
+            _ensure_new_name(conn, "project", wid, values["name"], exclude=project_id)
+        if client is not None:
+            values["client_id"] = None if client.strip().lower() in ("", "none") else _client_ref(conn, wid, client)
+    if not values:
+        raise UsageError("nothing to change: give --name, --client, --color, --billable, --public or --archive")
+    row = _store(ctx).edit_project(project_id, **values)
+    click.echo(f"Updated project {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@projects.command("rm")
+@click.argument("project")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+@click.pass_context
+def projects_rm(ctx: click.Context, project: str, yes: bool, workspace: str | None) -> None:
+    """Delete a project; its time entries are kept without a project (as Toggl does)."""
+    with _app(ctx).engine.connect() as conn:
+        project_id, _ = _resolve(conn, "project", workspace, project)
+        name = conn.execute(select(Project.name).where(Project.id == project_id)).scalar()
+        entries = conn.execute(select(func.count()).where(TimeEntry.project_id == project_id)).scalar() or 0
+    _confirm(f"Delete project {_shown(name, project_id)}? {_entries(entries)} will be left without a project", yes)
+    _store(ctx).delete_project(project_id)
+    click.echo(f"Deleted project {_shown(name, project_id)} ({_entries(entries)} unassigned); {PENDING_NOTE}.")
+
+
+def _entries(n: int) -> str:
+    return f"{n} time entr{'y' if n == 1 else 'ies'}"
+
+
+# --- clients -------------------------------------------------------------------------------
+
+CLIENT_TABLE = ["id", "name", "archived", "projects", "notes"]
+CLIENT_DATA = ["id", "name", "workspace_id", "archived", "projects", "notes"]
+
+
+@cli.group(cls=DefaultListGroup)
+def clients() -> None:
+    """Clients, offline: list, add, edit, rm, archive, restore (with no command: list active ones).
+
+    Changes are queued and sent to Toggl by `togglsync sync`.
+    """
+
+
+@clients.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include archived clients.")
+@workspace_option
+@output_format_options
+@click.pass_context
+def clients_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt: str) -> None:
+    """List clients with how many projects each has."""
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        counts = dict(
+            conn.execute(
+                select(Project.client_id, func.count()).where(Project.client_id.is_not(None)).group_by(Project.client_id)
+            ).all()
+        )
+        query = select(Client.__table__).where(Client.workspace_id == wid)
+        if not show_all:
+            query = query.where(Client.archived.is_(False))
+        rows = [
+            {
+                "id": _ref(r["id"]),
+                "name": r["name"],
+                "workspace_id": r["workspace_id"],
+                "archived": bool(r["archived"]),
+                "projects": counts.get(r["id"], 0),
+                "notes": r["notes"],
+            }
+            for r in conn.execute(query).mappings()
+        ]
+    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    render_rows(rows, CLIENT_TABLE if fmt == "table" else CLIENT_DATA, fmt, fixed=IDS)
+
+
+@clients.command("add")
+@click.argument("name")
+@click.option("--notes", help="Free-text notes.")
+@workspace_option
+@click.pass_context
+def clients_add(ctx: click.Context, name: str, notes: str | None, workspace: str | None) -> None:
+    """Create a client (offline; it gets a local id L<n> until synced)."""
+    name = _name(name, "client")
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        _ensure_new_name(conn, "client", wid, name)
+    row = _store(ctx).create_client(name, notes=(notes or None), workspace_id=wid)
+    click.echo(f"Created client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@clients.command("edit")
+@click.argument("client")
+@click.option("--name", help="New name.")
+@click.option("--notes", help="New notes (an empty string removes them).")
+@workspace_option
+@click.pass_context
+def clients_edit(ctx: click.Context, client: str, name: str | None, notes: str | None, workspace: str | None) -> None:
+    """Change a client (CLIENT: name or id)."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = _name(name, "client")
+    if notes is not None:
+        values["notes"] = notes or None
+    with _app(ctx).engine.connect() as conn:
+        client_id, wid = _resolve(conn, "client", workspace, client)
+        if "name" in values:
+            _ensure_new_name(conn, "client", wid, values["name"], exclude=client_id)
+    if not values:
+        raise UsageError("nothing to change: give --name or --notes")
+    row = _store(ctx).edit_client(client_id, **values)
+    click.echo(f"Updated client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@clients.command("rm")
+@click.argument("client")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+@click.pass_context
+def clients_rm(ctx: click.Context, client: str, yes: bool, workspace: str | None) -> None:
+    """Delete a client; its projects are kept without a client (as Toggl does)."""
+    with _app(ctx).engine.connect() as conn:
+        client_id, _ = _resolve(conn, "client", workspace, client)
+        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
+        n = conn.execute(select(func.count()).where(Project.client_id == client_id)).scalar() or 0
+    projects_text = f"{n} project{'' if n == 1 else 's'}"
+    _confirm(f"Delete client {_shown(name, client_id)}? {projects_text} will be left without a client", yes)
+    _store(ctx).delete_client(client_id)
+    click.echo(f"Deleted client {_shown(name, client_id)} ({projects_text} unassigned); {PENDING_NOTE}.")
+
+
+@clients.command("archive")
+@click.argument("client")
+@workspace_option
+@click.pass_context
+def clients_archive(ctx: click.Context, client: str, workspace: str | None) -> None:
+    """Archive a client (Toggl allows this on paid plans only)."""
+    with _app(ctx).engine.connect() as conn:
+        client_id, _ = _resolve(conn, "client", workspace, client)
+        archived = conn.execute(select(Client.archived).where(Client.id == client_id)).scalar()
+        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
+    if archived:
+        click.echo(f"Client {_shown(name, client_id)} is already archived.")
+        return
+    row = _store(ctx).archive_client(client_id)
+    click.echo(f"Archived client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@clients.command("restore")
+@click.argument("client")
+@workspace_option
+@click.pass_context
+def clients_restore(ctx: click.Context, client: str, workspace: str | None) -> None:
+    """Un-archive a client (its projects stay as they are)."""
+    with _app(ctx).engine.connect() as conn:
+        client_id, _ = _resolve(conn, "client", workspace, client)
+        archived = conn.execute(select(Client.archived).where(Client.id == client_id)).scalar()
+        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
+    if not archived:
+        click.echo(f"Client {_shown(name, client_id)} is not archived.")
+        return
+    row = _store(ctx).restore_client(client_id)
+    click.echo(f"Restored client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+TAG_TABLE = ["id", "name", "entries"]
+TAG_DATA = ["id", "name", "workspace_id", "entries"]
+
+
+@cli.group(cls=DefaultListGroup)
+def tags() -> None:
+    """Tags, offline: list, add, edit, rm (with no command: list them).
+
+    Changes are queued and sent to Toggl by `togglsync sync`.
+    """
+
+
+@tags.command("list")
+@workspace_option
+@output_format_options
+@click.pass_context
+def tags_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
+    """List tags with how many local time entries carry each."""
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        counts = dict(conn.execute(select(TimeEntryTag.tag_id, func.count()).group_by(TimeEntryTag.tag_id)).all())
+        rows = [
+            {"id": _ref(r.id), "name": r.name, "workspace_id": r.workspace_id, "entries": counts.get(r.id, 0)}
+            for r in conn.execute(select(Tag.id, Tag.name, Tag.workspace_id).where(Tag.workspace_id == wid))
+        ]
+    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    render_rows(rows, TAG_TABLE if fmt == "table" else TAG_DATA, fmt, fixed=IDS)
+
+
+@tags.command("add")
+@click.argument("name")
+@workspace_option
+@click.pass_context
+def tags_add(ctx: click.Context, name: str, workspace: str | None) -> None:
+    """Create a tag (offline; it gets a local id L<n> until synced)."""
+    name = _name(name, "tag")
+    with _app(ctx).engine.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        _ensure_new_name(conn, "tag", wid, name)
+    row = _store(ctx).create_tag(name, workspace_id=wid)
+    click.echo(f"Created tag {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@tags.command("edit")
+@click.argument("tag")
+@click.option("--name", help="New name (required).")
+@workspace_option
+@click.pass_context
+def tags_edit(ctx: click.Context, tag: str, name: str | None, workspace: str | None) -> None:
+    """Rename a tag (TAG: name or id); entries carrying it follow."""
+    if name is None:
+        raise UsageError("nothing to change: give --name NEW")
+    name = _name(name, "tag")
+    with _app(ctx).engine.connect() as conn:
+        tag_id, wid = _resolve(conn, "tag", workspace, tag)
+        _ensure_new_name(conn, "tag", wid, name, exclude=tag_id)
+    row = _store(ctx).edit_tag(tag_id, name=name)
+    click.echo(f"Updated tag {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
+
+
+@tags.command("rm")
+@click.argument("tag")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+@click.pass_context
+def tags_rm(ctx: click.Context, tag: str, yes: bool, workspace: str | None) -> None:
+    """Delete a tag; it is removed from the time entries that carry it."""
+    with _app(ctx).engine.connect() as conn:
+        tag_id, _ = _resolve(conn, "tag", workspace, tag)
+        name = conn.execute(select(Tag.name).where(Tag.id == tag_id)).scalar()
+        n = conn.execute(select(func.count()).where(TimeEntryTag.tag_id == tag_id)).scalar() or 0
+    _confirm(f"Delete tag {_shown(name, tag_id)}? It will be removed from {_entries(n)}", yes)
+    _store(ctx).delete_tag(tag_id)
+    click.echo(f"Deleted tag {_shown(name, tag_id)} (removed from {_entries(n)}); {PENDING_NOTE}.")
