@@ -49,7 +49,13 @@ def render_rows(
     fmt: str = "table",
     *,
     title: str | None = None,
+    fixed: Sequence[str] = (),
 ) -> None:
+    """Print rows as a table (default), JSON or CSV.
+
+    `fixed` names table columns that are never wrapped or cut (ids, times,
+    durations): narrow terminals squeeze the other columns instead.
+    """
     rows = list(rows)
     if fmt == "json":
         click.echo(dumps([{c: r.get(c) for c in columns} for r in rows]))
@@ -64,7 +70,32 @@ def render_rows(
 
         table = Table(title=title, show_edge=False, header_style="bold")
         for c in columns:
-            table.add_column(c)
+            if c in fixed:
+                from rich.cells import cell_len
+
+                width = max([cell_len(c)] + [cell_len(_cell(r.get(c))) for r in rows])
+                table.add_column(c, no_wrap=True, min_width=width)
+            else:
+                table.add_column(c)
         for r in rows:
             table.add_row(*(_cell(r.get(c)) for c in columns))
         Console().print(table)
+
+
+def json_value(value: Any) -> Any:
+    """A database value as JSON can carry it: blobs as hex text, infinities as text."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):  # not JSON (SQLite has no NaN)
+        return str(value)
+    return value
+
+
+def write_json_array(objects: Iterable[dict[str, Any]], stream: Any) -> int:
+    """Stream `objects` as one JSON array, an object per line, without holding them all. Returns the count."""
+    count = 0
+    for obj in objects:
+        stream.write(("[\n  " if count == 0 else ",\n  ") + json.dumps(obj, ensure_ascii=False, default=_json_default))
+        count += 1
+    stream.write("[]\n" if count == 0 else "\n]\n")
+    return count

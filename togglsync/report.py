@@ -2,23 +2,32 @@
 
 An entry belongs to the range (and the day) in which it starts; a running
 entry counts up to `now`. Days are cut in the display time zone.
+
+`summarize` does the grouping in SQL over the base tables, one query per
+report, so its numbers are those of a plain `GROUP BY` over the same UTC
+range (tests/test_cli_reporting.py checks that against the `entries` view).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, select, text
 
-from togglsync.db.models import Client, Project, Tag, TimeEntry, TimeEntryTag
+from togglsync.db.models import Client, Project, TimeEntry, TimeEntryTag
+from togglsync.db.types import to_utc_text
 
 GROUPINGS = ("project", "client", "tag", "day", "description")
 NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}
+
+#: Longest range (in days) for which `--by day` lists days without entries too.
+EMPTY_DAYS_LIMIT = 366
 
 
 def entry_rows(
@@ -88,9 +97,12 @@ class Total:
 
 
 def totals(rows: Iterable[dict[str, Any]], by: str) -> list[Total]:
-    """Sum entry rows by project, client, tag (an entry counts once per tag), day or description."""
-    if by not in GROUPINGS:
-        raise ValueError(f"cannot group by {by!r}: use one of {', '.join(GROUPINGS)}")
+    """Sum entry_rows() output in memory by project, client, tag (once per tag), day or description.
+
+    The report command uses `summarize` (SQL) instead; this stays for callers
+    that already hold the rows.
+    """
+    _check_grouping(by)
     seconds: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -105,3 +117,279 @@ def totals(rows: Iterable[dict[str, Any]], by: str) -> list[Total]:
             counts[key] += 1
     ordered = sorted(seconds, key=lambda k: k) if by == "day" else sorted(seconds, key=lambda k: (-seconds[k], k))
     return [Total(k, seconds[k], counts[k]) for k in ordered]
+
+
+# -- the report: totals grouped in SQL ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which entries a report counts, besides the range. Empty tuples mean "any"."""
+
+    workspace_id: int | None = None
+    project_ids: tuple[int, ...] = ()
+    tag_ids: tuple[int, ...] = ()  # an entry with any of these tags
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: str  # the name shown: project/client/tag name, ISO date, description or a NO_VALUE label
+    id: int | None  # project/client/tag id (None for "(no ...)", days and descriptions)
+    seconds: int
+    entries: int
+    day: date | None = None  # for by == "day"
+
+
+@dataclass
+class Report:
+    by: str
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    tz: ZoneInfo
+    now: datetime  # running entries are counted up to here
+    rows: list[ReportRow]
+    total_seconds: int
+    total_entries: int
+    running: int  # running entries among them
+    filters: Filters = field(default_factory=Filters)
+
+    def share(self, row: ReportRow) -> float:
+        """Percent of the total time; with by == "tag" an entry counts under each of its tags."""
+        return 100.0 * row.seconds / self.total_seconds if self.total_seconds else 0.0
+
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(self.tz).date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(microseconds=1)).astimezone(self.tz).date()
+
+
+def _check_grouping(by: str) -> None:
+    if by not in GROUPINGS:
+        raise ValueError(f"cannot group by {by!r}: use one of {', '.join(GROUPINGS)}")
+
+
+# Seconds an entry counts for: a running one (duration < 0) up to :now (epoch seconds).
+_SECONDS = "CASE WHEN e.duration < 0 THEN max(0, :now - CAST(strftime('%s', e.start) AS INTEGER)) ELSE e.duration END"
+
+_GROUP_QUERIES = {
+    "project": """
+        SELECT e.project_id AS id, p.name AS name, w.name AS workspace, count(*) AS entries, sum({seconds}) AS seconds
+        FROM time_entries e
+        LEFT JOIN projects p ON p.id = e.project_id
+        LEFT JOIN workspaces w ON w.id = p.workspace_id
+        WHERE {where}
+        GROUP BY e.project_id""",
+    "client": """
+        SELECT p.client_id AS id, c.name AS name, w.name AS workspace, count(*) AS entries, sum({seconds}) AS seconds
+        FROM time_entries e
+        LEFT JOIN projects p ON p.id = e.project_id
+        LEFT JOIN clients c ON c.id = p.client_id
+        LEFT JOIN workspaces w ON w.id = c.workspace_id
+        WHERE {where}
+        GROUP BY p.client_id""",
+    "tag": """
+        SELECT et.tag_id AS id, t.name AS name, w.name AS workspace, count(*) AS entries, sum({seconds}) AS seconds
+        FROM time_entries e
+        LEFT JOIN time_entry_tags et ON et.time_entry_id = e.id
+        LEFT JOIN tags t ON t.id = et.tag_id
+        LEFT JOIN workspaces w ON w.id = t.workspace_id
+        WHERE {where}
+        GROUP BY et.tag_id""",
+    "description": """
+        SELECT NULL AS id, coalesce(e.description, '') AS name, NULL AS workspace, count(*) AS entries,
+               sum({seconds}) AS seconds
+        FROM time_entries e
+        WHERE {where}
+        GROUP BY coalesce(e.description, '')""",
+    # Days come from Python (cut in the display zone, DST included) as JSON
+    # [[date, utc_from, utc_to], ...]; each day is an index range scan on start.
+    "day": """
+        WITH days(day, lo, hi) AS (
+            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+            FROM json_each(:days))
+        SELECT NULL AS id, d.day AS name, NULL AS workspace, count(e.id) AS entries,
+               coalesce(sum({seconds}), 0) AS seconds
+        FROM days d
+        {join} time_entries e ON e.start >= d.lo AND e.start < d.hi AND {where}
+        GROUP BY d.day""",
+}
+
+_TOTAL_QUERY = """
+    SELECT count(*) AS entries, coalesce(sum({seconds}), 0) AS seconds, coalesce(sum(e.duration < 0), 0) AS running
+    FROM time_entries e
+    WHERE e.start >= :start AND e.start < :end AND {where}"""
+
+
+def _conditions(filters: Filters) -> tuple[str, dict[str, Any]]:
+    clauses, params = ["1"], {}
+    if filters.workspace_id is not None:
+        clauses.append("e.workspace_id = :workspace_id")
+        params["workspace_id"] = filters.workspace_id
+    if filters.project_ids:
+        names = [f"project_{i}" for i in range(len(filters.project_ids))]
+        clauses.append(f"e.project_id IN ({', '.join(':' + n for n in names)})")
+        params.update(zip(names, filters.project_ids))
+    if filters.tag_ids:
+        names = [f"tag_{i}" for i in range(len(filters.tag_ids))]
+        clauses.append(
+            "EXISTS (SELECT 1 FROM time_entry_tags ft WHERE ft.time_entry_id = e.id "
+            f"AND ft.tag_id IN ({', '.join(':' + n for n in names)}))"
+        )
+        params.update(zip(names, filters.tag_ids))
+    return " AND ".join(clauses), params
+
+
+def day_bounds(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """The local days [start, end) touches, each as (date, utc_from, utc_to), clipped to the range.
+
+    Days tile: one day's end is the next one's start (23 or 25 hours across DST).
+    """
+    from togglsync.timeparse import day_range
+
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    out = []
+    day, lo = first, day_range(first, tz)[0]
+    while day <= last:
+        hi = day_range(day, tz)[1]
+        out.append((day, max(lo, start), min(hi, end)))
+        day, lo = day + timedelta(days=1), hi
+    return out
+
+
+def summarize(
+    conn: Connection,
+    *,
+    by: str,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    now: datetime,
+    filters: Filters = Filters(),
+    empty_days: bool | None = None,
+) -> Report:
+    """Totals of the entries starting in [start, end), grouped by `by`.
+
+    With by == "tag" an entry counts once under each of its tags (entries
+    without tags under "(no tag)"), so the rows can add up to more than the
+    total. With by == "day" the days are in order; days without entries are
+    listed too when `empty_days` (default: for ranges up to EMPTY_DAYS_LIMIT days).
+    """
+    _check_grouping(by)
+    where, params = _conditions(filters)
+    params.update(start=to_utc_text(start), end=to_utc_text(end), now=int(now.timestamp()))
+    seconds_sql = _SECONDS
+
+    if by == "day":
+        days = day_bounds(start, end, tz)
+        if empty_days is None:
+            empty_days = len(days) <= EMPTY_DAYS_LIMIT
+        params["days"] = json.dumps([[d.isoformat(), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in days])
+        sql = _GROUP_QUERIES["day"].format(
+            seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN"
+        )
+    else:
+        sql = _GROUP_QUERIES[by].format(seconds=seconds_sql, where=f"e.start >= :start AND e.start < :end AND {where}")
+
+    fetched = conn.execute(text(sql), params).mappings().all()
+    total = conn.execute(text(_TOTAL_QUERY.format(seconds=seconds_sql, where=where)), params).mappings().one()
+
+    rows = [_row(by, r) for r in fetched]
+    if by == "day":
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows = _disambiguate(rows, fetched)
+        rows.sort(key=lambda r: (-r.seconds, r.key.casefold(), r.key))
+    return Report(
+        by=by, start=start, end=end, tz=tz, now=now, rows=rows,
+        total_seconds=int(total["seconds"]), total_entries=int(total["entries"]), running=int(total["running"]),
+        filters=filters,
+    )
+
+
+def _row(by: str, r: Any) -> ReportRow:
+    seconds, entries = int(r["seconds"] or 0), int(r["entries"])
+    if by == "day":
+        return ReportRow(r["name"], None, seconds, entries, day=date.fromisoformat(r["name"]))
+    if by == "description":
+        return ReportRow(r["name"] or NO_VALUE[by], None, seconds, entries)
+    if r["id"] is None:
+        return ReportRow(NO_VALUE[by], None, seconds, entries)
+    if r["name"] is None:  # the record is referenced but not (or no longer) in the database
+        from togglsync.lookup import format_id
+
+        return ReportRow(f"({by} {format_id(r['id'])})", r["id"], seconds, entries)
+    return ReportRow(r["name"], r["id"], seconds, entries)
+
+
+def _disambiguate(rows: list[ReportRow], fetched: Sequence[Any]) -> list[ReportRow]:
+    """Two projects (clients, tags) of the same name in different workspaces: add the workspace."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row.key] += 1
+    if all(n == 1 for n in counts.values()):
+        return rows
+    out = []
+    for row, raw in zip(rows, fetched):
+        if counts[row.key] > 1 and row.id is not None:
+            from togglsync.lookup import format_id
+
+            where = raw["workspace"] or "?"
+            row = ReportRow(f"{row.key} ({where}, {format_id(row.id)})", row.id, row.seconds, row.entries)
+        out.append(row)
+    return out
+
+
+# -- shapes for --json / --csv -------------------------------------------------------------
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def row_dict(report: Report, row: ReportRow) -> dict[str, Any]:
+    """One row as --json and --csv show it: `<by>`, [`<by>_id`], seconds, hours, time, entries, share."""
+    from togglsync.timeparse import format_duration
+
+    out: dict[str, Any] = {report.by: row.key}
+    if report.by in ("project", "client", "tag"):
+        out[f"{report.by}_id"] = row.id
+    out.update(
+        seconds=row.seconds,
+        hours=round(row.seconds / 3600, 2),
+        time=format_duration(row.seconds),
+        entries=row.entries,
+        share=round(report.share(row), 1),
+    )
+    return out
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The whole report for --json: the range (UTC bounds and local days), rows and the total."""
+    from togglsync.timeparse import format_duration
+
+    return {
+        "by": report.by,
+        "from": _utc_iso(report.start),
+        "to": _utc_iso(report.end),
+        "timezone": report.tz.key,
+        "first_day": report.first_day.isoformat(),
+        "last_day": report.last_day.isoformat(),
+        "now": _utc_iso(report.now),
+        "filters": {
+            "workspace_id": report.filters.workspace_id,
+            "project_ids": list(report.filters.project_ids),
+            "tag_ids": list(report.filters.tag_ids),
+        },
+        "rows": [row_dict(report, row) for row in report.rows],
+        "total": {
+            "seconds": report.total_seconds,
+            "hours": round(report.total_seconds / 3600, 2),
+            "time": format_duration(report.total_seconds),
+            "entries": report.total_entries,
+            "running": report.running,
+        },
+    }

@@ -1,3 +1,520 @@
-"""Reading the database: sql, db path, report."""
+"""Reading the database: sql, db path, report.
+
+These commands only read. They open the SQLite file with `mode=ro`
+(make_readonly_engine), so nothing they run can change it, they never
+create a database that is not there, and they do not wait for a running
+sync (WAL readers see the last committed state).
+"""
 
 from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from togglsync.cli.base import cli, get_app
+from togglsync.errors import TogglSyncError, UsageError
+from togglsync.output import output_format_options
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from togglsync.report import Report
+
+T = TypeVar("T")
+
+# SQLite errors that are about the file, not the query: exit 1, not 2.
+_FILE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
+                "SQLITE_PERM", "SQLITE_NOMEM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_PROTOCOL")
+
+
+# --- opening the database read-only ---------------------------------------------------------
+
+
+def _database_file(ctx: click.Context) -> Path:
+    """The database file the settings point at (it may not exist)."""
+    from togglsync.db.engine import sqlite_url
+
+    return Path(sqlite_url(get_app(ctx).settings.db_target).database or "").expanduser().resolve()
+
+
+def _open_readonly(ctx: click.Context) -> Engine:
+    """A `mode=ro` engine on the database, disposed when the command ends. Never creates the file."""
+    from togglsync.db.engine import DatabaseNotFound, make_readonly_engine
+
+    try:
+        engine = make_readonly_engine(get_app(ctx).settings.db_target)
+    except DatabaseNotFound:
+        raise DatabaseNotFound(
+            f"no database at {_database_file(ctx)} yet: run `togglsync sync` first "
+            "(or point --db / TOGGLSYNC_DB at your database)"
+        ) from None
+    ctx.call_on_close(engine.dispose)
+    return engine
+
+
+def _no_op() -> int:
+    return 0
+
+
+def _sqlite_error(exc: BaseException, ctx: click.Context) -> Exception:
+    """A sqlite3 error -> one line: the query's fault (exit 2) or the file's (exit 1)."""
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if message == "interrupted":  # Ctrl-C (see the progress handler in `sql`)
+        return click.Abort()
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_READONLY") or "readonly database" in message:
+        return UsageError(f"{message} (togglsync sql only reads; change data with togglsync's commands)")
+    if name.startswith(_FILE_ERRORS) or isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
+        return TogglSyncError(f"cannot read the database at {_database_file(ctx)}: {message}")
+    return UsageError(message)
+
+
+def _schema_missing(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(("no such table", "no such column"))
+
+
+def _upgrade_if_behind(ctx: click.Context, engine: Engine) -> bool:
+    """The file predates this togglsync's schema (e.g. no views yet): migrate it like any command would.
+
+    Only on the error path, so the usual read never loads alembic. A newer or
+    unwritable database is left alone (False).
+    """
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from togglsync.db.migrate import current_revision, head_revision, open_database
+
+    try:
+        if current_revision(engine) == head_revision():
+            return False
+        open_database(get_app(ctx).settings.db_target).dispose()
+    except (TogglSyncError, SQLAlchemyError, CommandError, OSError):
+        return False  # a newer schema, a read-only file...: the original error stands
+    click.echo(f"(upgraded the database at {_database_file(ctx)} to this togglsync's schema)", err=True)
+    return True
+
+
+def _retrying_after_upgrade(ctx: click.Context, engine: Engine, run: Callable[[], T]) -> T:
+    """run(); if it failed on a missing table or column and the schema was old, upgrade and run again."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in (1, 2):
+        try:
+            return run()
+        except (sqlite3.Error, DBAPIError) as exc:
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            if attempt == 1 and _schema_missing(orig) and _upgrade_if_behind(ctx, engine):
+                continue
+            raise _sqlite_error(orig, ctx) from None
+    raise AssertionError("unreachable")
+
+
+# --- togglsync sql ------------------------------------------------------------------------------
+
+_PARAM_NAME = re.compile(r"[:$@]?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _parse_params(values: Iterable[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        match = _PARAM_NAME.fullmatch(name.strip())
+        if not sep or match is None:
+            raise UsageError(f"parameter {item!r} not understood: expected NAME=VALUE, used in the query as :NAME")
+        if match.group(1) in params:
+            raise UsageError(f"parameter {match.group(1)!r} is given twice")
+        params[match.group(1)] = value
+    return params
+
+
+def _read_query(query: str | None) -> str:
+    if query is None or query == "-":
+        stdin = sys.stdin
+        if query is None and stdin.isatty():
+            raise UsageError('give a query, e.g. togglsync sql "SELECT count(*) FROM entries" (or - to read it from stdin)')
+        query = stdin.read()
+    if not query.strip():
+        raise UsageError("the query is empty")
+    return query
+
+
+def _unique(columns: list[str]) -> list[str]:
+    """Column names as JSON keys: a repeated name (SELECT a.id, b.id) becomes id, id_2, id_3..."""
+    used: set[str] = set()
+    out = []
+    for name in columns:
+        key, n = name, 1
+        while key in used:
+            n += 1
+            key = f"{name}_{n}"
+        used.add(key)
+        out.append(key)
+    return out
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return value
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bind :NAME in the query to VALUE (text; SQLite converts it where a number is compared). Repeatable.")
+@click.option("--max-rows", type=click.IntRange(0), default=500, show_default=True,
+              help="Table output only: show at most N rows (0 = all). --json and --csv stream every row.")
+@output_format_options
+@click.pass_context
+def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows: int, fmt: str) -> None:
+    """Run one read-only SQL query on the local database (SQLite).
+
+    QUERY is a single statement; `-` (or no QUERY, with a pipe) reads it from
+    standard input. The database is opened read-only, so a statement that
+    would write fails ("attempt to write a readonly database") and changes
+    nothing; `VACUUM INTO 'copy.db'` makes a consistent copy. The views
+    `entries` and `daily_totals` and the tables are described in the README
+    ("The database"). Ctrl-C stops a long query.
+
+    \b
+    togglsync sql "SELECT date, hours FROM daily_totals ORDER BY date DESC LIMIT 7"
+    togglsync sql "SELECT * FROM entries WHERE project = :p" -p p="Website relaunch" --csv
+    """
+    bound = _parse_params(params)
+    text = _read_query(query)
+    engine = _open_readonly(ctx)
+
+    raw = engine.raw_connection()
+    ctx.call_on_close(raw.close)
+    # Read-only comes from the file's open mode (mode=ro), whatever the statement. One
+    # statement per run; `VACUUM INTO 'copy.db'` still works (it writes a new file only).
+    dbapi = raw.driver_connection
+    # SQLite runs a long statement without returning to Python, so Ctrl-C would wait for
+    # it; a progress callback lets the KeyboardInterrupt in, which aborts the statement.
+    dbapi.set_progress_handler(_no_op, 100_000)
+
+    def execute() -> sqlite3.Cursor:
+        try:
+            return dbapi.execute(text, bound)
+        except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
+            raise sqlite3.ProgrammingError(str(exc)) from None
+
+    cursor = _retrying_after_upgrade(ctx, engine, execute)
+    if cursor.description is None:  # a statement without a result (e.g. some PRAGMAs)
+        return
+    columns = [d[0] for d in cursor.description]
+    out = sys.stdout
+    try:
+        if fmt == "json":
+            from togglsync.output import json_value, write_json_array
+
+            keys = _unique(columns)
+            write_json_array(({k: json_value(v) for k, v in zip(keys, row)} for row in cursor), out)
+        elif fmt == "csv":
+            import csv
+
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for row in cursor:
+                writer.writerow([_csv_value(v) for v in row])
+        else:
+            _sql_table(columns, cursor, max_rows)
+    except sqlite3.Error as exc:  # while stepping through the rows, e.g. a runtime error in an expression
+        raise _sqlite_error(exc, ctx) from None
+
+
+def _sql_table(columns: list[str], rows: Iterable[tuple[Any, ...]], max_rows: int) -> None:
+    from itertools import islice
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    shown = list(islice(rows, max_rows + 1) if max_rows else rows)
+    more = bool(max_rows) and len(shown) > max_rows
+    if more:
+        shown = shown[:max_rows]
+
+    table = Table(show_edge=False, header_style="bold")
+    for i, name in enumerate(columns):
+        values = [r[i] for r in shown if r[i] is not None]
+        numeric = bool(values) and all(isinstance(v, (int, float)) for v in values)
+        table.add_column(Text(name), justify="right" if numeric else "left")
+    for row in shown:
+        table.add_row(*(Text("" if v is None else str(_csv_value(v))) for v in row))
+    Console().print(table)
+    count = f"{len(shown):,} row{'s' if len(shown) != 1 else ''}"
+    if more:
+        click.echo(f"({count} shown; there are more: add LIMIT, use --max-rows 0, or --csv/--json for all)", err=True)
+    else:
+        click.echo(f"({count})", err=True)
+
+
+# --- togglsync db path --------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The local SQLite database file."""
+
+
+@db.command("path")
+@click.pass_context
+def db_path(ctx: click.Context) -> None:
+    """Print the database file's path (for sqlite3, Datasette, notebooks...).
+
+    \b
+    sqlite3 "$(togglsync db path)"
+    datasette "$(togglsync db path)"
+    """
+    path = _database_file(ctx)
+    click.echo(str(path))
+    if not path.is_file():
+        click.echo("(it does not exist yet: `togglsync sync` creates it)", err=True)
+
+
+# --- togglsync report ---------------------------------------------------------------------------
+
+_PERIODS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "week": "This week",
+    "last-week": "Last week",
+    "month": "This month",
+    "last-month": "Last month",
+}
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _report_range(conn: Connection, period: str | None, from_: str | None, to: str | None, tz: Any,
+                  now: datetime) -> tuple[datetime, datetime, str]:
+    """[start, end) in UTC and the period's name (empty for --from/--to)."""
+    from togglsync.lookup import beginning_of_week
+    from togglsync.timeparse import explicit_range, named_range
+
+    if (from_ is not None or to is not None) and period is not None:
+        raise UsageError(f"give either --{period} or --from/--to, not both")
+    if from_ is not None and to is None:
+        raise UsageError("--from needs --to (e.g. --from 2026-11-01 --to today)")
+    if to is not None and from_ is None:
+        raise UsageError("--to needs --from (e.g. --from 2026-11-01 --to today)")
+    try:
+        if from_ is not None:
+            start, end = explicit_range(from_, to, tz=tz, now=now)
+            return start, end, ""
+        period = period or "week"
+        start, end = named_range(period, tz=tz, now=now, beginning_of_week=beginning_of_week(conn))
+        return start, end, _PERIODS[period]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _suggestions(value: str, names: list[str]) -> str:
+    import difflib
+
+    folded = {n.casefold(): n for n in names}
+    close = difflib.get_close_matches(value.casefold(), list(folded), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(folded[c]) for c in close)}?" if close else ""
+
+
+def _resolve(conn: Connection, kind: str, value: str, workspace: int | None) -> int:
+    """A project or tag by name or id: in -w's workspace, else in whichever workspace has it."""
+    from sqlalchemy import select
+
+    from togglsync.db.models import Project, Tag, Workspace
+    from togglsync.lookup import find_id
+
+    model = Project if kind == "project" else Tag
+    spaces = [workspace] if workspace is not None else list(conn.execute(select(Workspace.id)).scalars())
+    found = {ws: hit for ws in spaces if (hit := find_id(conn, kind, ws, value)) is not None}
+    if len(set(found.values())) == 1:
+        return next(iter(found.values()))
+    if found:
+        raise UsageError(f"there is a {kind} {value!r} in several workspaces: pass -w/--workspace")
+    query = select(model.name)
+    if workspace is not None:
+        query = query.where(model.workspace_id == workspace)
+    names = sorted(set(conn.execute(query).scalars()))
+    where = " in this workspace" if workspace is not None else ""
+    raise UsageError(f"no {kind} named {value!r}{where}{_suggestions(value, names)}")
+
+
+def _range_text(report: Report) -> str:
+    from togglsync.timeparse import day_range
+
+    first, last = report.first_day, report.last_day
+    whole_days = report.start == day_range(first, report.tz)[0] and report.end == day_range(last, report.tz)[1]
+    if whole_days:
+        if first == last:
+            return f"{_WEEKDAYS[first.weekday()]} {first}"
+        return f"{_WEEKDAYS[first.weekday()]} {first} – {_WEEKDAYS[last.weekday()]} {last}"
+    start, end = report.start.astimezone(report.tz), report.end.astimezone(report.tz)
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+
+
+def _day_label(day: date) -> str:
+    return f"{_WEEKDAYS[day.weekday()]} {day.isoformat()}"
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["project", "client", "tag", "day", "description"]), default="project",
+              show_default=True, help="Group the totals by this.")
+@click.option("--today", "period", flag_value="today", help="Today.")
+@click.option("--yesterday", "period", flag_value="yesterday", help="Yesterday.")
+@click.option("--week", "period", flag_value="week", help="This week (the default; weeks start on your Toggl start day).")
+@click.option("--last-week", "period", flag_value="last-week", help="Last week.")
+@click.option("--month", "period", flag_value="month", help="This calendar month.")
+@click.option("--last-month", "period", flag_value="last-month", help="Last calendar month.")
+@click.option("--from", "from_", metavar="WHEN", help="Start of a custom range: 2026-11-01, monday, '2026-11-20 09:00'... (needs --to).")
+@click.option("--to", metavar="WHEN", help="End of a custom range; a date alone (2026-11-30, today) includes that whole day.")
+@click.option("-p", "--project", "projects", multiple=True, metavar="PROJECT",
+              help="Only entries of this project (name or id; repeat for several).")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG",
+              help="Only entries with this tag (name or id; repeat: any of them).")
+@click.option("-w", "--workspace", metavar="WORKSPACE", help="Only this workspace (name or id; default: all of them).")
+@click.option("--chart", is_flag=True, help="Draw a bar for each row (table output).")
+@output_format_options
+@click.pass_context
+def report(ctx: click.Context, by: str, period: str | None, from_: str | None, to: str | None,
+           projects: tuple[str, ...], tags: tuple[str, ...], workspace: str | None, chart: bool, fmt: str) -> None:
+    """Time totals by project, client, tag, day or description, from the local database (offline).
+
+    Each row shows the time (h:mm:ss), decimal hours, the number of entries
+    and the share of the total. An entry counts in the range and on the day
+    in which it starts, in your time zone (--tz, else your Toggl time zone);
+    a running entry counts up to now. With --by tag an entry counts under
+    each of its tags. --by day lists the days in order, empty ones included
+    (for ranges up to a year).
+
+    \b
+    togglsync report                      # this week, by project
+    togglsync report --by day --month --chart
+    togglsync report --from 2026-11-01 --to 2026-11-15 -p "Website relaunch" --by description --csv
+    """
+    from togglsync.lookup import display_tz, workspace_id
+    from togglsync.report import Filters, summarize
+
+    app = get_app(ctx)
+    engine = _open_readonly(ctx)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def build() -> Report:
+        with engine.connect() as conn:
+            tz = display_tz(conn, app.settings.timezone)
+            start, end, _ = _report_range(conn, period, from_, to, tz, now)
+            wid = workspace_id(conn, workspace) if workspace else None
+            filters = Filters(
+                workspace_id=wid,
+                project_ids=tuple(dict.fromkeys(_resolve(conn, "project", p, wid) for p in projects)),
+                tag_ids=tuple(dict.fromkeys(_resolve(conn, "tag", t, wid) for t in tags)),
+            )
+            return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters)
+
+    result = _retrying_after_upgrade(ctx, engine, build)
+    if fmt == "json":
+        from togglsync.output import dumps
+        from togglsync.report import report_dict
+
+        click.echo(dumps(report_dict(result)))
+    elif fmt == "csv":
+        import csv
+
+        from togglsync.report import row_dict
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        rows = [row_dict(result, row) for row in result.rows]
+        header = list(row_dict(result, _blank_row()).keys()) if not rows else list(rows[0])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_csv_value(row[c]) for c in header])
+    else:
+        _print_report(result, chart=chart, period_name=_period_name(period, from_))
+
+
+def _blank_row() -> Any:
+    from togglsync.report import ReportRow
+
+    return ReportRow("", None, 0, 0)
+
+
+def _period_name(period: str | None, from_: str | None) -> str:
+    return "" if from_ is not None else _PERIODS[period or "week"]
+
+
+def _print_report(report: Report, *, chart: bool, period_name: str) -> None:
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from togglsync.chart import MIN_WIDTH, bar, unicode_ok
+    from togglsync.timeparse import format_duration, format_hours, to_local
+
+    console = Console(highlight=False)
+    heading = f"Time by {report.by}"
+    when = _range_text(report)
+    heading += f" · {period_name}, {when}" if period_name else f" · {when}"
+    heading += f" · {report.tz.key}"
+    console.print(Text(heading, style="bold"))
+
+    if report.total_entries == 0 and not report.rows:
+        console.print("No time entries in this range.")
+        return
+
+    labels = [_day_label(r.day) if r.day else r.key for r in report.rows]
+    cells = [
+        (format_duration(r.seconds), format_hours(r.seconds), f"{r.entries:,}", f"{report.share(r):.1f}%")
+        for r in report.rows
+    ]
+    total_share = "" if report.by == "tag" else ("100.0%" if report.total_seconds else "")
+    total_cells = (format_duration(report.total_seconds), format_hours(report.total_seconds),
+                   f"{report.total_entries:,}", total_share)
+
+    top = max((r.seconds for r in report.rows), default=0)
+    ascii_only = not unicode_ok(getattr(console.file, "encoding", None) or sys.getdefaultencoding())
+    titles = ("Time", "Hours", "Entries", "Share")
+    # The numbers never shrink; a narrow terminal shortens the names (and the bars, down to MIN_WIDTH).
+    number_widths = [
+        max(cell_len(title), cell_len(total), *(cell_len(c[i]) for c in cells))
+        for i, (title, total) in enumerate(zip(titles, total_cells))
+    ]
+    name_natural = max(cell_len(report.by.capitalize()), cell_len("Total"), *(cell_len(label) for label in labels))
+    name_width: int | None = None
+    bar_width = 0
+    if chart:
+        columns = 2 + len(titles)
+        # Each column is padded by one cell on both sides, with a rule between columns.
+        room = console.width - (3 * columns - 1) - sum(number_widths)
+        bar_width = room - name_natural
+        if bar_width < MIN_WIDTH:
+            name_width = max(min(name_natural, 12), room - MIN_WIDTH)
+            bar_width = max(MIN_WIDTH, room - name_width)
+
+    table = Table(show_edge=False, header_style="bold", show_footer=True, footer_style="bold")
+    table.add_column(report.by.capitalize(), footer="Total", max_width=name_width,
+                     no_wrap=name_width is not None, overflow="ellipsis")
+    for title, total, width in zip(titles, total_cells, number_widths):
+        table.add_column(title, footer=total, justify="right", no_wrap=True, min_width=width)
+    if chart:
+        table.add_column("", no_wrap=True, overflow="crop", style="cyan", min_width=bar_width, max_width=bar_width)
+    for label, row, values in zip(labels, report.rows, cells):
+        drawn = [bar(row.seconds, top, bar_width, ascii_only=ascii_only)] if chart else []
+        table.add_row(Text(label), *values, *drawn)
+    console.print(table)
+
+    notes = []
+    if report.running:
+        notes.append(f"Includes the running entry, counted up to now ({to_local(report.now, report.tz):%H:%M}).")
+    if report.by == "tag" and sum(r.entries for r in report.rows) > report.total_entries:
+        notes.append("An entry with several tags counts under each of them, so the rows add up to more than the total.")
+    for note in notes:
+        console.print(Text(note, style="dim"))
