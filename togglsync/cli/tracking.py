@@ -1,3 +1,857 @@
-"""The timer and time entries, offline: start, stop, continue, cancel, status, add, edit, rm, log."""
+"""The timer and time entries, offline: start, stop, continue, cancel, status, add, edit, rm, log.
+
+Every command here reads and writes the local database only and answers at
+once; nothing reaches Toggl until the next sync (`--sync` runs one right after
+the change). Times are stored in UTC, read and shown in the display zone
+(--tz, else the account's Toggl time zone).
+
+An entry is named by its Toggl id, `L<n>` (created offline, not pushed yet)
+or `-1`, `-2`... (the most recent entry first, by start time). Bad input is
+refused before anything is written: the database is left as it was.
+
+Imports of SQLAlchemy and the library are inside the functions: this module
+is imported by every `togglsync` invocation.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from togglsync.cli.base import CliError, cli
+from togglsync.cli.base import get_app as _app
+from togglsync.errors import ExitCode, TogglSyncError, UsageError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import Connection
+
+    from togglsync.local import LocalStore
+
+TIME_HELP = "e.g. 9:30, 14:05, -15m, 'yesterday 17:00', 2026-11-20T09:00 (in the display zone)"
+DURATION_HELP = "e.g. 1h30m, 90m, 1:30"
+
+# --- shared options ------------------------------------------------------------------------
+
+
+def _sync_option(func):
+    return click.option(
+        "--sync", "sync_now", is_flag=True,
+        help="Run one sync (like `togglsync sync`) right after the change and print its summary.",
+    )(func)
+
+
+def _workspace_option(func):
+    return click.option(
+        "-w", "--workspace", metavar="NAME|ID", default=None,
+        help="Workspace by name or id (default: your default workspace).",
+    )(func)
+
+
+def _project_option(func):
+    return click.option(
+        "-p", "--project", metavar="NAME|ID",
+        help="Project by name (case-insensitive) or id.",
+    )(func)
+
+
+def _tag_option(func):
+    return click.option(
+        "-t", "--tag", "tags", multiple=True, metavar="NAME|ID",
+        help="Tag by name (case-insensitive) or id; repeat for several.",
+    )(func)
+
+
+def _create_option(func):
+    return click.option(
+        "--create", is_flag=True,
+        help="Create an unknown project or tag offline (pushed on the next sync) instead of refusing it.",
+    )(func)
+
+
+# --- one invocation's context ----------------------------------------------------------------
+
+
+class _Session:
+    """What a command needs: the app, one `now` for the whole command, the display zone, the store."""
+
+    def __init__(self, ctx: click.Context):
+        self.ctx = ctx
+        self.app = _app(ctx)
+        self.now = datetime.now(timezone.utc)
+        _ = self.tz  # resolved now: a bad --tz must fail before anything is written
+
+    @cached_property
+    def engine(self):
+        return self.app.engine
+
+    @cached_property
+    def reader(self):
+        """The same database, with reads that neither wait for nor block a running sync."""
+        from togglsync.db.engine import for_reading
+
+        return for_reading(self.engine)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        from togglsync.lookup import display_tz
+
+        with self.reader.connect() as conn:
+            return display_tz(conn, self.app.settings.timezone)
+
+    @cached_property
+    def store(self) -> LocalStore:
+        from togglsync.local import LocalStore
+
+        return LocalStore(self.engine)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    def time(self, text: str, option: str, *, default_date: date | None = None) -> datetime:
+        """A time typed by the user, in the display zone -> UTC (errors name the option)."""
+        from togglsync.timeparse import parse_time
+
+        try:
+            return parse_time(text, tz=self.tz, now=self.now, default_date=default_date)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    def not_future(self, moment: datetime, option: str, what: str) -> None:
+        if moment > self.now:
+            raise UsageError(f"{option} {self.hm(moment)} is in the future: {what}")
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def hm(self, moment: datetime, *, day: date | None = None, seconds: bool = False) -> str:
+        """`14:05`, or `2026-11-20 14:05` when not on `day` (default today); the zone's
+        abbreviation is added to a wall time that occurs twice (DST fall-back)."""
+        local = moment.astimezone(self.tz)
+        text = f"{local:%H:%M}" if local.date() == (day or self.today) else f"{local:%Y-%m-%d %H:%M}"
+        if seconds and local.second:
+            text += f":{local:%S}"
+        if _ambiguous(local):
+            text += f" {local.tzname()}"
+        return text
+
+
+def _ambiguous(local: datetime) -> bool:
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def _duration(seconds: int) -> str:
+    from togglsync.timeparse import format_duration
+
+    return format_duration(seconds)
+
+
+def _parse_duration(text: str, option: str = "--duration") -> int:
+    from togglsync.timeparse import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def _description(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if any(ch in text for ch in "\r\n"):
+        raise UsageError("the description can't contain line breaks")
+    return text.strip() or None
+
+
+def _not_an_option(value: str) -> None:
+    """ID arguments accept `-1`, `-2`...; anything else starting with `-` is a mistyped option."""
+    if value.startswith("-") and not re.fullmatch(r"-\d+", value):
+        raise UsageError(f"no such option: {value}")
+
+
+def _label(conn: Connection, row: dict[str, Any]) -> str:
+    """`L5 "Writing docs" [Website relaunch] #café #urgent`"""
+    from sqlalchemy import select
+
+    from togglsync.db.models import Project
+    from togglsync.lookup import format_id
+
+    parts = [format_id(row["id"]), f'"{row["description"]}"' if row.get("description") else "(no description)"]
+    if row.get("project_id") is not None:
+        name = conn.execute(select(Project.name).where(Project.id == row["project_id"])).scalar()
+        parts.append(f"[{name if name is not None else format_id(row['project_id'])}]")
+    parts += [f"#{tag}" for tag in row.get("tags") or []]
+    return " ".join(parts)
+
+
+def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from togglsync.db.models import TimeEntry
+
+    row = conn.execute(select(TimeEntry.__table__).where(TimeEntry.id == entry_id)).mappings().first()
+    if row is None:
+        raise UsageError(f"no time entry with id {entry_id}")
+    return dict(row)
+
+
+def _span(s: _Session, row: dict[str, Any]) -> str:
+    """`2026-11-20 09:00-10:30 (1:30:00)`, or `since 09:00 (0:12:00)` for a running entry."""
+    if row["duration"] < 0:
+        return f"since {s.hm(row['start'])} ({_duration(max(0, int((s.now - row['start']).total_seconds())))})"
+    day = s.local_date(row["start"])
+    return f"{day.isoformat()} {s.hm(row['start'], day=day)}-{s.hm(row['stop'], day=day)} ({_duration(row['duration'])})"
+
+
+# --- projects and tags named on the command line ---------------------------------------------
+
+
+@dataclass
+class _Refs:
+    """Project and tags as typed, resolved in one workspace; unknown ones are created by `apply`."""
+
+    workspace_id: int
+    project_id: int | None = None
+    new_project: str | None = None
+    tag_ids: list[int] = field(default_factory=list)
+    new_tags: list[str] = field(default_factory=list)
+
+    def apply(self, store: LocalStore) -> list[str]:
+        """Create what is missing (inside the caller's batch); returns what was created, for the user."""
+        created = []
+        if self.new_project is not None:
+            project = store.create_project(self.new_project, workspace_id=self.workspace_id)
+            self.project_id = project["id"]
+            created.append(f'project {_fmt_id(project["id"])} "{project["name"]}"')
+        for name in self.new_tags:
+            tag = store.create_tag(name, workspace_id=self.workspace_id)
+            self.tag_ids.append(tag["id"])
+            created.append(f'tag {_fmt_id(tag["id"])} "{tag["name"]}"')
+        self.tag_ids = sorted(set(self.tag_ids))
+        return created
+
+
+def _fmt_id(record_id: int) -> str:
+    from togglsync.lookup import format_id
+
+    return format_id(record_id)
+
+
+_CREATE_HINT = " (or pass --create to create it offline)"
+
+
+def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: bool = False) -> int:
+    """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
+    from togglsync import lookup
+
+    try:
+        return lookup.require_id(conn, kind, wid, value)
+    except UsageError as exc:
+        if can_create:
+            raise
+        raise UsageError(str(exc).removesuffix(_CREATE_HINT)) from None
+
+
+def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int | None:
+    """A project/tag id, or None when it does not exist and --create may make it."""
+    from togglsync import lookup
+
+    text = (value or "").strip()
+    option = "-p/--project" if kind == "project" else "-t/--tag"
+    if not text:
+        raise UsageError(f"{option}: give a {kind} name or id")
+    if not create:
+        return _existing(conn, kind, wid, text, can_create=True)
+    found = lookup.find_id(conn, kind, wid, text)
+    if found is None and re.fullmatch(r"[Ll]?\d+", text):
+        # An id that is not there is a typo, never a name to create.
+        raise UsageError(f"no {kind} with id {text} in this workspace (--create makes names, not ids)")
+    return found
+
+
+def _resolve_refs(
+    conn: Connection, wid: int, project: str | None, tags: list[str], create: bool
+) -> _Refs:
+    refs = _Refs(workspace_id=wid)
+    if project is not None:
+        refs.project_id = _ref(conn, "project", wid, project, create)
+        if refs.project_id is None:
+            refs.new_project = project.strip()
+    for tag in tags:
+        found = _ref(conn, "tag", wid, tag, create)
+        if found is not None:
+            refs.tag_ids.append(found)
+        elif tag.strip().casefold() not in {t.casefold() for t in refs.new_tags}:
+            refs.new_tags.append(tag.strip())
+    return refs
+
+
+def _print_created(created: list[str]) -> None:
+    for what in created:
+        click.echo(f"Created {what} (offline; pushed on the next sync).")
+
+
+# --- --sync ----------------------------------------------------------------------------------
+
+
+def _sync_after(s: _Session, wanted: bool) -> None:
+    """Run one sync, as `togglsync sync` does (with the lock), and exit with its code."""
+    if not wanted:
+        return
+    from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
+
+    app = s.app
+    try:
+        with sync_lock(app.settings.db_target):
+            result = run_sync(app.engine, app.client, SyncOptions())
+    except TogglSyncError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CliError(f"saved locally but not synced: {message}", exc.exit_code) from None
+    click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
+    for failure in result.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if result.error:
+        click.echo(f"Error: {result.error}", err=True)
+    if result.exit_code != ExitCode.OK:
+        s.ctx.exit(result.exit_code)
+
+
+# --- start, stop, continue, cancel -------------------------------------------------------------
+
+
+def _report_started(s: _Session, entry: dict[str, Any], running_before: dict[str, Any] | None) -> None:
+    with s.reader.connect() as conn:
+        if running_before is not None:
+            stopped = _entry(conn, running_before["id"])
+            click.echo(f"Stopped {_label(conn, stopped)} at {s.hm(stopped['stop'])} after {_duration(stopped['duration'])}.")
+        click.echo(f"Started {_label(conn, entry)} at {s.hm(entry['start'])}.")
+
+
+def _start_time(s: _Session, at: str | None) -> datetime:
+    moment = s.time(at, "--at") if at is not None else s.now
+    s.not_future(moment, "--at", "a timer can't start later than now")
+    return moment
+
+
+def _check_running_before(s: _Session, running: dict[str, Any] | None, start: datetime) -> None:
+    if running is not None and start <= running["start"]:
+        raise UsageError(
+            f"--at {s.hm(start)} is not after the start of the running timer ({s.hm(running['start'])}): stop it first"
+        )
+
+
+@cli.command()
+@click.argument("description", required=False)
+@_project_option
+@_tag_option
+@click.option("--billable", is_flag=True, help="Mark the entry billable.")
+@click.option("--at", metavar="TIME", help=f"Start time instead of now, {TIME_HELP}.")
+@_create_option
+@_workspace_option
+@_sync_option
+@click.pass_context
+def start(ctx, description, project, tags, billable, at, create, workspace, sync_now) -> None:
+    """Start a timer; a running one is stopped at the new start.
+
+    Offline: the timer is in the local database at once and reaches Toggl on
+    the next sync.
+    """
+    from togglsync import lookup
+
+    s = _Session(ctx)
+    description = _description(description)
+    start_at = _start_time(s, at)
+    with s.reader.connect() as conn:
+        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
+        running = s.store.running_entry(conn)
+    _check_running_before(s, running, start_at)
+    with s.store.batch() as store:
+        created = refs.apply(store)
+        entry = store.start_timer(
+            description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
+            start=start_at, workspace_id=refs.workspace_id,
+        )
+    _print_created(created)
+    _report_started(s, entry, running)
+    _sync_after(s, sync_now)
+
+
+@cli.command()
+@click.option("--at", metavar="TIME", help=f"Stop time instead of now, {TIME_HELP}.")
+@_sync_option
+@click.pass_context
+def stop(ctx, at, sync_now) -> None:
+    """Stop the running timer; the stop time recorded here is the one Toggl gets."""
+    s = _Session(ctx)
+    stop_at = s.time(at, "--at") if at is not None else s.now
+    with s.reader.connect() as conn:
+        running = s.store.running_entry(conn)
+    if running is None:
+        raise UsageError("no timer is running")
+    if stop_at < running["start"]:
+        raise UsageError(f"--at {s.hm(stop_at)} is before the timer's start ({s.hm(running['start'])})")
+    s.not_future(stop_at, "--at", "a timer can't stop later than now")
+    entry = s.store.stop_timer(stop_at)
+    with s.reader.connect() as conn:
+        click.echo(f"Stopped {_label(conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
+    _sync_after(s, sync_now)
+
+
+@cli.command("continue", context_settings={"ignore_unknown_options": True})
+@click.argument("entry", required=False, metavar="[ID|-N]")
+@click.option("--at", metavar="TIME", help=f"Start time instead of now, {TIME_HELP}.")
+@_sync_option
+@click.pass_context
+def continue_(ctx, entry, at, sync_now) -> None:
+    """Start a timer like an earlier entry: same description, project, tags and billable.
+
+    ID is a Toggl id, L<n> or -N (-1 is the most recent entry); default: the
+    most recent stopped entry. A running timer is stopped at the new start.
+    """
+    from sqlalchemy import select
+
+    from togglsync import lookup
+    from togglsync.db.models import TimeEntry
+
+    s = _Session(ctx)
+    if entry is not None:
+        _not_an_option(entry)
+    start_at = _start_time(s, at)
+    with s.reader.connect() as conn:
+        if entry is None:
+            entry_id = conn.execute(
+                select(TimeEntry.id).where(TimeEntry.duration >= 0).order_by(TimeEntry.start.desc(), TimeEntry.id.desc()).limit(1)
+            ).scalar()
+            if entry_id is None:
+                raise UsageError("there is no stopped entry to continue")
+        else:
+            entry_id = lookup.entry_id(conn, entry)
+        earlier = _entry(conn, entry_id)
+        if earlier["duration"] < 0:
+            raise UsageError(f"{entry} is the running timer ({_label(conn, earlier)}): there is nothing to continue")
+        running = s.store.running_entry(conn)
+    _check_running_before(s, running, start_at)
+    new = s.store.continue_entry(entry_id, start=start_at)
+    _report_started(s, new, running)
+    _sync_after(s, sync_now)
+
+
+@cli.command()
+@_sync_option
+@click.pass_context
+def cancel(ctx, sync_now) -> None:
+    """Discard the running timer (delete it). If it was never pushed, Toggl never hears of it."""
+    from sqlalchemy import select
+
+    from togglsync.db.models import PendingOperation
+
+    s = _Session(ctx)
+    with s.reader.connect() as conn:
+        running = s.store.running_entry(conn)
+        if running is None:
+            raise UsageError("no timer is running")
+        label = _label(conn, running)
+        in_flight = conn.execute(
+            select(PendingOperation.id).where(
+                PendingOperation.resource == "time_entry",
+                PendingOperation.record_id == running["id"],
+                PendingOperation.state == "in_flight",
+            )
+        ).first()
+    s.store.delete_entry(running["id"])
+    if running["id"] > 0:
+        fate = "Toggl deletes it on the next sync"
+    elif in_flight:
+        fate = "its create may have reached Toggl: the next sync removes it there"
+    else:
+        fate = "it was never sent to Toggl, and nothing will be"
+    click.echo(f"Discarded {label}, started {s.hm(running['start'])}; {fate}.")
+    _sync_after(s, sync_now)
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """The running timer, today's and this week's totals, pending changes and the last sync."""
+    from sqlalchemy import func, select
+
+    from togglsync import lookup
+    from togglsync.db.models import PendingOperation, SyncCursor
+    from togglsync.output import dumps
+    from togglsync.report import entry_rows
+    from togglsync.timeparse import day_range, week_range
+
+    s = _Session(ctx)
+    tz, today = s.tz, s.today
+    with s.reader.connect() as conn:
+        week_start, week_end = week_range(today, tz, lookup.beginning_of_week(conn))
+        running = s.store.running_entry(conn)
+        running_label = _label(conn, running) if running else None
+        ops = dict(conn.execute(select(PendingOperation.state, func.count()).group_by(PendingOperation.state)).all())
+        last_sync = conn.execute(select(SyncCursor.updated_at).where(SyncCursor.resource == "time_entries")).scalar()
+    day_start, day_end = day_range(today, tz)
+    week_rows = entry_rows(s.reader, start=week_start, end=week_end, now=s.now, tz=tz)
+    today_seconds = sum(r["seconds"] for r in week_rows if day_start <= r["start"] < day_end)
+    week_seconds = sum(r["seconds"] for r in week_rows if week_start <= r["start"] < week_end)
+    pending, failed = sum(ops.values()), ops.get("failed", 0)
+    elapsed = max(0, int((s.now - running["start"]).total_seconds())) if running else 0
+    if as_json:
+        click.echo(dumps({
+            "running": None if running is None else {
+                "id": _fmt_id(running["id"]),
+                "description": running["description"],
+                "project_id": None if running["project_id"] is None else _fmt_id(running["project_id"]),
+                "tags": list(running["tags"] or []),
+                "billable": bool(running["billable"]),
+                "start": running["start"].astimezone(tz),
+                "seconds": elapsed,
+            },
+            "timezone": tz.key,
+            "today": {"date": today, "seconds": today_seconds},
+            "week": {"start": week_start.astimezone(tz).date(), "seconds": week_seconds},
+            "pending": pending,
+            "failed": failed,
+            "last_sync": last_sync,
+            "last_sync_seconds_ago": None if last_sync is None else max(0, int((s.now - last_sync).total_seconds())),
+        }))
+        return
+    if running:
+        click.echo(f"Running:   {running_label} since {s.hm(running['start'])} ({_duration(elapsed)})")
+    else:
+        click.echo("Running:   no timer (`togglsync start` or `togglsync continue`)")
+    click.echo(f"Today:     {_duration(today_seconds)}")
+    click.echo(f"This week: {_duration(week_seconds)} (since {week_start.astimezone(tz):%a %Y-%m-%d})")
+    if pending:
+        line = f"{pending} change{'s' if pending != 1 else ''} to push"
+        if failed:
+            line += f" ({failed} failed: see `togglsync pending`)"
+    else:
+        line = "nothing to push"
+    click.echo(f"Pending:   {line}")
+    if last_sync is None:
+        click.echo("Last sync: never")
+    else:
+        click.echo(f"Last sync: {_ago((s.now - last_sync).total_seconds())} ({s.hm(last_sync)})")
+
+
+# --- add, edit, rm ------------------------------------------------------------------------------
+
+
+def _check_span(s: _Session, start: datetime, stop: datetime | None, duration: int | None) -> datetime:
+    """--start plus --stop and/or --duration -> the stop time, refusing contradictions."""
+    day = s.local_date(start)
+    if stop is not None and stop < start:
+        raise UsageError(
+            f"--stop {s.hm(stop, day=day, seconds=True)} is before the start ({s.hm(start, day=day, seconds=True)})"
+        )
+    if duration is not None:
+        end = start + timedelta(seconds=duration)
+        if stop is not None and stop != end:
+            raise UsageError(
+                f"--stop {s.hm(stop, day=day, seconds=True)} and --duration {_duration(duration)} disagree "
+                f"(the start plus the duration is {s.hm(end, day=day, seconds=True)}): give one of them"
+            )
+        return end
+    assert stop is not None
+    return stop
+
+
+@cli.command()
+@click.argument("description", required=False)
+@click.option("--start", "start_text", metavar="TIME", help=f"When it started (required), {TIME_HELP}.")
+@click.option("--stop", "stop_text", metavar="TIME",
+              help="When it ended; a time without a date is on the start's day.")
+@click.option("--duration", metavar="DURATION", help=f"How long it lasted instead of --stop, {DURATION_HELP}.")
+@_project_option
+@_tag_option
+@click.option("--billable", is_flag=True, help="Mark the entry billable.")
+@_create_option
+@_workspace_option
+@_sync_option
+@click.pass_context
+def add(ctx, description, start_text, stop_text, duration, project, tags, billable, create, workspace, sync_now) -> None:
+    """Add a finished entry: --start and --stop or --duration (a running timer is `start`)."""
+    from togglsync import lookup
+
+    s = _Session(ctx)
+    description = _description(description)
+    if start_text is None:
+        raise UsageError("add needs --start TIME (to start a timer now, use `togglsync start`)")
+    if stop_text is None and duration is None:
+        raise UsageError("add needs --stop TIME or --duration (a running timer is `togglsync start`)")
+    start_at = s.time(start_text, "--start")
+    stop_at = s.time(stop_text, "--stop", default_date=s.local_date(start_at)) if stop_text is not None else None
+    seconds = _parse_duration(duration) if duration is not None else None
+    stop_at = _check_span(s, start_at, stop_at, seconds)
+    with s.reader.connect() as conn:
+        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
+    with s.store.batch() as store:
+        created = refs.apply(store)
+        entry = store.add_entry(
+            description, start=start_at, stop=stop_at, project_id=refs.project_id, tag_ids=refs.tag_ids,
+            billable=billable, workspace_id=refs.workspace_id,
+        )
+    _print_created(created)
+    with s.reader.connect() as conn:
+        click.echo(f"Added {_label(conn, entry)} {_span(s, entry)}.")
+    _sync_after(s, sync_now)
+
+
+def _split_tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("entry", required=False, metavar="ID")
+@click.option("-d", "--description", help="New description ('' for none).")
+@click.option("-p", "--project", metavar="NAME|ID|none", help="New project by name or id; `none` removes it.")
+@click.option("--tags", "tag_list", metavar="A,B", help="Replace the tags with this comma-separated list ('' for none).")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="NAME|ID", help="Replace the tags; repeat for several.")
+@click.option("--add-tag", "add_tags", multiple=True, metavar="NAME|ID", help="Add a tag; repeatable.")
+@click.option("--remove-tag", "remove_tags", multiple=True, metavar="NAME|ID", help="Remove a tag; repeatable.")
+@click.option("--start", "start_text", metavar="TIME",
+              help="New start; a time without a date is on the entry's day. The stop stays where it is.")
+@click.option("--stop", "stop_text", metavar="TIME",
+              help="New stop (stops a running entry); a time without a date is on the entry's day.")
+@click.option("--duration", metavar="DURATION", help=f"New length, moving the stop, {DURATION_HELP}.")
+@click.option("--billable/--no-billable", default=None, help="Mark billable or not.")
+@_create_option
+@_sync_option
+@click.pass_context
+def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags, start_text, stop_text,
+         duration, billable, create, sync_now) -> None:
+    """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the most recent entry)."""
+    from togglsync import lookup
+
+    s = _Session(ctx)
+    if entry is None:
+        raise UsageError("edit needs the ID of an entry, e.g. -1 or L5 (see `togglsync log`)")
+    _not_an_option(entry)
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = _description(description)
+    if billable is not None:
+        changes["billable"] = billable
+    with s.reader.connect() as conn:
+        entry_id = lookup.entry_id(conn, entry)
+        row = _entry(conn, entry_id)
+        wid = row["workspace_id"]
+        day = s.local_date(row["start"])
+        running = row["duration"] < 0
+
+        # Project and tags (created in the same transaction as the edit with --create).
+        refs = _Refs(workspace_id=wid)
+        if project is not None and project.strip().casefold() in ("none", ""):
+            changes["project_id"] = None
+            project = None
+        replace = tag_list is not None or bool(tags)
+        if replace:
+            refs = _resolve_refs(conn, wid, project, _split_tags(tag_list or "") + list(tags) + list(add_tags), create)
+        elif project is not None or add_tags:
+            refs = _resolve_refs(conn, wid, project, list(add_tags), create)
+            refs.tag_ids = list(row["tag_ids"] or []) + refs.tag_ids
+        elif remove_tags:
+            refs.tag_ids = list(row["tag_ids"] or [])
+        removed = {_existing(conn, "tag", wid, t) for t in remove_tags}
+        set_project = project is not None
+        set_tags = replace or bool(add_tags) or bool(remove_tags)
+
+        # Times.
+        new_start = s.time(start_text, "--start", default_date=day) if start_text is not None else None
+        new_stop = s.time(stop_text, "--stop", default_date=day) if stop_text is not None else None
+        seconds = _parse_duration(duration) if duration is not None else None
+        if new_start is not None or new_stop is not None or seconds is not None:
+            begin = new_start or row["start"]
+            if new_stop is not None or seconds is not None:
+                new_stop = _check_span(s, begin, new_stop, seconds)
+                if running:
+                    s.not_future(new_stop, "--stop", "a running timer can't stop later than now")
+            elif running:
+                s.not_future(begin, "--start", "a running timer can't start later than now")
+            elif row["stop"] is not None and row["stop"] < begin:
+                raise UsageError(f"--start {s.hm(begin, day=day)} is after the entry's stop ({s.hm(row['stop'], day=day)})")
+            if new_start is not None:
+                changes["start"] = new_start
+            if new_stop is not None:
+                changes["stop"] = new_stop
+        if not changes and not set_project and not set_tags:
+            raise UsageError(
+                "nothing to change: give --description, --project, --tags/-t, --add-tag, --remove-tag, "
+                "--start, --stop, --duration or --billable/--no-billable"
+            )
+
+    with s.store.batch() as store:
+        created = refs.apply(store)
+        if set_project:
+            changes["project_id"] = refs.project_id
+        if set_tags:
+            changes["tag_ids"] = sorted(set(refs.tag_ids) - removed)
+        updated = store.edit_entry(entry_id, **changes)
+    _print_created(created)
+    with s.reader.connect() as conn:
+        click.echo(f"Updated {_label(conn, updated)} {_span(s, updated)}.")
+    _sync_after(s, sync_now)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("entries", nargs=-1, metavar="ID...")
+@_sync_option
+@click.pass_context
+def rm(ctx, entries, sync_now) -> None:
+    """Delete entries: each ID is a Toggl id, L<n> or -N. Several are deleted together, or none."""
+    from togglsync import lookup
+
+    s = _Session(ctx)
+    if not entries:
+        raise UsageError("rm needs the ID of an entry, e.g. -1 or L5 (see `togglsync log`)")
+    for value in entries:
+        _not_an_option(value)
+    with s.reader.connect() as conn:
+        # All resolved before any is deleted: `rm -1 -2` means the two most recent entries.
+        ids = list(dict.fromkeys(lookup.entry_id(conn, value) for value in entries))
+        rows = [_entry(conn, entry_id) for entry_id in ids]
+        labels = [f"{_label(conn, row)} {_span(s, row)}" for row in rows]
+    with s.store.batch() as store:
+        for entry_id in ids:
+            store.delete_entry(entry_id)
+    for label in labels:
+        click.echo(f"Deleted {label}.")
+    _sync_after(s, sync_now)
+
+
+# --- log -------------------------------------------------------------------------------------
+
+_LOG_COLUMNS = ["id", "date", "time", "duration", "project", "tags", "description"]
+_LOG_FIXED = ("id", "date", "time", "duration")
+_LOG_DATA_COLUMNS = [
+    "id", "date", "start", "stop", "seconds", "duration", "running", "description", "project", "project_id",
+    "client", "tags", "billable", "workspace_id", "unsynced",
+]
+_RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month")
+
+
+def _times(s: _Session, row: dict[str, Any]) -> str:
+    """`09:30-10:45`; `23:10-01:30+1` past midnight; `10:35-running`."""
+    day = row["start"].date()
+    start = s.hm(row["start"], day=day)
+    if row["running"]:
+        return f"{start}-running"
+    stop = row["stop"].astimezone(s.tz)
+    later = (stop.date() - day).days
+    return f"{start}-{s.hm(stop, day=stop.date())}{f'+{later}' if later else ''}"
+
+
+@cli.command()
+@click.option("--today", is_flag=True, help="Entries started today (the default).")
+@click.option("--yesterday", is_flag=True, help="Entries started yesterday.")
+@click.option("--week", is_flag=True, help="This week (weeks start on your Toggl beginning of week).")
+@click.option("--last-week", is_flag=True, help="Last week.")
+@click.option("--month", is_flag=True, help="This calendar month.")
+@click.option("--last-month", is_flag=True, help="Last calendar month.")
+@click.option("--from", "from_text", metavar="DATE|TIME", help="Start of the range, e.g. 2026-11-01 or 'monday'.")
+@click.option("--to", "to_text", metavar="DATE|TIME",
+              help="End of the range; a date alone includes that whole day (default: now).")
+@click.option("-p", "--project", metavar="NAME|ID", help="Only entries of this project (name or id).")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="NAME|ID", help="Only entries with this tag (name or id).")
+@click.option("-w", "--workspace", metavar="NAME|ID", default=None,
+              help="Only this workspace's entries (default: all); -p/-t names are looked up here "
+                   "(default: your default workspace).")
+@click.option("--json", "fmt", flag_value="json", help="Output JSON (local times with their UTC offset).")
+@click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")
+@click.option("--table", "fmt", flag_value="table", default=True, hidden=True)
+@click.pass_context
+def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to_text, project, tags,
+        workspace, fmt) -> None:
+    """List time entries, oldest first, with a total (default: today's).
+
+    Days are cut in the display zone; an entry belongs to the day it starts.
+    """
+    from togglsync import lookup
+    from togglsync.output import render_rows
+    from togglsync.report import entry_rows
+    from togglsync.timeparse import explicit_range, named_range
+
+    s = _Session(ctx)
+    flags = dict(zip(_RANGES, (today, yesterday, week, last_week, month, last_month)))
+    chosen = [name for name, on in flags.items() if on]
+    if len(chosen) > 1 or (chosen and from_text is not None):
+        given = [f"--{n.replace('_', '-')}" for n in chosen] + (["--from"] if from_text is not None else [])
+        raise UsageError(f"choose one range: {' and '.join(given)} exclude each other")
+    if to_text is not None and from_text is None:
+        raise UsageError("--to needs --from")
+    if len(tags) > 1:
+        raise UsageError("-t/--tag: give one tag")
+    tz = s.tz
+    with s.reader.connect() as conn:
+        wid = lookup.workspace_id(conn, workspace)
+        project_id = _existing(conn, "project", wid, project) if project is not None else None
+        tag_id = _existing(conn, "tag", wid, tags[0]) if tags else None
+        bow = lookup.beginning_of_week(conn)
+    try:
+        if from_text is not None:
+            start, end = explicit_range(from_text, to_text, tz=tz, now=s.now)
+            name = None
+        else:
+            name = (chosen or ["today"])[0].replace("_", "-")
+            start, end = named_range(name, tz=tz, now=s.now, beginning_of_week=bow)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rows = entry_rows(
+        s.reader, start=start, end=end, now=s.now, tz=tz, project_id=project_id, tag_id=tag_id,
+        workspace_id=wid if workspace is not None else None,
+    )
+    rows.reverse()  # oldest first: the most recent (-1) ends up right above the total
+    if fmt in ("json", "csv"):
+        data = [{
+            **r,
+            "id": _fmt_id(r["id"]),
+            "project_id": None if r["project_id"] is None else _fmt_id(r["project_id"]),
+            "start": r["start"].isoformat(),
+            "stop": r["stop"].isoformat() if r["stop"] else None,
+            "duration": _duration(r["seconds"]),
+        } for r in rows]
+        render_rows(data, _LOG_DATA_COLUMNS, fmt)
+        return
+    table = [{
+        "id": _fmt_id(r["id"]),
+        "date": r["date"],
+        "time": _times(s, r),
+        "duration": _duration(r["seconds"]),
+        "project": r["project"] or "",
+        "tags": ", ".join(r["tags"]),
+        "description": r["description"] or "",
+    } for r in rows]
+    last_day = (end - timedelta(seconds=1)).astimezone(tz).date()
+    first_day = start.astimezone(tz).date()
+    when = first_day.isoformat() if first_day == last_day else f"{first_day} to {last_day}"
+    title = f"{name + ', ' if name else ''}{when} ({tz.key})"
+    total = sum(r["seconds"] for r in rows)
+    if not rows:
+        click.echo(f"No entries: {title}.")
+        return
+    render_rows(table, _LOG_COLUMNS, "table", title=title, fixed=_LOG_FIXED)
+    click.echo(f"Total: {_duration(total)} in {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
