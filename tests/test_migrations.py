@@ -264,3 +264,9 @@ def test_views_exist_and_answer(engine):
         assert views == {"entries", "daily_totals"}
         assert connection.execute(text("SELECT count(*) FROM entries")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM daily_totals")).scalar() == 0
+
+
+def test_schema_head_constant_matches_the_migration_scripts():
+    from togglsync.db.migrate import SCHEMA_HEAD, head_revision
+
+    assert SCHEMA_HEAD == head_revision(), "bump SCHEMA_HEAD in togglsync/db/migrate.py with each new migration"
