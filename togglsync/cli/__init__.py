@@ -1,10 +1,9 @@
 """The `togglsync` command: thin click glue over the library.
 
-`base` holds the root group and the error translation; each module registers
-the commands of one area.
+`base` holds the root group, the error translation and the table of
+commands; each other module holds the commands of one area, loaded on use.
 """
 
-from togglsync.cli import account, catalog, extras, remote, reporting, syncing, tracking  # noqa: F401  (registers commands)
 from togglsync.cli.base import CliError, cli, get_app
 
 

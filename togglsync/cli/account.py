@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from togglsync.app import App
-from togglsync.cli.base import cli
 from togglsync.cli.base import get_app as _app
 from togglsync.config import update_config_file
 from togglsync.errors import UsageError
@@ -14,7 +13,7 @@ from togglsync.output import dumps, render_rows
 # --- credentials and configuration -------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.option("--maton", is_flag=True, help="Store a Maton API key instead of a Toggl API token.")
 @click.pass_context
 def login(ctx: click.Context, maton: bool) -> None:
@@ -40,7 +39,7 @@ def login(ctx: click.Context, maton: bool) -> None:
                f"({transport}); credentials saved to {app.settings.config_file}")
 
 
-@cli.command()
+@click.command()
 @click.pass_context
 def logout(ctx: click.Context) -> None:
     """Remove stored credentials from the config file."""
@@ -49,7 +48,7 @@ def logout(ctx: click.Context) -> None:
     click.echo(f"Credentials removed from {app.settings.config_file}")
 
 
-@cli.group()
+@click.group()
 def config() -> None:
     """Show the effective configuration."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -20,13 +21,61 @@ class CliError(click.ClickException):
 
 
 class TogglSyncGroup(click.Group):
-    """Translates TogglSyncError into `Error: <one line>` and its documented exit code."""
+    """The root group: commands load on first use; our errors become `Error: <one line>` + exit code.
+
+    Importing every command module (and with them SQLAlchemy, rich, requests)
+    would cost every invocation; `togglsync status` should pay only for what
+    it uses.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module_name, attr = COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TogglSyncError as exc:
             raise CliError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code) from None
+
+
+# Command name -> "module:function". Each module holds the commands of one area.
+COMMANDS = {
+    "add": "togglsync.cli.tracking:add",
+    "api": "togglsync.cli.remote:api",
+    "cancel": "togglsync.cli.tracking:cancel",
+    "clients": "togglsync.cli.catalog:clients",
+    "config": "togglsync.cli.account:config",
+    "conflicts": "togglsync.cli.syncing:conflicts",
+    "connections": "togglsync.cli.remote:connections",
+    "continue": "togglsync.cli.tracking:continue_",
+    "db": "togglsync.cli.reporting:db",
+    "demo": "togglsync.cli.extras:demo",
+    "edit": "togglsync.cli.tracking:edit",
+    "log": "togglsync.cli.tracking:log",
+    "login": "togglsync.cli.account:login",
+    "logout": "togglsync.cli.account:logout",
+    "pending": "togglsync.cli.syncing:pending",
+    "projects": "togglsync.cli.catalog:projects",
+    "quota": "togglsync.cli.remote:quota",
+    "report": "togglsync.cli.reporting:report",
+    "rm": "togglsync.cli.tracking:rm",
+    "schedule": "togglsync.cli.syncing:schedule",
+    "simulator": "togglsync.cli.extras:simulator",
+    "sql": "togglsync.cli.reporting:sql",
+    "start": "togglsync.cli.tracking:start",
+    "status": "togglsync.cli.tracking:status",
+    "stop": "togglsync.cli.tracking:stop",
+    "sync": "togglsync.cli.syncing:sync",
+    "tags": "togglsync.cli.catalog:tags",
+    "users": "togglsync.cli.catalog:users",
+    "workspaces": "togglsync.cli.catalog:workspaces",
+}
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}

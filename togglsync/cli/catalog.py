@@ -19,7 +19,6 @@ import click
 from sqlalchemy import Connection, func, select
 
 from togglsync import lookup
-from togglsync.cli.base import cli
 from togglsync.cli.base import get_app as _app
 from togglsync.db.models import (
     Client,
@@ -168,7 +167,7 @@ PENDING_NOTE = "`togglsync sync` sends it to Toggl"
 # --- workspaces and users ------------------------------------------------------------------
 
 
-@cli.group(cls=DefaultListGroup)
+@click.group(cls=DefaultListGroup)
 def workspaces() -> None:
     """Workspaces you belong to (with no command: list them)."""
 
@@ -197,7 +196,7 @@ def workspaces_list(ctx: click.Context, workspace: str | None, fmt: str) -> None
     render_rows(rows, ["id", "name", "organization_id", "premium", "default"], fmt, fixed=IDS)
 
 
-@cli.group(cls=DefaultListGroup)
+@click.group(cls=DefaultListGroup)
 def users() -> None:
     """Members of a workspace (with no command: list them)."""
 
@@ -231,7 +230,7 @@ PROJECT_TABLE = ["id", "name", "client", "active", "billable", "color", "entries
 PROJECT_DATA = ["id", "name", "workspace_id", "client_id", "client", "active", "billable", "private", "color", "entries"]
 
 
-@cli.group(cls=DefaultListGroup)
+@click.group(cls=DefaultListGroup)
 def projects() -> None:
     """Projects, offline: list, add, edit, rm (with no command: list active ones).
 
@@ -361,7 +360,7 @@ CLIENT_TABLE = ["id", "name", "archived", "projects", "notes"]
 CLIENT_DATA = ["id", "name", "workspace_id", "archived", "projects", "notes"]
 
 
-@cli.group(cls=DefaultListGroup)
+@click.group(cls=DefaultListGroup)
 def clients() -> None:
     """Clients, offline: list, add, edit, rm, archive, restore (with no command: list active ones).
 
@@ -496,7 +495,7 @@ TAG_TABLE = ["id", "name", "entries"]
 TAG_DATA = ["id", "name", "workspace_id", "entries"]
 
 
-@cli.group(cls=DefaultListGroup)
+@click.group(cls=DefaultListGroup)
 def tags() -> None:
     """Tags, offline: list, add, edit, rm (with no command: list them).
 

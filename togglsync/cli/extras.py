@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from togglsync.cli.base import cli
+
 
 # --- simulator and demo ------------------------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0 = any free port).")
 @click.option("--entries", type=click.IntRange(0), default=500, show_default=True, help="Time entries to seed.")
 @click.option("--plan", type=click.Choice(["free", "starter", "premium"]), default="free", show_default=True)
@@ -25,7 +25,7 @@ def simulator(port: int, entries: int, plan: str, seed: int, no_quotas: bool) ->
     run_forever(port=port, entries=entries, plan=plan, seed=seed, quotas=not no_quotas)
 
 
-@cli.command()
+@click.command()
 @click.option("--home", "demo_home", type=click.Path(file_okay=False),
               help="Keep the demo's data here (default: a temporary directory).")
 @click.option("--entries", type=click.IntRange(0), default=300, show_default=True)

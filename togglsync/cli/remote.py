@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import cli
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import UsageError
 from togglsync.output import dumps, output_format_options, render_rows
@@ -47,7 +46,7 @@ def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
     return query
 
 
-@cli.command()
+@click.command()
 @click.argument("method", type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False))
 @click.argument("path")
 @click.option("-d", "--data", metavar="JSON", help="Request body: JSON text, @file, or - for stdin.")
@@ -102,7 +101,7 @@ def _redact_secrets(data: Any, settings: Any) -> Any:
 # --- Maton connections ------------------------------------------------------------------
 
 
-@cli.group()
+@click.group()
 def connections() -> None:
     """Manage Maton gateway connections to Toggl Track."""
 
@@ -160,7 +159,7 @@ def connections_delete(ctx: click.Context, connection_id: str) -> None:
 # --- quota ---------------------------------------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @click.pass_context
 def quota(ctx: click.Context, as_json: bool) -> None:

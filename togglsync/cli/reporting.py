@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from togglsync.cli.base import cli, get_app
+from togglsync.cli.base import get_app
 from togglsync.errors import TogglSyncError, UsageError
 from togglsync.output import output_format_options
 
@@ -167,7 +167,7 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-@cli.command()
+@click.command()
 @click.argument("query", required=False)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind :NAME in the query to VALUE (text; SQLite converts it where a number is compared). Repeatable.")
@@ -262,7 +262,7 @@ def _sql_table(columns: list[str], rows: Iterable[tuple[Any, ...]], max_rows: in
 # --- togglsync db path --------------------------------------------------------------------------
 
 
-@cli.group()
+@click.group()
 def db() -> None:
     """The local SQLite database file."""
 
@@ -365,7 +365,7 @@ def _day_label(day: date) -> str:
     return f"{_WEEKDAYS[day.weekday()]} {day.isoformat()}"
 
 
-@cli.command()
+@click.command()
 @click.option("--by", type=click.Choice(["project", "client", "tag", "day", "description"]), default="project",
               show_default=True, help="Group the totals by this.")
 @click.option("--today", "period", flag_value="today", help="Today.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from togglsync.cli.base import cli
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, UsageError
 from togglsync.output import dumps, output_format_options, render_rows
@@ -12,7 +11,7 @@ from togglsync.output import dumps, output_format_options, render_rows
 # --- sync ----------------------------------------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.option("--budget", type=click.IntRange(1), metavar="N", help="Send at most N requests; the next run resumes.")
 @click.option("--pull-only", is_flag=True, help="Only pull changes from Toggl.")
 @click.option("--push-only", is_flag=True, help="Only push local changes (still pulls first if a create's outcome is unknown).")
@@ -44,7 +43,7 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
     ctx.exit(result.exit_code)
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @output_format_options
 @click.pass_context
 def pending(ctx: click.Context, fmt: str) -> None:
@@ -91,7 +90,7 @@ def pending_drop(ctx: click.Context, op_id: int) -> None:
 _CONFLICT_COLUMNS = ["id", "resource", "record_id", "kind", "field", "base_value", "local_value", "remote_value", "kept", "detected_at"]
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @output_format_options
 @click.pass_context
 def conflicts(ctx: click.Context, fmt: str) -> None:
@@ -125,7 +124,7 @@ def conflicts_resolve(ctx: click.Context, conflict_id: int, keep: str) -> None:
     click.echo(message)
 
 
-@cli.command()
+@click.command()
 @click.option("--cron", "kind", flag_value="cron", help="A crontab line (the default).")
 @click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
 @click.option("--every", default="15m", show_default=True, help="Interval, e.g. 15m or 1h.")

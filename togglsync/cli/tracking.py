@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from togglsync.cli.base import CliError, cli
+from togglsync.cli.base import CliError
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
 
@@ -347,7 +347,7 @@ def _check_running_before(s: _Session, running: dict[str, Any] | None, start: da
         )
 
 
-@cli.command()
+@click.command()
 @click.argument("description", required=False)
 @_project_option
 @_tag_option
@@ -383,7 +383,7 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
     _sync_after(s, sync_now)
 
 
-@cli.command()
+@click.command()
 @click.option("--at", metavar="TIME", help=f"Stop time instead of now, {TIME_HELP}.")
 @_sync_option
 @click.pass_context
@@ -404,7 +404,7 @@ def stop(ctx, at, sync_now) -> None:
     _sync_after(s, sync_now)
 
 
-@cli.command("continue", context_settings={"ignore_unknown_options": True})
+@click.command("continue", context_settings={"ignore_unknown_options": True})
 @click.argument("entry", required=False, metavar="[ID|-N]")
 @click.option("--at", metavar="TIME", help=f"Start time instead of now, {TIME_HELP}.")
 @_sync_option
@@ -443,7 +443,7 @@ def continue_(ctx, entry, at, sync_now) -> None:
     _sync_after(s, sync_now)
 
 
-@cli.command()
+@click.command()
 @_sync_option
 @click.pass_context
 def cancel(ctx, sync_now) -> None:
@@ -492,7 +492,7 @@ def _ago(seconds: float) -> str:
     return f"{hours // 24} days ago"
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status(ctx, as_json) -> None:
@@ -580,7 +580,7 @@ def _check_span(s: _Session, start: datetime, stop: datetime | None, duration: i
     return stop
 
 
-@cli.command()
+@click.command()
 @click.argument("description", required=False)
 @click.option("--start", "start_text", metavar="TIME", help=f"When it started (required), {TIME_HELP}.")
 @click.option("--stop", "stop_text", metavar="TIME",
@@ -625,7 +625,7 @@ def _split_tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("entry", required=False, metavar="ID")
 @click.option("-d", "--description", help="New description ('' for none).")
 @click.option("-p", "--project", metavar="NAME|ID|none", help="New project by name or id; `none` removes it.")
@@ -717,7 +717,7 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
     _sync_after(s, sync_now)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("entries", nargs=-1, metavar="ID...")
 @_sync_option
 @click.pass_context
@@ -765,7 +765,7 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
     return f"{start}-{s.hm(stop, day=stop.date())}{f'+{later}' if later else ''}"
 
 
-@cli.command()
+@click.command()
 @click.option("--today", is_flag=True, help="Entries started today (the default).")
 @click.option("--yesterday", is_flag=True, help="Entries started yesterday.")
 @click.option("--week", is_flag=True, help="This week (weeks start on your Toggl beginning of week).")
