@@ -419,3 +419,9 @@ def test_archive_and_restore_are_pushed(premium):
     clients = {c["name"]: c for c in premium.sim.state.all_clients()}
     assert clients["Acme Corp"]["archived"] is False and clients["株式会社サンプル"]["archived"] is True
     assert not query(premium, "SELECT 1 FROM pending_operations")
+
+
+def test_bracketed_names_are_shown_literally(synced):
+    assert synced.run("tags", "add", "[WIP]").exit_code == 0
+    result = synced.run("tags", "list")
+    assert "[WIP]" in result.output

@@ -67,6 +67,7 @@ def render_rows(
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, show_edge=False, header_style="bold")
         for c in columns:
@@ -78,7 +79,8 @@ def render_rows(
             else:
                 table.add_column(c)
         for r in rows:
-            table.add_row(*(_cell(r.get(c)) for c in columns))
+            # Text, not str: a description like "[WIP] fix" is data, not rich markup.
+            table.add_row(*(Text(_cell(r.get(c))) for c in columns))
         Console().print(table)
 
 
