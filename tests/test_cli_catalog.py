@@ -422,6 +422,6 @@ def test_archive_and_restore_are_pushed(premium):
 
 
 def test_bracketed_names_are_shown_literally(synced):
-    assert synced.run("tags", "add", "[WIP]").exit_code == 0
+    assert synced.run("tags", "add", "[red]alert").exit_code == 0
     result = synced.run("tags", "list")
-    assert "[WIP]" in result.output
+    assert "[red]alert" in result.output
