@@ -11,7 +11,8 @@ in flight is never touched: a later edit queues a new operation behind it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +26,7 @@ from togglsync.db.models import (
     Tag,
     TimeEntry,
     TimeEntryTag,
+    Workspace,
 )
 from togglsync.errors import UsageError
 from togglsync.sync.plan import state_of
@@ -119,7 +121,13 @@ class LocalStore:
         after = self._row(conn, resource, record_id)
         if state_of(resource, after) == base:
             return after  # nothing changed: nothing to send
-        waiting = [op for op in self._ops(conn, resource, record_id) if op["state"] == "queued"]
+        ops = self._ops(conn, resource, record_id)
+        waiting = [op for op in ops if op["state"] == "queued"]
+        if _rejected_create(ops):
+            # Fix: an update queued behind a create the server rejected could never be
+            # sent (it waits for a Toggl id forever). The create, once retried, sends
+            # the row as it is now, this edit included.
+            return after
         if not waiting:
             # No queued create/update to ride on (none at all, or only one in
             # flight or failed): queue an update based on the row as it was.
@@ -130,8 +138,10 @@ class LocalStore:
         row = self._row(conn, resource, record_id)
         ops = self._ops(conn, resource, record_id)
         queued = [op for op in ops if op["state"] == "queued"]
-        never_sent_create = any(op["action"] == "create" for op in queued) and not any(
-            op["state"] != "queued" for op in ops
+        # Fix: a create the server rejected ("failed") never reached Toggl either; it used
+        # to get a delete op with the temporary id queued behind it, blocked forever.
+        never_sent_create = (any(op["action"] == "create" for op in queued) or _rejected_create(ops)) and not any(
+            op["state"] == "in_flight" for op in ops
         )
         if never_sent_create:
             # Created and deleted offline: Toggl never needs to hear of it.
@@ -346,6 +356,36 @@ class LocalStore:
         with self.engine.begin() as conn:
             self._delete(conn, "time_entry", entry_id)
 
+    def continue_entry(self, entry_id: int, *, start: datetime | None = None) -> dict[str, Any]:
+        """Start a timer like an earlier entry: its workspace, description, project, tags and billable.
+
+        A running entry cannot be continued (it has not stopped); a running
+        timer other than it is stopped at the new start, as with start_timer.
+        """
+        with self.batch() as store, store.engine.connect() as conn:
+            row = store._row(conn, "time_entry", entry_id)
+            if row["duration"] < 0:
+                raise UsageError("that entry is still running")
+            return store.start_timer(
+                row["description"],
+                project_id=row["project_id"],
+                tag_ids=row["tag_ids"] or (),
+                billable=bool(row["billable"]),
+                start=start,
+                workspace_id=row["workspace_id"],
+            )
+
+    @contextmanager
+    def batch(self) -> Iterator[LocalStore]:
+        """Several edits as one transaction: all are kept, or none.
+
+        Yields a LocalStore whose methods all join this transaction (each in a
+        savepoint of its own); an exception leaving the block rolls every edit
+        back, e.g. `start --create` never leaves a new project without its timer.
+        """
+        with self.engine.begin() as conn:
+            yield LocalStore(_InTransaction(conn), clock=self.clock)  # type: ignore[arg-type]
+
     # --- catalog -----------------------------------------------------------------------------
 
     def _unique_name(self, conn: Connection, resource: str, workspace_id: int, name: str, exclude: int | None = None) -> str:
@@ -414,6 +454,29 @@ class LocalStore:
         with self.engine.begin() as conn:
             self._delete(conn, "client", client_id)
 
+    def archive_client(self, client_id: int) -> dict[str, Any]:
+        """Archive a client (Toggl allows it on paid plans only).
+
+        Queued as an update of `archived`; the push must send it as
+        POST .../clients/{id}/archive (a plain PUT cannot archive).
+        """
+        with self.engine.begin() as conn:
+            row = self._row(conn, "client", client_id)
+            premium = conn.execute(select(Workspace.premium).where(Workspace.id == row["workspace_id"])).scalar()
+            if premium is not None and not premium:
+                raise UsageError("archiving clients needs a paid Toggl plan: this workspace is on the free plan")
+            return self._update(conn, "client", client_id, {"archived": True})
+
+    def restore_client(self, client_id: int) -> dict[str, Any]:
+        """Un-archive a client (its projects stay as they are).
+
+        Queued as an update of `archived`; the push must send it as
+        POST .../clients/{id}/restore.
+        """
+        with self.engine.begin() as conn:
+            self._row(conn, "client", client_id)
+            return self._update(conn, "client", client_id, {"archived": False})
+
     def create_tag(self, name: str, *, workspace_id: int | None = None) -> dict[str, Any]:
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
@@ -440,6 +503,28 @@ class LocalStore:
         unknown = set(values) - allowed
         if unknown:
             raise UsageError(f"cannot edit {', '.join(sorted(unknown))}")
+
+
+def _rejected_create(ops: list[dict[str, Any]]) -> bool:
+    """The record's create was parked as failed: Toggl does not have it (no temporary id was replaced)."""
+    return any(op["action"] == "create" and op["state"] == "failed" for op in ops)
+
+
+class _InTransaction:
+    """Stands in for the Engine of a LocalStore.batch(): `begin()` is a savepoint of the batch's
+    transaction and `connect()` is its connection, so every method joins the one transaction."""
+
+    def __init__(self, conn: Connection):
+        self._conn = conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self._conn.begin_nested():
+            yield self._conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        yield self._conn
 
 
 def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:

@@ -108,6 +108,7 @@ def apply_records(
     model = TABLES[resource]
     plain_rows: list[dict[str, Any]] = []
     deleted_ids: list[int] = []
+    merged_ids: set[int] = set()
     for record in records:
         row = to_row(record)
         ops = pending.ops.get(row["id"])
@@ -119,15 +120,52 @@ def apply_records(
             plain_rows.append(row)
         else:
             _merge_into_pending(conn, resource, row, ops, policy, now, stats)
+            merged_ids.add(row["id"])
     if plain_rows:
         plain_rows = _changed_only(conn, model, plain_rows)
     if plain_rows:
+        if resource == "time_entry":
+            _local_tag_names(conn, plain_rows)
         stats.upserted += upsert(conn, model, plain_rows)
         if resource == "time_entry":
             write_tags_for(conn, plain_rows)
     if deleted_ids:
         stats.deleted += delete_records(conn, resource, deleted_ids)
+    if resource == "tag":
+        # Fix: entries keep their tag names (`tags`) for readers of the table, and
+        # Toggl renames a tag without touching its entries' `at`: no entry pull would
+        # ever bring the new name. Refresh the names of entries using applied tags.
+        refresh_tag_names(conn, {r["id"] for r in plain_rows} | merged_ids)
     return stats
+
+
+def _local_tag_names(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Fix: name entries' tags after the tags table, as every local write does. The
+    server's names lag behind a tag renamed here and not pushed yet; storing them
+    left entries with the old name after the rename went out (no entry `at` moves)."""
+    ids = sorted({t for r in rows for t in r["tag_ids"]})
+    known: dict[int, str] = {}
+    for chunk in _chunks(ids, 500):
+        known.update(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(chunk))).all())
+    for row in rows:
+        if row["tag_ids"] and all(t in known for t in row["tag_ids"]):
+            row["tags"] = [known[t] for t in row["tag_ids"]]
+
+
+def refresh_tag_names(conn: Connection, tag_ids: set[int]) -> None:
+    """Recompute `time_entries.tags` (names) of the entries that use these tags."""
+    if not tag_ids:
+        return
+    entry_ids: set[int] = set()
+    for chunk in _chunks(sorted(tag_ids), 500):
+        entry_ids.update(conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id.in_(chunk))).scalars())
+    for entry_id in sorted(entry_ids):
+        row = conn.execute(select(TimeEntry.tag_ids, TimeEntry.tags).where(TimeEntry.id == entry_id)).first()
+        if row is None:
+            continue
+        names = _names_for(conn, row.tag_ids or [])
+        if names != row.tags:
+            conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tags=names))
 
 
 def _changed_only(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -161,10 +161,9 @@ def run_sync(
             _merge_pull(result, puller.pull(force_catalog=force_catalog))
             pusher.reconcile(pushed)
         if options.push:
-            pushed_now = pusher.push()
-            pushed_now.adopted += pushed.adopted
-            pushed_now.failed += pushed.failed
-            pushed = pushed_now
+            # Fix: push() used to return a fresh result, so when it stopped half way
+            # (402, 429, network) what it had pushed was missing from SyncResult.
+            pusher.push(pushed)
     except BudgetExhausted:
         result.stopped = "budget"
     except QuotaExceeded as exc:

@@ -320,9 +320,14 @@ def fingerprint_matches(fingerprint: dict[str, Any], record: dict[str, Any]) -> 
     """Is this server time entry the one a create with this fingerprint made?"""
     row = entry_row(record)
     start = format_ts(row["start"]) if row["start"] else None
+    sent_running = (fingerprint.get("duration") or 0) < 0
     return (
         row["workspace_id"] == fingerprint.get("workspace_id")
         and start == fingerprint.get("start")
         and (row["description"] or "") == (fingerprint.get("description") or "")
-        and (row["duration"] < 0) == (fingerprint.get("duration", 0) < 0)
+        # Fix: a running entry we created may have been stopped by Toggl since
+        # (starting a timer anywhere stops the running one), so a sent timer
+        # matches a stopped record too; requiring "still running" resent it and
+        # duplicated it. A stopped entry we sent can never come back running.
+        and (sent_running or row["duration"] >= 0)
     )

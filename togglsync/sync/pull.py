@@ -24,6 +24,7 @@ from togglsync.db.models import (
     Client,
     PendingOperation,
     Project,
+    SyncCursor,
     Tag,
     TimeEntry,
     Workspace,
@@ -37,6 +38,9 @@ from togglsync.sync.apply import ApplyStats, apply_records, delete_records
 
 ENTRIES_CURSOR = "time_entries"
 CATALOG_CURSOR = "catalog"
+# "workspace_users:<wid>": present once that workspace's members from the last
+# full catalog refresh are stored; deleted when such a refresh stores the catalog.
+USERS_CURSOR = "workspace_users"
 
 
 @dataclass
@@ -90,9 +94,14 @@ class Puller:
         with self.engine.connect() as conn:
             catalog_at = get_cursor(conn, CATALOG_CURSOR)
             entries_cursor = get_cursor(conn, ENTRIES_CURSOR)
+            users_due = _users_due(conn)
         if catalog_at is None or force_catalog:
             # First sync (or asked): the catalog first, so entries find their projects and tags.
             self.pull_catalog(result, with_users=True)
+        elif users_due:
+            # An earlier run stored the catalog but stopped (budget, quota) before the
+            # workspace members: fetch them first, or a tight budget never gets there.
+            self.pull_users(result)
         self.pull_entries(result, entries_cursor)
         if not result.catalog_refreshed:
             decision = plan.catalog_decision(
@@ -105,7 +114,13 @@ class Puller:
     # --- time entries ------------------------------------------------------------------------
 
     def pull_entries(self, result: PullResult, cursor: datetime | None) -> None:
-        too_old = cursor is not None and self.server_now() - cursor > timedelta(days=self.history_days - 4)
+        # Fix: judged only by the server's clock. With no response seen yet in this
+        # process, server_now() is the local clock; one far ahead used to declare the
+        # cursor too old and pick a full re-sync window from that clock, which
+        # missed every change since the cursor. Without a server time, ask with
+        # `since`: a server that finds it too old says so (400) and we re-sync then.
+        server_time = self.client.server_time
+        too_old = cursor is not None and server_time is not None and server_time - cursor > timedelta(days=self.history_days - 4)
         if cursor is None or too_old:
             self.full_entry_resync(result)
             return
@@ -145,18 +160,28 @@ class Puller:
 
     def _unknown_refs(self) -> bool:
         """Does any synced entry point at a project or tag we do not have?"""
+        from togglsync.db.models import TimeEntryTag
+
+        # Fix: only entries as the server has them count. Rows created or edited here
+        # (negative ids, pending operations) may point at what the server deleted; the
+        # push reports those, and a catalog refresh cannot help. Counting them cost one
+        # extra GET /me on every sync for as long as such a row existed.
+        synced = and_(TimeEntry.id > 0, TimeEntry.id.not_in(
+            select(PendingOperation.record_id).where(PendingOperation.resource == "time_entry")
+        ))
         with self.engine.connect() as conn:
             missing_project = conn.execute(
                 select(TimeEntry.id)
-                .where(TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
+                .where(synced, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
                 .limit(1)
             ).first()
             if missing_project is not None:
                 return True
-            from togglsync.db.models import TimeEntryTag
-
             missing_tag = conn.execute(
-                select(TimeEntryTag.tag_id).where(TimeEntryTag.tag_id.not_in(select(Tag.id))).limit(1)
+                select(TimeEntryTag.tag_id)
+                .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
+                .where(synced, TimeEntryTag.tag_id.not_in(select(Tag.id)))
+                .limit(1)
             ).first()
             return missing_tag is not None
 
@@ -173,13 +198,10 @@ class Puller:
             "tag": _expect_list(me.get("tags"), "tags"),
         }
         server_now = self.server_now()
-        users: dict[int, list[dict[str, Any]]] = {}
-        if with_users:
-            for ws in snapshot["workspace"]:
-                try:
-                    users[int(ws["id"])] = _expect_list(self.client.workspace_users(int(ws["id"])), "workspace users")
-                except (AuthError, PremiumRequired):
-                    continue  # not allowed to list members here: keep what we have
+        # Fix: the catalog used to be stored only together with the workspace members,
+        # so a run whose budget ran out after GET /me stored nothing and the next run
+        # paid for GET /me again, forever with --budget 1. Store the catalog first;
+        # the members follow (and are resumed by the next run if this one stops).
         with self.engine.begin() as conn:
             upsert(conn, Account, [plan.account_row(me, synced_at=self.clock())])
             store_zone(conn, me.get("timezone"))  # the views show local times in it
@@ -189,13 +211,29 @@ class Puller:
                 # A full snapshot: what the server no longer lists is gone (unless edited here).
                 stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in records})
                 result.stats(table).add(stats)
-            for wid, members in users.items():
-                rows = [plan.workspace_user_row(wid, m) for m in members]
-                conn.execute(delete(WorkspaceUser).where(WorkspaceUser.workspace_id == wid))
-                upsert(conn, WorkspaceUser, rows)
-                result.stats("workspace_users").upserted += len(rows)
             set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
+            if with_users:
+                conn.execute(delete(SyncCursor).where(SyncCursor.resource.like(USERS_CURSOR + ":%")))
         result.catalog_refreshed = True
+        if with_users:
+            self.pull_users(result)
+
+    def pull_users(self, result: PullResult) -> None:
+        """Members of the workspaces still due (one request each), each stored as it comes."""
+        with self.engine.connect() as conn:
+            due = _users_due(conn)
+        for wid in due:
+            try:
+                members: list[dict[str, Any]] | None = _expect_list(self.client.workspace_users(wid), "workspace users")
+            except (AuthError, PremiumRequired):
+                members = None  # not allowed to list members here: keep what we have
+            with self.engine.begin() as conn:
+                if members is not None:
+                    rows = [plan.workspace_user_row(wid, m) for m in members]
+                    conn.execute(delete(WorkspaceUser).where(WorkspaceUser.workspace_id == wid))
+                    upsert(conn, WorkspaceUser, rows)
+                    result.stats("workspace_users").upserted += len(rows)
+                set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now(), now=self.clock())
 
     def _delete_missing(self, conn: Connection, resource: str, seen: set[int]) -> int:
         model = {"workspace": Workspace, "client": Client, "project": Project, "tag": Tag}[resource]
@@ -203,6 +241,15 @@ class Puller:
         local = conn.execute(select(model.id).where(model.id > 0)).scalars().all()
         missing = [i for i in local if i not in seen and i not in pending]
         return delete_records(conn, resource, missing) if missing else 0
+
+
+def _users_due(conn: Connection) -> list[int]:
+    """Cached workspaces whose members were not stored since the last full catalog refresh."""
+    done = set(
+        conn.execute(select(SyncCursor.resource).where(SyncCursor.resource.like(USERS_CURSOR + ":%"))).scalars()
+    )
+    workspace_ids = conn.execute(select(Workspace.id).order_by(Workspace.id)).scalars().all()
+    return [wid for wid in workspace_ids if f"{USERS_CURSOR}:{wid}" not in done]
 
 
 def _pending_ids(conn: Connection, resource: str) -> set[int]:

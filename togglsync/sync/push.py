@@ -40,7 +40,7 @@ from togglsync.errors import (
     ServerError,
 )
 from togglsync.sync import plan
-from togglsync.sync.apply import TO_ROW, record_conflict, write_tags_for
+from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
 BULK_LIMIT = 100
@@ -160,6 +160,28 @@ def _rewrite_bases(conn: Connection, resource: str, field_name: str, old: int, n
         conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
 
 
+def _fold_behind_rejected_create(conn: Connection, op: dict[str, Any]) -> None:
+    """Fix: operations queued behind a create (made while it was in flight) used to wait
+    forever for a Toggl id once the server rejected the create. The row already holds
+    those edits, and a retried create sends the row as it is: drop the updates. If the
+    record was deleted here meanwhile, Toggl never had it: nothing is left to do at all.
+    """
+    behind = conn.execute(
+        select(PendingOperation.id, PendingOperation.action).where(
+            PendingOperation.resource == op["resource"],
+            PendingOperation.record_id == op["record_id"],
+            PendingOperation.id != op["id"],
+            PendingOperation.state == "queued",
+        )
+    ).all()
+    if not behind:
+        return
+    drop = [op_id for op_id, _ in behind]
+    if any(action == "delete" for _, action in behind):
+        drop.append(op["id"])
+    conn.execute(delete(PendingOperation).where(PendingOperation.id.in_(drop)))
+
+
 def references_pending(resource: str, row: dict[str, Any]) -> bool:
     """Does the row point at a record that has no Toggl id yet?"""
     for ref_field in plan.REFERENCE_FIELDS[resource]:
@@ -197,8 +219,10 @@ class Pusher:
         ops = [dict(r) for r in rows]
         return sorted(ops, key=lambda op: (op_phase(op), op["id"]))
 
-    def push(self) -> PushResult:
-        result = PushResult()
+    def push(self, result: PushResult | None = None) -> PushResult:
+        # Counts go into `result` as they happen: a push stopped by quota, rate limit
+        # or network raises, and what it did before must still be reported.
+        result = result if result is not None else PushResult()
         try:
             self._push_bulk_updates(result)
             for op in self._queued():
@@ -221,7 +245,19 @@ class Pusher:
             self._push_delete(op, result)
             return
         if row is None:
-            self._drop(op["id"])
+            if op["action"] == "create":
+                # Fix: a create requeued after reconciliation found it never landed, whose
+                # record was deleted here meanwhile, has a delete queued behind it under the
+                # temporary id. Dropping only the create left that delete blocked forever;
+                # Toggl never had the record, so nothing about it is left to send.
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        delete(PendingOperation).where(
+                            PendingOperation.resource == op["resource"], PendingOperation.record_id == op["record_id"]
+                        )
+                    )
+            else:
+                self._drop(op["id"])
             return
         if references_pending(op["resource"], row):
             result.blocked += 1
@@ -245,6 +281,8 @@ class Pusher:
                 .where(PendingOperation.id == op["id"])
                 .values(state="failed", error=f"{exc.status}: {exc.message}"[:500], updated_at=self.clock())
             )
+            if op["action"] == "create":
+                _fold_behind_rejected_create(conn, op)
         result.failed += 1
         result.failures.append(f"{op['action']} {op['resource']} {op['record_id']}: {exc.message}")
 
@@ -432,7 +470,10 @@ class Pusher:
                 base=op["base"], local=changes, remote=None, kept="remote", now=self.clock(),
             )
             conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
-            conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == op["record_id"]))
+            # Fix: this used to delete the row only; a tag deleted on Toggl must also
+            # leave the cached entries (Toggl strips it without changing their `at`,
+            # so no pull would ever tell). delete_records does both.
+            delete_records(conn, resource, [op["record_id"]])
 
     def _finish_update(self, op: dict[str, Any], sent_state: dict[str, Any], record: dict[str, Any] | None) -> None:
         resource = op["resource"]
@@ -522,7 +563,12 @@ class Pusher:
                 self._fail(op, exc, result)
                 return
             raise
-        self._drop(op["id"])
+        with self.engine.begin() as conn:
+            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+            # Fix: Toggl strips a deleted tag from every entry without changing their
+            # `at`, including entries pulled here after the local delete; only the
+            # operation was dropped before, so those kept the tag for good.
+            delete_records(conn, op["resource"], [rid])
         result.pushed += 1
 
     # --- reconciliation of creates whose outcome is unknown ---------------------------------
