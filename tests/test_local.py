@@ -11,13 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
+from test_sync_support import SyncEnv, make_env
 
 from togglsync.db.models import PendingOperation, TimeEntry
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
 from togglsync.sync import plan
-
-from test_sync_support import SyncEnv, make_env
 
 
 @pytest.fixture
@@ -176,7 +175,7 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
 
     # Both offline: the first offline timer is stopped inside its queued create.
     second_start = new_start + timedelta(minutes=10)
-    second = env.store.start_timer("third task", start=second_start)
+    env.store.start_timer("third task", start=second_start)
     assert [op["action"] for op in env.ops()] == ["update", "create", "create"]
     assert env.entry(timer["id"])["stop"] == second_start
 

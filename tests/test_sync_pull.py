@@ -5,18 +5,17 @@ Against the simulator over real HTTP; request counts come from its log.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select, update
+from test_sync_support import SyncEnv, assert_local_equals_server, make_env, utc
 
-from togglsync.db.models import Project, SyncCursor, Tag, TimeEntry, TimeEntryTag
+from togglsync.db.models import SyncCursor, TimeEntry, TimeEntryTag
 from togglsync.sync import plan
 from togglsync.sync.apply import apply_records
 from togglsync.sync.engine import SyncOptions, run_sync
-
-from test_sync_support import SyncEnv, assert_local_equals_server, make_env, utc
 
 
 @pytest.fixture
@@ -313,7 +312,7 @@ def test_equal_at_values_at_the_cursor_boundary_skip_nothing(env):
 @pytest.mark.parametrize("skew_hours", [-2, 2])
 def test_a_client_clock_two_hours_off_misses_and_duplicates_nothing(make_sim, tmp_path, skew_hours):
     # Just after UTC midnight on the server: a skewed client would be on another day.
-    server_t = datetime(2026, 5, 4, 0, 30, 0, tzinfo=timezone.utc)
+    server_t = datetime(2026, 5, 4, 0, 30, 0, tzinfo=UTC)
     env = make_env(make_sim, tmp_path, entries=30, now=server_t)
     env.sim.clock.freeze(server_t)
     early = env.remote_create_entry(description="just after midnight", start="2026-05-04T00:05:00Z", duration=300)
@@ -352,7 +351,7 @@ def test_a_client_clock_far_off_does_not_decide_what_is_pulled(env, skew_days):
     """A new process's first request is the entry pull; the local clock must not pick its window."""
     frozen = env.sim.clock.freeze()
     _synced(env)
-    target = sorted(env.entries())[0]
+    target = min(env.entries())
     env.sim.clock.advance(600)
     env.remote_update_entry(target, description="changed while we were closed")
     created = env.remote_create_entry(description="created while we were closed", start=plan.format_ts(env.ago(hours=1)), duration=60)
@@ -375,4 +374,23 @@ def test_a_tag_renamed_remotely_is_renamed_in_cached_entries(env):
     env.sync(force_catalog=True)
     assert env.tag(tag_id)["name"] == "renamed elsewhere"
     assert "renamed elsewhere" in env.entry(entry["id"])["tags"]
+    assert_local_equals_server(env)
+
+
+def test_a_catalog_record_deleted_remotely_goes_even_with_a_pending_edit(env):
+    _synced(env)
+    edited, reverted = env.sim.seed.project_ids[:2]
+    env.store.edit_project(edited, color="#010203")
+    original = env.project(reverted)["billable"]
+    env.store.edit_project(reverted, billable=not original)
+    env.store.edit_project(reverted, billable=original)  # back where it was: nothing left to send
+    env.remote_delete_project(edited)
+    env.remote_delete_project(reverted)
+    env.sim.log.clear()
+    env.sync(force_catalog=True)
+    assert env.project(edited) is None and env.project(reverted) is None
+    assert env.writes() == []  # nothing sent to records the snapshot says are gone
+    [conflict] = env.conflicts()
+    assert (conflict["record_id"], conflict["kind"], conflict["local_value"]) == (edited, "deleted_remotely", {"color": "#010203"})
+    assert env.ops() == []
     assert_local_equals_server(env)

@@ -12,13 +12,17 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from test_sync_support import (
+    SyncEnv,
+    assert_local_equals_server,
+    dump,
+    local_states,
+    make_env,
+)
 
-from togglsync.api import RetryPolicy
 from togglsync.errors import ExitCode, LockedError
 from togglsync.sync import plan
-from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
-
-from test_sync_support import SyncEnv, assert_local_equals_server, dump, local_states, make_env
+from togglsync.sync.engine import run_sync, sync_lock
 
 QUOTA_HEADERS = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1800"}
 ENTRY_POSTS = "/workspaces/*/time_entries"
@@ -150,7 +154,7 @@ def test_2_entry_on_offline_project_is_pushed_in_order_with_its_id_translated(en
     env.sync()
     assert [r.normalized_path.rsplit("/", 1)[-1] for r in env.writes()] == ["clients", "projects", "time_entries"]
     posts = env.sim.log.find("POST")
-    server_client_id = [c["id"] for c in env.sim.state.all_clients() if c["name"] == "Offline client"][0]
+    server_client_id = next(c["id"] for c in env.sim.state.all_clients() if c["name"] == "Offline client")
     assert posts[1].json["client_id"] == server_client_id
     [server_project] = [p for p in env.sim.state.all_projects() if p["name"] == "Offline project"]
     assert posts[2].json["project_id"] == server_project["id"]
@@ -377,9 +381,8 @@ def test_10_a_second_sync_on_the_same_database_exits_cleanly_or_waits(env):
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(LockedError) as caught:
-            with sync_lock(target):
-                pytest.fail("got the lock another process holds")
+        with pytest.raises(LockedError) as caught, sync_lock(target):
+            pytest.fail("got the lock another process holds")
         assert caught.value.exit_code == ExitCode.LOCKED
 
         waited: dict = {}
@@ -592,3 +595,114 @@ def test_a_second_sync_after_a_successful_push_sends_no_write(env):
     assert result.failed == 0 and result.blocked == 0 and env.ops() == []
     assert_local_equals_server(env)
     _assert_idle(env)
+
+
+# --- regressions found by the model test (test_sync_model.py) ----------------------------------
+
+
+def test_a_tag_renamed_here_but_deleted_there_leaves_the_cached_entries(env):
+    entry = next(e for e in env.entries().values() if e["tag_ids"])
+    tag_id = entry["tag_ids"][0]
+    env.store.edit_tag(tag_id, name="renamed here")
+    env.remote_delete_tag(tag_id)  # Toggl strips it from entries without touching their `at`
+    env.sync()  # the PUT meets a 404
+    assert env.tag(tag_id) is None
+    assert tag_id not in env.entry(entry["id"])["tag_ids"]
+    [conflict] = env.conflicts()
+    assert conflict["kind"] == "deleted_remotely" and conflict["local_value"] == {"name": "renamed here"}
+    assert_local_equals_server(env)
+    _assert_idle(env)
+
+
+def test_a_tag_deleted_here_is_stripped_from_entries_pulled_before_the_delete_went_out(env):
+    tag_id = env.sim.seed.tag_ids[0]
+    env.store.delete_tag(tag_id)
+    # Another device tags a new entry with it before our delete reaches Toggl.
+    other = env.remote_create_entry(description="tagged elsewhere", start=plan.format_ts(env.ago(hours=1)), duration=60, tag_ids=[tag_id])
+    env.sync()  # pulls that entry (with the tag), then deletes the tag
+    assert env.sim.log.count("DELETE", f"/workspaces/*/tags/{tag_id}") == 1
+    assert env.entry(other["id"])["tag_ids"] == [] and env.entry(other["id"])["tags"] == []
+    assert_local_equals_server(env)
+    _assert_idle(env)
+
+
+def test_a_lost_create_deleted_here_and_never_landed_leaves_nothing_behind(env):
+    entry = env.store.add_entry("never landed", start=env.ago(hours=1), duration=60)
+    env.sim.faults.add(status=503, method="POST", path=ENTRY_POSTS)  # refused, not applied
+    env.sync()
+    env.store.delete_entry(entry["id"])
+    assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "in_flight"), ("delete", "queued")]
+    env.sim.clock.advance(61)
+    env.sim.log.clear()
+    result = env.sync()
+    assert env.writes() == [] and env.ops() == [] and result.blocked == 0
+    assert env.server_entries_described("never landed") == []
+
+
+def test_edits_made_while_a_create_was_in_flight_do_not_block_once_it_is_rejected(env):
+    project = env.sim.seed.project_ids[0]
+    entry = env.store.add_entry("rejected later", start=env.ago(hours=1), duration=60, project_id=project)
+    env.sim.faults.add(status=503, method="POST", path=ENTRY_POSTS)
+    env.sync()
+    env.store.edit_entry(entry["id"], description="edited in flight")
+    env.remote_delete_project(project)
+    env.sim.clock.advance(61)
+    result = env.sync()  # resent, now rejected: the project is gone
+    assert result.failed == 1 and result.blocked == 0
+    assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "failed")]
+    assert env.entry(entry["id"])["description"] == "edited in flight"
+
+
+def test_a_row_pointing_at_a_deleted_project_does_not_refresh_the_catalog_on_every_sync(env):
+    project = env.sim.seed.project_ids[0]
+    env.store.add_entry("on a doomed project", start=env.ago(hours=1), duration=60, project_id=project)
+    env.remote_delete_project(project)
+    env.sync(force_catalog=True)  # the project leaves the cache; our create is rejected
+    assert len(env.ops("failed")) == 1 and env.project(project) is None
+    env.sim.log.clear()
+    for _ in range(2):
+        assert env.sync().requests == 1
+
+
+def test_a_tag_renamed_here_names_entries_pulled_before_the_rename_went_out(env):
+    entry = next(e for e in env.entries().values() if e["tag_ids"] and e["duration"] >= 0)
+    tag_id = entry["tag_ids"][0]
+    env.store.edit_tag(tag_id, name="renamed here first")
+    env.remote_update_entry(entry["id"], description="touched elsewhere")  # comes back with the old tag name
+    env.sync()
+    assert "renamed here first" in env.entry(entry["id"])["tags"]
+    assert_local_equals_server(env)
+    _assert_idle(env)
+
+
+def test_a_start_moved_here_past_a_stop_made_there_is_resolved_not_stored_inconsistent(env):
+    running = env.store.running_entry()
+    assert running is not None and running["id"] > 0
+    later = running["start"] + timedelta(minutes=20)
+    env.store.edit_entry(running["id"], start=later)  # still running, from a later start
+    env.sim.clock.advance(60)
+    env.sim.state.stop_time_entry(env.uid, env.wid, running["id"])  # stopped elsewhere, before that start
+    server_stop = plan.parse_ts(env.server_entry(running["id"])["stop"])
+    assert server_stop < later
+    result = env.sync()  # a merged (start, stop) pair with stop < start must never be stored
+    assert result.stopped is None
+    local = env.entry(running["id"])
+    assert local["duration"] == -1 or local["stop"] >= local["start"]
+    # The time fields are one value: the policy (local) keeps ours whole, the other is a conflict.
+    assert (local["start"], local["stop"], local["duration"]) == (later, None, -1)
+    assert {c["field"] for c in env.conflicts()} >= {"stop"}
+    assert_local_equals_server(env)
+    _assert_idle(env)
+
+
+def test_deleting_a_record_drops_its_rejected_update(env):
+    [target] = _stopped(env)
+    project = env.sim.seed.project_ids[0]
+    env.store.edit_entry(target["id"], project_id=project)
+    env.remote_delete_project(project)
+    env.sync(pull=False)  # the PUT is rejected: the project is gone
+    assert [(op["action"], op["state"]) for op in env.ops()] == [("update", "failed")]
+    env.store.delete_entry(target["id"])
+    assert [(op["action"], op["state"]) for op in env.ops()] == [("delete", "queued")]
+    env.sync()
+    assert env.ops() == [] and env.server_entry(target["id"]) is None

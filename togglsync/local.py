@@ -146,15 +146,21 @@ class LocalStore:
         if never_sent_create:
             # Created and deleted offline: Toggl never needs to hear of it.
             conn.execute(delete(PendingOperation).where(PendingOperation.id.in_([op["id"] for op in ops])))
-        elif queued and queued[-1]["action"] == "update":
-            # edit + delete = delete (keep the edit's base: it is what the server has)
-            conn.execute(
-                update(PendingOperation)
-                .where(PendingOperation.id == queued[-1]["id"])
-                .values(action="delete", updated_at=self.clock())
-            )
         else:
-            self._queue(conn, resource, "delete", record_id, row["workspace_id"], state_of(resource, row))
+            # Fix: a rejected (failed) update of a record deleted now is moot; it used to
+            # stay in the outbox for good, pointing at a row that no longer exists.
+            moot = [op["id"] for op in ops if op["action"] == "update" and op["state"] == "failed"]
+            if moot:
+                conn.execute(delete(PendingOperation).where(PendingOperation.id.in_(moot)))
+            if queued and queued[-1]["action"] == "update":
+                # edit + delete = delete (keep the edit's base: it is what the server has)
+                conn.execute(
+                    update(PendingOperation)
+                    .where(PendingOperation.id == queued[-1]["id"])
+                    .values(action="delete", updated_at=self.clock())
+                )
+            else:
+                self._queue(conn, resource, "delete", record_id, row["workspace_id"], state_of(resource, row))
         self._detach_references(conn, resource, record_id)
         conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == record_id))
 

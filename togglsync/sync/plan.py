@@ -302,9 +302,25 @@ def merge3(
     # start of one side with the stop of the other, keep the duration honest.
     if "duration" in merged and merged.get("start") and merged.get("stop"):
         start, stop = parse_ts(merged["start"]), parse_ts(merged["stop"])
-        if start and stop and merged["duration"] is not None and merged["duration"] >= 0:
+        if start and stop and stop < start:
+            # Fix: one side moved the start past the stop the other side set (e.g. a
+            # running timer's start edited here, stopped elsewhere). The mix used to
+            # give a negative duration, which the table refuses: every later sync
+            # failed on it. The times are one value then, changed on both sides:
+            # the policy's side keeps all three, the other side's are conflicts.
+            kept = "remote" if policy == "remote" else "local"
+            winner = remote if kept == "remote" else local
+            conflicts = [c for c in conflicts if c.field not in _TIME_FIELDS]
+            for f in _TIME_FIELDS:
+                merged[f] = winner.get(f)
+                if local.get(f) != remote.get(f):
+                    conflicts.append(FieldConflict(f, base.get(f), local.get(f), remote.get(f), kept))
+        elif start and stop and merged["duration"] is not None and merged["duration"] >= 0:
             merged["duration"] = int((stop - start).total_seconds())
     return merged, conflicts
+
+
+_TIME_FIELDS = ("start", "stop", "duration")
 
 
 def entry_body(state: dict[str, Any]) -> dict[str, Any]:

@@ -32,9 +32,15 @@ from togglsync.db.models import (
 )
 from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
-from togglsync.errors import AuthError, BadRequest, PremiumRequired, BadResponse
+from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
 from togglsync.sync import plan
-from togglsync.sync.apply import ApplyStats, apply_records, delete_records
+from togglsync.sync.apply import (
+    ApplyStats,
+    _deleted_while_pending,
+    _PendingIndex,
+    apply_records,
+    delete_records,
+)
 
 ENTRIES_CURSOR = "time_entries"
 CATALOG_CURSOR = "catalog"
@@ -208,8 +214,8 @@ class Puller:
             for resource, table in (("workspace", "workspaces"), ("client", "clients"), ("project", "projects"), ("tag", "tags")):
                 records = snapshot[resource]
                 stats = apply_records(conn, resource, records, policy=self.policy, now=self.clock())
-                # A full snapshot: what the server no longer lists is gone (unless edited here).
-                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in records})
+                # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
+                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in records}, stats)
                 result.stats(table).add(stats)
             set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
             if with_users:
@@ -235,12 +241,21 @@ class Puller:
                     result.stats("workspace_users").upserted += len(rows)
                 set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now(), now=self.clock())
 
-    def _delete_missing(self, conn: Connection, resource: str, seen: set[int]) -> int:
+    def _delete_missing(self, conn: Connection, resource: str, seen: set[int], stats: ApplyStats) -> int:
         model = {"workspace": Workspace, "client": Client, "project": Project, "tag": Tag}[resource]
-        pending = _pending_ids(conn, resource)
         local = conn.execute(select(model.id).where(model.id > 0)).scalars().all()
-        missing = [i for i in local if i not in seen and i not in pending]
-        return delete_records(conn, resource, missing) if missing else 0
+        missing = [i for i in local if i not in seen]
+        if not missing:
+            return 0
+        # Fix: records with pending operations used to be kept, for the push to meet a
+        # 404. An update that had become a no-op is dropped without a request, so the
+        # deleted record stayed cached until the next refresh. A deletion wins as it
+        # does in a `since` pull: lost edits go to `conflicts`, their operations go.
+        pending = _PendingIndex.load(conn, resource) if resource != "workspace" else _PendingIndex()
+        for record_id in missing:
+            if record_id in pending.ops:
+                _deleted_while_pending(conn, resource, record_id, pending.ops[record_id], self.clock(), stats)
+        return delete_records(conn, resource, missing)
 
 
 def _users_due(conn: Connection) -> list[int]:
