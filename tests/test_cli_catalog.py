@@ -400,11 +400,6 @@ def test_archive_and_restore_clients_offline(premium):
     assert premium.requests() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sync engine does not push `archived` yet: it needs plan.EDITABLE_FIELDS['client'] to include it "
-    "and push.py to send POST .../clients/{id}/archive and .../restore",
-)
 def test_archive_and_restore_are_pushed(premium):
     premium.sim.stop()
     ok(premium, "clients", "archive", "Acme Corp")

@@ -226,7 +226,7 @@ def catalog_decision(
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "time_entry": ("description", "project_id", "task_id", "start", "stop", "duration", "billable", "tag_ids"),
     "project": ("name", "client_id", "color", "billable", "is_private", "active"),
-    "client": ("name", "notes"),
+    "client": ("name", "notes", "archived"),
     "tag": ("name",),
 }
 

@@ -84,6 +84,8 @@ def create_body(resource: str, row: dict[str, Any]) -> dict[str, Any]:
         body["workspace_id"] = row["workspace_id"]
         body.setdefault("billable", False)
         return body
+    if resource == "client":
+        state.pop("archived", None)  # a new client is active; archiving is its own request
     return {k: v for k, v in state.items() if v is not None}
 
 
@@ -436,8 +438,20 @@ class Pusher:
         if resource == "project":
             return c.update_project(wid, record_id, body)
         if resource == "client":
-            return c.update_client(wid, record_id, body)
+            return self._update_client(wid, record_id, dict(body))
         return c.update_tag(wid, record_id, body)
+
+    def _update_client(self, wid: int, record_id: int, body: dict[str, Any]) -> Any:
+        """A PUT cannot archive: `archived` goes as its own archive/restore request."""
+        archived = body.pop("archived", None)
+        record = self.client.update_client(wid, record_id, body) if body else None
+        if archived is True:
+            self.client.archive_client(wid, record_id)
+            return None  # the response lists archived projects; the next pull brings the client
+        if archived is False:
+            self.client.restore_client(wid, record_id, restore_all_projects=False)
+            return None
+        return record
 
     def _push_update(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
         resource = op["resource"]
