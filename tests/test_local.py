@@ -317,3 +317,19 @@ def test_a_record_whose_create_was_rejected_can_be_fixed_or_deleted(env):
     [server] = env.server_entries_described("fixed")
     assert server["project_id"] is None
     assert env.server_entries_described("rejected, then deleted") == []
+
+
+def test_names_are_unique_case_insensitively_beyond_ascii(tmp_path):
+    from togglsync.db.migrate import open_database
+    from togglsync.db.models import Account
+    from togglsync.errors import UsageError
+    from togglsync.local import LocalStore
+    from datetime import datetime, timezone
+
+    engine = open_database(tmp_path / "t.db")
+    with engine.begin() as conn:
+        conn.execute(Account.__table__.insert().values(id=1, default_workspace_id=10, synced_at=datetime.now(timezone.utc)))
+    store = LocalStore(engine)
+    store.create_client("Société Générale")
+    with pytest.raises(UsageError, match="already exists"):
+        store.create_client("SOCIÉTÉ GÉNÉRALE")

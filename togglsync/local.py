@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from togglsync.db.models import (
     Account,
@@ -399,10 +399,9 @@ class LocalStore:
         if not name:
             raise UsageError(f"{LABELS[resource]} name can't be blank")
         model = TABLES[resource]
-        query = select(model.id).where(model.workspace_id == workspace_id, func.lower(model.name) == name.lower())
-        if exclude is not None:
-            query = query.where(model.id != exclude)
-        if conn.execute(query).first() is not None:
+        # Compared in Python: SQLite's lower() folds ASCII only ("SOCIÉTÉ" != "société").
+        others = conn.execute(select(model.id, model.name).where(model.workspace_id == workspace_id)).all()
+        if any(other.name.casefold() == name.casefold() and other.id != exclude for other in others):
             raise UsageError(f"a {LABELS[resource]} named {name!r} already exists in this workspace")
         return name
 
