@@ -2,7 +2,8 @@
 
 Cold sync, offline edits (a new project used by a new entry, a timer started
 and stopped), the pending queue, a sync that pushes them, the server agreeing,
-a change from another device, and a no-change sync that costs one request.
+a change from another device, a no-change sync that costs one request, and
+this week's report with its chart, straight from the local database.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
             desc = conn.execute(select(TimeEntry.description).where(TimeEntry.id == entry["id"])).scalar_one()
         console.print(f"Entry {entry['id']} now reads: [bold]{desc}[/]")
         sync("  [dim]# nothing new: exactly one request[/]")
+
+        step("5. This week, from the local database (offline, no request)")
+        console.print("[green]$ togglsync report --week --chart[/]")
+        before = len(sim.log.records)
+        from togglsync.cli import cli
+
+        cli.main(["--home", str(home_path), "report", "--week", "--chart"], prog_name="togglsync", standalone_mode=False)
+        console.print(f"Requests sent: [bold]{len(sim.log.records) - before}[/].")
         console.print(
             "\nNext: [bold]togglsync schedule[/] runs `togglsync sync --quiet` every 15 minutes; "
             "[bold]togglsync sql[/] and the README's schema let you query everything."
