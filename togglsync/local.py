@@ -199,7 +199,7 @@ class LocalStore:
 
     def running_entry(self, conn: Connection | None = None) -> dict[str, Any] | None:
         def find(c: Connection) -> dict[str, Any] | None:
-            row = c.execute(select(TimeEntry.__table__).where(TimeEntry.duration < 0).order_by(TimeEntry.start.desc())).mappings().first()
+            row = c.execute(select(TimeEntry.__table__).where(TimeEntry.duration < 0).order_by(TimeEntry.start.desc()).limit(1)).mappings().first()
             return dict(row) if row else None
 
         if conn is not None:
@@ -240,7 +240,11 @@ class LocalStore:
             running = self.running_entry(conn)
             if running is not None:
                 if start <= running["start"]:
-                    raise UsageError("a timer is running since after that start time: stop it first")
+                    # Stopping it at the new start would give it a zero or negative length.
+                    raise UsageError(
+                        f"the running timer started at {running['start']:%Y-%m-%d %H:%M:%S} UTC, not before "
+                        "the new start: stop it first, or start later"
+                    )
                 self._stop(conn, running, start)
             entry = self._create(conn, "time_entry", wid, {
                 "user_id": self._account(conn)["id"],

@@ -110,8 +110,11 @@ class Puller:
             self.pull_users(result)
         self.pull_entries(result, entries_cursor)
         if not result.catalog_refreshed:
+            entries = result.tables.get("time_entries")
+            # Only entries this pull wrote can bring new references: skip the scan otherwise.
+            changed = entries is not None and (entries.upserted or entries.merged)
             decision = plan.catalog_decision(
-                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=self._unknown_refs()
+                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=bool(changed) and self._unknown_refs()
             )
             if decision.refresh:
                 self.pull_catalog(result, with_users=decision.reason != plan.UNKNOWN_REFS_REASON)
