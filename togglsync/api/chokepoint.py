@@ -84,8 +84,11 @@ class Chokepoint:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         repeatable: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one logical request; return the final response whatever its status.
+
+        With `stream`, the body is left unread for the caller to iterate (and close).
 
         `repeatable` overrides the method's default (a reports POST only reads,
         so it may be retried like a GET).
@@ -95,7 +98,7 @@ class Chokepoint:
             repeatable = method in REPEATABLE_METHODS
         resends = 0
         while True:
-            response = self._send_once(method, url, params=params, json=json, repeatable=repeatable)
+            response = self._send_once(method, url, params=params, json=json, repeatable=repeatable, stream=stream)
             if response.status_code != 429 or repeatable:
                 return response  # urllib3 already retried what it may
             # A 429 is refused before processing, so even a create can go again.
@@ -109,7 +112,7 @@ class Chokepoint:
                 time.sleep(delay)
 
     def _send_once(
-        self, method: str, url: str, *, params: Any, json: Any, repeatable: bool
+        self, method: str, url: str, *, params: Any, json: Any, repeatable: bool, stream: bool = False
     ) -> requests.Response:
         retries = self.retry.retries
         if self.budget is not None:
@@ -134,6 +137,7 @@ class Chokepoint:
                 timeout=self.timeout,
                 allow_redirects=False,
                 headers={"User-Agent": self._user_agent, "Accept": "application/json"},
+                stream=stream,
             )
         except _NO_RESPONSE as exc:
             elapsed = (time.monotonic() - started) * 1000

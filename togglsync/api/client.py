@@ -15,8 +15,8 @@ import json as jsonlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
-from urllib.parse import parse_qsl
+from typing import Any, BinaryIO, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from requests.auth import AuthBase
@@ -27,7 +27,7 @@ from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
 from togglsync.api.retrying import RetryPolicy
 from togglsync.api.transport import check_url
-from togglsync.errors import QuotaSnapshot
+from togglsync.errors import NetworkError, QuotaSnapshot
 
 Api = Literal["v9", "reports"]
 
@@ -172,13 +172,14 @@ class TogglClient:
         json: Any = None,
         api: Api = "v9",
         repeatable: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         if api not in _PREFIX:
             raise ValueError(f"api must be 'v9' or 'reports', not {api!r}")
         if not path.startswith("/"):
             path = "/" + path
         url = self.root_url + _PREFIX[api] + path
-        response = self._http.send(method, url, params=params, json=json, repeatable=repeatable)
+        response = self._http.send(method, url, params=params, json=json, repeatable=repeatable, stream=stream)
         self._note_quota(response, path)
         return response
 
@@ -256,6 +257,32 @@ class TogglClient:
             end_date=None if end_date is None else entry_time(end_date, "end_date"),
             meta=flag(True) if meta else None,
         )
+
+    def download_time_entries(
+        self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str
+    ) -> None:
+        """GET /me/time_entries for a date range, its body written to `sink` as it arrives.
+
+        For answers too big to hold in memory (a cold sync of a busy account):
+        the caller parses the file with `togglsync.api.streaming.iter_json_array`
+        after the request is over, so no database transaction waits on the network.
+        """
+        path = "/me/time_entries"
+        params = {"start_date": entry_time(start_date, "start_date"), "end_date": entry_time(end_date, "end_date")}
+        response = self._send("GET", path, params=params, stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                self._decode(response, "GET", path)  # raises the typed error
+            try:
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    sink.write(chunk)
+            except requests.RequestException as exc:
+                raise NetworkError(
+                    f"the connection to {urlsplit(self.root_url).hostname} broke while reading: {type(exc).__name__}",
+                    maybe_applied=True,
+                ) from None
+        finally:
+            response.close()
 
     def current_time_entry(self) -> dict[str, Any] | None:
         """The running entry, or None (the server answers `null`)."""

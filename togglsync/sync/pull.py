@@ -12,7 +12,8 @@ transaction: a crash leaves the cursor where the stored data ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,6 +34,7 @@ from togglsync.db.models import (
 from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
+from togglsync.api.streaming import JSONStreamError, iter_json_array
 from togglsync.sync import plan
 from togglsync.sync.apply import (
     ApplyStats,
@@ -44,6 +46,8 @@ from togglsync.sync.apply import (
 
 ENTRIES_CURSOR = "time_entries"
 CATALOG_CURSOR = "catalog"
+# Entries parsed and stored at a time during a full re-sync (memory stays at one batch).
+ENTRY_BATCH = 2000
 # "workspace_users:<wid>": present once that workspace's members from the last
 # full catalog refresh are stored; deleted when such a refresh stores the catalog.
 USERS_CURSOR = "workspace_users"
@@ -145,26 +149,42 @@ class Puller:
             set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
 
     def full_entry_resync(self, result: PullResult) -> None:
-        """The last `history_days` of entries; local rows in that window that the server lacks go."""
+        """The last `history_days` of entries; local rows in that window that the server lacks go.
+
+        The answer can be tens of megabytes: it is spooled to a temporary file,
+        then parsed and stored in batches inside one transaction, so memory
+        stays at one batch and no transaction is open during the download.
+        """
         now = self.server_now()
         start_date = (now - timedelta(days=self.history_days)).date()
         end_date = (now + timedelta(days=1)).date()
-        records = _expect_list(self.client.time_entries(start_date=start_date, end_date=end_date), "time entries")
-        server_now = self.client.server_time or now
-        window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
-        with self.engine.begin() as conn:
-            stats = apply_records(conn, "time_entry", records, policy=self.policy, now=self.clock())
-            seen = {int(r["id"]) for r in records}
-            pending = _pending_ids(conn, "time_entry")
-            local = conn.execute(
-                select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
-            ).scalars().all()
-            missing = [i for i in local if i not in seen and i not in pending]
-            if missing:
-                stats.deleted += delete_records(conn, "time_entry", missing)
-            result.stats("time_entries").add(stats)
-            # Entries changed while this response was built come again next time (overlap).
-            set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
+        with tempfile.TemporaryFile() as spool:
+            self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
+            server_now = self.client.server_time or now
+            spool.seek(0)
+            records = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
+            window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
+            with self.engine.begin() as conn:
+                stats = ApplyStats()
+                seen: set[int] = set()
+                try:
+                    for batch in _batches(records, ENTRY_BATCH):
+                        if not all(isinstance(r, dict) for r in batch):
+                            raise BadResponse(200, "expected a list of time entry objects")
+                        seen.update(int(r["id"]) for r in batch)
+                        stats.add(apply_records(conn, "time_entry", batch, policy=self.policy, now=self.clock()))
+                except JSONStreamError as exc:
+                    raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
+                pending = _pending_ids(conn, "time_entry")
+                local = conn.execute(
+                    select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
+                ).scalars().all()
+                missing = [i for i in local if i not in seen and i not in pending]
+                if missing:
+                    stats.deleted += delete_records(conn, "time_entry", missing)
+                result.stats("time_entries").add(stats)
+                # Entries changed while this response was built come again next time (overlap).
+                set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
         result.full_entry_resync = True
 
     def _unknown_refs(self) -> bool:
@@ -268,6 +288,17 @@ def _users_due(conn: Connection) -> list[int]:
     )
     workspace_ids = conn.execute(select(Workspace.id).order_by(Workspace.id)).scalars().all()
     return [wid for wid in workspace_ids if f"{USERS_CURSOR}:{wid}" not in done]
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _pending_ids(conn: Connection, resource: str) -> set[int]:
