@@ -213,8 +213,8 @@ def test_the_cursor_never_moves_past_data_that_was_not_stored(env):
     # The response comes, but a record in it is one the transform rejects: nothing is stored.
     good = env.client.time_entries(since=plan.since_for(cursor))
     env.sim.faults.add(status=200, method="GET", path="/me/time_entries", body=good + [{"id": "not a number"}])
-    with pytest.raises(ValueError):
-        env.sync()
+    result = env.sync()
+    assert result.stopped == "BadResponse" and "malformed time entry record" in result.error
     assert env.cursor() == cursor
     assert env.entry(created["id"]) is None
 

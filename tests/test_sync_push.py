@@ -302,8 +302,8 @@ def test_7_crash_between_storing_and_advancing_the_cursor_replays_to_the_same_da
         # The response arrives; storing it fails half way (a record the transform rejects).
         good = crashed.client.time_entries(since=plan.since_for(cursor))
         sim.faults.add(status=200, method="GET", path="/me/time_entries", body=good + [{"id": None}])
-        with pytest.raises(TypeError):
-            run_sync(crashed.engine, crashed.client, clock=lambda: fixed)
+        stopped = run_sync(crashed.engine, crashed.client, clock=lambda: fixed)
+        assert stopped.stopped == "BadResponse" and "malformed time entry record" in stopped.error
         assert crashed.cursor() == cursor
         crashed.reopen()
         run_sync(crashed.engine, crashed.client, clock=lambda: fixed)

@@ -232,6 +232,8 @@ class SimApp:
     def _to_response(self, reply: Reply) -> Response:
         if reply.body is EMPTY:
             payload = b""
+        elif isinstance(reply.body, bytes):
+            payload = reply.body  # a fault's raw body: not JSON-encoded, whatever the content type
         elif reply.content_type.startswith("application/json"):
             payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
         else:
@@ -269,8 +271,14 @@ def _no_route(request: Request) -> Reply:
 
 def _fault_reply(fault: FaultRule, headers: dict[str, str]) -> Reply:
     status = fault.status or 500
-    body = fault.body if fault.body is not None else DEFAULT_FAULT_MESSAGES.get(status, f"simulated {status}")
-    return Reply(body, status=status, headers={**headers, **(fault.headers or {})})
+    if fault.raw_body is not None:
+        body: Any = fault.raw_body  # bytes: sent as they are (see _to_response)
+    else:
+        body = fault.body if fault.body is not None else DEFAULT_FAULT_MESSAGES.get(status, f"simulated {status}")
+    reply = Reply(body, status=status, headers={**headers, **(fault.headers or {})})
+    if fault.content_type:
+        reply.content_type = fault.content_type
+    return reply
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

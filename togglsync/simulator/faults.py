@@ -17,6 +17,9 @@ class FaultRule:
     - `drop_response=True`: apply the request, then close the connection
       without answering (the client cannot tell whether it landed).
     - `latency`: sleep that long before answering (for client timeouts).
+    - `body`: the (JSON-encoded) body sent with `status` (default: a message).
+    - `raw_body`: bytes sent as they are instead (truncated JSON, an HTML page...),
+      with `content_type` (default: JSON's); `content_type` alone relabels `body`.
     `path` is an fnmatch pattern over the normalised path (e.g. "/me/time_entries*").
     """
 
@@ -29,6 +32,8 @@ class FaultRule:
     latency: float = 0.0
     body: Any = None
     headers: dict[str, str] | None = None
+    raw_body: bytes | None = None
+    content_type: str | None = None
     hits: int = 0
 
     def matches(self, method: str, normalized_path: str) -> bool:
@@ -57,9 +62,15 @@ class FaultPlan:
         latency: float = 0.0,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        raw_body: bytes | str | None = None,
+        content_type: str | None = None,
     ) -> FaultRule:
         if status is None and not drop_response and not latency:
             raise ValueError("a fault needs a status, drop_response=True or a latency")
+        if raw_body is not None and status is None:
+            raise ValueError("a raw_body needs a status to answer with")
+        if raw_body is not None and body is not None:
+            raise ValueError("give a body or a raw_body, not both")
         rule = FaultRule(
             status=status,
             method=method,
@@ -70,6 +81,8 @@ class FaultPlan:
             latency=latency,
             body=body,
             headers=dict(headers or {}),
+            raw_body=raw_body.encode("utf-8") if isinstance(raw_body, str) else raw_body,
+            content_type=content_type,
         )
         with self._lock:
             self._rules.append(rule)

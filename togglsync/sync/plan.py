@@ -6,9 +6,12 @@ can be tested with plain dicts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
+
+from togglsync.errors import BadResponse
 
 # The API is eventually consistent: re-read this much before the cursor.
 CURSOR_OVERLAP = timedelta(minutes=2)
@@ -22,14 +25,17 @@ def parse_ts(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         dt = value
+    elif not isinstance(value, str):
+        # Fix: a number used to go through str(), and 3.11 reads "20260105" as a date.
+        raise ValueError(f"not a timestamp: {_short(value)}")
     else:
-        text = str(value).strip()
+        text = value.strip()
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"not a timestamp: {value!r}") from None
+            raise ValueError(f"not a timestamp: {_short(value)}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
@@ -51,12 +57,104 @@ def _first(record: dict[str, Any], *keys: str) -> Any:
     return None
 
 
-def _int_list(value: Any) -> list[int]:
-    if not value:
+# --- validating what the server sent -------------------------------------------------------
+#
+# Fix: the row builders used int()/str() on whatever came, so a record with
+# `"id": "abc"` or `"start": 12` raised a bare ValueError/TypeError (a traceback
+# in the CLI), and some wrong types were silently accepted (`"tag_ids": "12"`
+# became [1, 2]). Every field a row takes is checked now, and a malformed
+# record is a BadResponse naming the record and field, never its other values.
+
+_SQLITE_INT = (-(2**63), 2**63 - 1)
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"field {field!r} {problem}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _as_int(value: Any, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _FieldError(field, f"is not an integer: {_short(value)}")
+    if not _SQLITE_INT[0] <= value <= _SQLITE_INT[1]:
+        raise _FieldError(field, "is out of range")
+    return value
+
+
+def _opt_int(value: Any, field: str) -> int | None:
+    return None if value is None else _as_int(value, field)
+
+
+def _opt_str(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _FieldError(field, f"is not a string: {_short(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _FieldError(field, "is not valid unicode") from None
+    return value
+
+
+def _ts_field(record: dict[str, Any], field: str) -> datetime | None:
+    try:
+        return parse_ts(record.get(field))
+    except ValueError as error:
+        raise _FieldError(field, str(error)) from None
+
+
+def _int_list(value: Any, field: str = "tag_ids") -> list[int]:
+    if value is None:
         return []
-    return [int(v) for v in value]
+    if not isinstance(value, list):
+        raise _FieldError(field, f"is not a list: {_short(value)}")
+    return [_as_int(v, field) for v in value]
 
 
+def _str_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _FieldError(field, f"is not a list: {_short(value)}")
+    return [_opt_str(v, field) or "" for v in value]
+
+
+_Row = TypeVar("_Row", bound=Callable[..., dict[str, Any]])
+
+
+def _validated(what: str) -> Callable[[_Row], _Row]:
+    """Turn any malformed-record failure of a row builder into a BadResponse."""
+
+    def wrap(build: _Row) -> _Row:
+        @functools.wraps(build)
+        def checked(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            record = next((a for a in args if not isinstance(a, int) or isinstance(a, bool)), None)
+            if not isinstance(record, dict):
+                raise BadResponse(200, f"expected a {what} record (an object), got {type(record).__name__}")
+            try:
+                return build(*args, **kwargs)
+            except (_FieldError, KeyError, OverflowError) as error:
+                which = record.get("id")
+                named = f" {which}" if isinstance(which, int) and not isinstance(which, bool) else ""
+                detail = f"field {str(error)} is missing" if isinstance(error, KeyError) else str(error)
+                if isinstance(error, OverflowError):
+                    detail = "a time or duration is out of range"
+                raise BadResponse(200, f"malformed {what} record{named}: {detail}") from None
+
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+@_validated("time entry")
 def entry_row(record: dict[str, Any]) -> dict[str, Any]:
     """A time entry as the API sends it -> a `time_entries` row.
 
@@ -64,110 +162,120 @@ def entry_row(record: dict[str, Any]) -> dict[str, Any]:
     right after a create, any negative duration means "running" (create says
     -1, `current` says -start), legacy `wid`/`pid`/`uid`/`tid` copies.
     """
-    duration = record.get("duration")
-    duration = int(duration) if duration is not None else 0
-    start = parse_ts(record.get("start"))
-    stop = parse_ts(record.get("stop"))
+    duration = _opt_int(record.get("duration"), "duration")
+    duration = duration if duration is not None else 0
+    start = _ts_field(record, "start")
+    stop = _ts_field(record, "stop")
     if duration < 0:
         duration, stop = -1, None
     elif stop is None and start is not None:
         stop = start + timedelta(seconds=duration)
     return {
-        "id": int(record["id"]),
-        "workspace_id": _first(record, "workspace_id", "wid"),
-        "user_id": _first(record, "user_id", "uid"),
-        "project_id": _first(record, "project_id", "pid"),
-        "task_id": _first(record, "task_id", "tid"),
-        "description": record.get("description"),
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "user_id": _opt_int(_first(record, "user_id", "uid"), "user_id"),
+        "project_id": _opt_int(_first(record, "project_id", "pid"), "project_id"),
+        "task_id": _opt_int(_first(record, "task_id", "tid"), "task_id"),
+        "description": _opt_str(record.get("description"), "description"),
         "start": start,
         "stop": stop,
         "duration": duration,
         "billable": bool(record.get("billable")),
         "tag_ids": _int_list(record.get("tag_ids")),
-        "tags": list(record.get("tags") or []),
-        "at": parse_ts(record.get("at")),
+        "tags": _str_list(record.get("tags"), "tags"),
+        "at": _ts_field(record, "at"),
         "raw": record,
     }
 
 
+@_validated("project")
 def project_row(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": int(record["id"]),
-        "workspace_id": _first(record, "workspace_id", "wid"),
-        "client_id": _first(record, "client_id", "cid"),
-        "name": record.get("name") or "",
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "client_id": _opt_int(_first(record, "client_id", "cid"), "client_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
         "active": bool(record.get("active", True)),
         "is_private": bool(record.get("is_private")),
-        "color": record.get("color"),
+        "color": _opt_str(record.get("color"), "color"),
         "billable": bool(record.get("billable")),
-        "created_at": parse_ts(record.get("created_at")),
-        "at": parse_ts(record.get("at")),
+        "created_at": _ts_field(record, "created_at"),
+        "at": _ts_field(record, "at"),
         "raw": record,
     }
 
 
+@_validated("client")
 def client_row(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": int(record["id"]),
-        "workspace_id": _first(record, "wid", "workspace_id"),
-        "name": record.get("name") or "",
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "wid", "workspace_id"), "workspace_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
         "archived": bool(record.get("archived")),
-        "notes": record.get("notes"),
-        "creator_id": record.get("creator_id"),
-        "at": parse_ts(record.get("at")),
+        "notes": _opt_str(record.get("notes"), "notes"),
+        "creator_id": _opt_int(record.get("creator_id"), "creator_id"),
+        "at": _ts_field(record, "at"),
         "raw": record,
     }
 
 
+@_validated("tag")
 def tag_row(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": int(record["id"]),
-        "workspace_id": _first(record, "workspace_id", "wid"),
-        "name": record.get("name") or "",
-        "creator_id": record.get("creator_id"),
-        "at": parse_ts(record.get("at")),
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
+        "creator_id": _opt_int(record.get("creator_id"), "creator_id"),
+        "at": _ts_field(record, "at"),
         "raw": record,
     }
 
 
+@_validated("workspace")
 def workspace_row(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": int(record["id"]),
-        "organization_id": record.get("organization_id"),
-        "name": record.get("name") or "",
+        "id": _as_int(record["id"], "id"),
+        "organization_id": _opt_int(record.get("organization_id"), "organization_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
         "premium": bool(record.get("premium")),
-        "at": parse_ts(record.get("at")),
+        "at": _ts_field(record, "at"),
         "raw": record,
     }
 
 
+@_validated("workspace user")
 def workspace_user_row(workspace_id: int, record: dict[str, Any]) -> dict[str, Any]:
     return {
         "workspace_id": workspace_id,
-        "user_id": int(_first(record, "user_id", "id")),
-        "email": record.get("email"),
-        "fullname": record.get("fullname") or record.get("name"),
+        "user_id": _as_int(_first(record, "user_id", "id"), "user_id"),
+        "email": _opt_str(record.get("email"), "email"),
+        "fullname": _opt_str(record.get("fullname"), "fullname") or _opt_str(record.get("name"), "name"),
         "role": record.get("role") or ("admin" if record.get("admin") else None),
         "is_active": bool(record.get("is_active", record.get("active", True))),
         "raw": record,
     }
 
 
+@_validated("account")
 def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
-    core = {k: v for k, v in record.items() if k not in _RELATED}
+    # Fix: GET /me answers with the user's `api_token`; the raw JSON kept it in the
+    # database, where `togglsync sql` (and anyone with the file) could read it.
+    core = {k: v for k, v in record.items() if k not in _RELATED and k not in ACCOUNT_SECRET_FIELDS}
     return {
-        "id": int(record["id"]),
-        "email": record.get("email"),
-        "fullname": record.get("fullname"),
-        "timezone": record.get("timezone"),
-        "default_workspace_id": record.get("default_workspace_id"),
-        "beginning_of_week": record.get("beginning_of_week"),
-        "at": parse_ts(record.get("at")),
+        "id": _as_int(record["id"], "id"),
+        "email": _opt_str(record.get("email"), "email"),
+        "fullname": _opt_str(record.get("fullname"), "fullname"),
+        "timezone": _opt_str(record.get("timezone"), "timezone"),
+        "default_workspace_id": _opt_int(record.get("default_workspace_id"), "default_workspace_id"),
+        "beginning_of_week": _opt_int(record.get("beginning_of_week"), "beginning_of_week"),
+        "at": _ts_field(record, "at"),
         "raw": core,
         "synced_at": synced_at,
     }
 
 
+# Fields of `GET /me` that are credentials: never stored.
+ACCOUNT_SECRET_FIELDS = frozenset({"api_token", "password", "session_token", "oauth_token"})
 # Lists `GET /me?with_related_data=true` embeds; not part of the account row's raw JSON.
 _RELATED = frozenset({"clients", "projects", "tags", "tasks", "time_entries", "workspaces"})
 
