@@ -170,15 +170,7 @@ def _cold_home(make_sim, isolated_home):
     return SyncedHome(sim, isolated_home)
 
 
-# Known bug, not fixable from the files this suite's author may touch: the cold
-# (streamed) pull collects `int(r["id"])` of each batch *before* apply_records
-# validates it, so a bad or missing id is a bare ValueError/KeyError (traceback).
-# Fix in togglsync/sync/pull.py full_entry_resync: take the ids from the rows
-# apply_records built, or call apply_records first (it raises BadResponse).
-_COLD_ID_BUG = pytest.mark.xfail(strict=True, reason="pull.py full_entry_resync: int(r['id']) before validation")
-COLD_ENTRY_CASES = [
-    pytest.param(c, marks=_COLD_ID_BUG) if c in ("id is a string", "id missing") else c for c in sorted(ENTRY_FAULTS)
-]
+COLD_ENTRY_CASES = sorted(ENTRY_FAULTS)
 
 
 @pytest.mark.parametrize("case", COLD_ENTRY_CASES)

@@ -219,8 +219,7 @@ _SQL_HOLES = {
 @pytest.mark.parametrize(
     "query",
     [
-        pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="cli/reporting.py sql: " + _SQL_HOLES[q]))
-        if q in _SQL_HOLES else q
+        q
         for q in WRITES
     ],
 )

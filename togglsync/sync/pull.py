@@ -171,8 +171,8 @@ class Puller:
                     for batch in _batches(records, ENTRY_BATCH):
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
-                        seen.update(int(r["id"]) for r in batch)
                         stats.add(apply_records(conn, "time_entry", batch, policy=self.policy, now=self.clock()))
+                        seen.update(int(r["id"]) for r in batch)  # validated by apply_records
                 except JSONStreamError as exc:
                     raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
                 pending = _pending_ids(conn, "time_entry")
