@@ -168,8 +168,6 @@ def test_log_range_never_tracebacks(synced, start, end):
 BIG = "99999999999999999999999"  # past SQLite's 64-bit INTEGER
 
 
-@pytest.mark.xfail(strict=True, reason="ids past 2**63 reach SQLite unchecked: OverflowError traceback; the id "
-                   "parsing belongs in togglsync/lookup.py, queue.py and the cli id arguments")
 @pytest.mark.parametrize(
     "args",
     [
@@ -274,9 +272,7 @@ MALFORMED = {
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="config.read_config_file: UnicodeDecodeError "
-                                                "for non-UTF-8 bytes is not caught (traceback)"))
-        if c == "binary" else c
+        c
         for c in sorted(MALFORMED)
     ],
 )

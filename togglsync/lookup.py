@@ -27,14 +27,19 @@ def format_id(record_id: int) -> str:
     return f"L{-record_id}" if record_id < 0 else str(record_id)
 
 
+# SQLite's INTEGER: anything past it cannot be an id (and would overflow the driver).
+MAX_ID = 2**63 - 1
+
+
 def parse_id(text: str) -> int:
     """`123` or `L5` -> a database id (L5 -> -5)."""
     value = (text or "").strip()
-    match = re.fullmatch(r"[Ll](\d+)", value)
+    match = re.fullmatch(r"([Ll]?)(\d+)", value)
     if match:
-        return -int(match.group(1))
-    if re.fullmatch(r"\d+", value):
-        return int(value)
+        number = int(match.group(2))
+        if number > MAX_ID:
+            raise UsageError(f"{text!r} is too large to be an id")
+        return -number if match.group(1) else number
     raise UsageError(f"{text!r} is not an id: use a Toggl id like 4100000123 or a local id like L5")
 
 
@@ -96,7 +101,7 @@ def find_id(conn: Connection, kind: str, workspace: int, value: str) -> int | No
     """A project/client/tag by name or id in a workspace, or None if there is none."""
     model = MODELS[kind]
     text = value.strip()
-    if re.fullmatch(r"[Ll]?\d+", text):
+    if re.fullmatch(r"[Ll]?\d+", text) and int(text.lstrip("Ll")) <= MAX_ID:
         record_id = parse_id(text)
         if conn.execute(select(model.id).where(model.id == record_id, model.workspace_id == workspace)).first():
             return record_id

@@ -66,7 +66,7 @@ def pending_list(ctx: click.Context, fmt: str) -> None:
 
 
 @pending.command("retry")
-@click.argument("op_id", type=int)
+@click.argument("op_id", type=click.IntRange(0, 2**63 - 1))
 @click.pass_context
 def pending_retry(ctx: click.Context, op_id: int) -> None:
     """Queue a failed operation again (it is sent on the next sync)."""
@@ -77,7 +77,7 @@ def pending_retry(ctx: click.Context, op_id: int) -> None:
 
 
 @pending.command("drop")
-@click.argument("op_id", type=int)
+@click.argument("op_id", type=click.IntRange(0, 2**63 - 1))
 @click.pass_context
 def pending_drop(ctx: click.Context, op_id: int) -> None:
     """Forget a pending operation (the local row stays as it is; the next full sync corrects it)."""
@@ -113,7 +113,7 @@ def conflicts_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
 
 
 @conflicts.command("resolve")
-@click.argument("conflict_id", type=int)
+@click.argument("conflict_id", type=click.IntRange(0, 2**63 - 1))
 @click.option("--keep", type=click.Choice(["local", "remote"]), required=True, help="The value to keep.")
 @click.pass_context
 def conflicts_resolve(ctx: click.Context, conflict_id: int, keep: str) -> None:
