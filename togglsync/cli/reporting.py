@@ -69,8 +69,11 @@ def _sqlite_error(exc: BaseException, ctx: click.Context) -> Exception:
     if message == "interrupted":  # Ctrl-C (see the progress handler in `sql`)
         return click.Abort()
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if name.startswith("SQLITE_READONLY") or "readonly database" in message:
-        return UsageError(f"{message} (togglsync sql only reads; change data with togglsync's commands)")
+    # "not authorized" / "too many attached databases": what the read-only
+    # engine refuses beyond the file itself (setting PRAGMAs, ATTACH, VACUUM INTO).
+    if (name.startswith(("SQLITE_READONLY", "SQLITE_AUTH")) or "readonly database" in message
+            or "not authorized" in message or "too many attached databases" in message):
+        return UsageError(f"{message}: togglsync sql is read-only (change data with togglsync's commands)")
     if name.startswith(_FILE_ERRORS) or isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
         return TogglSyncError(f"cannot read the database at {_database_file(ctx)}: {message}")
     return UsageError(message)
