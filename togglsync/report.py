@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -87,36 +87,6 @@ def entry_rows(
                 "unsynced": row["id"] < 0,
             })
     return out
-
-
-@dataclass(frozen=True)
-class Total:
-    key: str
-    seconds: int
-    entries: int
-
-
-def totals(rows: Iterable[dict[str, Any]], by: str) -> list[Total]:
-    """Sum entry_rows() output in memory by project, client, tag (once per tag), day or description.
-
-    The report command uses `summarize` (SQL) instead; this stays for callers
-    that already hold the rows.
-    """
-    _check_grouping(by)
-    seconds: dict[str, int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if by == "day":
-            keys = [row["date"]]
-        elif by == "tag":
-            keys = row["tags"] or [NO_VALUE["tag"]]
-        else:
-            keys = [row[by] or NO_VALUE[by]]
-        for key in keys:
-            seconds[key] += row["seconds"]
-            counts[key] += 1
-    ordered = sorted(seconds, key=lambda k: k) if by == "day" else sorted(seconds, key=lambda k: (-seconds[k], k))
-    return [Total(k, seconds[k], counts[k]) for k in ordered]
 
 
 # -- the report: totals grouped in SQL ---------------------------------------------------
