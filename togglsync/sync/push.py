@@ -33,7 +33,6 @@ from togglsync.db.models import (
 )
 from togglsync.errors import (
     ApiError,
-    AuthError,
     BadResponse,
     NetworkError,
     NotFound,
@@ -47,6 +46,9 @@ BULK_LIMIT = 100
 # A create younger than this (server clock) may not be visible in a pull yet:
 # wait before concluding that it did not land.
 VISIBILITY_MARGIN = timedelta(seconds=60)
+# The server refused this one request (it will not succeed as sent): park it, go on.
+# 401, 402, 429 and 5xx are not here: they stop the push with the queue intact.
+REJECTED = frozenset({400, 403, 404, 409, 410, 422})
 NAME_TAKEN = ("already exists", "already been taken", "name has already", "already taken")
 
 
@@ -329,7 +331,7 @@ class Pusher:
                 raise
             raise UnknownOutcome() from exc
         except ApiError as exc:
-            if exc.status in (400, 403, 404, 409, 410, 422) and not isinstance(exc, AuthError) or exc.status == 403:
+            if exc.status in REJECTED:
                 if resource != "time_entry" and any(s in exc.message.lower() for s in NAME_TAKEN):
                     existing = self._find_by_name(resource, wid, row["name"])
                     if existing is not None:
@@ -465,10 +467,9 @@ class Pusher:
             record = self._send_update(resource, op["workspace_id"], op["record_id"], body)
         except NotFound:
             self._gone_remotely(op, row, changes)
-            result.failed += 0
             return
         except ApiError as exc:
-            if exc.status in (400, 403, 409, 410, 422) and not (isinstance(exc, AuthError) and exc.status == 401):
+            if exc.status in REJECTED:
                 self._fail(op, exc, result)
                 return
             raise
@@ -573,7 +574,7 @@ class Pusher:
         except NotFound:
             pass  # already gone: that is what we wanted
         except ApiError as exc:
-            if exc.status in (400, 403, 409, 422) and exc.status != 401:
+            if exc.status in REJECTED:
                 self._fail(op, exc, result)
                 return
             raise
