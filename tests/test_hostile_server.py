@@ -10,9 +10,9 @@ gone, must succeed.
 Decision on `null` for the entries list: treated as an empty list, like every
 list Toggl writes as null when empty (see togglsync.api.streaming). A cold
 sync of an empty account stores nothing and succeeds; an incremental sync
-changes nothing. (Risk noted in the hardening report: a bare null on a *full
-re-sync over an existing cache* deletes the local window; the guard belongs in
-togglsync/sync/pull.py.)
+changes nothing. A full re-sync over a cache that holds synced entries in its
+window refuses an empty answer (`[]` or null) and changes nothing; only
+`togglsync sync --full` accepts it (the user deleted everything on Toggl).
 """
 
 from __future__ import annotations
@@ -304,3 +304,71 @@ def test_fault_raw_body_and_content_type_are_sent_as_is(sim):
     sim.faults.add(status=503, path="/me", body="Service down")
     response = requests.get(sim.url + "/api/v9/me", auth=(sim.seed.api_token, "api_token"), timeout=10)
     assert response.status_code == 503 and response.json() == "Service down"
+
+
+# -- an empty answer to a full re-sync --------------------------------------------------------
+
+
+def _age_entries_cursor(db, days=100):
+    """Move the entries cursor back past what `since` may reach: the next sync is a full re-sync."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE sync_cursors SET since = datetime(since, ?) WHERE resource = 'time_entries'", (f"-{days} days",)
+        )
+
+
+def _synced_entry_ids(db):
+    with sqlite3.connect(db) as conn:
+        return {r[0] for r in conn.execute("SELECT id FROM time_entries WHERE id > 0")}
+
+
+def _recent_synced_entries(db):
+    """Synced entries inside the window a full re-sync covers (89 days; 88 leaves a margin)."""
+    with sqlite3.connect(db) as conn:
+        query = "SELECT count(*) FROM time_entries WHERE id > 0 AND start >= date('now', '-88 days')"
+        return conn.execute(query).fetchone()[0]
+
+
+@pytest.mark.parametrize("body", [b"[]", b"null"])
+def test_an_empty_full_resync_answer_does_not_wipe_the_cache(synced, body):
+    _age_entries_cursor(synced.db)
+    assert _recent_synced_entries(synced.db) > 0
+    before = snapshot(synced.db)
+    # The `since` request reaches the simulator, which refuses the old cursor (400);
+    # the full re-sync that follows gets the broken empty answer.
+    synced.sim.faults.add(method="GET", path="/me/time_entries", latency=0.001)
+    synced.sim.faults.add(status=200, method="GET", path="/me/time_entries", raw_body=body)
+    synced.sim.log.clear()
+
+    result = synced.run("sync")
+    error = assert_one_line_error(result)
+    assert "no time entries" in error and "togglsync sync --full" in error, error
+    assert snapshot(synced.db) == before  # no row deleted, the cursor did not move
+    queries = [r.query for r in synced.sim.log.find("GET", "/me/time_entries")]
+    assert [set(q) for q in queries] == [{"since"}, {"start_date", "end_date"}]
+
+    # The server's real answer is accepted as usual.
+    again = synced.run("sync")
+    assert again.exit_code == 0, again.output
+    assert _synced_entry_ids(synced.db) == {row[0] for row in before["time_entries"] if row[0] > 0}
+
+
+def test_sync_full_accepts_that_everything_was_deleted_on_toggl(synced):
+    sim = synced.sim
+    assert _recent_synced_entries(synced.db) > 0
+    for entry_id in _synced_entry_ids(synced.db):
+        sim.state.delete_time_entry(sim.seed.user_id, sim.seed.workspace_id, entry_id)
+    _age_entries_cursor(synced.db)
+    before = snapshot(synced.db)
+
+    refused = synced.run("sync")  # the server's own empty answer: a plain sync cannot tell it from a fault
+    assert "togglsync sync --full" in assert_one_line_error(refused)
+    assert snapshot(synced.db) == before
+
+    accepted = synced.run("sync", "--full")
+    assert accepted.exit_code == 0, accepted.output
+    assert _recent_synced_entries(synced.db) == 0
+    with sqlite3.connect(synced.db) as conn:
+        cursor = conn.execute("SELECT since FROM sync_cursors WHERE resource = 'time_entries'").fetchone()[0]
+    old_cursor = next(r[1] for r in before["sync_cursors"] if r[0] == "time_entries")
+    assert cursor > old_cursor

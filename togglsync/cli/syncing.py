@@ -15,7 +15,9 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.option("--budget", type=click.IntRange(1), metavar="N", help="Send at most N requests; the next run resumes.")
 @click.option("--pull-only", is_flag=True, help="Only pull changes from Toggl.")
 @click.option("--push-only", is_flag=True, help="Only push local changes (still pulls first if a create's outcome is unknown).")
-@click.option("--full", is_flag=True, help="Refresh the whole catalog (workspaces, clients, projects, tags, users) now.")
+@click.option("--full", is_flag=True,
+              help="Refresh the whole catalog (workspaces, clients, projects, tags, users) now, and trust a "
+                   "re-sync of entries that finds none left on Toggl (a plain sync refuses to empty the cache).")
 @click.option("--policy", type=click.Choice(["local", "remote"]), default="local", show_default=True,
               help="Which side wins when both changed the same field (the other value goes to `conflicts`).")
 @click.option("--wait", is_flag=True, help="Wait for a running sync to finish instead of exiting with code 3.")
@@ -29,7 +31,8 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
     app = _app(ctx)
-    options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full)
+    options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
+                          accept_empty_resync=full)
     with sync_lock(app.settings.db_target, wait=wait):
         result = run_sync(app.engine, app.client, options)
     if as_json:

@@ -43,6 +43,8 @@ class SyncOptions:
     catalog_max_age: timedelta = timedelta(hours=1)
     history_days: int = 89
     force_catalog: bool = False
+    # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
+    accept_empty_resync: bool = False
 
 
 @dataclass
@@ -149,7 +151,7 @@ def run_sync(
     client.budget = None if options.budget is None else start_requests + options.budget
     puller = Puller(
         engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
-        history_days=options.history_days, clock=clock,
+        history_days=options.history_days, clock=clock, accept_empty_resync=options.accept_empty_resync,
     )
     pusher = Pusher(engine, client, clock=clock)
     pushed = PushResult()

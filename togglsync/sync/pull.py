@@ -85,6 +85,7 @@ class Puller:
         catalog_max_age: timedelta = timedelta(hours=1),
         history_days: int = plan.HISTORY_DAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        accept_empty_resync: bool = False,
     ):
         self.engine = engine
         self.client = client
@@ -92,6 +93,8 @@ class Puller:
         self.catalog_max_age = catalog_max_age
         self.history_days = history_days
         self.clock = clock
+        # See full_entry_resync: only an explicit `sync --full` trusts an empty window.
+        self.accept_empty_resync = accept_empty_resync
 
     def server_now(self) -> datetime:
         """The server's clock as last seen (Date header); the local clock only before any response."""
@@ -154,6 +157,12 @@ class Puller:
         The answer can be tens of megabytes: it is spooled to a temporary file,
         then parsed and stored in batches inside one transaction, so memory
         stays at one batch and no transaction is open during the download.
+
+        An empty answer (`[]` or `null`) while synced entries are cached in the
+        window is refused with BadResponse, changing nothing: a broken server or
+        gateway sends exactly that, and trusting it would wipe 89 days of cache.
+        A user who really deleted everything on Toggl runs `togglsync sync
+        --full` (accept_empty_resync), which the message says.
         """
         now = self.server_now()
         start_date = (now - timedelta(days=self.history_days)).date()
@@ -180,6 +189,15 @@ class Puller:
                     select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
                 ).scalars().all()
                 missing = [i for i in local if i not in seen and i not in pending]
+                if not seen and missing and not self.accept_empty_resync:
+                    # Raising rolls the transaction back: no row and no cursor changes.
+                    raise BadResponse(
+                        200,
+                        f"the full re-sync got no time entries for {start_date} to {end_date}, but "
+                        f"{len(missing)} synced entries are cached for those days; kept them (a broken server or "
+                        "gateway answers empty too). If you deleted them on Toggl, run `togglsync sync --full` "
+                        "to remove them here",
+                    )
                 if missing:
                     stats.deleted += delete_records(conn, "time_entry", missing)
                 result.stats("time_entries").add(stats)
