@@ -28,9 +28,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return to_utc_text(value)
+        return None if value is None else to_utc_text(value)
+
+    @staticmethod
+    def to_stored(value: datetime | None) -> str | None:
+        """The stored form without a dialect (bulk writes call this per value)."""
+        return None if value is None else to_utc_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -40,6 +43,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def to_utc_text(value: datetime) -> str:
     """Aware datetime -> the stored text. Naive datetimes are refused: their zone is a guess."""
+    if value.__class__ is datetime and value.tzinfo is timezone.utc:
+        # The usual case (everything we parse is converted to UTC), without the
+        # conversion; isoformat ends with "+00:00" here.
+        return value.isoformat(sep=" ")[:-6]
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -63,6 +70,11 @@ def from_utc_text(text: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+# One encoder for every value: json.dumps with options builds a new one per call,
+# a measurable share of a cold sync (three JSON columns per entry).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 class JSONText(TypeDecorator[Any]):
     """Any JSON value stored as UTF-8 text, non-ASCII kept as is.
 
@@ -76,9 +88,12 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return None if value is None else _ENCODER.encode(value)
+
+    @staticmethod
+    def to_stored(value: Any) -> str | None:
+        """The stored form without a dialect (bulk writes call this per value)."""
+        return None if value is None else _ENCODER.encode(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         if value is None:

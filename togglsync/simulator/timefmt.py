@@ -59,32 +59,38 @@ def from_unix(seconds: int | float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
+def _utc(moment: datetime) -> datetime:
+    # isoformat is several times faster than strftime: a 100,000-entry answer
+    # formats 400,000 timestamps. It writes "+00:00" for an aware UTC time.
+    return moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
+
+
 def fmt_z(moment: datetime | None) -> str | None:
     """`2024-12-16T01:55:24Z` (create responses)."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(moment).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def fmt_offset(moment: datetime | None) -> str | None:
     """`2024-12-16T01:55:24+00:00` (read responses)."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return _utc(moment).isoformat(timespec="seconds")
 
 
 def fmt_at_z(moment: datetime | None) -> str | None:
     """`at` in create responses: always six fractional digits, `Z`."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _utc(moment).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def fmt_at_offset(moment: datetime | None) -> str | None:
     """`at` in read responses: always six fractional digits, `+00:00`."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return _utc(moment).isoformat(timespec="microseconds")
 
 
 def fmt_date(moment: datetime | date | None) -> str | None:

@@ -121,14 +121,15 @@ def apply_records(
         else:
             _merge_into_pending(conn, resource, row, ops, policy, now, stats)
             merged_ids.add(row["id"])
+    stored_ids: set[int] = set()
     if plain_rows:
-        plain_rows = _changed_only(conn, model, plain_rows)
+        plain_rows, stored_ids = _changed_only(conn, model, plain_rows)
     if plain_rows:
         if resource == "time_entry":
             _local_tag_names(conn, plain_rows)
         stats.upserted += upsert(conn, model, plain_rows)
         if resource == "time_entry":
-            write_tags_for(conn, plain_rows)
+            write_tags_for(conn, plain_rows, stored=stored_ids)
     if deleted_ids:
         stats.deleted += delete_records(conn, resource, deleted_ids)
     if resource == "tag":
@@ -168,22 +169,25 @@ def refresh_tag_names(conn: Connection, tag_ids: set[int]) -> None:
             conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tags=names))
 
 
-def _changed_only(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop rows whose stored `at` equals the server's: re-reading an overlap window writes nothing."""
+def _changed_only(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
+    """Drop rows whose stored `at` equals the server's: re-reading an overlap window writes
+    nothing. Also returns the ids of the rows already stored."""
     stored: dict[int, Any] = {}
     ids = [r["id"] for r in rows]
     for chunk in _chunks(ids, 500):
         stored.update(conn.execute(select(model.id, model.at).where(model.id.in_(chunk))).all())
-    return [r for r in rows if r["id"] not in stored or r["at"] is None or stored[r["id"]] != r["at"]]
+    changed = [r for r in rows if r["id"] not in stored or r["at"] is None or stored[r["id"]] != r["at"]]
+    return changed, set(stored)
 
 
-def write_tags_for(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    ids = [r["id"] for r in rows]
+def write_tags_for(conn: Connection, rows: list[dict[str, Any]], *, stored: set[int] | None = None) -> None:
+    """Replace the `time_entry_tags` of these entries. `stored`, when given, names the
+    entries that may have pairs already (a cold sync's new entries have none to delete)."""
+    ids = [r["id"] for r in rows if stored is None or r["id"] in stored]
     for chunk in _chunks(ids, 500):
         conn.execute(delete(TimeEntryTag).where(TimeEntryTag.time_entry_id.in_(chunk)))
     pairs = [{"time_entry_id": r["id"], "tag_id": t} for r in rows for t in sorted(set(r["tag_ids"]))]
-    if pairs:
-        conn.execute(insert(TimeEntryTag), pairs)
+    upsert(conn, TimeEntryTag, pairs)  # all key columns: a plain insert, through the fast path
 
 
 def delete_records(conn: Connection, resource: str, ids: list[int]) -> int:
