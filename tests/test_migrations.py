@@ -269,4 +269,4 @@ def test_views_exist_and_answer(engine):
 def test_schema_head_constant_matches_the_migration_scripts():
     from togglsync.db.migrate import SCHEMA_HEAD, head_revision
 
-    assert SCHEMA_HEAD == head_revision(), "bump SCHEMA_HEAD in togglsync/db/migrate.py with each new migration"
+    assert SCHEMA_HEAD == head_revision(), "bump SCHEMA_HEAD in togglsync/db/lite.py with each new migration"

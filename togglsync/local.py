@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from togglsync.db.models import (
-    Account,
     Client,
     PendingOperation,
     Project,
@@ -28,7 +27,9 @@ from togglsync.db.models import (
     TimeEntryTag,
     Workspace,
 )
+from togglsync import outbox, timer
 from togglsync.errors import UsageError
+from togglsync.lookup import account
 from togglsync.sync.plan import state_of
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
@@ -41,10 +42,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _truncate(dt: datetime) -> datetime:
-    # Toggl drops fractional seconds from start/stop; do it here so the local
-    # row already equals what the server will hold.
-    return dt.astimezone(timezone.utc).replace(microsecond=0)
+_truncate = timer.truncate
 
 
 class LocalStore:
@@ -64,18 +62,10 @@ class LocalStore:
         return dict(row)
 
     def _account(self, conn: Connection) -> dict[str, Any]:
-        row = conn.execute(select(Account.__table__)).mappings().first()
-        if row is None:
-            raise UsageError("no account data yet: run `togglsync sync` once while online")
-        return dict(row)
+        return account(conn)
 
     def _workspace(self, conn: Connection, workspace_id: int | None) -> int:
-        if workspace_id is not None:
-            return workspace_id
-        wid = self._account(conn).get("default_workspace_id")
-        if wid is None:
-            raise UsageError("no default workspace: pass a workspace")
-        return int(wid)
+        return timer.default_workspace(conn, workspace_id)
 
     def _queue(
         self,
@@ -86,26 +76,10 @@ class LocalStore:
         workspace_id: int,
         base: dict[str, Any] | None,
     ) -> int:
-        now = self.clock()
-        return conn.execute(
-            insert(PendingOperation).values(
-                resource=resource,
-                action=action,
-                record_id=record_id,
-                workspace_id=workspace_id,
-                base=base,
-                created_at=now,
-                updated_at=now,
-            )
-        ).inserted_primary_key[0]
+        return outbox.queue(conn, resource, action, record_id, workspace_id, base, self.clock())
 
     def _ops(self, conn: Connection, resource: str, record_id: int) -> list[dict[str, Any]]:
-        rows = conn.execute(
-            select(PendingOperation.__table__)
-            .where(PendingOperation.resource == resource, PendingOperation.record_id == record_id)
-            .order_by(PendingOperation.id)
-        ).mappings()
-        return [dict(r) for r in rows]
+        return outbox.operations(conn, resource, record_id)
 
     def _create(self, conn: Connection, resource: str, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
         op_id = self._queue(conn, resource, "create", 0, workspace_id, None)
@@ -121,16 +95,8 @@ class LocalStore:
         after = self._row(conn, resource, record_id)
         if state_of(resource, after) == base:
             return after  # nothing changed: nothing to send
-        ops = self._ops(conn, resource, record_id)
-        waiting = [op for op in ops if op["state"] == "queued"]
-        if _rejected_create(ops):
-            # Fix: an update queued behind a create the server rejected could never be
-            # sent (it waits for a Toggl id forever). The create, once retried, sends
-            # the row as it is now, this edit included.
-            return after
-        if not waiting:
-            # No queued create/update to ride on (none at all, or only one in
-            # flight or failed): queue an update based on the row as it was.
+        if outbox.edit_needs_update(self._ops(conn, resource, record_id)):
+            # No queued create/update to ride on: queue an update based on the row as it was.
             self._queue(conn, resource, "update", record_id, before["workspace_id"], base)
         return after
 
@@ -140,7 +106,7 @@ class LocalStore:
         queued = [op for op in ops if op["state"] == "queued"]
         # Fix: a create the server rejected ("failed") never reached Toggl either; it used
         # to get a delete op with the temporary id queued behind it, blocked forever.
-        never_sent_create = (any(op["action"] == "create" for op in queued) or _rejected_create(ops)) and not any(
+        never_sent_create = (any(op["action"] == "create" for op in queued) or outbox.rejected_create(ops)) and not any(
             op["state"] == "in_flight" for op in ops
         )
         if never_sent_create:
@@ -183,11 +149,7 @@ class LocalStore:
     # --- time entries ----------------------------------------------------------------------
 
     def _tag_names(self, conn: Connection, tag_ids: Iterable[int]) -> list[str]:
-        ids = list(tag_ids)
-        if not ids:
-            return []
-        names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(ids))).all())
-        return [names[t] for t in ids if t in names]
+        return timer.tag_names(conn, tag_ids)
 
     def _set_entry_tags(self, conn: Connection, entry_id: int, tag_ids: list[int], *, queue: bool) -> None:
         values = {"tag_ids": sorted(set(tag_ids)), "tags": self._tag_names(conn, sorted(set(tag_ids)))}
@@ -198,28 +160,13 @@ class LocalStore:
         write_entry_tags(conn, entry_id, values["tag_ids"])
 
     def running_entry(self, conn: Connection | None = None) -> dict[str, Any] | None:
-        def find(c: Connection) -> dict[str, Any] | None:
-            row = c.execute(select(TimeEntry.__table__).where(TimeEntry.duration < 0).order_by(TimeEntry.start.desc()).limit(1)).mappings().first()
-            return dict(row) if row else None
-
         if conn is not None:
-            return find(conn)
+            return timer.running_entry(conn)
         with self.engine.connect() as c:
-            return find(c)
+            return timer.running_entry(c)
 
     def _check_refs(self, conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
-        if project_id is not None:
-            found = conn.execute(select(Project.workspace_id).where(Project.id == project_id)).scalar()
-            if found is None:
-                raise UsageError(f"no project with id {project_id}")
-            if found != workspace_id:
-                raise UsageError(f"project {project_id} belongs to another workspace")
-        for tag_id in tag_ids:
-            found = conn.execute(select(Tag.workspace_id).where(Tag.id == tag_id)).scalar()
-            if found is None:
-                raise UsageError(f"no tag with id {tag_id}")
-            if found != workspace_id:
-                raise UsageError(f"tag {tag_id} belongs to another workspace")
+        timer.check_refs(conn, workspace_id, project_id, tag_ids)
 
     def start_timer(
         self,
@@ -232,48 +179,16 @@ class LocalStore:
         workspace_id: int | None = None,
     ) -> dict[str, Any]:
         """Start a timer; a running one is stopped at the new start time."""
-        start = _truncate(start or self.clock())
-        tag_ids = sorted(set(tag_ids))
         with self.engine.begin() as conn:
-            wid = self._workspace(conn, workspace_id)
-            self._check_refs(conn, wid, project_id, tag_ids)
-            running = self.running_entry(conn)
-            if running is not None:
-                if start <= running["start"]:
-                    # Stopping it at the new start would give it a zero or negative length.
-                    raise UsageError(
-                        f"the running timer started at {running['start']:%Y-%m-%d %H:%M:%S} UTC, not before "
-                        "the new start: stop it first, or start later"
-                    )
-                self._stop(conn, running, start)
-            entry = self._create(conn, "time_entry", wid, {
-                "user_id": self._account(conn)["id"],
-                "project_id": project_id,
-                "description": description,
-                "start": start,
-                "stop": None,
-                "duration": -1,
-                "billable": billable,
-                "tag_ids": tag_ids,
-                "tags": self._tag_names(conn, tag_ids),
-            })
-            write_entry_tags(conn, entry["id"], tag_ids)
-            return entry
-
-    def _stop(self, conn: Connection, running: dict[str, Any], stop: datetime) -> dict[str, Any]:
-        duration = int((stop - running["start"]).total_seconds())
-        return self._update(conn, "time_entry", running["id"], {"stop": stop, "duration": duration})
+            return timer.start(
+                conn, description, project_id=project_id, tag_ids=tag_ids, billable=billable,
+                start=start or self.clock(), workspace_id=workspace_id, now=self.clock(),
+            )
 
     def stop_timer(self, stop: datetime | None = None) -> dict[str, Any]:
         """Stop the running timer at `stop` (default now); the time recorded here is what Toggl gets."""
-        stop = _truncate(stop or self.clock())
         with self.engine.begin() as conn:
-            running = self.running_entry(conn)
-            if running is None:
-                raise UsageError("no timer is running")
-            if stop < running["start"]:
-                raise UsageError("the stop time is before the timer's start")
-            return self._stop(conn, running, stop)
+            return timer.stop(conn, stop or self.clock(), now=self.clock())
 
     def add_entry(
         self,
@@ -514,11 +429,6 @@ class LocalStore:
             raise UsageError(f"cannot edit {', '.join(sorted(unknown))}")
 
 
-def _rejected_create(ops: list[dict[str, Any]]) -> bool:
-    """The record's create was parked as failed: Toggl does not have it (no temporary id was replaced)."""
-    return any(op["action"] == "create" and op["state"] == "failed" for op in ops)
-
-
 class _InTransaction:
     """Stands in for the Engine of a LocalStore.batch(): `begin()` is a savepoint of the batch's
     transaction and `connect()` is its connection, so every method joins the one transaction."""
@@ -536,9 +446,4 @@ class _InTransaction:
         yield self._conn
 
 
-def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
-    """Mirror one entry's tag ids into time_entry_tags."""
-    conn.execute(delete(TimeEntryTag).where(TimeEntryTag.time_entry_id == entry_id))
-    ids = sorted(set(tag_ids))
-    if ids:
-        conn.execute(insert(TimeEntryTag), [{"time_entry_id": entry_id, "tag_id": t} for t in ids])
+write_entry_tags = timer.write_entry_tags

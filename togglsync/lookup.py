@@ -14,12 +14,14 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
-
-from togglsync.db.models import Account, Client, Project, Tag, TimeEntry, Workspace
+from togglsync.db import sql
+from togglsync.db.stored import from_db
 from togglsync.errors import UsageError
 
-MODELS = {"project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
+# Plain SQL (db.sql) on any connection: `status`, `start` and `stop` resolve
+# names without importing SQLAlchemy.
+TABLES = {"project": "projects", "client": "clients", "tag": "tags", "workspace": "workspaces"}
+Connection = Any  # a SQLAlchemy Connection or a sqlite3.Connection
 
 
 def format_id(record_id: int) -> str:
@@ -44,10 +46,10 @@ def parse_id(text: str) -> int:
 
 
 def account(conn: Connection) -> dict[str, Any]:
-    row = conn.execute(select(Account.__table__)).mappings().first()
+    row = sql.first(conn, "SELECT * FROM account LIMIT 1")
     if row is None:
         raise UsageError("no account data yet: run `togglsync sync` once while online")
-    return dict(row)
+    return from_db(row)
 
 
 def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
@@ -59,7 +61,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
             return resolve_tz(override)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    name = conn.execute(select(Account.timezone)).scalar()
+    name = sql.scalar(conn, "SELECT timezone FROM account LIMIT 1")
     try:
         return resolve_tz(name)
     except ValueError:
@@ -67,7 +69,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
 
 
 def beginning_of_week(conn: Connection) -> int:
-    value = conn.execute(select(Account.beginning_of_week)).scalar()
+    value = sql.scalar(conn, "SELECT beginning_of_week FROM account LIMIT 1")
     return int(value) if value is not None and 0 <= int(value) <= 6 else 1
 
 
@@ -86,27 +88,27 @@ def workspace_id(conn: Connection, value: str | None) -> int:
         if wid is None:
             raise UsageError("no default workspace: pass -w/--workspace")
         return int(wid)
-    rows = conn.execute(select(Workspace.id, Workspace.name)).all()
-    if value.strip().isdigit() and any(r.id == int(value) for r in rows):
+    rows = sql.rows(conn, "SELECT id, name FROM workspaces")
+    if value.strip().isdigit() and any(r["id"] == int(value) for r in rows):
         return int(value)
-    matches = [r.id for r in rows if r.name.casefold() == value.strip().casefold()]
+    matches = [r["id"] for r in rows if r["name"].casefold() == value.strip().casefold()]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         raise UsageError(f"several workspaces are named {value!r}: use its id")
-    raise UsageError(f"no workspace {value!r}{_suggest(value, [r.name for r in rows])}")
+    raise UsageError(f"no workspace {value!r}{_suggest(value, [r['name'] for r in rows])}")
 
 
 def find_id(conn: Connection, kind: str, workspace: int, value: str) -> int | None:
     """A project/client/tag by name or id in a workspace, or None if there is none."""
-    model = MODELS[kind]
+    table = TABLES[kind]
     text = value.strip()
     if re.fullmatch(r"[Ll]?\d+", text) and int(text.lstrip("Ll")) <= MAX_ID:
         record_id = parse_id(text)
-        if conn.execute(select(model.id).where(model.id == record_id, model.workspace_id == workspace)).first():
+        if sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ? AND workspace_id = ?", (record_id, workspace)):
             return record_id
-    rows = conn.execute(select(model.id, model.name).where(model.workspace_id == workspace)).all()
-    matches = [r.id for r in rows if r.name.casefold() == text.casefold()]
+    rows = sql.rows(conn, f"SELECT id, name FROM {table} WHERE workspace_id = ?", (workspace,))
+    matches = [r["id"] for r in rows if r["name"].casefold() == text.casefold()]
     if len(matches) > 1:
         raise UsageError(f"several {kind}s are named {value!r}: use its id")
     return matches[0] if matches else None
@@ -117,8 +119,7 @@ def require_id(conn: Connection, kind: str, workspace: int, value: str) -> int:
     found = find_id(conn, kind, workspace, value)
     if found is not None:
         return found
-    model = MODELS[kind]
-    names = list(conn.execute(select(model.name).where(model.workspace_id == workspace)).scalars())
+    names = sql.column(conn, f"SELECT name FROM {TABLES[kind]} WHERE workspace_id = ?", (workspace,))
     hint = _suggest(value, names)
     create = " (or pass --create to create it offline)" if kind in ("project", "tag") else ""
     raise UsageError(f"no {kind} named {value!r} in this workspace{hint}{create}")
@@ -132,11 +133,12 @@ def entry_id(conn: Connection, value: str) -> int:
         n = int(match.group(1))
         if n < 1:
             raise UsageError("-N counts from -1 (the most recent entry)")
-        found = conn.execute(select(TimeEntry.id).order_by(TimeEntry.start.desc(), TimeEntry.id.desc()).offset(n - 1).limit(1)).scalar()
+        found = sql.scalar(conn, "SELECT id FROM time_entries ORDER BY start DESC, id DESC LIMIT 1 OFFSET ?", (n - 1,))
         if found is None:
-            raise UsageError(f"there is no entry {text}: only {conn.execute(select(TimeEntry.id)).all().__len__()} entries")
+            count = sql.scalar(conn, "SELECT count(*) FROM time_entries")
+            raise UsageError(f"there is no entry {text}: only {count} entries")
         return found
     record_id = parse_id(text)
-    if conn.execute(select(TimeEntry.id).where(TimeEntry.id == record_id)).first() is None:
+    if sql.first(conn, "SELECT 1 FROM time_entries WHERE id = ?", (record_id,)) is None:
         raise UsageError(f"no time entry {text}")
     return record_id

@@ -32,6 +32,7 @@ from togglsync.db.models import (
 from togglsync.errors import UsageError
 from togglsync.output import output_format_options, render_rows
 
+MODELS = {"project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
 IDS = ("id", "user_id", "organization_id", "color")
@@ -83,7 +84,7 @@ def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> 
     found = lookup.find_id(conn, kind, wid, text)
     if found is not None:
         return found, wid
-    model = lookup.MODELS[kind]
+    model = MODELS[kind]
     if re.fullmatch(r"[Ll]?\d+", text):
         elsewhere = conn.execute(select(model.workspace_id).where(model.id == lookup.parse_id(text))).scalar()
         if elsewhere is not None:
@@ -129,7 +130,7 @@ def _name(value: str | None, kind: str) -> str:
 
 def _ensure_new_name(conn: Connection, kind: str, wid: int, name: str, exclude: int | None = None) -> None:
     """Names are unique per workspace, ignoring case (also outside ASCII, which SQL lower() is not)."""
-    model = lookup.MODELS[kind]
+    model = MODELS[kind]
     for record_id, existing in conn.execute(select(model.id, model.name).where(model.workspace_id == wid)):
         if record_id != exclude and existing.casefold() == name.casefold():
             raise UsageError(

@@ -23,9 +23,9 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from togglsync.db.lite import BUSY_TIMEOUT_MS
 from togglsync.errors import ConfigError, TogglSyncError
 
-BUSY_TIMEOUT_MS = 10_000
 
 # Execution option naming how our "begin" listener starts a transaction.
 BEGIN_MODE_OPTION = "togglsync_begin"

@@ -21,14 +21,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.db.engine import DatabaseOpenError, for_reading, make_engine
+from togglsync.db.lite import SCHEMA_HEAD
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-# The newest revision in migrations/versions. A test checks it equals alembic's
-# head, so forgetting to bump it with a new migration fails the suite.
-SCHEMA_HEAD = "0004"
 
 # Set in alembic's config attributes by a migration that deleted something
 # which must leave the file (0004: API tokens in account.raw); the name is

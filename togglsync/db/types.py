@@ -7,12 +7,22 @@ understand, JSON as plain (unescaped) UTF-8 text.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import Text, TypeDecorator
+
+from togglsync.db.stored import (
+    from_utc_text,
+    json_from_db,
+    json_to_db,
+    timestamp_from_db,
+    timestamp_to_db,
+    to_utc_text,
+)
+
+__all__ = ["JSONText", "UTCDateTime", "from_utc_text", "to_utc_text"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -28,51 +38,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
-        return None if value is None else to_utc_text(value)
-
-    @staticmethod
-    def to_stored(value: datetime | None) -> str | None:
-        """The stored form without a dialect (bulk writes call this per value)."""
-        return None if value is None else to_utc_text(value)
+        return timestamp_to_db(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return from_utc_text(value)
+        return timestamp_from_db(value)
 
-
-def to_utc_text(value: datetime) -> str:
-    """Aware datetime -> the stored text. Naive datetimes are refused: their zone is a guess."""
-    if value.__class__ is datetime and value.tzinfo is timezone.utc:
-        # The usual case (everything we parse is converted to UTC), without the
-        # conversion; isoformat ends with "+00:00" here.
-        return value.isoformat(sep=" ")[:-6]
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            f"naive datetime {value.isoformat()} has no time zone; "
-            "pass an aware datetime (e.g. tzinfo=timezone.utc)"
-        )
-    # isoformat pads the year to 4 digits and omits a zero fraction, as we want.
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
-
-
-def from_utc_text(text: str) -> datetime:
-    """The stored text -> aware UTC datetime.
-
-    Text without an offset is UTC by definition of the schema; an explicit
-    offset (a row someone wrote by hand) is honoured and converted.
-    """
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-# One encoder for every value: json.dumps with options builds a new one per call,
-# a measurable share of a cold sync (three JSON columns per entry).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    # The stored form without a dialect: bulk writes (repo.upsert) call it per value.
+    to_stored = staticmethod(timestamp_to_db)
 
 
 class JSONText(TypeDecorator[Any]):
@@ -88,14 +60,9 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else _ENCODER.encode(value)
-
-    @staticmethod
-    def to_stored(value: Any) -> str | None:
-        """The stored form without a dialect (bulk writes call this per value)."""
-        return None if value is None else _ENCODER.encode(value)
+        return json_to_db(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return json.loads(value)
+        return json_from_db(value)
+
+    to_stored = staticmethod(json_to_db)

@@ -1,0 +1,87 @@
+"""The stored form of our values, without SQLAlchemy: timestamps and JSON as the schema keeps them.
+
+`db.types` gives SQLAlchemy columns these forms; code that talks to the
+sqlite3 driver directly (see `db.sql`) reads and writes them with the
+functions here, so both paths put the same bytes on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+# One encoder for every value: json.dumps with options builds a new one per
+# call, a measurable share of a cold sync (three JSON columns per entry).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def to_utc_text(value: datetime) -> str:
+    """Aware datetime -> the stored text. Naive datetimes are refused: their zone is a guess."""
+    if value.__class__ is datetime and value.tzinfo is timezone.utc:
+        # The usual case (everything we parse is converted to UTC), without the
+        # conversion; isoformat ends with "+00:00" here.
+        return value.isoformat(sep=" ")[:-6]
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {value.isoformat()} has no time zone; "
+            "pass an aware datetime (e.g. tzinfo=timezone.utc)"
+        )
+    # isoformat pads the year to 4 digits and omits a zero fraction, as we want.
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def from_utc_text(text: str) -> datetime:
+    """The stored text -> aware UTC datetime.
+
+    Text without an offset is UTC by definition of the schema; an explicit
+    offset (a row someone wrote by hand) is honoured and converted.
+    """
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def timestamp_to_db(value: datetime | None) -> str | None:
+    return None if value is None else to_utc_text(value)
+
+
+def timestamp_from_db(value: str | None) -> datetime | None:
+    return None if value is None else from_utc_text(value)
+
+
+def json_to_db(value: Any) -> str | None:
+    """Any JSON value as UTF-8 text, non-ASCII kept as is; NaN/Infinity refused."""
+    return None if value is None else _ENCODER.encode(value)
+
+
+def json_from_db(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+# Columns of our tables that hold these forms (by name: the schema never
+# reuses a name for another kind of value).
+TIMESTAMP_COLUMNS = frozenset({
+    "start", "stop", "at", "synced_at", "created_at", "since", "full_sync_at", "updated_at",
+    "resets_at", "observed_at", "sent_at", "detected_at", "resolved_at", "utc_from", "utc_to",
+})
+JSON_COLUMNS = frozenset({"tag_ids", "tags", "raw", "base", "fingerprint", "base_value", "local_value", "remote_value"})
+BOOLEAN_COLUMNS = frozenset({"active", "archived", "billable", "is_active", "is_private", "premium"})
+
+
+def from_db(row: dict[str, Any]) -> dict[str, Any]:
+    """A row read with plain SQL -> the values SQLAlchemy's column types would give."""
+    out = dict(row)
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in TIMESTAMP_COLUMNS:
+            out[name] = from_utc_text(value)
+        elif name in JSON_COLUMNS:
+            out[name] = json.loads(value)
+        elif name in BOOLEAN_COLUMNS:
+            out[name] = bool(value)
+    return out

@@ -1,0 +1,139 @@
+"""The timer: what is running, start and stop, in plain SQL on either kind of connection.
+
+LocalStore (the Python API) and the `status`/`start`/`stop` commands (on the
+sqlite3 driver, see `db.lite`) both run these, inside their caller's
+transaction, so there is one implementation of the rules. As with every
+offline edit, the row changes at once and an operation is queued (`outbox`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from togglsync import outbox
+from togglsync.db import sql
+from togglsync.db.stored import from_db, json_to_db, to_utc_text
+from togglsync.errors import UsageError
+from togglsync.lookup import account
+from togglsync.sync.plan import state_of
+
+
+def truncate(moment: datetime) -> datetime:
+    # Toggl drops fractional seconds from start/stop; do it here so the local
+    # row already equals what the server will hold.
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def entry(conn: Any, entry_id: int) -> dict[str, Any]:
+    row = sql.first(conn, "SELECT * FROM time_entries WHERE id = ?", (entry_id,))
+    if row is None:
+        raise UsageError(f"no time entry with id {entry_id}")
+    return from_db(row)
+
+
+def running_entry(conn: Any) -> dict[str, Any] | None:
+    row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
+    return None if row is None else from_db(row)
+
+
+def tag_names(conn: Any, tag_ids: Iterable[int]) -> list[str]:
+    """Names for tag ids, in their order (unknown ids are left out)."""
+    ids = list(tag_ids)
+    if not ids:
+        return []
+    found = sql.rows(conn, f"SELECT id, name FROM tags WHERE id IN ({sql.placeholders(len(ids))})", ids)
+    names = {row["id"]: row["name"] for row in found}
+    return [names[t] for t in ids if t in names]
+
+
+def write_entry_tags(conn: Any, entry_id: int, tag_ids: Iterable[int]) -> None:
+    """Mirror one entry's tag ids into time_entry_tags."""
+    sql.execute(conn, "DELETE FROM time_entry_tags WHERE time_entry_id = ?", (entry_id,))
+    for tag_id in sorted(set(tag_ids)):
+        sql.execute(conn, "INSERT INTO time_entry_tags (time_entry_id, tag_id) VALUES (?, ?)", (entry_id, tag_id))
+
+
+def check_refs(conn: Any, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
+    """The project and tags exist, in this workspace."""
+    refs = ([("project", "projects", project_id)] if project_id is not None else [])
+    refs += [("tag", "tags", tag_id) for tag_id in tag_ids]
+    for kind, table, record_id in refs:
+        found = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (record_id,))
+        if found is None:
+            raise UsageError(f"no {kind} with id {record_id}")
+        if found != workspace_id:
+            raise UsageError(f"{kind} {record_id} belongs to another workspace")
+
+
+def default_workspace(conn: Any, workspace_id: int | None) -> int:
+    if workspace_id is not None:
+        return workspace_id
+    wid = account(conn).get("default_workspace_id")
+    if wid is None:
+        raise UsageError("no default workspace: pass a workspace")
+    return int(wid)
+
+
+def start(
+    conn: Any,
+    description: str | None = None,
+    *,
+    project_id: int | None = None,
+    tag_ids: Iterable[int] = (),
+    billable: bool = False,
+    start: datetime,
+    workspace_id: int | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Start a timer at `start`; a running one is stopped there. Returns the new entry."""
+    start = truncate(start)
+    tags = sorted(set(tag_ids))
+    wid = default_workspace(conn, workspace_id)
+    check_refs(conn, wid, project_id, tags)
+    running = running_entry(conn)
+    if running is not None:
+        if start <= running["start"]:
+            # Stopping it at the new start would give it a zero or negative length.
+            raise UsageError(
+                f"the running timer started at {running['start']:%Y-%m-%d %H:%M:%S} UTC, not before "
+                "the new start: stop it first, or start later"
+            )
+        _stop(conn, running, start, now)
+    # The temporary id is minus the id of the create operation: never a clash.
+    op_id = outbox.queue(conn, "time_entry", "create", 0, wid, None, now)
+    entry_id = -op_id
+    sql.execute(conn, "UPDATE pending_operations SET record_id = ? WHERE id = ?", (entry_id, op_id))
+    sql.execute(
+        conn,
+        "INSERT INTO time_entries (id, workspace_id, user_id, project_id, description, start, stop, duration, "
+        "billable, tag_ids, tags) VALUES (?, ?, ?, ?, ?, ?, NULL, -1, ?, ?, ?)",
+        (entry_id, wid, account(conn)["id"], project_id, description, to_utc_text(start), int(billable),
+         json_to_db(tags), json_to_db(tag_names(conn, tags))),
+    )
+    write_entry_tags(conn, entry_id, tags)
+    return entry(conn, entry_id)
+
+
+def stop(conn: Any, stop: datetime, *, now: datetime) -> dict[str, Any]:
+    """Stop the running timer at `stop`; the time recorded here is what Toggl gets."""
+    stop = truncate(stop)
+    running = running_entry(conn)
+    if running is None:
+        raise UsageError("no timer is running")
+    if stop < running["start"]:
+        raise UsageError("the stop time is before the timer's start")
+    return _stop(conn, running, stop, now)
+
+
+def _stop(conn: Any, running: dict[str, Any], stop: datetime, now: datetime) -> dict[str, Any]:
+    duration = int((stop - running["start"]).total_seconds())
+    sql.execute(
+        conn, "UPDATE time_entries SET stop = ?, duration = ? WHERE id = ?", (to_utc_text(stop), duration, running["id"])
+    )
+    after = entry(conn, running["id"])
+    base = state_of("time_entry", running)
+    if state_of("time_entry", after) != base and outbox.edit_needs_update(outbox.operations(conn, "time_entry", running["id"])):
+        outbox.queue(conn, "time_entry", "update", running["id"], running["workspace_id"], base, now)
+    return after
