@@ -19,6 +19,7 @@ Conventions:
   day is the start of the next, so a day is 23 or 25 hours long across DST.
 * Weeks start on Toggl's `beginning_of_week`: 0 = Sunday, 1 = Monday, ...,
   6 = Saturday (not Python's Monday=0 numbering).
+* Typed dates must lie in SUPPORTED_DATES (years 2-9998), see there.
 * Bad input raises ValueError with a message fit to show the user as is.
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "DURATION_HINT",
     "MAX_DURATION_SECONDS",
     "NAMED_RANGES",
+    "SUPPORTED_DATES",
     "TIME_HINT",
     "day_range",
     "explicit_range",
@@ -52,6 +54,13 @@ UTC = timezone.utc
 
 #: Longest duration parse_duration accepts (1000 hours); more is surely a typo.
 MAX_DURATION_SECONDS = 1000 * 3600
+
+#: First and last date a user may type. Python's datetime ends at years 1 and
+#: 9999; a year of margin on each side keeps everything done later with a typed
+#: time (plus a 1000-hour duration, the end of its day/week/month, shown in any
+#: zone) inside that, so no OverflowError can reach the user.
+SUPPORTED_DATES = (date(2, 1, 1), date(9998, 12, 31))
+_SUPPORTED_TEXT = f"dates {SUPPORTED_DATES[0].isoformat()} to {SUPPORTED_DATES[1].isoformat()}"
 
 #: Short list of accepted forms, appended to "not understood" errors (and usable in --help).
 TIME_HINT = (
@@ -185,8 +194,8 @@ def _wall_to_utc(wall: datetime, tz: tzinfo, *, gap: str = "raise") -> datetime:
     try:
         instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
         round_trip = instant.astimezone(tz).replace(tzinfo=None)
-    except OverflowError:
-        raise ValueError(f"{wall:%Y-%m-%d} is out of the supported range") from None
+    except OverflowError:  # not from a typed date (SUPPORTED_DATES); from a date computed at the edge
+        raise ValueError(f"{wall.date().isoformat()} is outside the supported range ({_SUPPORTED_TEXT})") from None
     if round_trip == wall:
         return instant
     transition = _find_transition(wall, tz)
@@ -348,8 +357,12 @@ def _parse_clock(text: str, token: str) -> time | None:
 
 
 def _iso_date(text: str, token: str) -> date | None:
-    if not _ISO_DATE.fullmatch(token):
+    m = _ISO_DATE.fullmatch(token)
+    if not m:
         return None
+    # Checked on the year first: year 0 is no date at all, but "outside the range" says what to do.
+    if not SUPPORTED_DATES[0].year <= int(m["y"]) <= SUPPORTED_DATES[1].year:
+        raise ValueError(f"time {text!r} is outside the supported range ({_SUPPORTED_TEXT})")
     try:
         return date.fromisoformat(token)
     except ValueError:
@@ -455,8 +468,9 @@ def parse_time(
       `2026-11-20T09:00:00+01:00`, `2026-11-20T08:00:00Z` (the offset wins over `tz`)
 
     Wall times are in `tz`. One that falls in a DST gap raises ValueError; an
-    ambiguous one (fall back) is its first occurrence. Anything else raises
-    ValueError("time '...' not understood: expected ...").
+    ambiguous one (fall back) is its first occurrence. A date outside
+    SUPPORTED_DATES raises ValueError("... is outside the supported range ...").
+    Anything else raises ValueError("time '...' not understood: expected ...").
     """
     zone = _zone(tz)
     if default_date is not None:
