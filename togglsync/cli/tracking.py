@@ -30,9 +30,10 @@ from togglsync.errors import ExitCode, TogglSyncError, UsageError
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import Connection
-
+    from togglsync.db.lite import Database
     from togglsync.local import LocalStore
+
+    Connection = Any  # SQLAlchemy's or the sqlite3 driver's (see togglsync.db.sql)
 
 TIME_HELP = "e.g. 9:30, 14:05, -15m, 'yesterday 17:00', 2026-11-20T09:00 (in the display zone)"
 DURATION_HELP = "e.g. 1h30m, 90m, 1:30"
@@ -99,11 +100,19 @@ class _Session:
         return for_reading(self.engine)
 
     @cached_property
+    def db(self) -> Database:
+        """The database on the sqlite3 driver alone: what status/start/stop use (no SQLAlchemy import)."""
+        from togglsync.db.lite import Database
+
+        db = Database(self.app.settings.db_target)
+        self.ctx.call_on_close(db.close)
+        return db
+
+    @cached_property
     def tz(self) -> ZoneInfo:
         from togglsync.lookup import display_tz
 
-        with self.reader.connect() as conn:
-            return display_tz(conn, self.app.settings.timezone)
+        return display_tz(self.db.conn, self.app.settings.timezone)
 
     @cached_property
     def store(self) -> LocalStore:
@@ -178,28 +187,21 @@ def _not_an_option(value: str) -> None:
 
 def _label(conn: Connection, row: dict[str, Any]) -> str:
     """`L5 "Writing docs" [Website relaunch] #café #urgent`"""
-    from sqlalchemy import select
-
-    from togglsync.db.models import Project
+    from togglsync.db import sql
     from togglsync.lookup import format_id
 
     parts = [format_id(row["id"]), f'"{row["description"]}"' if row.get("description") else "(no description)"]
     if row.get("project_id") is not None:
-        name = conn.execute(select(Project.name).where(Project.id == row["project_id"])).scalar()
+        name = sql.scalar(conn, "SELECT name FROM projects WHERE id = ?", (row["project_id"],))
         parts.append(f"[{name if name is not None else format_id(row['project_id'])}]")
     parts += [f"#{tag}" for tag in row.get("tags") or []]
     return " ".join(parts)
 
 
 def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
-    from sqlalchemy import select
+    from togglsync.timer import entry
 
-    from togglsync.db.models import TimeEntry
-
-    row = conn.execute(select(TimeEntry.__table__).where(TimeEntry.id == entry_id)).mappings().first()
-    if row is None:
-        raise UsageError(f"no time entry with id {entry_id}")
-    return dict(row)
+    return entry(conn, entry_id)
 
 
 def _span(s: _Session, row: dict[str, Any]) -> str:
@@ -327,7 +329,7 @@ def _sync_after(s: _Session, wanted: bool) -> None:
 
 
 def _report_started(s: _Session, entry: dict[str, Any], running_before: dict[str, Any] | None) -> None:
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         if running_before is not None:
             stopped = _entry(conn, running_before["id"])
             click.echo(f"Stopped {_label(conn, stopped)} at {s.hm(stopped['stop'])} after {_duration(stopped['duration'])}.")
@@ -363,22 +365,29 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
     Offline: the timer is in the local database at once and reaches Toggl on
     the next sync.
     """
-    from togglsync import lookup
+    from togglsync import lookup, timer
 
     s = _Session(ctx)
     description = _description(description)
     start_at = _start_time(s, at)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
-        running = s.store.running_entry(conn)
+        running = timer.running_entry(conn)
     _check_running_before(s, running, start_at)
-    with s.store.batch() as store:
-        created = refs.apply(store)
-        entry = store.start_timer(
-            description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
-            start=start_at, workspace_id=refs.workspace_id,
-        )
-    _print_created(created)
+    if refs.new_project is not None or refs.new_tags:
+        # --create: the new project/tags and the timer in one transaction, through LocalStore.
+        with s.store.batch() as store:
+            _print_created(refs.apply(store))
+            entry = store.start_timer(
+                description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
+                start=start_at, workspace_id=refs.workspace_id,
+            )
+    else:
+        with s.db.transaction() as conn:
+            entry = timer.start(
+                conn, description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
+                start=start_at, workspace_id=refs.workspace_id, now=s.now,
+            )
     _report_started(s, entry, running)
     _sync_after(s, sync_now)
 
@@ -389,18 +398,19 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
 @click.pass_context
 def stop(ctx, at, sync_now) -> None:
     """Stop the running timer; the stop time recorded here is the one Toggl gets."""
+    from togglsync import timer
+
     s = _Session(ctx)
     stop_at = s.time(at, "--at") if at is not None else s.now
-    with s.reader.connect() as conn:
-        running = s.store.running_entry(conn)
+    running = timer.running_entry(s.db.conn)
     if running is None:
         raise UsageError("no timer is running")
     if stop_at < running["start"]:
         raise UsageError(f"--at {s.hm(stop_at)} is before the timer's start ({s.hm(running['start'])})")
     s.not_future(stop_at, "--at", "a timer can't stop later than now")
-    entry = s.store.stop_timer(stop_at)
-    with s.reader.connect() as conn:
-        click.echo(f"Stopped {_label(conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
+    with s.db.transaction() as conn:
+        entry = timer.stop(conn, stop_at, now=s.now)
+    click.echo(f"Stopped {_label(s.db.conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
     _sync_after(s, sync_now)
 
 
@@ -497,26 +507,35 @@ def _ago(seconds: float) -> str:
 @click.pass_context
 def status(ctx, as_json) -> None:
     """The running timer, today's and this week's totals, pending changes and the last sync."""
-    from sqlalchemy import func, select
-
-    from togglsync import lookup
-    from togglsync.db.models import PendingOperation, SyncCursor
+    from togglsync import lookup, timer
+    from togglsync.db import sql
+    from togglsync.db.stored import from_utc_text, timestamp_from_db, to_utc_text
     from togglsync.output import dumps
-    from togglsync.report import entry_rows
     from togglsync.timeparse import day_range, week_range
 
     s = _Session(ctx)
     tz, today = s.tz, s.today
-    with s.reader.connect() as conn:
-        week_start, week_end = week_range(today, tz, lookup.beginning_of_week(conn))
-        running = s.store.running_entry(conn)
-        running_label = _label(conn, running) if running else None
-        ops = dict(conn.execute(select(PendingOperation.state, func.count()).group_by(PendingOperation.state)).all())
-        last_sync = conn.execute(select(SyncCursor.updated_at).where(SyncCursor.resource == "time_entries")).scalar()
     day_start, day_end = day_range(today, tz)
-    week_rows = entry_rows(s.reader, start=week_start, end=week_end, now=s.now, tz=tz)
-    today_seconds = sum(r["seconds"] for r in week_rows if day_start <= r["start"] < day_end)
-    week_seconds = sum(r["seconds"] for r in week_rows if week_start <= r["start"] < week_end)
+    with s.db.snapshot() as conn:
+        week_start, week_end = week_range(today, tz, lookup.beginning_of_week(conn))
+        running = timer.running_entry(conn)
+        running_label = _label(conn, running) if running else None
+        ops = dict(conn.execute("SELECT state, count(*) FROM pending_operations GROUP BY state").fetchall())
+        last_sync = timestamp_from_db(
+            sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")
+        )
+        week_rows = sql.rows(
+            conn, "SELECT start, duration FROM time_entries WHERE start >= ? AND start < ?",
+            (to_utc_text(week_start), to_utc_text(week_end)),
+        )
+    today_seconds = week_seconds = 0
+    for row in week_rows:
+        started = from_utc_text(row["start"])
+        # A running entry counts up to now, as in reports.
+        seconds = max(0, int((s.now - started).total_seconds()) if row["duration"] < 0 else row["duration"])
+        week_seconds += seconds
+        if day_start <= started < day_end:
+            today_seconds += seconds
     pending, failed = sum(ops.values()), ops.get("failed", 0)
     elapsed = max(0, int((s.now - running["start"]).total_seconds())) if running else 0
     if as_json:

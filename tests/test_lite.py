@@ -1,0 +1,141 @@
+"""The driver-only path of status/start/stop: no SQLAlchemy import, same stored forms, same fallbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import Boolean
+
+from togglsync.db import stored
+from togglsync.db.lite import Database, connect
+from togglsync.db.models import Base
+from togglsync.db.types import JSONText, UTCDateTime
+
+PROBE = """
+import sys
+from togglsync.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="togglsync")
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(m for m in ("sqlalchemy", "alembic", "requests", "rich") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+sys.exit(code)
+"""
+
+
+def _probe(home, *args):
+    env = {**os.environ, **home.env}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=60)
+    heavy = [line for line in done.stdout.splitlines() if line.startswith("HEAVY=")]
+    return done, heavy[-1].removeprefix("HEAVY=") if heavy else None
+
+
+@pytest.mark.parametrize("args", [["status"], ["status", "--json"], ["start", "Writing"], ["stop"]])
+def test_timer_commands_import_neither_sqlalchemy_nor_http(synced, args):
+    if args == ["stop"]:
+        assert synced.run("start", "to stop").exit_code == 0
+    done, heavy = _probe(synced, *args)
+    assert done.returncode == 0, done.stderr
+    assert heavy == "", f"togglsync {' '.join(args)} imported {heavy}"
+
+
+def test_start_with_project_and_tags_stays_light_and_matches_the_python_api(synced):
+    with Database(str(synced.db)).snapshot() as conn:
+        project = conn.execute("SELECT name FROM projects WHERE active = 1 ORDER BY id LIMIT 1").fetchone()[0]
+        tag = conn.execute("SELECT name FROM tags ORDER BY id LIMIT 1").fetchone()[0]
+    done, heavy = _probe(synced, "start", "Light", "-p", project.upper(), "-t", tag, "--billable")
+    assert done.returncode == 0, done.stderr
+    assert heavy == ""
+    result = synced.run("status", "--json")
+    running = json.loads(result.output)["running"]
+    assert running["description"] == "Light" and running["tags"] == [tag] and running["billable"] is True
+    # The row and its queued create are what LocalStore writes (same stored forms).
+    from togglsync.db.migrate import open_database
+    from togglsync.local import LocalStore
+
+    engine = open_database(synced.db)
+    try:
+        row = LocalStore(engine).running_entry()
+        assert row["start"].tzinfo is not None and row["tag_ids"] and row["stop"] is None and row["duration"] == -1
+        with engine.connect() as conn:
+            op = conn.exec_driver_sql(
+                "SELECT action, state, record_id FROM pending_operations WHERE record_id = ?", (row["id"],)
+            ).one()
+        assert tuple(op) == ("create", "queued", row["id"])
+    finally:
+        engine.dispose()
+
+
+def test_stored_column_sets_match_the_models():
+    kinds: dict[type, set[str]] = {UTCDateTime: set(), JSONText: set(), Boolean: set()}
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            for kind, names in kinds.items():
+                if isinstance(column.type, kind):
+                    names.add(column.name)
+    assert kinds[UTCDateTime] == stored.TIMESTAMP_COLUMNS
+    assert kinds[JSONText] == stored.JSON_COLUMNS
+    assert kinds[Boolean] == stored.BOOLEAN_COLUMNS
+    clash = (stored.TIMESTAMP_COLUMNS & stored.JSON_COLUMNS) | (stored.TIMESTAMP_COLUMNS & stored.BOOLEAN_COLUMNS)
+    assert not clash
+
+
+def test_stored_forms_round_trip():
+    moment = datetime(2026, 3, 29, 1, 30, 5, 120, tzinfo=timezone.utc)
+    assert stored.to_utc_text(moment) == "2026-03-29 01:30:05.000120"
+    assert stored.from_db({"start": "2026-03-29 01:30:05.000120", "tags": '["café"]', "billable": 1}) == {
+        "start": moment, "tags": ["café"], "billable": True,
+    }
+    assert stored.json_to_db(["café"]) == '["café"]'
+    with pytest.raises(ValueError):
+        stored.json_to_db(float("nan"))
+
+
+def test_quick_connect_declines_what_it_cannot_open_alone(tmp_path):
+    assert connect(str(tmp_path / "missing.db")) is None
+    assert connect("sqlite:///" + str(tmp_path / "x.db")) is None
+    assert connect(":memory:") is None
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    assert connect(str(tmp_path / "junk.db")) is None
+
+
+def test_database_creates_a_missing_file_then_opens_it_quickly(tmp_path):
+    path = tmp_path / "new" / "togglsync.db"
+    db = Database(str(path))
+    try:
+        assert db._engine is None  # reopened through the driver after the full open created it
+        assert db.conn.execute("SELECT count(*) FROM time_entries").fetchone() == (0,)
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    finally:
+        db.close()
+    assert connect(str(path)) is not None
+
+
+def test_database_named_by_url_uses_the_engines_connection(tmp_path):
+    db = Database("sqlite:///" + str(tmp_path / "url.db"))
+    try:
+        assert db._engine is not None
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO tags (id, workspace_id, name) VALUES (1, 1, 'x')")
+        assert db.conn.execute("SELECT name FROM tags").fetchall() == [("x",)]
+    finally:
+        db.close()
+
+
+def test_a_failed_write_rolls_back(tmp_path):
+    db = Database(str(tmp_path / "t.db"))
+    try:
+        with pytest.raises(RuntimeError):
+            with db.transaction() as conn:
+                conn.execute("INSERT INTO tags (id, workspace_id, name) VALUES (1, 1, 'x')")
+                raise RuntimeError("boom")
+        assert db.conn.execute("SELECT count(*) FROM tags").fetchone() == (0,)
+        assert not db.conn.in_transaction
+    finally:
+        db.close()
