@@ -286,6 +286,25 @@ def test_include_prints_status_and_quota_headers_to_stderr(quiet_sim):
     assert "X-Toggl-Quota-Remaining: " in result.stderr
 
 
+def test_a_json_null_answer_prints_null_and_an_empty_one_prints_nothing(quiet_sim):
+    sim, env = quiet_sim, quiet_sim.env("direct")
+    running = sim.state.current_time_entry(sim.seed.user_id)
+    if running is not None:
+        sim.state.stop_time_entry(sim.seed.user_id, running["workspace_id"], running["id"])
+    # Toggl answers `null` when no timer runs: a script reading stdout must get valid JSON.
+    result = invoke(env, "api", "GET", "/me/time_entries/current")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "null\n"
+    assert sim.log.records[-1].status == 200
+
+    # A DELETE answers with no body at all: nothing to print.
+    entry_id = next(iter(sim.state.entries))
+    entry = sim.state.entries[entry_id]
+    result = invoke(env, "api", "DELETE", f"/workspaces/{entry.workspace_id}/time_entries/{entry_id}")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+
+
 def test_premium_only_request_on_free_plan_is_a_clear_error(quiet_sim):
     wid, client_id = quiet_sim.seed.workspace_id, quiet_sim.seed.client_ids[0]
     result = invoke(quiet_sim.env("direct"), "api", "POST", f"/workspaces/{wid}/clients/{client_id}/archive")

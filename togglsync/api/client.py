@@ -53,6 +53,8 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     data: Any
+    # `data` is None both for no body (a DELETE) and for a JSON `null`; this tells them apart.
+    has_body: bool = True
 
 
 class TogglClient:
@@ -161,7 +163,7 @@ class TogglClient:
         merged = {**dict(query), **(params or {})}
         response = self._send(method, native, params=merged or None, json=json, api=api)
         data = self._decode(response, method, native)
-        return ApiResponse(response.status_code, dict(response.headers), data)
+        return ApiResponse(response.status_code, dict(response.headers), data, has_body=bool(response.content.strip()))
 
     def _send(
         self,

@@ -69,7 +69,7 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
         for name in ("X-Toggl-Quota-Remaining", "X-Toggl-Quota-Resets-In", "X-Next-ID", "X-Next-Row-Number"):
             if name in response.headers:
                 click.echo(f"{name}: {response.headers[name]}", err=True)
-    if response.data is not None:
+    if response.has_body:  # a JSON null prints `null`; only an empty body prints nothing
         click.echo(dumps(_redact_secrets(response.data, app.settings)))
 
 
