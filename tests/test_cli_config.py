@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from click.testing import CliRunner
 
 from togglsync import __version__
@@ -84,6 +85,19 @@ def test_login_with_a_wrong_token_stores_nothing(sim, isolated_home):
     assert "Authentication failed" in line and "0123456789abcdef" not in result.output
     assert not (isolated_home / "config.json").exists()
     assert sim.log.count("GET", "/me") == 1 and len(sim.log) == 1
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "  \t \n"], ids=["end of input", "empty line", "blanks"])
+@pytest.mark.parametrize("maton", [False, True], ids=["token", "maton key"])
+def test_login_without_a_secret_is_a_clear_error(sim, isolated_home, stdin, maton):
+    env = {"TOGGLSYNC_API_URL": sim.url}
+    result = invoke(env, "login", *(["--maton"] if maton else []), input=stdin)
+    assert result.exit_code == 2
+    line = one_line_error(result)  # not click's bare "Aborted!"
+    what, variable = ("Maton API key", "MATON_API_KEY") if maton else ("Toggl API token", "TOGGL_API_TOKEN")
+    assert f"no {what} given" in line and variable in line, line
+    assert len(sim.log) == 0
+    assert not (isolated_home / "config.json").exists()
 
 
 def test_login_maton_stores_the_key_0600_and_the_gateway_transport(sim, isolated_home):

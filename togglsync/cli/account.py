@@ -26,9 +26,18 @@ def login(ctx: click.Context, maton: bool) -> None:
 
     app = _app(ctx)
     what = "Maton API key" if maton else "Toggl API token"
-    secret = click.prompt(what, hide_input=True).strip()
+    try:
+        # default="": an empty line is an answer (refused below), not a reason to ask again forever.
+        secret = click.prompt(what, hide_input=True, default="", show_default=False).strip()
+    except click.Abort as exc:
+        # click turns both Ctrl-C and the end of input into Abort; only the end of input
+        # (`togglsync login < /dev/null`, an empty pipe) means "no token given".
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        secret = ""
     if not secret:
-        raise UsageError(f"empty {what}")
+        variable = "MATON_API_KEY" if maton else "TOGGL_API_TOKEN"
+        raise UsageError(f"no {what} given: paste it at the prompt, or set {variable} instead of logging in")
     key = "maton_api_key" if maton else "api_token"
     transport = "maton" if maton else "direct"
     trial = App(with_overrides(app.settings, transport=transport, **{key: secret}))
