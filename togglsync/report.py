@@ -18,10 +18,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, select, text
+from togglsync.db import sql
+from togglsync.db.stored import from_utc_text, to_utc_text
 
-from togglsync.db.models import Client, Project, TimeEntry, TimeEntryTag
-from togglsync.db.types import to_utc_text
+# Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
+# SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
+Connection = Any
 
 GROUPINGS = ("project", "client", "tag", "day", "description")
 NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}
@@ -31,7 +33,7 @@ EMPTY_DAYS_LIMIT = 366
 
 
 def entry_rows(
-    engine: Engine,
+    conn: Connection,
     *,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -42,50 +44,47 @@ def entry_rows(
     workspace_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Entries starting in [start, end), newest first, with names resolved and local times."""
-    e = TimeEntry.__table__
-    query = (
-        select(
-            e.c.id, e.c.workspace_id, e.c.description, e.c.start, e.c.stop, e.c.duration, e.c.billable,
-            e.c.project_id, e.c.tags, Project.name.label("project"), Client.name.label("client"),
-        )
-        .select_from(e.outerjoin(Project, Project.id == e.c.project_id).outerjoin(Client, Client.id == Project.client_id))
-        .order_by(e.c.start.desc())
-    )
-    conditions = []
-    if start is not None:
-        conditions.append(e.c.start >= start)
-    if end is not None:
-        conditions.append(e.c.start < end)
-    if project_id is not None:
-        conditions.append(e.c.project_id == project_id)
-    if workspace_id is not None:
-        conditions.append(e.c.workspace_id == workspace_id)
-    if tag_id is not None:
-        conditions.append(e.c.id.in_(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == tag_id)))
-    if conditions:
-        query = query.where(and_(*conditions))
+    clauses, params = ["1"], []
+    for condition, value in (
+        ("e.start >= ?", None if start is None else to_utc_text(start)),
+        ("e.start < ?", None if end is None else to_utc_text(end)),
+        ("e.project_id = ?", project_id),
+        ("e.workspace_id = ?", workspace_id),
+        ("e.id IN (SELECT time_entry_id FROM time_entry_tags WHERE tag_id = ?)", tag_id),
+    ):
+        if value is not None:
+            clauses.append(condition)
+            params.append(value)
+    query = f"""
+        SELECT e.id, e.workspace_id, e.description, e.start, e.stop, e.duration, e.billable, e.project_id, e.tags,
+               p.name AS project, c.name AS client
+        FROM time_entries e
+        LEFT JOIN projects p ON p.id = e.project_id
+        LEFT JOIN clients c ON c.id = p.client_id
+        WHERE {" AND ".join(clauses)}
+        ORDER BY e.start DESC"""
     out = []
-    with engine.connect() as conn:
-        for row in conn.execute(query).mappings():
-            running = row["duration"] < 0
-            seconds = int((now - row["start"]).total_seconds()) if running else row["duration"]
-            local_start = row["start"].astimezone(tz)
-            out.append({
-                "id": row["id"],
-                "workspace_id": row["workspace_id"],
-                "date": local_start.date().isoformat(),
-                "start": local_start,
-                "stop": row["stop"].astimezone(tz) if row["stop"] else None,
-                "seconds": max(0, seconds),
-                "running": running,
-                "description": row["description"],
-                "project_id": row["project_id"],
-                "project": row["project"],
-                "client": row["client"],
-                "tags": list(row["tags"] or []),
-                "billable": bool(row["billable"]),
-                "unsynced": row["id"] < 0,
-            })
+    for row in sql.rows(conn, query, params):
+        started = from_utc_text(row["start"])
+        running = row["duration"] < 0
+        seconds = int((now - started).total_seconds()) if running else row["duration"]
+        local_start = started.astimezone(tz)
+        out.append({
+            "id": row["id"],
+            "workspace_id": row["workspace_id"],
+            "date": local_start.date().isoformat(),
+            "start": local_start,
+            "stop": from_utc_text(row["stop"]).astimezone(tz) if row["stop"] else None,
+            "seconds": max(0, seconds),
+            "running": running,
+            "description": row["description"],
+            "project_id": row["project_id"],
+            "project": row["project"],
+            "client": row["client"],
+            "tags": json.loads(row["tags"]) if row["tags"] else [],
+            "billable": bool(row["billable"]),
+            "unsynced": row["id"] < 0,
+        })
     return out
 
 
@@ -258,14 +257,14 @@ def summarize(
         if empty_days is None:
             empty_days = len(days) <= EMPTY_DAYS_LIMIT
         params["days"] = json.dumps([[d.isoformat(), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in days])
-        sql = _GROUP_QUERIES["day"].format(
+        query = _GROUP_QUERIES["day"].format(
             seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN"
         )
     else:
-        sql = _GROUP_QUERIES[by].format(seconds=seconds_sql, where=f"e.start >= :start AND e.start < :end AND {where}")
+        query = _GROUP_QUERIES[by].format(seconds=seconds_sql, where=f"e.start >= :start AND e.start < :end AND {where}")
 
-    fetched = conn.execute(text(sql), params).mappings().all()
-    total = conn.execute(text(_TOTAL_QUERY.format(seconds=seconds_sql, where=where)), params).mappings().one()
+    fetched = sql.rows(conn, query, params)
+    total = sql.rows(conn, _TOTAL_QUERY.format(seconds=seconds_sql, where=where), params)[0]
 
     rows = [_row(by, r) for r in fetched]
     if by == "day":

@@ -104,6 +104,32 @@ def _upgrade_if_behind(ctx: click.Context, engine: Engine) -> bool:
     return True
 
 
+def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
+    """run(connection) on the database, read-only.
+
+    A database at this version's schema is read through the sqlite3 driver
+    alone (db.lite: no SQLAlchemy import, most of a report's start-up); any
+    other goes the full way, which upgrades an old schema first.
+    """
+    from togglsync.db.lite import connect_readonly
+
+    conn = connect_readonly(get_app(ctx).settings.db_target)
+    if conn is None:
+        engine = _open_readonly(ctx)
+
+        def full() -> T:
+            with engine.connect() as connection:
+                return run(connection)
+
+        return _retrying_after_upgrade(ctx, engine, full)
+    try:
+        return run(conn)
+    except sqlite3.Error as exc:
+        raise _sqlite_error(exc, ctx) from None
+    finally:
+        conn.close()
+
+
 def _retrying_after_upgrade(ctx: click.Context, engine: Engine, run: Callable[[], T]) -> T:
     """run(); if it failed on a missing table or column and the schema was old, upgrade and run again."""
     from sqlalchemy.exc import DBAPIError
@@ -331,22 +357,19 @@ def _suggestions(value: str, names: list[str]) -> str:
 
 def _resolve(conn: Connection, kind: str, value: str, workspace: int | None) -> int:
     """A project or tag by name or id: in -w's workspace, else in whichever workspace has it."""
-    from sqlalchemy import select
+    from togglsync.db import sql
+    from togglsync.lookup import TABLES, find_id
 
-    from togglsync.db.models import Project, Tag, Workspace
-    from togglsync.lookup import find_id
-
-    model = Project if kind == "project" else Tag
-    spaces = [workspace] if workspace is not None else list(conn.execute(select(Workspace.id)).scalars())
+    spaces = [workspace] if workspace is not None else sql.column(conn, "SELECT id FROM workspaces")
     found = {ws: hit for ws in spaces if (hit := find_id(conn, kind, ws, value)) is not None}
     if len(set(found.values())) == 1:
         return next(iter(found.values()))
     if found:
         raise UsageError(f"there is a {kind} {value!r} in several workspaces: pass -w/--workspace")
-    query = select(model.name)
-    if workspace is not None:
-        query = query.where(model.workspace_id == workspace)
-    names = sorted(set(conn.execute(query).scalars()))
+    if workspace is None:
+        names = sorted(set(sql.column(conn, f"SELECT name FROM {TABLES[kind]}")))
+    else:
+        names = sorted(set(sql.column(conn, f"SELECT name FROM {TABLES[kind]} WHERE workspace_id = ?", (workspace,))))
     where = " in this workspace" if workspace is not None else ""
     raise UsageError(f"no {kind} named {value!r}{where}{_suggestions(value, names)}")
 
@@ -407,22 +430,20 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
     from togglsync.report import Filters, summarize
 
     app = get_app(ctx)
-    engine = _open_readonly(ctx)
     now = datetime.now(timezone.utc).replace(microsecond=0)
 
-    def build() -> Report:
-        with engine.connect() as conn:
-            tz = display_tz(conn, app.settings.timezone)
-            start, end, _ = _report_range(conn, period, from_, to, tz, now)
-            wid = workspace_id(conn, workspace) if workspace else None
-            filters = Filters(
-                workspace_id=wid,
-                project_ids=tuple(dict.fromkeys(_resolve(conn, "project", p, wid) for p in projects)),
-                tag_ids=tuple(dict.fromkeys(_resolve(conn, "tag", t, wid) for t in tags)),
-            )
-            return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters)
+    def build(conn: Any) -> Report:
+        tz = display_tz(conn, app.settings.timezone)
+        start, end, _ = _report_range(conn, period, from_, to, tz, now)
+        wid = workspace_id(conn, workspace) if workspace else None
+        filters = Filters(
+            workspace_id=wid,
+            project_ids=tuple(dict.fromkeys(_resolve(conn, "project", p, wid) for p in projects)),
+            tag_ids=tuple(dict.fromkeys(_resolve(conn, "tag", t, wid) for t in tags)),
+        )
+        return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters)
 
-    result = _retrying_after_upgrade(ctx, engine, build)
+    result = _read(ctx, build)
     if fmt == "json":
         from togglsync.output import dumps
         from togglsync.report import report_dict

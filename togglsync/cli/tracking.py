@@ -825,7 +825,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     if len(tags) > 1:
         raise UsageError("-t/--tag: give one tag")
     tz = s.tz
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         wid = lookup.workspace_id(conn, workspace)
         project_id = _existing(conn, "project", wid, project) if project is not None else None
         tag_id = _existing(conn, "tag", wid, tags[0]) if tags else None
@@ -840,7 +840,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     rows = entry_rows(
-        s.reader, start=start, end=end, now=s.now, tz=tz, project_id=project_id, tag_id=tag_id,
+        s.db.conn, start=start, end=end, now=s.now, tz=tz, project_id=project_id, tag_id=tag_id,
         workspace_id=wid if workspace is not None else None,
     )
     rows.reverse()  # oldest first: the most recent (-1) ends up right above the total

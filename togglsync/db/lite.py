@@ -48,6 +48,30 @@ def connect(target: str) -> sqlite3.Connection | None:
     return conn
 
 
+def connect_readonly(target: str) -> sqlite3.Connection | None:
+    """The database file at `target` opened read-only (`mode=ro`), when it is at this version's schema."""
+    if "://" in target or target in ("", ":memory:"):
+        return None
+    path = Path(target).expanduser()
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error:
+        conn.close()
+        return None
+    if versions != [(SCHEMA_HEAD,)]:
+        conn.close()
+        return None
+    return conn
+
+
 def configure(conn: sqlite3.Connection) -> None:
     """The per-connection settings our SQLAlchemy engine applies too (db.engine)."""
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

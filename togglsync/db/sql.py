@@ -12,25 +12,30 @@ Rows come back as dicts of stored values; `db.stored.from_db` converts them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-Params = Sequence[Any]
+# `?` placeholders with a sequence, or `:name` ones with a mapping (both drivers' styles).
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 def _run(conn: Any, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]] | None, int | None]:
     if isinstance(conn, sqlite3.Connection):
-        cursor = conn.execute(sql, tuple(params))
+        cursor = conn.execute(sql, _bound(params))
         try:
             if cursor.description is None:
                 return [], None, cursor.lastrowid
             return [d[0] for d in cursor.description], cursor.fetchall(), None
         finally:
             cursor.close()
-    result = conn.exec_driver_sql(sql, tuple(params))  # a SQLAlchemy Connection, in its transaction
+    result = conn.exec_driver_sql(sql, _bound(params))  # a SQLAlchemy Connection, in its transaction
     if not result.returns_rows:
         return [], None, result.lastrowid
     return list(result.keys()), [tuple(row) for row in result.all()], None
+
+
+def _bound(params: Params) -> Any:
+    return dict(params) if isinstance(params, Mapping) else tuple(params)
 
 
 def rows(conn: Any, sql: str, params: Params = ()) -> list[dict[str, Any]]:
