@@ -26,47 +26,40 @@ SCHEMA_HEAD = "0004"
 
 def connect(target: str) -> sqlite3.Connection | None:
     """The database file at `target`, opened with the driver; None when the quick way does not apply."""
-    if "://" in target or target in ("", ":memory:"):
-        return None
-    path = Path(target).expanduser()
-    if not path.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error:
-        return None
-    try:
-        configure(conn)
-        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-    except sqlite3.Error:
-        conn.close()
-        return None
-    if journal != "wal" or versions != [(SCHEMA_HEAD,)]:
-        conn.close()
-        return None
-    return conn
+    return _open(target, readonly=False)
 
 
 def connect_readonly(target: str) -> sqlite3.Connection | None:
-    """The database file at `target` opened read-only (`mode=ro`), when it is at this version's schema."""
+    """The same, opened read-only (`mode=ro`): nothing done through it can write the file."""
+    return _open(target, readonly=True)
+
+
+def _open(target: str, *, readonly: bool) -> sqlite3.Connection | None:
     if "://" in target or target in ("", ":memory:"):
         return None
     path = Path(target).expanduser()
     if not path.is_file():
         return None
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                               timeout=BUSY_TIMEOUT_MS / 1000)
+        if readonly:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error:
         return None
     try:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        if readonly:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            wal = True  # a reader needs no journal mode of its own
+        else:
+            configure(conn)
+            wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        at_head = conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(SCHEMA_HEAD,)]
     except sqlite3.Error:
         conn.close()
         return None
-    if versions != [(SCHEMA_HEAD,)]:
+    if not (wal and at_head):
         conn.close()
         return None
     return conn
