@@ -11,8 +11,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-# One encoder for every value: json.dumps with options builds a new one per
-# call, a measurable share of a cold sync (three JSON columns per entry).
+import orjson
+
+# The fallback for what orjson will not write (integers past 64 bits, lone
+# surrogates, non-string keys): the standard library's encoder, same options.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
@@ -54,8 +56,18 @@ def timestamp_from_db(value: str | None) -> datetime | None:
 
 
 def json_to_db(value: Any) -> str | None:
-    """Any JSON value as UTF-8 text, non-ASCII kept as is; NaN/Infinity refused."""
-    return None if value is None else _ENCODER.encode(value)
+    """Any JSON value as compact UTF-8 text, non-ASCII kept as is.
+
+    orjson writes it several times faster than the json module (three JSON
+    columns per entry made encoding the largest share of a cold sync). It
+    writes NaN and Infinity, which are not JSON, as null.
+    """
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return _ENCODER.encode(value)
 
 
 def json_from_db(value: str | None) -> Any:

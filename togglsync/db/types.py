@@ -52,7 +52,7 @@ class JSONText(TypeDecorator[Any]):
 
     SQLAlchemy's JSON type escapes non-ASCII by default (`"caf\\u00e9"`),
     which breaks `LIKE` and reads badly; SQLite's json_* functions accept
-    either form. NaN/Infinity are refused because they are not JSON and
+    either form. NaN/Infinity become null: they are not JSON, and
     json_extract would reject the whole value.
     """
 
