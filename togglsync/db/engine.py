@@ -126,6 +126,24 @@ def table_rebuilds_allowed(connection: Connection) -> Iterator[None]:
 
 
 @contextmanager
+def large_page_cache(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
+    """A bigger page cache for one bulk write (a full re-sync of 100,000 entries).
+
+    With SQLite's default 2 MB, a transaction that writes tens of megabytes
+    spills pages to the WAL and reads them back as its B-trees grow: measured
+    about 40% of the time of the inserts. The cache only grows as pages are
+    used, and the connection's own size comes back afterwards (it is pooled).
+    """
+    dbapi = connection.connection.driver_connection
+    before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+    dbapi.execute(f"PRAGMA cache_size={-1024 * int(mebibytes)}")
+    try:
+        yield
+    finally:
+        dbapi.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextmanager
 def foreign_keys_disabled(connection: Connection) -> Iterator[None]:
     """Turn off foreign key enforcement on this connection for the duration.
 

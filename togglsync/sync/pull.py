@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, select
 
+from togglsync.db.engine import large_page_cache
 from togglsync.db.models import (
     Account,
     Client,
@@ -173,7 +174,7 @@ class Puller:
             spool.seek(0)
             records = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
             window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, large_page_cache(conn):
                 stats = ApplyStats()
                 seen: set[int] = set()
                 try:
