@@ -19,9 +19,9 @@ At the end, after fault-free syncs:
   warm-up. The simulator runs in a child process (tests/sim_process.py), so
   these numbers are the sync engine's alone.
 
-One known bug is stepped around: local edits never name a project or client
-that another device has deleted (test_edit_naming_a_record_deleted_on_toggl,
-below, pins it); tags another device deleted are fair game.
+Local edits may name a tag, project or client another device has deleted: the
+push is refused, and the user's remedy (a full sync, then `pending retry`) must
+get the edit through (test_edit_naming_a_record_deleted_on_toggl, below).
 
 A seeded random.Random drives everything and the server clock is frozen and
 moved by the test, so a seed replays exactly. The short variant runs in the
@@ -193,9 +193,6 @@ class Soak:
         self.last_cursor: datetime | None = None
         self.remote_changes = 0
         self.retried = 0
-        # Projects and clients another device deleted. Local edits leave them alone (see
-        # test_edit_naming_a_record_deleted_on_toggl: such an edit can never be pushed).
-        self.gone: set[int] = set()
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -298,13 +295,13 @@ class Soak:
             self.did("refused", f"{action.__name__}: {exc}")
 
     def _refs(self) -> tuple[int | None, list[int]]:
-        projects = [p["id"] for p in self.local("project") if p["id"] not in self.gone]
+        projects = [p["id"] for p in self.local("project")]
         tags = [t["id"] for t in self.local("tag")]
         project = self.rnd.choice([None, None, *projects])
         return project, self.rnd.sample(tags, k=min(len(tags), self.rnd.randint(0, 2)))
 
     def clients(self) -> list[int]:
-        return [c["id"] for c in self.local("client") if c["id"] not in self.gone]
+        return [c["id"] for c in self.local("client")]
 
     def add_entry(self) -> None:
         project, tags = self._refs()
@@ -541,8 +538,6 @@ class Soak:
             return
         record = self.rnd.choice(records)
         env, state = self.env, self.sim.state
-        if resource in ("project", "client"):
-            self.gone.add(record["id"])
         if resource == "project":
             mode = self.rnd.choice(["unassign", "delete"])
             if mode == "delete":
@@ -903,17 +898,8 @@ def _edit_naming_deleted(env: SyncEnv, kind: str) -> int:
     return env.store.add_entry("mine", start=env.ago(hours=2), duration=600, project_id=project["id"])["id"]
 
 
-STALE_REASON = (
-    "a project or client deleted on Toggl is never detached from local rows with edits still to push "
-    "(tags are: apply.strip_tags), so after `sync --full` and `pending retry` Toggl rejects the edit "
-    "again (400) and whatever depends on it (an entry on the offline project) waits forever"
-)
-
-
 @pytest.mark.parametrize("kind", [
-    "tag",
-    pytest.param("project", marks=pytest.mark.xfail(strict=True, reason=STALE_REASON)),
-    pytest.param("client", marks=pytest.mark.xfail(strict=True, reason=STALE_REASON)),
+    "tag", "project", "client",
 ])
 def test_edit_naming_a_record_deleted_on_toggl(make_sim, tmp_path, kind):
     """The remedy the sync's exit code 7 points at (a full sync, then `pending retry`) gets the edit through."""

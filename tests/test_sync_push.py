@@ -706,3 +706,33 @@ def test_deleting_a_record_drops_its_rejected_update(env):
     assert [(op["action"], op["state"]) for op in env.ops()] == [("delete", "queued")]
     env.sync()
     assert env.ops() == [] and env.server_entry(target["id"]) is None
+
+
+def test_1d_a_lost_create_pulled_by_a_sync_that_stopped_part_way_is_adopted_not_resent(env):
+    """Found by the soak: the record a lost create made was stored by a pull that then failed
+    (network), left beside the temporary row; a local stop landed on that copy, a record with
+    edits is never adopted, and the timer was sent again: two on Toggl, an ambiguous create."""
+    env.store.stop_timer(env.store.running_entry()["start"] + timedelta(minutes=1))
+    env.sync()
+    timer = env.store.start_timer("lost then stopped", start=env.ago(minutes=30))
+    env.sim.faults.add(method="POST", path=ENTRY_POSTS, apply=True, drop_response=True)
+    env.sync()
+    [landed] = env.server_entries_described("lost then stopped")
+    assert env.ops()[0]["state"] == "in_flight"
+
+    # The next sync stores the entry, then the hourly catalog refresh is cut off (every retry).
+    env.sim.clock.advance(3700)
+    env.sim.faults.add(method="GET", path="/me", drop_response=True, count=10)
+    stopped = env.sync()
+    assert stopped.stopped == "network", stopped
+    assert env.entry(timer["id"]) is None, "still two local copies of one timer"
+    assert env.ops() == []
+    env.sim.faults.clear()
+
+    env.store.stop_timer(env.ago(minutes=5))
+    env.sim.clock.advance(120)
+    env.sync()
+    assert [e["id"] for e in env.server_entries_described("lost then stopped")] == [landed["id"]]
+    assert env.server_entries_described("lost then stopped")[0]["duration"] > 0
+    assert_local_equals_server(env)
+    _assert_idle(env)

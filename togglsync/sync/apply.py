@@ -191,14 +191,32 @@ def write_tags_for(conn: Connection, rows: list[dict[str, Any]], *, stored: set[
 
 
 def delete_records(conn: Connection, resource: str, ids: list[int]) -> int:
-    """Remove rows the server deleted (or no longer has); tags are stripped from entries too."""
+    """Remove rows the server deleted (or no longer has), and the references to them."""
     model = TABLES[resource]
     count = 0
     for chunk in _chunks(ids, 500):
         count += conn.execute(delete(model).where(model.id.in_(chunk))).rowcount
     if resource == "tag":
         strip_tags(conn, set(ids))
+    elif resource in DETACH:
+        detach(conn, resource, ids)
     return count
+
+
+# What Toggl does to the records that name a deleted project or client: they lose the reference.
+DETACH = {"project": (TimeEntry, "project_id"), "client": (Project, "client_id")}
+
+
+def detach(conn: Connection, resource: str, ids: list[int]) -> None:
+    """Fix: a local row still naming a project or client deleted on Toggl (an offline edit or
+    create made before we heard of the deletion) was sent with that id, refused with 400 on
+    every retry, and whatever depended on it waited forever. Rows synced from the server
+    lose the reference in Toggl too (their update arrives with the next entry pull); a
+    row with an operation to push now sends no reference instead of a dead one.
+    """
+    model, column = DETACH[resource]
+    for chunk in _chunks(ids, 500):
+        conn.execute(update(model).where(getattr(model, column).in_(chunk)).values({column: None}))
 
 
 def strip_tags(conn: Connection, tag_ids: set[int]) -> None:

@@ -160,7 +160,17 @@ def run_sync(
         if options.pull or in_flight:
             # Creates of unknown outcome need a catalog snapshot to be recognised by name.
             force_catalog = options.force_catalog or any(op["resource"] != "time_entry" for op in in_flight)
-            _merge_pull(result, puller.pull(force_catalog=force_catalog))
+            try:
+                _merge_pull(result, puller.pull(force_catalog=force_catalog))
+            except TogglSyncError:
+                # Fix: a pull that stopped part-way (network, quota, budget) may already
+                # have stored the record a lost create made. Left beside its temporary row
+                # until the next sync, it was a second copy a local edit could land on, and
+                # a record with edits is never adopted: the create was sent again. Adopt
+                # what was stored; resending must wait for a complete pull.
+                if in_flight:
+                    pusher.reconcile(pushed, adopt_only=True)
+                raise
             pusher.reconcile(pushed)
         if options.push:
             # Fix: push() used to return a fresh result, so when it stopped half way

@@ -595,12 +595,14 @@ class Pusher:
             ).mappings().all()
         return [dict(r) for r in rows]
 
-    def reconcile(self, result: PushResult) -> None:
+    def reconcile(self, result: PushResult, *, adopt_only: bool = False) -> None:
         """Decide every in-flight create from pulled data: adopt the server's record, or resend.
 
         Runs after a pull that started after the create was sent. One match:
         adopt its id. None, and the send is old enough to be visible: queue it
         again. Several: park it as failed (ambiguous) for the user to decide.
+        `adopt_only` (after a pull that stopped part-way) does only the first:
+        what was not pulled cannot show that a create never landed.
         """
         now = self.server_now()
         claimed: set[int] = set()
@@ -614,6 +616,8 @@ class Pusher:
                 claimed.add(candidates[0]["id"])
                 self.finish_create(op["id"], candidates[0]["raw"] or {"id": candidates[0]["id"]})
                 result.adopted += 1
+            elif adopt_only:
+                continue
             elif not candidates:
                 if sent_at is None or now - sent_at >= VISIBILITY_MARGIN:
                     self._requeue(op["id"])
