@@ -657,8 +657,10 @@ def test_a_row_pointing_at_a_deleted_project_does_not_refresh_the_catalog_on_eve
     project = env.sim.seed.project_ids[0]
     env.store.add_entry("on a doomed project", start=env.ago(hours=1), duration=60, project_id=project)
     env.remote_delete_project(project)
-    env.sync(force_catalog=True)  # the project leaves the cache; our create is rejected
-    assert len(env.ops("failed")) == 1 and env.project(project) is None
+    env.sync(force_catalog=True)  # the project leaves the cache and our entry loses it, as on Toggl
+    assert env.ops() == [] and env.project(project) is None
+    [landed] = env.server_entries_described("on a doomed project")
+    assert landed["project_id"] is None
     env.sim.log.clear()
     for _ in range(2):
         assert env.sync().requests == 1
