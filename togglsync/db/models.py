@@ -154,6 +154,9 @@ class TimeEntry(Base):
         Index(None, "start"),
         Index(None, "project_id"),
         Index(None, "workspace_id", "start"),
+        # Running entries only (one, as a rule): "which timer is running?" without
+        # walking back through every entry when none is (migration 0005).
+        Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0")),
         # The API says "running" with any negative number (-1, or -<start
         # epoch> from /current); the sync engine stores -1 so that sums and
         # comparisons on `duration` stay meaningful in plain SQL.
