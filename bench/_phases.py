@@ -56,10 +56,10 @@ def _wrap(owner: object, name: str, label: str, *, item: bool = False) -> None:
 def instrument() -> None:
     from sqlalchemy.engine import default
 
-    from togglsync import local, report
+    from togglsync import report, timer
     from togglsync.api import chokepoint, client
     from togglsync.cli import reporting
-    from togglsync.db import migrate
+    from togglsync.db import migrate, repo
     from togglsync.sync import apply, engine, pull, push
 
     timings["imports (cli + every instrumented module)"] = [time.perf_counter() - STARTED, 1, _rss_mb()]
@@ -78,15 +78,15 @@ def instrument() -> None:
     _wrap(apply.TO_ROW, "time_entry", "      plan.entry_row × N", item=True)
     _wrap(apply, "_changed_only", "      _changed_only")
     _wrap(apply, "_local_tag_names", "      _local_tag_names")
-    _wrap(apply, "upsert", "      repo.upsert (SQLAlchemy executemany)")
+    _wrap(apply, "upsert", "      repo.upsert (stored form + driver executemany)")
+    _wrap(repo, "_stored_rows", "        rows to stored form (timestamps, JSON)")
     _wrap(apply, "write_tags_for", "      write_tags_for (time_entry_tags)")
-    _wrap(default.DefaultDialect, "do_executemany", "        sqlite3 executemany (C, all statements)")
     _wrap(pull.Puller, "_unknown_refs", "  Puller._unknown_refs")
     _wrap(push.Pusher, "push", "  Pusher.push")
     _wrap(default.DefaultDialect, "do_commit", "COMMIT (all transactions)")
-    _wrap(local.LocalStore, "running_entry", "LocalStore.running_entry")
-    _wrap(local.LocalStore, "start_timer", "LocalStore.start_timer")
-    _wrap(local.LocalStore, "stop_timer", "LocalStore.stop_timer")
+    _wrap(timer, "running_entry", "timer.running_entry")
+    _wrap(timer, "start", "timer.start")
+    _wrap(timer, "stop", "timer.stop")
     _wrap(report, "entry_rows", "report.entry_rows")
     _wrap(reporting, "_print_report", "reporting._print_report (rich table)")
 

@@ -57,12 +57,7 @@ def upsert(conn: Connection, table: Table | type[DeclarativeBase], rows: Sequenc
     if missing:
         raise ValueError(f"upsert into {target.name}: rows lack primary key column(s) {missing}")
     sql, names, converters = _upsert_statement(conn.dialect, target, columns)
-    stored = []
-    for row in rows:
-        values = [row[name] for name in names]
-        for index, convert in converters:
-            values[index] = convert(values[index])
-        stored.append(values)
+    stored = _stored_rows(rows, names, converters)
     if not conn.in_transaction():
         conn.begin()  # the driver call below must run in a transaction SQLAlchemy knows of
     driver = conn.connection.driver_connection
@@ -75,6 +70,18 @@ def upsert(conn: Connection, table: Table | type[DeclarativeBase], rows: Sequenc
     finally:
         cursor.close()
     return len(rows)
+
+
+def _stored_rows(
+    rows: Sequence[dict[str, Any]], names: tuple[str, ...], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+) -> list[list[Any]]:
+    stored = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        stored.append(values)
+    return stored
 
 
 @functools.lru_cache(maxsize=64)
