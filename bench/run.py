@@ -628,7 +628,8 @@ HOW_MEASURED = """## How it was measured
 - "other load" is the CPU time that processes outside the benchmark used while it ran (from /proc/stat):
   on a shared machine it says whether the walls can be trusted (`--wait-quiet` waits for a quiet moment).
 
-For a missed target, `bench/profile.py` shows where the time and memory go (phase timers, peak RSS per
+For a missed target, `bench/ANALYSIS.md` (written by hand) explains the cause and what would fix it;
+`bench/profile.py` shows where the time and memory go (phase timers, peak RSS per
 phase, `-X importtime` per command, the import floor of each dependency; `--cprofile DIR` adds cProfile).
 """
 
