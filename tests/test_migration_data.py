@@ -434,3 +434,13 @@ def test_an_account_without_secrets_is_left_byte_for_byte(db_file):
     with sqlite3.connect(db_file) as db:
         assert db.execute("SELECT raw FROM account").fetchone() == (raw,)
     db.close()
+
+
+def test_sql_on_an_old_database_upgrades_it_first_and_never_shows_the_token(db_file):
+    create_at(db_file, "0003")
+    account = rows_at_0001(running_start())["account"][0]
+    insert_rows(db_file, {"account": [{**account, "raw": dumps(ME_WITH_SECRETS)}]})
+    result = CliRunner().invoke(cli, ["sql", "SELECT raw FROM account", "--json"])
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in result.output and "upgraded the database" in result.output
+    assert token_in(database_files(db_file)) == []

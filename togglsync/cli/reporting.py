@@ -56,6 +56,16 @@ def _open_readonly(ctx: click.Context) -> Engine:
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
     ctx.call_on_close(engine.dispose)
+    from togglsync.db.lite import connect_readonly
+
+    current = connect_readonly(get_app(ctx).settings.db_target)
+    if current is None:
+        # Not at this version's schema: upgrade first, as any other command would. Fix: a
+        # database from before migration 0004 showed the API token it still held in
+        # account.raw to `togglsync sql` (which upgraded only after a query failed).
+        _upgrade_if_behind(ctx, engine)
+    else:
+        current.close()
     return engine
 
 
