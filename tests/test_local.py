@@ -294,7 +294,8 @@ def test_a_record_whose_create_was_rejected_can_be_fixed_or_deleted(env):
     project = env.sim.seed.project_ids[3]
     entry = env.store.add_entry("rejected create", start=env.ago(hours=2), duration=60, project_id=project)
     doomed = env.store.add_entry("rejected, then deleted", start=env.ago(hours=3), duration=60, project_id=project)
-    env.remote_delete_project(project)
+    # Refused for a reason a catalog refresh cannot fix (a dead reference would be detached and sent again).
+    env.sim.faults.add(status=400, method="POST", path="/workspaces/*/time_entries", body="Refused here", count=2)
     result = env.sync()
     assert result.failed == 2
     assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "failed")] * 2

@@ -898,24 +898,42 @@ def _edit_naming_deleted(env: SyncEnv, kind: str) -> int:
     return env.store.add_entry("mine", start=env.ago(hours=2), duration=600, project_id=project["id"])["id"]
 
 
-@pytest.mark.parametrize("kind", [
-    "tag", "project", "client",
-])
+@pytest.mark.parametrize("kind", ["tag", "project", "client"])
 def test_edit_naming_a_record_deleted_on_toggl(make_sim, tmp_path, kind):
-    """The remedy the sync's exit code 7 points at (a full sync, then `pending retry`) gets the edit through."""
+    """Toggl refuses the dead reference; the same sync refreshes the catalog (one request),
+    which detaches it as Toggl did, and sends the edit again: it lands without it."""
     env = make_env(make_sim, tmp_path)
     env.sync()
     entry_id = _edit_naming_deleted(env, kind)
     env.sim.clock.advance(61)
+    env.sim.log.clear()
     first = env.sync()
-    assert first.failed == 1, first  # Toggl refuses the deleted reference: parked, with its message
-    env.sim.clock.advance(61)
-    env.sync(force_catalog=True)  # `togglsync sync --full`: now we know it is gone
-    for op in env.ops("failed"):
-        retry_operation(env.engine, op["id"])  # `togglsync pending retry ID`
-    env.sim.clock.advance(61)
-    env.sync()
+    assert first.failed == 0 and first.failures == [] and first.exit_code == 0, first
     assert env.ops() == []
-    assert [e["description"] for e in env.server_entries_described("mine")] == ["mine"]
+    assert env.sim.log.count("GET", "/me") == 1  # the catalog, once
+    [landed] = env.server_entries_described("mine")
+    if kind == "tag":
+        assert landed["tag_ids"] in (None, [])
+    elif kind == "project":
+        assert landed["project_id"] is None
+    else:
+        project = next(p for p in env.sim.state.all_projects() if p["id"] == landed["project_id"])
+        assert project["client_id"] is None and project["name"] == "P offline"
     if entry_id > 0:
         assert env.entry(entry_id)["description"] == "mine"
+    assert_local_equals_server(env)
+
+
+def test_a_refusal_for_another_reason_stays_failed_after_one_catalog_look(make_sim, tmp_path):
+    """The catalog refresh is tried once, and only edits that lost a reference go again."""
+    env = make_env(make_sim, tmp_path)
+    env.sync()
+    entry = next(e for e in env.entries().values() if e["duration"] >= 0 and e["project_id"])
+    env.store.edit_entry(entry["id"], description="refused")
+    env.sim.faults.add(status=400, method="PUT", path="/workspaces/*/time_entries/*", body="Refused for a reason of its own")
+    env.sim.clock.advance(61)
+    env.sim.log.clear()
+    result = env.sync()
+    assert result.failed == 1 and result.exit_code == 7, result
+    assert env.sim.log.count("PUT") == 1 and env.sim.log.count("GET", "/me") == 1
+    assert env.ops("failed")[0]["error"].endswith("Refused for a reason of its own")

@@ -529,28 +529,43 @@ def test_a_bulk_patch_partial_failure_parks_only_the_failed_ids(env):
 
 
 def test_a_400_on_one_create_parks_it_with_the_servers_message_and_the_rest_continue(env):
-    doomed_project = env.sim.seed.project_ids[2]
+    bad = env.store.add_entry("refused by Toggl", start=env.ago(hours=6), duration=60)
     env.store.add_entry("before", start=env.ago(hours=5), duration=60)
-    bad = env.store.add_entry("on a project deleted elsewhere", start=env.ago(hours=4), duration=60, project_id=doomed_project)
     env.store.add_entry("after", start=env.ago(hours=3), duration=60)
     [edited] = _stopped(env)
     env.store.edit_entry(edited["id"], description="an update behind it")
-    env.remote_delete_project(doomed_project)
+    env.sim.faults.add(status=400, method="POST", path=ENTRY_POSTS, body="Description refused for its own reasons")
 
     result = env.sync()
     assert result.failed == 1 and result.pushed == 3 and result.exit_code == ExitCode.FAILED_OPS
     [failed] = env.ops()
     assert failed["record_id"] == bad["id"] and failed["state"] == "failed"
-    assert failed["error"].startswith("400") and f"project {doomed_project} not found" in failed["error"]
-    assert any("not found" in f for f in result.failures)
-    assert env.server_entries_described("on a project deleted elsewhere") == []
+    assert failed["error"] == "400: Description refused for its own reasons"
+    assert any("refused for its own reasons" in f for f in result.failures)
+    assert env.server_entries_described("refused by Toggl") == []
     assert len(env.server_entries_described("before")) == 1 and len(env.server_entries_described("after")) == 1
     assert env.server_entry(edited["id"])["description"] == "an update behind it"
     env.sim.log.clear()
-    env.sync(force_catalog=True)  # remote catalog deletions show at a catalog refresh
-    assert env.writes() == []
-    assert env.project(doomed_project) is None
+    env.sync(force_catalog=True)
+    assert env.writes() == []  # parked until the user retries or drops it
     assert_local_equals_server(env)
+
+
+def test_a_create_on_a_project_deleted_elsewhere_lands_without_it_in_the_same_sync(env):
+    doomed_project = env.sim.seed.project_ids[2]
+    env.store.add_entry("before", start=env.ago(hours=5), duration=60)
+    bad = env.store.add_entry("on a project deleted elsewhere", start=env.ago(hours=4), duration=60, project_id=doomed_project)
+    env.remote_delete_project(doomed_project)
+    env.sim.log.clear()
+    result = env.sync()
+    # Refused (400), then one catalog request detaches the dead project and the create goes again.
+    assert result.failed == 0 and result.exit_code == ExitCode.OK, result
+    assert [r.method for r in env.writes()] == ["POST", "POST", "POST"]
+    [landed] = env.server_entries_described("on a project deleted elsewhere")
+    assert landed["project_id"] is None and env.entry(landed["id"])["project_id"] is None
+    assert env.entry(bad["id"]) is None and env.project(doomed_project) is None
+    assert_local_equals_server(env)
+    _assert_idle(env)
 
 
 @pytest.mark.parametrize("resource", ["time_entry", "project"])
@@ -645,9 +660,9 @@ def test_edits_made_while_a_create_was_in_flight_do_not_block_once_it_is_rejecte
     env.sim.faults.add(status=503, method="POST", path=ENTRY_POSTS)
     env.sync()
     env.store.edit_entry(entry["id"], description="edited in flight")
-    env.remote_delete_project(project)
+    env.sim.faults.add(status=400, method="POST", path=ENTRY_POSTS, body="Refused for its own reasons")
     env.sim.clock.advance(61)
-    result = env.sync()  # resent, now rejected: the project is gone
+    result = env.sync()  # resent, now rejected
     assert result.failed == 1 and result.blocked == 0
     assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "failed")]
     assert env.entry(entry["id"])["description"] == "edited in flight"

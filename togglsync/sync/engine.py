@@ -176,6 +176,18 @@ def run_sync(
             # Fix: push() used to return a fresh result, so when it stopped half way
             # (402, 429, network) what it had pushed was missing from SyncResult.
             pusher.push(pushed)
+            refused = pusher.references(pushed.rejected) if options.pull else {}
+            if refused:
+                # Toggl refused edits naming a project, client or tag: most likely one
+                # deleted elsewhere since our last catalog. One more request refreshes
+                # the catalog, which detaches what is gone (as Toggl did to its own
+                # rows); the edits that lost a dead reference go again, the rest stay
+                # failed. Before, the user had to `sync --full` and `pending retry`.
+                catalog = PullResult()
+                puller.pull_catalog(catalog, with_users=False)
+                _merge_pull(result, catalog)
+                if pusher.retry_if_changed(refused, pushed):
+                    pusher.push(pushed)
     except BudgetExhausted:
         result.stopped = "budget"
     except QuotaExceeded as exc:

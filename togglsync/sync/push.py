@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -60,6 +60,8 @@ class PushResult:
     adopted: int = 0
     requeued: int = 0
     failures: list[str] = field(default_factory=list)
+    # Operations Toggl refused this run, by id, with their line in `failures`.
+    rejected: dict[int, str] = field(default_factory=dict)
 
 
 class UnknownOutcome(Exception):
@@ -288,7 +290,46 @@ class Pusher:
             if op["action"] == "create":
                 _fold_behind_rejected_create(conn, op)
         result.failed += 1
-        result.failures.append(f"{op['action']} {op['resource']} {op['record_id']}: {exc.message}")
+        line = f"{op['action']} {op['resource']} {op['record_id']}: {exc.message}"
+        result.failures.append(line)
+        result.rejected[op["id"]] = line
+
+    def references(self, op_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+        """What the rows of these (failed) operations point at: an entry's project and tags,
+        a project's client. Operations on rows that point at nothing are left out."""
+        out: dict[int, tuple[Any, ...]] = {}
+        with self.engine.connect() as conn:
+            for op_id in op_ids:
+                op = conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().first()
+                if op is None or op["state"] != "failed" or op["action"] == "delete":
+                    continue
+                row = _row(conn, op["resource"], op["record_id"])
+                if row is None:
+                    continue
+                if op["resource"] == "time_entry":
+                    refs: tuple[Any, ...] = (row["project_id"], tuple(row["tag_ids"] or ()))
+                elif op["resource"] == "project":
+                    refs = (row["client_id"],)
+                else:
+                    continue
+                if any(refs):
+                    out[op_id] = refs
+        return out
+
+    def retry_if_changed(self, before: dict[int, tuple[Any, ...]], result: PushResult) -> int:
+        """Queue again the refused operations whose rows lost a reference since `before`
+        (a catalog refresh detached a deleted project, client or tag); returns how many."""
+        after = self.references(before)
+        changed = [op_id for op_id in before if after.get(op_id, ()) != before[op_id]]
+        for op_id in changed:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(PendingOperation).where(PendingOperation.id == op_id)
+                    .values(state="queued", error=None, updated_at=self.clock())
+                )
+            result.failed -= 1
+            result.failures.remove(result.rejected.pop(op_id))
+        return len(changed)
 
     # --- creates ---------------------------------------------------------------------------
 
