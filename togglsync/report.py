@@ -253,9 +253,26 @@ def summarize(
     seconds_sql = _SECONDS
 
     if by == "day":
-        days = day_bounds(start, end, tz)
         if empty_days is None:
-            empty_days = len(days) <= EMPTY_DAYS_LIMIT
+            empty_days = (end - start).days <= EMPTY_DAYS_LIMIT
+        first, last = start, end
+        if not empty_days:
+            # Only days with entries are listed: cut the range to where the entries are,
+            # so `--from 0002-01-01 --to 9998-12-31` does not build three million days.
+            found = sql.rows(
+                conn,
+                f"SELECT min(e.start) AS first, max(e.start) AS last FROM time_entries e "
+                f"WHERE e.start >= :start AND e.start < :end AND {where}",
+                params,
+            )[0]
+            if found["first"] is None:
+                first = last = start
+            else:
+                from togglsync.timeparse import day_range
+
+                first = max(start, day_range(from_utc_text(found["first"]).astimezone(tz).date(), tz)[0])
+                last = min(end, day_range(from_utc_text(found["last"]).astimezone(tz).date(), tz)[1])
+        days = day_bounds(first, last, tz) if first < last else []
         params["days"] = json.dumps([[d.isoformat(), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in days])
         query = _GROUP_QUERIES["day"].format(
             seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN"
