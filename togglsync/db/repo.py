@@ -6,7 +6,6 @@ so a page of records and the cursor that says it is stored commit together.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -84,12 +83,22 @@ def _stored_rows(
     return stored
 
 
-@functools.lru_cache(maxsize=64)
-def _upsert_statement(
-    dialect: Dialect, target: Table, columns: tuple[str, ...]
-) -> tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+_Statement = tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]
+# By dialect class, not instance: every engine has its own dialect, and keying on it kept
+# the dialects (and their caches) of engines long disposed. A handful of shapes in all.
+_STATEMENTS: dict[tuple[type, Table, tuple[str, ...]], _Statement] = {}
+
+
+def _upsert_statement(dialect: Dialect, target: Table, columns: tuple[str, ...]) -> _Statement:
     """The positional SQL text of an upsert of `columns`, its parameters (column names)
     in order, and (position, converter to the stored form) for those that need one."""
+    key = (type(dialect), target, columns)
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = _compile_upsert(dialect, target, columns)
+    return _STATEMENTS[key]
+
+
+def _compile_upsert(dialect: Dialect, target: Table, columns: tuple[str, ...]) -> _Statement:
     key = [column.name for column in target.primary_key.columns]
     to_update = [name for name in columns if name not in key]
     statement = insert(target)
