@@ -15,13 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from togglsync.db import sql
+from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
 from togglsync.errors import UsageError
 
 # Plain SQL (db.sql) on any connection: `status`, `start` and `stop` resolve
 # names without importing SQLAlchemy.
 TABLES = {"project": "projects", "client": "clients", "tag": "tags", "workspace": "workspaces"}
-Connection = Any  # a SQLAlchemy Connection or a sqlite3.Connection
 
 
 def format_id(record_id: int) -> str:

@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from togglsync.db import sql
+from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
 
 
 def queue(
-    conn: Any, resource: str, action: str, record_id: int, workspace_id: int, base: dict[str, Any] | None, now: datetime
+    conn: Connection, resource: str, action: str, record_id: int, workspace_id: int, base: dict[str, Any] | None, now: datetime
 ) -> int:
     """Queue one operation; returns its id."""
     stamp = to_utc_text(now)
@@ -29,7 +30,7 @@ def queue(
     return op_id
 
 
-def operations(conn: Any, resource: str, record_id: int) -> list[dict[str, Any]]:
+def operations(conn: Connection, resource: str, record_id: int) -> list[dict[str, Any]]:
     """The record's pending operations, oldest first."""
     found = sql.rows(
         conn, "SELECT * FROM pending_operations WHERE resource = ? AND record_id = ? ORDER BY id", (resource, record_id)

@@ -19,11 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from togglsync.db import sql
+from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, to_utc_text
 
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
-Connection = Any
 
 GROUPINGS = ("project", "client", "tag", "day", "description")
 NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}

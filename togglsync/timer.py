@@ -14,6 +14,7 @@ from typing import Any
 
 from togglsync import outbox
 from togglsync.db import sql
+from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
 from togglsync.errors import UsageError
 from togglsync.lookup import account
@@ -26,19 +27,19 @@ def truncate(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def entry(conn: Any, entry_id: int) -> dict[str, Any]:
+def entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     row = sql.first(conn, "SELECT * FROM time_entries WHERE id = ?", (entry_id,))
     if row is None:
         raise UsageError(f"no time entry with id {entry_id}")
     return from_db(row)
 
 
-def running_entry(conn: Any) -> dict[str, Any] | None:
+def running_entry(conn: Connection) -> dict[str, Any] | None:
     row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
     return None if row is None else from_db(row)
 
 
-def tag_names(conn: Any, tag_ids: Iterable[int]) -> list[str]:
+def tag_names(conn: Connection, tag_ids: Iterable[int]) -> list[str]:
     """Names for tag ids, in their order (unknown ids are left out)."""
     ids = list(tag_ids)
     if not ids:
@@ -48,14 +49,14 @@ def tag_names(conn: Any, tag_ids: Iterable[int]) -> list[str]:
     return [names[t] for t in ids if t in names]
 
 
-def write_entry_tags(conn: Any, entry_id: int, tag_ids: Iterable[int]) -> None:
+def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
     """Mirror one entry's tag ids into time_entry_tags."""
     sql.execute(conn, "DELETE FROM time_entry_tags WHERE time_entry_id = ?", (entry_id,))
     for tag_id in sorted(set(tag_ids)):
         sql.execute(conn, "INSERT INTO time_entry_tags (time_entry_id, tag_id) VALUES (?, ?)", (entry_id, tag_id))
 
 
-def check_refs(conn: Any, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
+def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
     """The project and tags exist, in this workspace."""
     refs = ([("project", "projects", project_id)] if project_id is not None else [])
     refs += [("tag", "tags", tag_id) for tag_id in tag_ids]
@@ -67,7 +68,7 @@ def check_refs(conn: Any, workspace_id: int, project_id: int | None, tag_ids: It
             raise UsageError(f"{kind} {record_id} belongs to another workspace")
 
 
-def default_workspace(conn: Any, workspace_id: int | None) -> int:
+def default_workspace(conn: Connection, workspace_id: int | None) -> int:
     if workspace_id is not None:
         return workspace_id
     wid = account(conn).get("default_workspace_id")
@@ -77,7 +78,7 @@ def default_workspace(conn: Any, workspace_id: int | None) -> int:
 
 
 def start(
-    conn: Any,
+    conn: Connection,
     description: str | None = None,
     *,
     project_id: int | None = None,
@@ -116,7 +117,7 @@ def start(
     return entry(conn, entry_id)
 
 
-def stop(conn: Any, stop: datetime, *, now: datetime) -> dict[str, Any]:
+def stop(conn: Connection, stop: datetime, *, now: datetime) -> dict[str, Any]:
     """Stop the running timer at `stop`; the time recorded here is what Toggl gets."""
     stop = truncate(stop)
     running = running_entry(conn)
@@ -127,7 +128,7 @@ def stop(conn: Any, stop: datetime, *, now: datetime) -> dict[str, Any]:
     return _stop(conn, running, stop, now)
 
 
-def _stop(conn: Any, running: dict[str, Any], stop: datetime, now: datetime) -> dict[str, Any]:
+def _stop(conn: Connection, running: dict[str, Any], stop: datetime, now: datetime) -> dict[str, Any]:
     duration = int((stop - running["start"]).total_seconds())
     sql.execute(
         conn, "UPDATE time_entries SET stop = ?, duration = ? WHERE id = ?", (to_utc_text(stop), duration, running["id"])

@@ -31,9 +31,8 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from togglsync.db.lite import Database
+    from togglsync.db.sql import Connection
     from togglsync.local import LocalStore
-
-    Connection = Any  # SQLAlchemy's or the sqlite3 driver's (see togglsync.db.sql)
 
 TIME_HELP = "e.g. 9:30, 14:05, -15m, 'yesterday 17:00', 2026-11-20T09:00 (in the display zone)"
 DURATION_HELP = "e.g. 1h30m, 90m, 1:30"

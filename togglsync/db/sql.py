@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+if TYPE_CHECKING:
+    import sqlalchemy
+
+# Either kind; a string, so that naming it never imports SQLAlchemy.
+Connection: TypeAlias = "sqlite3.Connection | sqlalchemy.Connection"
 # `?` placeholders with a sequence, or `:name` ones with a mapping (both drivers' styles).
 Params = Sequence[Any] | Mapping[str, Any]
 
 
-def _run(conn: Any, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]] | None, int | None]:
+def _run(conn: Connection, sql: str, params: Params) -> tuple[list[str], list[tuple[Any, ...]] | None, int | None]:
     if isinstance(conn, sqlite3.Connection):
         cursor = conn.execute(sql, _bound(params))
         try:
@@ -38,27 +43,27 @@ def _bound(params: Params) -> Any:
     return dict(params) if isinstance(params, Mapping) else tuple(params)
 
 
-def rows(conn: Any, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+def rows(conn: Connection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
     names, found, _ = _run(conn, sql, params)
     return [dict(zip(names, row)) for row in found or []]
 
 
-def first(conn: Any, sql: str, params: Params = ()) -> dict[str, Any] | None:
+def first(conn: Connection, sql: str, params: Params = ()) -> dict[str, Any] | None:
     found = rows(conn, sql, params)
     return found[0] if found else None
 
 
-def scalar(conn: Any, sql: str, params: Params = ()) -> Any:
+def scalar(conn: Connection, sql: str, params: Params = ()) -> Any:
     _, found, _ = _run(conn, sql, params)
     return found[0][0] if found else None
 
 
-def column(conn: Any, sql: str, params: Params = ()) -> list[Any]:
+def column(conn: Connection, sql: str, params: Params = ()) -> list[Any]:
     _, found, _ = _run(conn, sql, params)
     return [row[0] for row in found or []]
 
 
-def execute(conn: Any, sql: str, params: Params = ()) -> int | None:
+def execute(conn: Connection, sql: str, params: Params = ()) -> int | None:
     """Run a write; returns the new row's id for an INSERT."""
     return _run(conn, sql, params)[2]
 
