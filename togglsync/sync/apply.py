@@ -28,6 +28,7 @@ from togglsync.db.models import (
 )
 from togglsync.db.repo import upsert
 from togglsync.sync import plan
+from togglsync.timer import tag_names
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
 TO_ROW = {
@@ -164,7 +165,7 @@ def refresh_tag_names(conn: Connection, tag_ids: set[int]) -> None:
         row = conn.execute(select(TimeEntry.tag_ids, TimeEntry.tags).where(TimeEntry.id == entry_id)).first()
         if row is None:
             continue
-        names = _names_for(conn, row.tag_ids or [])
+        names = tag_names(conn, row.tag_ids or [])
         if names != row.tags:
             conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tags=names))
 
@@ -232,7 +233,7 @@ def strip_tags(conn: Connection, tag_ids: set[int]) -> None:
         if row is None:
             continue
         keep = [t for t in row.tag_ids if t not in tag_ids]
-        names = _names_for(conn, keep)
+        names = tag_names(conn, keep)
         conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tag_ids=keep, tags=names))
     # Queued edits must not send a tag that no longer exists.
     ops = conn.execute(
@@ -242,13 +243,6 @@ def strip_tags(conn: Connection, tag_ids: set[int]) -> None:
         if base and set(base.get("tag_ids") or []) & tag_ids:
             base = dict(base, tag_ids=[t for t in base["tag_ids"] if t not in tag_ids])
             conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
-
-
-def _names_for(conn: Connection, tag_ids: list[int]) -> list[str]:
-    if not tag_ids:
-        return []
-    names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all())
-    return [names[t] for t in tag_ids if t in names]
 
 
 def _deleted_while_pending(
@@ -304,7 +298,7 @@ def _merge_into_pending(
     values = {k: v for k, v in row.items() if k not in plan.EDITABLE_FIELDS[resource] and k != "id"}
     values.update(_from_state(resource, merged))
     if resource == "time_entry":
-        values["tags"] = _names_for(conn, values["tag_ids"])
+        values["tags"] = tag_names(conn, values["tag_ids"])
     conn.execute(update(model).where(model.id == row["id"]).values(**values))
     if resource == "time_entry":
         write_tags_for(conn, [{"id": row["id"], "tag_ids": values["tag_ids"]}])
