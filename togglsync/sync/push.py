@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from togglsync import outbox
 from togglsync.db.models import (
     Client,
     PendingOperation,
@@ -39,6 +40,7 @@ from togglsync.errors import (
     ServerError,
 )
 from togglsync.sync import plan
+from togglsync.timer import tag_names
 from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
@@ -453,14 +455,7 @@ class Pusher:
                 )
             ).first()
             if later is None and plan.changed_fields(server_state, local_state):
-                now = self.clock()
-                conn.execute(
-                    PendingOperation.__table__.insert().values(
-                        resource=resource, action="update", record_id=record_id,
-                        workspace_id=current["workspace_id"], base=server_state,
-                        created_at=now, updated_at=now,
-                    )
-                )
+                outbox.queue(conn, resource, "update", record_id, current["workspace_id"], server_state, self.clock())
             elif later is not None:
                 conn.execute(update(PendingOperation).where(PendingOperation.id == later[0]).values(base=server_state))
         if resource == "time_entry" and "tags" in values:
@@ -468,8 +463,7 @@ class Pusher:
         conn.execute(update(model).where(model.id == record_id).values(**values))
         if resource == "time_entry":
             tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == record_id)).scalar() or []
-            names = dict(conn.execute(select(Tag.id, Tag.name).where(Tag.id.in_(tag_ids))).all()) if tag_ids else {}
-            conn.execute(update(TimeEntry).where(TimeEntry.id == record_id).values(tags=[names[t] for t in tag_ids if t in names]))
+            conn.execute(update(TimeEntry).where(TimeEntry.id == record_id).values(tags=tag_names(conn, tag_ids)))
             write_tags_for(conn, [{"id": record_id, "tag_ids": tag_ids}])
 
     # --- updates -----------------------------------------------------------------------------
