@@ -285,3 +285,15 @@ def test_redirects_to_another_host_never_carry_credentials(make_sim, isolated_ho
     assert "redirect" in text.lower(), text
     assert location in text or "127.0.0.2" in text
     assert sim.seed.api_token not in text
+
+
+def test_the_account_row_keeps_no_credential_under_any_name():
+    """The same rule migration 0004 applied to older databases: exact names and anything *token*."""
+    from datetime import datetime, timezone
+
+    from togglsync.sync.plan import account_row
+
+    me = {"id": 1, "email": "a@example.com", "api_token": "t1", "session_token": "t2", "oauthToken": "t3",
+          "api_key": "t4", "APIKey": "t5", "password": "t6", "has_password": True, "fullname": "A"}
+    raw = account_row(me, synced_at=datetime.now(timezone.utc))["raw"]
+    assert raw == {"id": 1, "email": "a@example.com", "has_password": True, "fullname": "A"}

@@ -260,7 +260,7 @@ def workspace_user_row(workspace_id: int, record: dict[str, Any]) -> dict[str, A
 def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
     # Fix: GET /me answers with the user's `api_token`; the raw JSON kept it in the
     # database, where `togglsync sql` (and anyone with the file) could read it.
-    core = {k: v for k, v in record.items() if k not in _RELATED and k not in ACCOUNT_SECRET_FIELDS}
+    core = {k: v for k, v in record.items() if k not in _RELATED and not is_secret_field(k)}
     return {
         "id": _as_int(record["id"], "id"),
         "email": _opt_str(record.get("email"), "email"),
@@ -274,8 +274,15 @@ def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
     }
 
 
-# Fields of `GET /me` that are credentials: never stored.
-ACCOUNT_SECRET_FIELDS = frozenset({"api_token", "password", "session_token", "oauth_token"})
+# Fields of `GET /me` that are credentials: never stored. The rule migration 0004 applied
+# to databases written before it (spelled out there too: migrations do not import us).
+# Not "*password*": GET /me has a harmless boolean `has_password`.
+_SECRET_NAMES = frozenset({"api_token", "api_key", "apikey", "password"})
+
+
+def is_secret_field(key: str) -> bool:
+    name = key.lower()
+    return name in _SECRET_NAMES or "token" in name
 # Lists `GET /me?with_related_data=true` embeds; not part of the account row's raw JSON.
 _RELATED = frozenset({"clients", "projects", "tags", "tasks", "time_entries", "workspaces"})
 
