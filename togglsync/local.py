@@ -28,6 +28,7 @@ from togglsync.db.models import (
     Workspace,
 )
 from togglsync import outbox, timer
+from togglsync.timer import truncate, write_entry_tags
 from togglsync.errors import UsageError
 from togglsync.lookup import account
 from togglsync.sync.plan import state_of
@@ -42,7 +43,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-_truncate = timer.truncate
 
 
 class LocalStore:
@@ -203,12 +203,12 @@ class LocalStore:
         workspace_id: int | None = None,
     ) -> dict[str, Any]:
         """Add a finished entry (give `stop` or `duration`)."""
-        start = _truncate(start)
+        start = truncate(start)
         if stop is None and duration is None:
             raise UsageError("give a stop time or a duration")
         if stop is None:
             stop = start + timedelta(seconds=int(duration or 0))
-        stop = _truncate(stop)
+        stop = truncate(stop)
         if duration is not None and int((stop - start).total_seconds()) != int(duration):
             raise UsageError("stop time and duration disagree")
         if stop < start:
@@ -254,10 +254,10 @@ class LocalStore:
             if project_id is not self._UNSET:
                 self._check_refs(conn, row["workspace_id"], project_id, ())
                 values["project_id"] = project_id
-            new_start = _truncate(start) if start not in (self._UNSET, None) else row["start"]
+            new_start = truncate(start) if start not in (self._UNSET, None) else row["start"]
             running = row["duration"] < 0
             if stop is not self._UNSET and stop is not None:
-                new_stop = _truncate(stop)
+                new_stop = truncate(stop)
             else:
                 new_stop = row["stop"]
             if start is not self._UNSET or stop is not self._UNSET:
@@ -287,17 +287,19 @@ class LocalStore:
         A running entry cannot be continued (it has not stopped); a running
         timer other than it is stopped at the new start, as with start_timer.
         """
-        with self.batch() as store, store.engine.connect() as conn:
-            row = store._row(conn, "time_entry", entry_id)
+        with self.engine.begin() as conn:
+            row = self._row(conn, "time_entry", entry_id)
             if row["duration"] < 0:
                 raise UsageError("that entry is still running")
-            return store.start_timer(
+            return timer.start(
+                conn,
                 row["description"],
                 project_id=row["project_id"],
                 tag_ids=row["tag_ids"] or (),
                 billable=bool(row["billable"]),
-                start=start,
+                start=start or self.clock(),
                 workspace_id=row["workspace_id"],
+                now=self.clock(),
             )
 
     @contextmanager
@@ -444,6 +446,3 @@ class _InTransaction:
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         yield self._conn
-
-
-write_entry_tags = timer.write_entry_tags
