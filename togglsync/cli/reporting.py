@@ -56,16 +56,13 @@ def _open_readonly(ctx: click.Context) -> Engine:
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
     ctx.call_on_close(engine.dispose)
-    from togglsync.db.lite import connect_readonly
+    from togglsync.db.migrate import at_head
 
-    current = connect_readonly(get_app(ctx).settings.db_target)
-    if current is None:
-        # Not at this version's schema: upgrade first, as any other command would. Fix: a
-        # database from before migration 0004 showed the API token it still held in
-        # account.raw to `togglsync sql` (which upgraded only after a query failed).
-        _upgrade_if_behind(ctx, engine)
-    else:
-        current.close()
+    if not at_head(engine):
+        # Upgrade first, as any other command would. Fix: a database from before
+        # migration 0004 showed the API token it still held in account.raw to
+        # `togglsync sql`, which used to upgrade only after a query failed.
+        _upgrade(ctx)
     return engine
 
 
@@ -89,29 +86,19 @@ def _sqlite_error(exc: BaseException, ctx: click.Context) -> Exception:
     return UsageError(message)
 
 
-def _schema_missing(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(("no such table", "no such column"))
-
-
-def _upgrade_if_behind(ctx: click.Context, engine: Engine) -> bool:
-    """The file predates this togglsync's schema (e.g. no views yet): migrate it like any command would.
-
-    Only on the error path, so the usual read never loads alembic. A newer or
-    unwritable database is left alone (False).
-    """
+def _upgrade(ctx: click.Context) -> None:
+    """Migrate a database behind this togglsync's schema (e.g. no views yet) like any command would.
+    A newer or unwritable database is left as it is: reading it may still work."""
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from togglsync.db.migrate import current_revision, head_revision, open_database
+    from togglsync.db.migrate import open_database
 
     try:
-        if current_revision(engine) == head_revision():
-            return False
         open_database(get_app(ctx).settings.db_target).dispose()
     except (TogglSyncError, SQLAlchemyError, CommandError, OSError):
-        return False  # a newer schema, a read-only file...: the original error stands
+        return
     click.echo(f"(upgraded the database at {_database_file(ctx)} to this togglsync's schema)", err=True)
-    return True
 
 
 def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
@@ -131,7 +118,7 @@ def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
             with engine.connect() as connection:
                 return run(connection)
 
-        return _retrying_after_upgrade(ctx, engine, full)
+        return _translating_errors(ctx, full)
     try:
         return run(conn)
     except sqlite3.Error as exc:
@@ -140,19 +127,14 @@ def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
         conn.close()
 
 
-def _retrying_after_upgrade(ctx: click.Context, engine: Engine, run: Callable[[], T]) -> T:
-    """run(); if it failed on a missing table or column and the schema was old, upgrade and run again."""
+def _translating_errors(ctx: click.Context, run: Callable[[], T]) -> T:
+    """run(); a database error becomes one line (see _sqlite_error)."""
     from sqlalchemy.exc import DBAPIError
 
-    for attempt in (1, 2):
-        try:
-            return run()
-        except (sqlite3.Error, DBAPIError) as exc:
-            orig = exc.orig if isinstance(exc, DBAPIError) else exc
-            if attempt == 1 and _schema_missing(orig) and _upgrade_if_behind(ctx, engine):
-                continue
-            raise _sqlite_error(orig, ctx) from None
-    raise AssertionError("unreachable")
+    try:
+        return run()
+    except (sqlite3.Error, DBAPIError) as exc:
+        raise _sqlite_error(exc.orig if isinstance(exc, DBAPIError) else exc, ctx) from None
 
 
 # --- togglsync sql ------------------------------------------------------------------------------
@@ -247,7 +229,7 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
         except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
             raise sqlite3.ProgrammingError(str(exc)) from None
 
-    cursor = _retrying_after_upgrade(ctx, engine, execute)
+    cursor = _translating_errors(ctx, execute)
     if cursor.description is None:  # a statement without a result (e.g. some PRAGMAs)
         return
     columns = [d[0] for d in cursor.description]

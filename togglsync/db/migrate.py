@@ -129,7 +129,7 @@ def open_database(url_or_path: str | os.PathLike[str]) -> Engine:
     """The read-write engine for a database, created or migrated as needed."""
     engine = make_engine(url_or_path)
     try:
-        if _stored_revision(engine) != SCHEMA_HEAD:
+        if not at_head(engine):
             upgrade(engine)
     except BaseException:
         engine.dispose()
@@ -166,6 +166,11 @@ def _needs_upgrade(engine: Engine) -> bool:
             "upgrade togglsync to use it"
         )
     return True
+
+
+def at_head(engine: Engine) -> bool:
+    """Is the database at this version's schema? One lookup, no alembic import."""
+    return _stored_revision(engine) == SCHEMA_HEAD
 
 
 def _stored_revision(engine: Engine) -> str | None:
