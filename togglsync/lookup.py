@@ -114,14 +114,15 @@ def find_id(conn: Connection, kind: str, workspace: int, value: str) -> int | No
     return matches[0] if matches else None
 
 
-def require_id(conn: Connection, kind: str, workspace: int, value: str) -> int:
-    """Like find_id, but an unknown name is an error suggesting the closest names."""
+def require_id(conn: Connection, kind: str, workspace: int, value: str, *, can_create: bool = False) -> int:
+    """Like find_id, but an unknown name is an error suggesting the closest names
+    (and `--create`, when the command can create the project or tag)."""
     found = find_id(conn, kind, workspace, value)
     if found is not None:
         return found
     names = sql.column(conn, f"SELECT name FROM {TABLES[kind]} WHERE workspace_id = ?", (workspace,))
     hint = _suggest(value, names)
-    create = " (or pass --create to create it offline)" if kind in ("project", "tag") else ""
+    create = " (or pass --create to create it offline)" if can_create else ""
     raise UsageError(f"no {kind} named {value!r} in this workspace{hint}{create}")
 
 

@@ -245,19 +245,11 @@ def _fmt_id(record_id: int) -> str:
     return format_id(record_id)
 
 
-_CREATE_HINT = " (or pass --create to create it offline)"
-
-
 def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: bool = False) -> int:
     """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
     from togglsync import lookup
 
-    try:
-        return lookup.require_id(conn, kind, wid, value)
-    except UsageError as exc:
-        if can_create:
-            raise
-        raise UsageError(str(exc).removesuffix(_CREATE_HINT)) from None
+    return lookup.require_id(conn, kind, wid, value, can_create=can_create)
 
 
 def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int | None:
