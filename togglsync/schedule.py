@@ -18,7 +18,6 @@ from pathlib import Path
 
 from togglsync.errors import UsageError
 
-DEFAULT_EVERY = "15m"
 CRON_MARKER = "# togglsync scheduled sync"
 UNIT_NAME = "togglsync-sync"
 

@@ -424,18 +424,18 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
     app = get_app(ctx)
     now = datetime.now(timezone.utc).replace(microsecond=0)
 
-    def build(conn: Any) -> Report:
+    def build(conn: Any) -> tuple[Report, str]:
         tz = display_tz(conn, app.settings.timezone)
-        start, end, _ = _report_range(conn, period, from_, to, tz, now)
+        start, end, period_name = _report_range(conn, period, from_, to, tz, now)
         wid = workspace_id(conn, workspace) if workspace else None
         filters = Filters(
             workspace_id=wid,
             project_ids=tuple(dict.fromkeys(_resolve(conn, "project", p, wid) for p in projects)),
             tag_ids=tuple(dict.fromkeys(_resolve(conn, "tag", t, wid) for t in tags)),
         )
-        return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters)
+        return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters), period_name
 
-    result = _read(ctx, build)
+    result, period_name = _read(ctx, build)
     if fmt == "json":
         from togglsync.output import dumps
         from togglsync.report import report_dict
@@ -453,17 +453,13 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
         for row in rows:
             writer.writerow([_csv_value(row[c]) for c in header])
     else:
-        _print_report(result, chart=chart, period_name=_period_name(period, from_))
+        _print_report(result, chart=chart, period_name=period_name)
 
 
 def _blank_row() -> Any:
     from togglsync.report import ReportRow
 
     return ReportRow("", None, 0, 0)
-
-
-def _period_name(period: str | None, from_: str | None) -> str:
-    return "" if from_ is not None else _PERIODS[period or "week"]
 
 
 def _print_report(report: Report, *, chart: bool, period_name: str) -> None:
