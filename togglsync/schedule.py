@@ -110,7 +110,9 @@ def install_systemd(units: SystemdUnits, *, enable: bool = True) -> list[str]:
         for cmd in (["systemctl", "--user", "daemon-reload"], enable_cmd):
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
-                raise UsageError(f"{' '.join(cmd)} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+                said = (proc.stderr or proc.stdout).strip().splitlines()
+                # Fix: the last line was shown as a list (`failed: ['...']`).
+                raise UsageError(f"{' '.join(cmd)} failed: {said[-1] if said else f'exit code {proc.returncode}'}")
         done.append(f"enabled {UNIT_NAME}.timer")
     else:
         done.append(f"now run: systemctl --user daemon-reload && {' '.join(enable_cmd)}")
