@@ -9,8 +9,8 @@ An entry is named by its Toggl id, `L<n>` (created offline, not pushed yet)
 or `-1`, `-2`... (the most recent entry first, by start time). Bad input is
 refused before anything is written: the database is left as it was.
 
-Imports of SQLAlchemy and the library are inside the functions: this module
-is imported by every `togglsync` invocation.
+Imports of SQLAlchemy and the library are inside the functions: `status`,
+`start` and `stop` must not pay for what they do not use.
 """
 
 from __future__ import annotations
@@ -92,15 +92,9 @@ class _Session:
         return self.app.engine
 
     @cached_property
-    def reader(self):
-        """The same database, with reads that neither wait for nor block a running sync."""
-        from togglsync.db.engine import for_reading
-
-        return for_reading(self.engine)
-
-    @cached_property
     def db(self) -> Database:
-        """The database on the sqlite3 driver alone: what status/start/stop use (no SQLAlchemy import)."""
+        """The database on the sqlite3 driver alone: every read here, and the writes of
+        status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
         from togglsync.db.lite import Database
 
         db = Database(self.app.settings.db_target)
@@ -416,20 +410,18 @@ def continue_(ctx, entry, at, sync_now) -> None:
     ID is a Toggl id, L<n> or -N (-1 is the most recent entry); default: the
     most recent stopped entry. A running timer is stopped at the new start.
     """
-    from sqlalchemy import select
-
-    from togglsync import lookup
-    from togglsync.db.models import TimeEntry
+    from togglsync import lookup, timer
+    from togglsync.db import sql
 
     s = _Session(ctx)
     if entry is not None:
         _not_an_option(entry)
     start_at = _start_time(s, at)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         if entry is None:
-            entry_id = conn.execute(
-                select(TimeEntry.id).where(TimeEntry.duration >= 0).order_by(TimeEntry.start.desc(), TimeEntry.id.desc()).limit(1)
-            ).scalar()
+            entry_id = sql.scalar(
+                conn, "SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC, id DESC LIMIT 1"
+            )
             if entry_id is None:
                 raise UsageError("there is no stopped entry to continue")
         else:
@@ -437,7 +429,7 @@ def continue_(ctx, entry, at, sync_now) -> None:
         earlier = _entry(conn, entry_id)
         if earlier["duration"] < 0:
             raise UsageError(f"{entry} is the running timer ({_label(conn, earlier)}): there is nothing to continue")
-        running = s.store.running_entry(conn)
+        running = timer.running_entry(conn)
     _check_running_before(s, running, start_at)
     new = s.store.continue_entry(entry_id, start=start_at)
     _report_started(s, new, running)
@@ -449,23 +441,15 @@ def continue_(ctx, entry, at, sync_now) -> None:
 @click.pass_context
 def cancel(ctx, sync_now) -> None:
     """Discard the running timer (delete it). If it was never pushed, Toggl never hears of it."""
-    from sqlalchemy import select
-
-    from togglsync.db.models import PendingOperation
+    from togglsync import outbox, timer
 
     s = _Session(ctx)
-    with s.reader.connect() as conn:
-        running = s.store.running_entry(conn)
+    with s.db.snapshot() as conn:
+        running = timer.running_entry(conn)
         if running is None:
             raise UsageError("no timer is running")
         label = _label(conn, running)
-        in_flight = conn.execute(
-            select(PendingOperation.id).where(
-                PendingOperation.resource == "time_entry",
-                PendingOperation.record_id == running["id"],
-                PendingOperation.state == "in_flight",
-            )
-        ).first()
+        in_flight = any(op["state"] == "in_flight" for op in outbox.operations(conn, "time_entry", running["id"]))
     s.store.delete_entry(running["id"])
     if running["id"] > 0:
         fate = "Toggl deletes it on the next sync"
@@ -617,7 +601,7 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
     stop_at = s.time(stop_text, "--stop", default_date=s.local_date(start_at)) if stop_text is not None else None
     seconds = _parse_duration(duration) if duration is not None else None
     stop_at = _check_span(s, start_at, stop_at, seconds)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
     with s.store.batch() as store:
         created = refs.apply(store)
@@ -626,7 +610,7 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
             billable=billable, workspace_id=refs.workspace_id,
         )
     _print_created(created)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         click.echo(f"Added {_label(conn, entry)} {_span(s, entry)}.")
     _sync_after(s, sync_now)
 
@@ -666,7 +650,7 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
         changes["description"] = _description(description)
     if billable is not None:
         changes["billable"] = billable
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         entry_id = lookup.entry_id(conn, entry)
         row = _entry(conn, entry_id)
         wid = row["workspace_id"]
@@ -722,7 +706,7 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
             changes["tag_ids"] = sorted(set(refs.tag_ids) - removed)
         updated = store.edit_entry(entry_id, **changes)
     _print_created(created)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         click.echo(f"Updated {_label(conn, updated)} {_span(s, updated)}.")
     _sync_after(s, sync_now)
 
@@ -740,7 +724,7 @@ def rm(ctx, entries, sync_now) -> None:
         raise UsageError("rm needs the ID of an entry, e.g. -1 or L5 (see `togglsync log`)")
     for value in entries:
         _not_an_option(value)
-    with s.reader.connect() as conn:
+    with s.db.snapshot() as conn:
         # All resolved before any is deleted: `rm -1 -2` means the two most recent entries.
         ids = list(dict.fromkeys(lookup.entry_id(conn, value) for value in entries))
         rows = [_entry(conn, entry_id) for entry_id in ids]
