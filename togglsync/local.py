@@ -31,6 +31,7 @@ from togglsync import outbox, timer
 from togglsync.timer import truncate, write_entry_tags
 from togglsync.errors import UsageError
 from togglsync.lookup import account
+from togglsync.sync.apply import refresh_tag_names
 from togglsync.sync.plan import state_of
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
@@ -415,9 +416,7 @@ class LocalStore:
             name = self._unique_name(conn, "tag", row["workspace_id"], name, tag_id)
             tag = self._update(conn, "tag", tag_id, {"name": name})
             # Entries show tag names too; keep them readable (not an edit of the entries).
-            for entry_id in conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == tag_id)).scalars().all():
-                entry = self._row(conn, "time_entry", entry_id)
-                conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tags=self._tag_names(conn, entry["tag_ids"])))
+            refresh_tag_names(conn, {tag_id})
             return tag
 
     def delete_tag(self, tag_id: int) -> None:
