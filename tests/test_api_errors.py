@@ -394,3 +394,10 @@ def test_unsendable_credentials_are_refused_without_quoting_them(make):
         make()
     assert "maton_half" not in str(caught.value) and "tok en" not in str(caught.value)
 
+
+
+@pytest.mark.parametrize("value", ["soon", "0.1"])
+def test_a_retry_after_urllib3_cannot_read_is_tolerated(api, sim, value):
+    sim.faults.add(status=503, method="GET", path="/me", headers={"Retry-After": value})
+    assert api.me()
+    assert [r.status for r in sim.log.records] == [503, 200]

@@ -109,11 +109,16 @@ class TogglRetry(Retry):
             wait += random.random() * self.backoff_jitter
         return float(max(0.0, min(self.backoff_max, wait)))
 
+    def get_retry_after(self, response) -> float | None:  # type: ignore[no-untyped-def, override]
+        # One reading of Retry-After for both layers. Fix: urllib3's own parser raises
+        # InvalidHeader on "1.5" or garbage, which ended the request as a config error.
+        return retry_after_seconds(response.headers)
+
     def increment(  # type: ignore[no-untyped-def]
         self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
     ):
         if response is not None and self.respect_retry_after_header:
-            wait = retry_after_seconds(response.headers)
+            wait = self.get_retry_after(response)
             if wait is not None and wait > self.retry_after_max:
                 # With raise_on_status=False urllib3 hands this response back as the result.
                 reason = ResponseError(f"server asked to wait {wait:.0f} s")
