@@ -25,10 +25,9 @@ class App:
     @cached_property
     def client(self):
         from togglsync.api import DirectAuth, MatonAuth, TogglClient
-        from togglsync.api.transport import check_url
 
         s = self.settings
-        root = check_url(s.root_url)
+        root = s.root_url  # TogglClient checks it (https, or http to loopback only)
         secret = s.credential()
         auth = MatonAuth(secret, s.maton_connection) if s.transport == "maton" else DirectAuth(secret)
         return TogglClient(root, auth, min_interval=s.pacing, on_quota=self._remember_quota)
@@ -36,13 +35,12 @@ class App:
     @cached_property
     def maton(self):
         from togglsync.api import MatonControl
-        from togglsync.api.transport import check_url
         from togglsync.errors import ConfigError
 
         s = self.settings
         if not s.maton_api_key:
             raise ConfigError("no Maton API key: set MATON_API_KEY or run `togglsync login --maton`")
-        return MatonControl(check_url(s.maton_ctrl_url), s.maton_api_key)
+        return MatonControl(s.maton_ctrl_url, s.maton_api_key)
 
     def _remember_quota(self, snapshot: QuotaSnapshot) -> None:
         self._quota_seen[snapshot.pool] = snapshot

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase
 
+# The default roots live in config (settings need them without importing requests).
+from togglsync.config import DIRECT_URL as DIRECT_URL
+from togglsync.config import MATON_CTRL_URL as MATON_CTRL_URL
+from togglsync.config import MATON_URL as MATON_URL
 from togglsync.errors import ConfigError
-
-DIRECT_URL = "https://api.track.toggl.com"
-MATON_URL = "https://gateway.maton.ai/toggl-track"
-MATON_CTRL_URL = "https://ctrl.maton.ai"
 
 # A root copied from Toggl's docs often ends in the API prefix; the client adds it itself.
 _API_SUFFIX = "/api/v9"
