@@ -14,13 +14,14 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, to_utc_text
+from togglsync.sync.plan import format_ts
 
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
@@ -332,10 +333,6 @@ def _disambiguate(rows: list[ReportRow], fetched: Sequence[Any]) -> list[ReportR
 # -- shapes for --json / --csv -------------------------------------------------------------
 
 
-def _utc_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def row_dict(report: Report, row: ReportRow) -> dict[str, Any]:
     """One row as --json and --csv show it: `<by>`, [`<by>_id`], seconds, hours, time, entries, share."""
     from togglsync.timeparse import format_duration
@@ -359,12 +356,12 @@ def report_dict(report: Report) -> dict[str, Any]:
 
     return {
         "by": report.by,
-        "from": _utc_iso(report.start),
-        "to": _utc_iso(report.end),
+        "from": format_ts(report.start),
+        "to": format_ts(report.end),
         "timezone": report.tz.key,
         "first_day": report.first_day.isoformat(),
         "last_day": report.last_day.isoformat(),
-        "now": _utc_iso(report.now),
+        "now": format_ts(report.now),
         "filters": {
             "workspace_id": report.filters.workspace_id,
             "project_ids": list(report.filters.project_ids),
