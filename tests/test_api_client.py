@@ -442,3 +442,8 @@ def test_a_session_passed_in_gets_our_adapter_for_our_root_only(sim):
     assert shared.get_adapter("https://example.com/") is other_adapter
     client.close()  # not ours to close: still usable
     assert shared.get(sim.url + "/api/v9/me", auth=(sim.seed.api_token, "api_token"), timeout=5).ok
+
+
+def test_raw_headers_are_found_whatever_their_case(api):
+    response = api.raw("GET", "/me")
+    assert response.headers["x-toggl-quota-remaining"] == response.headers["X-Toggl-Quota-Remaining"]

@@ -51,7 +51,7 @@ class ApiResponse:
     """What `raw()` returns: the status, the headers and the decoded body."""
 
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # requests' case-insensitive mapping: proxies lowercase names
     data: Any
     # `data` is None both for no body (a DELETE) and for a JSON `null`; this tells them apart.
     has_body: bool = True
@@ -163,7 +163,7 @@ class TogglClient:
         merged = {**dict(query), **(params or {})}
         response = self._send(method, native, params=merged or None, json=json, api=api)
         data = self._decode(response, method, native)
-        return ApiResponse(response.status_code, dict(response.headers), data, has_body=bool(response.content.strip()))
+        return ApiResponse(response.status_code, response.headers, data, has_body=bool(response.content.strip()))
 
     def _send(
         self,
