@@ -394,3 +394,27 @@ def test_a_catalog_record_deleted_remotely_goes_even_with_a_pending_edit(env):
     assert (conflict["record_id"], conflict["kind"], conflict["local_value"]) == (edited, "deleted_remotely", {"color": "#010203"})
     assert env.ops() == []
     assert_local_equals_server(env)
+
+
+def test_keeping_an_edit_lost_to_a_remote_delete_recreates_the_entry_with_its_tags(env):
+    from togglsync.queue import resolve_conflict
+
+    _synced(env)
+    entry = next(e for e in env.entries().values() if e["tag_ids"] and e["duration"] >= 0 and e["id"] > 0)
+    env.store.edit_entry(entry["id"], description="kept after all")
+    env.remote_delete_entry(entry["id"])
+    env.sim.clock.advance(61)
+    env.sync()
+    [conflict] = [c for c in env.conflicts() if c["kind"] == "deleted_remotely"]
+    resolve_conflict(env.engine, conflict["id"], "local")
+    [recreated] = [e for e in env.entries().values() if e["description"] == "kept after all"]
+    assert recreated["id"] < 0 and recreated["workspace_id"] == env.wid
+    with env.engine.connect() as conn:
+        pairs = conn.exec_driver_sql(
+            "SELECT tag_id FROM time_entry_tags WHERE time_entry_id = ? ORDER BY tag_id", (recreated["id"],)
+        ).scalars().all()
+    assert pairs == sorted(recreated["tag_ids"]) and pairs
+    env.sim.clock.advance(61)
+    env.sync()
+    assert len(env.server_entries_described("kept after all")) == 1
+    assert_local_equals_server(env)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, select, update
 from togglsync.db.models import PendingOperation, SyncConflict
 from togglsync.errors import UsageError
 from togglsync.local import TABLES, LocalStore
+from togglsync.timer import write_entry_tags
 from togglsync.sync.apply import _from_state
 
 
@@ -119,10 +120,12 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
             values.pop("tag_ids", None) if resource != "time_entry" else None
             if resource == "time_entry":
                 values["tags"] = store._tag_names(conn, values.get("tag_ids") or [])
-            workspace_id = conn.execute(
-                select(PendingOperation.workspace_id).limit(1)
-            ).scalar()
-            new = store._create(conn, resource, store._workspace(conn, None) if workspace_id is None else workspace_id, values)
+            # Fix: the workspace was that of whichever pending operation came first, any
+            # record's. The conflict does not keep the record's: the default one it is.
+            new = store._create(conn, resource, store._workspace(conn, None), values)
+            if resource == "time_entry":
+                # Fix: the re-created entry had tag ids but no time_entry_tags rows.
+                write_entry_tags(conn, new["id"], values.get("tag_ids") or [])
             message += f" Re-created as {new['id']}; it will be pushed on the next sync."
         conn.execute(update(SyncConflict).where(SyncConflict.id == conflict_id).values(resolved_at=_now()))
         return message
