@@ -75,7 +75,7 @@ def instrument() -> None:
     # pull.py and apply.py import these by name: wrap every binding with one label.
     for module in (apply, pull):
         _wrap(module, "apply_records", "    apply_records (all resources)")
-    _wrap(apply.TO_ROW, "time_entry", "      plan.entry_row × N", item=True)
+    _wrap(apply.TO_ROW, "time_entry", "      records.entry_row × N", item=True)
     _wrap(apply, "_changed_only", "      _changed_only")
     _wrap(apply, "_local_tag_names", "      _local_tag_names")
     _wrap(apply, "upsert", "      repo.upsert (stored form + driver executemany)")

@@ -16,6 +16,7 @@ from test_sync_support import SyncEnv, make_env
 from togglsync.db.models import PendingOperation, TimeEntry
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
+from togglsync import records
 from togglsync.sync import plan
 
 
@@ -41,7 +42,7 @@ def _running(env: SyncEnv) -> dict:
 
 
 def test_an_edit_writes_its_row_and_its_operation_together(env):
-    entry = env.store.add_entry("offline work", start=plan.parse_ts("2026-01-05T09:00:00Z"), duration=3600)
+    entry = env.store.add_entry("offline work", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=3600)
     assert entry["id"] < 0
     [op] = env.ops()
     assert (op["resource"], op["action"], op["record_id"], op["state"]) == ("time_entry", "create", entry["id"], "queued")
@@ -55,7 +56,7 @@ def test_an_edit_writes_its_row_and_its_operation_together(env):
     before = env.dump()
     target = _stopped_server_entry(env)
     with pytest.raises(DatabaseError):
-        env.store.add_entry("never stored", start=plan.parse_ts("2026-01-06T09:00:00Z"), duration=60)
+        env.store.add_entry("never stored", start=records.parse_ts("2026-01-06T09:00:00Z"), duration=60)
     with pytest.raises(DatabaseError):
         env.store.edit_entry(target["id"], description="never stored either")
     with pytest.raises(DatabaseError):
@@ -69,9 +70,9 @@ def test_an_edit_writes_its_row_and_its_operation_together(env):
 
 
 def test_create_then_edits_is_one_create_with_the_final_values(env):
-    entry = env.store.add_entry("draft", start=plan.parse_ts("2026-01-05T09:00:00Z"), duration=600)
+    entry = env.store.add_entry("draft", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=600)
     env.store.edit_entry(entry["id"], description="final")
-    env.store.edit_entry(entry["id"], stop=plan.parse_ts("2026-01-05T10:00:00Z"), billable=True)
+    env.store.edit_entry(entry["id"], stop=records.parse_ts("2026-01-05T10:00:00Z"), billable=True)
     [op] = env.ops()
     assert op["action"] == "create"
 
@@ -103,7 +104,7 @@ def test_edit_then_edit_is_one_update_of_only_the_changed_fields(env):
 
 
 def test_create_then_delete_never_sent_leaves_nothing_and_sends_nothing(env):
-    entry = env.store.add_entry("oops", start=plan.parse_ts("2026-01-05T09:00:00Z"), duration=60)
+    entry = env.store.add_entry("oops", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=60)
     env.store.edit_entry(entry["id"], description="oops again")
     env.store.delete_entry(entry["id"])
     assert env.ops() == []
@@ -142,7 +143,7 @@ def test_timer_started_and_stopped_offline_is_one_create_with_the_offline_stop(e
     env.sync()
     env.sim.log.clear()
 
-    start = plan.parse_ts(env.sim.clock.now().isoformat()).replace(microsecond=0) - timedelta(hours=3)
+    start = records.parse_ts(env.sim.clock.now().isoformat()).replace(microsecond=0) - timedelta(hours=3)
     stop = start + timedelta(minutes=47, seconds=13)
     store = LocalStore(env.engine, clock=lambda: start)
     timer = store.start_timer("offline timer")
@@ -154,9 +155,9 @@ def test_timer_started_and_stopped_offline_is_one_create_with_the_offline_stop(e
     env.sync()
     [post] = env.sim.log.find("POST")
     assert len(env.writes()) == 1
-    assert post.json["stop"] == plan.format_ts(stop) and post.json["duration"] == 2833
+    assert post.json["stop"] == records.format_ts(stop) and post.json["duration"] == 2833
     [server] = env.server_entries_described("offline timer")
-    assert plan.parse_ts(server["stop"]) == stop  # not the push time
+    assert records.parse_ts(server["stop"]) == stop  # not the push time
     assert server["duration"] == 2833
     local = env.entry(server["id"])
     assert (local["start"], local["stop"], local["duration"]) == (start, stop, 2833)
@@ -181,9 +182,9 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
 
     env.sync()
     server_old = env.server_entry(running["id"])
-    assert plan.parse_ts(server_old["stop"]) == new_start
+    assert records.parse_ts(server_old["stop"]) == new_start
     [server_first] = env.server_entries_described("next task")
-    assert plan.parse_ts(server_first["stop"]) == second_start and server_first["duration"] == 600
+    assert records.parse_ts(server_first["stop"]) == second_start and server_first["duration"] == 600
     [server_second] = env.server_entries_described("third task")
     assert server_second["duration"] < 0 and server_second["stop"] is None
     assert _running(env)["id"] == server_second["id"]
@@ -197,7 +198,7 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
 
 
 def test_an_operation_in_flight_is_never_modified(env):
-    entry = env.store.add_entry("in flight", start=plan.parse_ts("2026-01-05T09:00:00Z"), duration=900)
+    entry = env.store.add_entry("in flight", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=900)
     env.sim.faults.add(method="POST", path="/workspaces/*/time_entries", drop_response=True)
     env.sync()
     [op] = env.ops()
@@ -228,7 +229,7 @@ def test_entries_can_use_an_offline_project_and_offline_tags(env):
     tag_b = env.store.create_tag("offline-b")
     seeded_tag = env.sim.seed.tag_ids[0]
     entry = env.store.add_entry(
-        "on offline things", start=plan.parse_ts("2026-01-05T09:00:00Z"), duration=1800,
+        "on offline things", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=1800,
         project_id=project["id"], tag_ids=[tag_a["id"], tag_b["id"], seeded_tag],
     )
     assert project["id"] < 0 and tag_a["id"] < 0 and entry["project_id"] == project["id"]
@@ -258,7 +259,7 @@ def test_entries_can_use_an_offline_project_and_offline_tags(env):
 def test_bad_input_raises_usage_error_and_changes_nothing(env):
     target = _stopped_server_entry(env)
     running = _running(env)
-    start = plan.parse_ts("2026-01-05T09:00:00Z")
+    start = records.parse_ts("2026-01-05T09:00:00Z")
     before = env.dump()
     bad = [
         lambda: env.store.add_entry("x", start=start, stop=start - timedelta(seconds=1)),

@@ -291,7 +291,7 @@ def test_the_account_row_keeps_no_credential_under_any_name():
     """The same rule migration 0004 applied to older databases: exact names and anything *token*."""
     from datetime import datetime, timezone
 
-    from togglsync.sync.plan import account_row
+    from togglsync.records import account_row
 
     me = {"id": 1, "email": "a@example.com", "api_token": "t1", "session_token": "t2", "oauthToken": "t3",
           "api_key": "t4", "APIKey": "t5", "password": "t6", "has_password": True, "fullname": "A"}

@@ -60,6 +60,7 @@ from togglsync.errors import UsageError
 from togglsync.local import TABLES, LocalStore
 from togglsync.queue import retry_operation
 from togglsync.simulator.model import SimError
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
 
@@ -460,10 +461,10 @@ class Soak:
             "tag_ids": self.rnd.sample(tags, k=min(len(tags), self.rnd.randint(0, 2))),
         }
         if self.rnd.random() < 0.2:
-            body.update(start=plan.format_ts(self.now() - timedelta(minutes=5)), duration=-1)
+            body.update(start=records.format_ts(self.now() - timedelta(minutes=5)), duration=-1)
         else:
             start = self.now() - timedelta(seconds=self.rnd.randint(3600, 5 * 86400))
-            body.update(start=plan.format_ts(start), duration=self.rnd.randint(60, 3600))
+            body.update(start=records.format_ts(start), duration=self.rnd.randint(60, 3600))
         record = self.env.remote_create_entry(**body)
         self.did("remote create entry", record["id"])
 
@@ -486,8 +487,8 @@ class Soak:
             tags = [t["id"] for t in self.server("tag")]
             env.remote_update_entry(record["id"], tag_ids=self.rnd.sample(tags, k=min(len(tags), self.rnd.randint(0, 2))))
         elif what == "start":
-            start = plan.parse_ts(record["start"]) + timedelta(minutes=self.rnd.randint(-30, 30))
-            env.remote_update_entry(record["id"], start=plan.format_ts(start))
+            start = records.parse_ts(record["start"]) + timedelta(minutes=self.rnd.randint(-30, 30))
+            env.remote_update_entry(record["id"], start=records.format_ts(start))
         elif record["duration"] < 0:
             self.sim.state.stop_time_entry(env.uid, env.wid, record["id"])
         self.did(f"remote edit entry {what}", record["id"])
@@ -654,10 +655,10 @@ class Soak:
 
 def assert_clients_equal(env: SyncEnv) -> None:
     """assert_local_equals_server covers entries, projects and tags; clients the same way."""
-    theirs = {r["id"]: plan.state_of("client", plan.client_row(r)) for r in env.sim.state.all_clients()}
+    theirs = {r["id"]: records.state_of("client", records.client_row(r)) for r in env.sim.state.all_clients()}
     model = TABLES["client"]
     with env.engine.connect() as conn:
-        mine = {r["id"]: plan.state_of("client", dict(r)) for r in conn.execute(select(model.__table__)).mappings()}
+        mine = {r["id"]: records.state_of("client", dict(r)) for r in conn.execute(select(model.__table__)).mappings()}
     assert mine == theirs, {"only local": set(mine) - set(theirs), "only server": set(theirs) - set(mine)}
 
 

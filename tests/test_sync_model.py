@@ -27,6 +27,7 @@ from togglsync.errors import UsageError
 from togglsync.local import TABLES
 from togglsync.simulator import Simulator
 from togglsync.simulator.model import SimError
+from togglsync import records
 from togglsync.sync import plan
 
 RANDOM = st.randoms(use_true_random=False)
@@ -271,12 +272,12 @@ class SyncModel(RuleBasedStateMachine):
         tags = [t["id"] for t in self.server("tag")]
         body: dict[str, Any] = {
             "description": self.mark("R", "time_entry"),
-            "start": plan.format_ts(self.next_time()),
+            "start": records.format_ts(self.next_time()),
             "project_id": rnd.choice([None] + projects),
             "tag_ids": rnd.sample(tags, k=min(len(tags), rnd.randint(0, 2))),
         }
         if rnd.random() < 0.2:
-            body["start"] = plan.format_ts(self.sim.clock.now() - timedelta(minutes=5))
+            body["start"] = records.format_ts(self.sim.clock.now() - timedelta(minutes=5))
             body["duration"] = -1
         else:
             body["duration"] = rnd.randint(60, 3600)
@@ -302,8 +303,8 @@ class SyncModel(RuleBasedStateMachine):
                 tags = [t["id"] for t in self.server("tag")]
                 self.remote.remote_update_entry(record["id"], tag_ids=rnd.sample(tags, k=min(len(tags), rnd.randint(0, 2))))
             elif what == "start":
-                start = plan.parse_ts(record["start"]) + timedelta(minutes=rnd.randint(-30, 30))
-                self.remote.remote_update_entry(record["id"], start=plan.format_ts(start))
+                start = records.parse_ts(record["start"]) + timedelta(minutes=rnd.randint(-30, 30))
+                self.remote.remote_update_entry(record["id"], start=records.format_ts(start))
             elif record["duration"] < 0:
                 self.sim_state.stop_time_entry(self.env.uid, self.env.wid, record["id"])
         except SimError:

@@ -21,6 +21,7 @@ from test_sync_support import (
 )
 
 from togglsync.errors import ExitCode, LockedError
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.engine import run_sync, sync_lock
 
@@ -129,7 +130,7 @@ def test_1c_a_lost_timer_create_stopped_by_another_device_is_still_recognised(en
     assert env.ops()[0]["state"] == "in_flight"
     # Another device starts a timer: Toggl stops ours (it landed) at its own now.
     env.sim.clock.advance(120)
-    env.remote_create_entry(description="other device timer", start=plan.format_ts(env.ago(seconds=5)), duration=-1)
+    env.remote_create_entry(description="other device timer", start=records.format_ts(env.ago(seconds=5)), duration=-1)
     [landed] = env.server_entries_described("lost running timer")
     assert landed["duration"] >= 0
 
@@ -138,7 +139,7 @@ def test_1c_a_lost_timer_create_stopped_by_another_device_is_still_recognised(en
     assert env.sim.log.count("POST") == 0 and result.adopted == 1
     assert len(env.server_entries_described("lost running timer")) == 1
     local = env.entry(landed["id"])
-    assert local is not None and local["stop"] == plan.parse_ts(landed["stop"])
+    assert local is not None and local["stop"] == records.parse_ts(landed["stop"])
     assert env.entry(timer["id"]) is None
     assert_local_equals_server(env)
     _assert_idle(env)
@@ -295,7 +296,7 @@ def test_7_crash_between_storing_and_advancing_the_cursor_replays_to_the_same_da
         a, b = _stopped(crashed, 2)
         crashed.remote_update_entry(a["id"], description="changed remotely")
         crashed.remote_delete_entry(b["id"])
-        crashed.remote_create_entry(description="created remotely", start=plan.format_ts(crashed.ago(hours=1)), duration=60)
+        crashed.remote_create_entry(description="created remotely", start=records.format_ts(crashed.ago(hours=1)), duration=60)
         sim.clock.advance(10)
         cursor = crashed.cursor()
 
@@ -324,7 +325,7 @@ def test_8_a_remote_change_with_the_same_at_as_our_write_is_not_skipped(env):
     a, b = _stopped(env, 2)
     env.store.edit_entry(a["id"], description="our write")
     env.sync()
-    our_at = plan.parse_ts(env.server_entry(a["id"])["at"])
+    our_at = records.parse_ts(env.server_entry(a["id"])["at"])
     assert env.entry(a["id"])["at"] == our_at
     env.remote_update_entry(b["id"], description="their write, same instant")
     with env.sim.state.lock:
@@ -633,7 +634,7 @@ def test_a_tag_deleted_here_is_stripped_from_entries_pulled_before_the_delete_we
     tag_id = env.sim.seed.tag_ids[0]
     env.store.delete_tag(tag_id)
     # Another device tags a new entry with it before our delete reaches Toggl.
-    other = env.remote_create_entry(description="tagged elsewhere", start=plan.format_ts(env.ago(hours=1)), duration=60, tag_ids=[tag_id])
+    other = env.remote_create_entry(description="tagged elsewhere", start=records.format_ts(env.ago(hours=1)), duration=60, tag_ids=[tag_id])
     env.sync()  # pulls that entry (with the tag), then deletes the tag
     assert env.sim.log.count("DELETE", f"/workspaces/*/tags/{tag_id}") == 1
     assert env.entry(other["id"])["tag_ids"] == [] and env.entry(other["id"])["tags"] == []
@@ -699,7 +700,7 @@ def test_a_start_moved_here_past_a_stop_made_there_is_resolved_not_stored_incons
     env.store.edit_entry(running["id"], start=later)  # still running, from a later start
     env.sim.clock.advance(60)
     env.sim.state.stop_time_entry(env.uid, env.wid, running["id"])  # stopped elsewhere, before that start
-    server_stop = plan.parse_ts(env.server_entry(running["id"])["stop"])
+    server_stop = records.parse_ts(env.server_entry(running["id"])["stop"])
     assert server_stop < later
     result = env.sync()  # a merged (start, stop) pair with stop < start must never be stored
     assert result.stopped is None

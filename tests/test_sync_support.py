@@ -25,6 +25,7 @@ from togglsync.db.models import (
     TimeEntry,
 )
 from togglsync.local import LocalStore
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.engine import SyncOptions, SyncResult, run_sync
 
@@ -203,7 +204,7 @@ def dump(engine: Engine, tables: tuple[str, ...] = CACHE_TABLES) -> dict[str, li
 
 
 def _entry_state(row: dict[str, Any]) -> dict[str, Any]:
-    state = plan.state_of("time_entry", row)
+    state = records.state_of("time_entry", row)
     state["id"] = row["id"]
     state["description"] = state["description"] or None
     state["tags"] = sorted(row.get("tags") or [])  # the names, as readable in the table
@@ -215,15 +216,15 @@ def entry_states(rows: Any) -> dict[int, dict[str, Any]]:
 
 
 def server_entry_states(sim: Any) -> dict[int, dict[str, Any]]:
-    return entry_states(plan.entry_row(r) for r in sim.state.all_time_entries())
+    return entry_states(records.entry_row(r) for r in sim.state.all_time_entries())
 
 
 def server_project_states(sim: Any) -> dict[int, dict[str, Any]]:
-    return {r["id"]: plan.state_of("project", plan.project_row(r)) for r in sim.state.all_projects()}
+    return {r["id"]: records.state_of("project", records.project_row(r)) for r in sim.state.all_projects()}
 
 
 def server_tag_states(sim: Any) -> dict[int, dict[str, Any]]:
-    return {r["id"]: plan.state_of("tag", plan.tag_row(r)) for r in sim.state.all_tags()}
+    return {r["id"]: records.state_of("tag", records.tag_row(r)) for r in sim.state.all_tags()}
 
 
 def local_states(env: SyncEnv, *, exclude_failed: bool = True) -> tuple[dict, dict, dict]:
@@ -235,11 +236,11 @@ def local_states(env: SyncEnv, *, exclude_failed: bool = True) -> tuple[dict, di
             if ("time_entry", r["id"]) not in failed
         )
         projects = {
-            r["id"]: plan.state_of("project", dict(r))
+            r["id"]: records.state_of("project", dict(r))
             for r in conn.execute(select(Project.__table__)).mappings() if ("project", r["id"]) not in failed
         }
         tags = {
-            r["id"]: plan.state_of("tag", dict(r))
+            r["id"]: records.state_of("tag", dict(r))
             for r in conn.execute(select(Tag.__table__)).mappings() if ("tag", r["id"]) not in failed
         }
     return entries, projects, tags

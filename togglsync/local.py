@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from togglsync.db.models import (
     Client,
-    PendingOperation,
     Project,
     Tag,
     TimeEntry,
@@ -32,7 +31,7 @@ from togglsync.timer import truncate, write_entry_tags
 from togglsync.errors import UsageError
 from togglsync.lookup import account
 from togglsync.sync.apply import refresh_tag_names
-from togglsync.sync.plan import state_of
+from togglsync.records import state_of
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
 LABELS = {"time_entry": "time entry", "project": "project", "client": "client", "tag": "tag"}
@@ -68,24 +67,8 @@ class LocalStore:
     def _workspace(self, conn: Connection, workspace_id: int | None) -> int:
         return timer.default_workspace(conn, workspace_id)
 
-    def _queue(
-        self,
-        conn: Connection,
-        resource: str,
-        action: str,
-        record_id: int,
-        workspace_id: int,
-        base: dict[str, Any] | None,
-    ) -> int:
-        return outbox.queue(conn, resource, action, record_id, workspace_id, base, self.clock())
-
-    def _ops(self, conn: Connection, resource: str, record_id: int) -> list[dict[str, Any]]:
-        return outbox.operations(conn, resource, record_id)
-
     def _create(self, conn: Connection, resource: str, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
-        op_id = self._queue(conn, resource, "create", 0, workspace_id, None)
-        temp_id = -op_id
-        conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(record_id=temp_id))
+        temp_id = outbox.queue_create(conn, resource, workspace_id, self.clock())
         conn.execute(insert(TABLES[resource]).values(id=temp_id, workspace_id=workspace_id, **values))
         return self._row(conn, resource, temp_id)
 
@@ -94,40 +77,13 @@ class LocalStore:
         base = state_of(resource, before)
         conn.execute(update(TABLES[resource]).where(TABLES[resource].id == record_id).values(**values))
         after = self._row(conn, resource, record_id)
-        if state_of(resource, after) == base:
-            return after  # nothing changed: nothing to send
-        if outbox.edit_needs_update(self._ops(conn, resource, record_id)):
-            # No queued create/update to ride on: queue an update based on the row as it was.
-            self._queue(conn, resource, "update", record_id, before["workspace_id"], base)
+        if state_of(resource, after) != base:
+            outbox.note_edit(conn, resource, record_id, before["workspace_id"], base, self.clock())
         return after
 
     def _delete(self, conn: Connection, resource: str, record_id: int) -> None:
         row = self._row(conn, resource, record_id)
-        ops = self._ops(conn, resource, record_id)
-        queued = [op for op in ops if op["state"] == "queued"]
-        # Fix: a create the server rejected ("failed") never reached Toggl either; it used
-        # to get a delete op with the temporary id queued behind it, blocked forever.
-        never_sent_create = (any(op["action"] == "create" for op in queued) or outbox.rejected_create(ops)) and not any(
-            op["state"] == "in_flight" for op in ops
-        )
-        if never_sent_create:
-            # Created and deleted offline: Toggl never needs to hear of it.
-            conn.execute(delete(PendingOperation).where(PendingOperation.id.in_([op["id"] for op in ops])))
-        else:
-            # Fix: a rejected (failed) update of a record deleted now is moot; it used to
-            # stay in the outbox for good, pointing at a row that no longer exists.
-            moot = [op["id"] for op in ops if op["action"] == "update" and op["state"] == "failed"]
-            if moot:
-                conn.execute(delete(PendingOperation).where(PendingOperation.id.in_(moot)))
-            if queued and queued[-1]["action"] == "update":
-                # edit + delete = delete (keep the edit's base: it is what the server has)
-                conn.execute(
-                    update(PendingOperation)
-                    .where(PendingOperation.id == queued[-1]["id"])
-                    .values(action="delete", updated_at=self.clock())
-                )
-            else:
-                self._queue(conn, resource, "delete", record_id, row["workspace_id"], state_of(resource, row))
+        outbox.note_delete(conn, resource, record_id, row["workspace_id"], state_of(resource, row), self.clock())
         self._detach_references(conn, resource, record_id)
         conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == record_id))
 

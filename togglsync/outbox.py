@@ -1,22 +1,187 @@
-"""The outbox: pending operations queued by offline edits, in plain SQL (see `db.sql`).
+"""The outbox: the local changes waiting to reach Toggl, and every move they make.
 
-Every local edit path (LocalStore, and the timer on the driver connection)
-queues through here, so the rules about when an edit needs an operation of
-its own live in one place.
+This module is the only code that writes `pending_operations`
+(tests/test_outbox.py fails on any other writer). An operation is a typed
+`Operation`; its life is a small state machine, each transition a function
+here:
+
+    queue / queue_create          -> QUEUED
+    QUEUED    --mark_in_flight--> IN_FLIGHT   (a create, committed durably before it is sent)
+    IN_FLIGHT --requeue-->        QUEUED      (it did not reach Toggl, or reconciliation found it did not land)
+    QUEUED | IN_FLIGHT --park-->  FAILED      (Toggl refused it; `error` says why)
+    FAILED    --retry-->          QUEUED      (the user, or a reference that changed since)
+    any       --settle-->         gone        (Toggl has it; or nothing is left to send)
+    any       --drop-->           gone        (the user gave it up; a record deleted everywhere)
+
+Payloads are not stored: the push computes them from the current row and the
+operation's `base` (the server's state the edit was made on), so later edits
+of a record whose operation is still queued ride on it (coalescing). An
+operation in flight is never changed: an edit made meanwhile gets an
+operation of its own behind it.
+
+Plain SQL (`db.sql`), so the driver-only commands (`start`, `stop`) and the
+SQLAlchemy side (LocalStore, the sync) run the same code, inside their
+caller's transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from togglsync import records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
 
 
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    IN_FLIGHT = "in_flight"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row of `pending_operations`."""
+
+    id: int
+    resource: records.Kind
+    action: Action
+    record_id: int
+    workspace_id: int
+    state: State
+    # The server's state of the record the edit was made on (merge base);
+    # for a delete, the record as it was.
+    base: dict[str, Any] | None
+    # For a create sent at least once: what identifies it among the server's records.
+    fingerprint: dict[str, Any] | None
+    sent_at: datetime | None
+    attempts: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Operation:
+        values = from_db(dict(row))
+        return cls(
+            id=values["id"],
+            resource=records.Kind(values["resource"]),
+            action=Action(values["action"]),
+            record_id=values["record_id"],
+            workspace_id=values["workspace_id"],
+            state=State(values["state"]),
+            base=values["base"],
+            fingerprint=values["fingerprint"],
+            sent_at=values["sent_at"],
+            attempts=values["attempts"] or 0,
+            error=values["error"],
+            created_at=values["created_at"],
+            updated_at=values["updated_at"],
+        )
+
+    @property
+    def temporary(self) -> bool:
+        """Its record has no Toggl id yet."""
+        return self.record_id < 0
+
+    def push_order(self) -> tuple[tuple[int, int], int]:
+        return records.push_phase(self.resource, self.action), self.id
+
+
+_SELECT = "SELECT * FROM pending_operations"
+
+
+def _list(conn: Connection, where: str = "", params: sql.Params = ()) -> list[Operation]:
+    return [Operation.from_row(row) for row in sql.rows(conn, f"{_SELECT} {where} ORDER BY id", params)]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def get(conn: Connection, op_id: int) -> Operation | None:
+    row = sql.first(conn, f"{_SELECT} WHERE id = ?", (op_id,))
+    return None if row is None else Operation.from_row(row)
+
+
+def every(conn: Connection) -> list[Operation]:
+    """All operations, oldest first."""
+    return _list(conn)
+
+
+def for_record(conn: Connection, resource: str, record_id: int) -> list[Operation]:
+    """The record's operations, oldest first."""
+    return _list(conn, "WHERE resource = ? AND record_id = ?", (resource, record_id))
+
+
+def by_record(conn: Connection, resource: str) -> dict[int, list[Operation]]:
+    """Every operation of one kind of record, by record id (oldest first)."""
+    out: dict[int, list[Operation]] = {}
+    for op in _list(conn, "WHERE resource = ?", (resource,)):
+        out.setdefault(op.record_id, []).append(op)
+    return out
+
+
+def record_ids(conn: Connection, resource: str) -> set[int]:
+    """Ids of the records of this kind with any operation."""
+    return set(sql.column(conn, "SELECT DISTINCT record_id FROM pending_operations WHERE resource = ?", (resource,)))
+
+
+def queued(conn: Connection) -> list[Operation]:
+    """What a push sends, in push order: creates and updates parents first, deletes children first."""
+    return sorted(_list(conn, "WHERE state = ?", (State.QUEUED,)), key=Operation.push_order)
+
+
+def in_flight(conn: Connection) -> list[Operation]:
+    return _list(conn, "WHERE state = ?", (State.IN_FLIGHT,))
+
+
+def counts(conn: Connection) -> dict[State, int]:
+    """How many operations are in each state (states with none are left out)."""
+    found = sql.rows(conn, "SELECT state, count(*) AS n FROM pending_operations GROUP BY state")
+    return {State(row["state"]): row["n"] for row in found}
+
+
+def rejected_create(ops: Iterable[Operation]) -> bool:
+    """The record's create was refused by Toggl (parked): Toggl does not have the record."""
+    return any(op.action is Action.CREATE and op.state is State.FAILED for op in ops)
+
+
+def edit_needs_update(ops: Iterable[Operation]) -> bool:
+    """Whether an edit of a record with these operations must queue an update of its own.
+
+    A queued create or update already carries any later edit of the row (its
+    payload is computed at push time). An operation in flight or failed is
+    never touched: the edit gets its own update behind it. A record whose
+    create was refused needs none: the retried create sends the row as it is.
+    """
+    ops = list(ops)
+    if rejected_create(ops):
+        return False
+    return not any(op.state is State.QUEUED for op in ops)
+
+
+# --- queueing (offline edits) --------------------------------------------------------------------
+
+
 def queue(
-    conn: Connection, resource: str, action: str, record_id: int, workspace_id: int, base: dict[str, Any] | None, now: datetime
+    conn: Connection,
+    resource: str,
+    action: Action,
+    record_id: int,
+    workspace_id: int,
+    base: Mapping[str, Any] | None,
+    now: datetime,
 ) -> int:
     """Queue one operation; returns its id."""
     stamp = to_utc_text(now)
@@ -24,34 +189,178 @@ def queue(
         conn,
         "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (resource, action, record_id, workspace_id, json_to_db(base), stamp, stamp),
+        (str(resource), str(action), record_id, workspace_id, json_to_db(dict(base) if base is not None else None),
+         stamp, stamp),
     )
-    assert op_id is not None
+    if op_id is None:
+        raise RuntimeError("the driver returned no id for a new pending operation")
     return op_id
 
 
-def operations(conn: Connection, resource: str, record_id: int) -> list[dict[str, Any]]:
-    """The record's pending operations, oldest first."""
-    found = sql.rows(
-        conn, "SELECT * FROM pending_operations WHERE resource = ? AND record_id = ? ORDER BY id", (resource, record_id)
-    )
-    return [from_db(row) for row in found]
+def queue_create(conn: Connection, resource: str, workspace_id: int, now: datetime) -> int:
+    """Queue the create of a new record; returns its temporary id.
 
-
-def rejected_create(ops: list[dict[str, Any]]) -> bool:
-    """The record's create was parked as failed: Toggl does not have it (no temporary id was replaced)."""
-    return any(op["action"] == "create" and op["state"] == "failed" for op in ops)
-
-
-def edit_needs_update(ops: list[dict[str, Any]]) -> bool:
-    """Whether an edit of a record with these operations must queue an update of its own.
-
-    Payloads are computed at push time, so a queued create or update already
-    carries any later edit of the row. An operation in flight (or failed) is
-    never touched: the edit gets its own update behind it. Fix: an update
-    behind a create the server rejected could never be sent (it waits for a
-    Toggl id forever); the create, once retried, sends the row as it is.
+    The temporary id is minus the id of the create operation: negative (never
+    a Toggl id) and never reused, so records made offline never clash.
     """
-    if rejected_create(ops):
-        return False
-    return not any(op["state"] == "queued" for op in ops)
+    op_id = queue(conn, resource, Action.CREATE, 0, workspace_id, None, now)
+    sql.execute(conn, "UPDATE pending_operations SET record_id = ? WHERE id = ?", (-op_id, op_id))
+    return -op_id
+
+
+def note_edit(
+    conn: Connection, resource: str, record_id: int, workspace_id: int, base: Mapping[str, Any], now: datetime
+) -> None:
+    """A record changed here (its state was `base` before): queue an update unless one rides already."""
+    if edit_needs_update(for_record(conn, resource, record_id)):
+        queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now)
+
+
+def note_delete(
+    conn: Connection, resource: str, record_id: int, workspace_id: int, state: Mapping[str, Any], now: datetime
+) -> None:
+    """A record is deleted here (`state` was its state): queue what Toggl must hear, and no more.
+
+    * Created offline and never sent (or its create was refused): Toggl never
+      needs to hear of it; its operations go.
+    * Otherwise a refused update of it is moot and goes; a queued update
+      becomes the delete (keeping its base: what the server has); else a
+      delete is queued.
+    """
+    ops = for_record(conn, resource, record_id)
+    waiting = [op for op in ops if op.state is State.QUEUED]
+    sent = any(op.state is State.IN_FLIGHT for op in ops)
+    never_reached_toggl = (any(op.action is Action.CREATE for op in waiting) or rejected_create(ops)) and not sent
+    if never_reached_toggl:
+        _delete(conn, [op.id for op in ops])
+        return
+    _delete(conn, [op.id for op in ops if op.action is Action.UPDATE and op.state is State.FAILED])
+    if waiting and waiting[-1].action is Action.UPDATE:
+        sql.execute(
+            conn,
+            "UPDATE pending_operations SET action = ?, updated_at = ? WHERE id = ?",
+            (str(Action.DELETE), to_utc_text(now), waiting[-1].id),
+        )
+    else:
+        queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now)
+
+
+# --- the push's transitions ----------------------------------------------------------------------
+
+
+def mark_in_flight(conn: Connection, op_id: int, fingerprint: Mapping[str, Any], sent_at: datetime, now: datetime) -> None:
+    """A create is about to be sent: from here its outcome is unknown until Toggl's answer is stored.
+
+    The caller commits this durably before sending (see `db.engine.durable`):
+    a crash after the send leaves it in flight, and the next sync looks
+    before resending."""
+    sql.execute(
+        conn,
+        "UPDATE pending_operations SET state = ?, fingerprint = ?, sent_at = ?, attempts = attempts + 1, "
+        "updated_at = ? WHERE id = ?",
+        (str(State.IN_FLIGHT), json_to_db(dict(fingerprint)), to_utc_text(sent_at), to_utc_text(now), op_id),
+    )
+
+
+def requeue(conn: Connection, op_id: int) -> None:
+    """Not sent after all (or reconciliation showed it did not land): send it again."""
+    sql.execute(conn, "UPDATE pending_operations SET state = ? WHERE id = ?", (str(State.QUEUED), op_id))
+
+
+def park(conn: Connection, op_id: int, error: str, now: datetime) -> None:
+    """Toggl refused it (or it cannot be decided): keep it, with why, for the user.
+
+    Operations queued behind a refused create wait for a Toggl id that will
+    not come: the row already holds their edits, and a retried create sends
+    the row as it is, so they go. If the record was deleted here meanwhile,
+    Toggl never had it: the create goes too.
+    """
+    op = get(conn, op_id)
+    if op is None:
+        return
+    sql.execute(
+        conn,
+        "UPDATE pending_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+        (str(State.FAILED), error[:500], to_utc_text(now), op_id),
+    )
+    if op.action is not Action.CREATE:
+        return
+    behind = [o for o in for_record(conn, op.resource, op.record_id) if o.id != op.id and o.state is State.QUEUED]
+    drop_ids = [o.id for o in behind]
+    if any(o.action is Action.DELETE for o in behind):
+        drop_ids.append(op.id)
+    _delete(conn, drop_ids)
+
+
+def retry(conn: Connection, op_id: int, now: datetime) -> None:
+    """A refused operation goes back in the queue."""
+    sql.execute(
+        conn,
+        "UPDATE pending_operations SET state = ?, error = NULL, updated_at = ? WHERE id = ?",
+        (str(State.QUEUED), to_utc_text(now), op_id),
+    )
+
+
+def rebase(conn: Connection, op_id: int, base: Mapping[str, Any], now: datetime) -> None:
+    """The server's state moved (a pull merged it, or part of the edit was sent): diff against this now."""
+    sql.execute(
+        conn,
+        "UPDATE pending_operations SET base = ?, updated_at = ? WHERE id = ?",
+        (json_to_db(dict(base)), to_utc_text(now), op_id),
+    )
+
+
+def settle(conn: Connection, op_id: int) -> None:
+    """Toggl has what the operation carried (or nothing was left to send): it is done."""
+    _delete(conn, [op_id])
+
+
+def drop(conn: Connection, op_ids: Iterable[int]) -> None:
+    """Give operations up: the user dropped them, or their record is gone on both sides."""
+    _delete(conn, list(op_ids))
+
+
+def drop_record(conn: Connection, resource: str, record_id: int) -> None:
+    """Every operation of one record goes (created and deleted before Toggl heard of it)."""
+    sql.execute(conn, "DELETE FROM pending_operations WHERE resource = ? AND record_id = ?", (resource, record_id))
+
+
+def rewrite_record(conn: Connection, resource: str, old: int, new: int) -> None:
+    """Toggl gave the record `old` the id `new`: its operations, and every base naming it, follow."""
+    sql.execute(
+        conn, "UPDATE pending_operations SET record_id = ? WHERE resource = ? AND record_id = ?", (new, resource, old)
+    )
+    for ref in records.references_to(resource):
+        _rewrite_bases(conn, ref, lambda value, ref=ref: records.replace_reference(ref, value, old, new))
+
+
+def forget_references(conn: Connection, resource: str, ids: Iterable[int]) -> None:
+    """Records of `resource` are gone: no base names them any more.
+
+    A queued edit then sends no reference to them instead of a dead one
+    (Toggl would refuse it) and never re-sends a tag Toggl stripped."""
+    gone = set(ids)
+    if not gone:
+        return
+    for ref in records.references_to(resource):
+        _rewrite_bases(conn, ref, lambda value, ref=ref: records.without_reference(ref, {ref.field: value}, gone))
+
+
+def _rewrite_bases(conn: Connection, ref: records.Reference, change: Any) -> None:
+    found = sql.rows(
+        conn, "SELECT id, base FROM pending_operations WHERE resource = ? AND base IS NOT NULL", (str(ref.source),)
+    )
+    for row in found:
+        base = from_db(row)["base"]
+        if not isinstance(base, dict) or ref.field not in base:
+            continue
+        value = change(base[ref.field])
+        if value != base[ref.field]:
+            base[ref.field] = value
+            sql.execute(conn, "UPDATE pending_operations SET base = ? WHERE id = ?", (json_to_db(base), row["id"]))
+
+
+def _delete(conn: Connection, op_ids: list[int]) -> None:
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start : start + 500]
+        sql.execute(conn, f"DELETE FROM pending_operations WHERE id IN ({sql.placeholders(len(chunk))})", chunk)

@@ -11,7 +11,7 @@ from togglsync.db.models import PendingOperation, SyncConflict
 from togglsync.errors import UsageError
 from togglsync.local import TABLES, LocalStore
 from togglsync.timer import write_entry_tags
-from togglsync.sync.apply import _from_state
+from togglsync.records import from_state
 
 
 def _now() -> datetime:
@@ -107,7 +107,7 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
             model = TABLES[resource]
             if conn.execute(select(model.id).where(model.id == c["record_id"])).first() is None:
                 raise UsageError(f"the {resource.replace('_', ' ')} of conflict {conflict_id} no longer exists")
-            values = _from_state(resource, {c["field"]: value})
+            values = from_state({c["field"]: value})
             if resource == "time_entry" and c["field"] == "tag_ids":
                 store._set_entry_tags(conn, c["record_id"], list(value or []), queue=True)
             else:
@@ -116,7 +116,7 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
         elif c["kind"] == "deleted_remotely" and keep == "local":
             state = dict(c["base_value"] or {})
             state.update(c["local_value"] or {})
-            values = _from_state(resource, state)
+            values = from_state(state)
             values.pop("tag_ids", None) if resource != "time_entry" else None
             if resource == "time_entry":
                 values["tags"] = store._tag_names(conn, values.get("tag_ids") or [])

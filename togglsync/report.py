@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, to_utc_text
-from togglsync.sync.plan import format_ts
+from togglsync.records import format_ts
 
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.

@@ -18,7 +18,7 @@ from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
 from togglsync.errors import UsageError
 from togglsync.lookup import account
-from togglsync.sync.plan import state_of
+from togglsync.records import state_of
 
 
 def truncate(moment: datetime) -> datetime:
@@ -102,10 +102,7 @@ def start(
                 "the new start: stop it first, or start later"
             )
         _stop(conn, running, start, now)
-    # The temporary id is minus the id of the create operation: never a clash.
-    op_id = outbox.queue(conn, "time_entry", "create", 0, wid, None, now)
-    entry_id = -op_id
-    sql.execute(conn, "UPDATE pending_operations SET record_id = ? WHERE id = ?", (entry_id, op_id))
+    entry_id = outbox.queue_create(conn, "time_entry", wid, now)
     sql.execute(
         conn,
         "INSERT INTO time_entries (id, workspace_id, user_id, project_id, description, start, stop, duration, "
@@ -135,6 +132,6 @@ def _stop(conn: Connection, running: dict[str, Any], stop: datetime, now: dateti
     )
     after = entry(conn, running["id"])
     base = state_of("time_entry", running)
-    if state_of("time_entry", after) != base and outbox.edit_needs_update(outbox.operations(conn, "time_entry", running["id"])):
-        outbox.queue(conn, "time_entry", "update", running["id"], running["workspace_id"], base, now)
+    if state_of("time_entry", after) != base:
+        outbox.note_edit(conn, "time_entry", running["id"], running["workspace_id"], base, now)
     return after

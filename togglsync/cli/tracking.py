@@ -449,7 +449,7 @@ def cancel(ctx, sync_now) -> None:
         if running is None:
             raise UsageError("no timer is running")
         label = _label(conn, running)
-        in_flight = any(op["state"] == "in_flight" for op in outbox.operations(conn, "time_entry", running["id"]))
+        in_flight = any(op.state is outbox.State.IN_FLIGHT for op in outbox.for_record(conn, "time_entry", running["id"]))
     s.store.delete_entry(running["id"])
     if running["id"] > 0:
         fate = "Toggl deletes it on the next sync"

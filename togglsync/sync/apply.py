@@ -27,16 +27,17 @@ from togglsync.db.models import (
     Workspace,
 )
 from togglsync.db.repo import upsert
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.timer import tag_names
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
 TO_ROW = {
-    "time_entry": plan.entry_row,
-    "project": plan.project_row,
-    "client": plan.client_row,
-    "tag": plan.tag_row,
-    "workspace": plan.workspace_row,
+    "time_entry": records.entry_row,
+    "project": records.project_row,
+    "client": records.client_row,
+    "tag": records.tag_row,
+    "workspace": records.workspace_row,
 }
 
 
@@ -97,7 +98,7 @@ def record_conflict(
 def apply_records(
     conn: Connection,
     resource: str,
-    records: Iterable[dict[str, Any]],
+    incoming: Iterable[dict[str, Any]],
     *,
     policy: str,
     now: datetime,
@@ -110,10 +111,10 @@ def apply_records(
     plain_rows: list[dict[str, Any]] = []
     deleted_ids: list[int] = []
     merged_ids: set[int] = set()
-    for record in records:
+    for record in incoming:
         row = to_row(record)
         ops = pending.ops.get(row["id"])
-        if plan.is_deleted(record):
+        if records.is_deleted(record):
             if ops:
                 _deleted_while_pending(conn, resource, row["id"], ops, now, stats)
             deleted_ids.append(row["id"])
@@ -265,8 +266,8 @@ def _deleted_while_pending(
     current = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
     for op in ops:
         if op["action"] == "update" and current is not None:
-            local = plan.state_of(resource, dict(current))
-            lost = plan.changed_fields(op["base"] or {}, local)
+            local = records.state_of(resource, dict(current))
+            lost = records.changed_fields(op["base"] or {}, local)
             if lost:
                 record_conflict(
                     conn, resource, record_id, "deleted_remotely", field=None,
@@ -297,8 +298,8 @@ def _merge_into_pending(
     queued = [op for op in updates if op["state"] == "queued"]
     op = (queued or updates)[0]
     base = op["base"] or {}
-    local = plan.state_of(resource, dict(current))
-    remote = plan.state_of(resource, row)
+    local = records.state_of(resource, dict(current))
+    remote = records.state_of(resource, row)
     merged, conflicts = plan.merge3(base, local, remote, policy)
     for c in conflicts:
         record_conflict(
@@ -307,27 +308,19 @@ def _merge_into_pending(
         )
     stats.conflicts += len(conflicts)
     stats.merged += 1
-    values = {k: v for k, v in row.items() if k not in plan.EDITABLE_FIELDS[resource] and k != "id"}
-    values.update(_from_state(resource, merged))
+    values = {k: v for k, v in row.items() if k not in records.spec(resource).editable and k != "id"}
+    values.update(records.from_state(merged))
     if resource == "time_entry":
         values["tags"] = tag_names(conn, values["tag_ids"])
     conn.execute(update(model).where(model.id == row["id"]).values(**values))
     if resource == "time_entry":
         write_tags_for(conn, [{"id": row["id"], "tag_ids": values["tag_ids"]}])
     # The server's version is the new base; nothing left to send drops the operation.
-    still_changed = plan.changed_fields(remote, merged)
+    still_changed = records.changed_fields(remote, merged)
     if not still_changed and op["state"] == "queued":
         conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
     else:
         conn.execute(update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=remote, updated_at=now))
-
-
-def _from_state(resource: str, state: dict[str, Any]) -> dict[str, Any]:
-    out = dict(state)
-    for key in ("start", "stop"):
-        if key in out:
-            out[key] = plan.parse_ts(out[key])
-    return out
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -36,6 +36,7 @@ from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.apply import (
     ApplyStats,
@@ -142,14 +143,14 @@ class Puller:
             self.full_entry_resync(result)
             return
         try:
-            records = _expect_list(self.client.time_entries(since=plan.since_for(cursor)), "time entries")
+            changed = _expect_list(self.client.time_entries(since=plan.since_for(cursor)), "time entries")
         except BadRequest:
             # The server refuses a `since` this old: start over from what it still serves.
             self.full_entry_resync(result)
             return
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time)
         with self.engine.begin() as conn:
-            result.stats("time_entries").add(apply_records(conn, "time_entry", records, policy=self.policy, now=self.clock()))
+            result.stats("time_entries").add(apply_records(conn, "time_entry", changed, policy=self.policy, now=self.clock()))
             set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
 
     def full_entry_resync(self, result: PullResult) -> None:
@@ -172,13 +173,13 @@ class Puller:
             self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
             server_now = self.client.server_time or now
             spool.seek(0)
-            records = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
+            stream = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
             window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
             with self.engine.begin() as conn, large_page_cache(conn):
                 stats = ApplyStats()
                 seen: set[int] = set()
                 try:
-                    for batch in _batches(records, ENTRY_BATCH):
+                    for batch in _batches(stream, ENTRY_BATCH):
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
                         stats.add(apply_records(conn, "time_entry", batch, policy=self.policy, now=self.clock()))
@@ -251,13 +252,13 @@ class Puller:
         # paid for GET /me again, forever with --budget 1. Store the catalog first;
         # the members follow (and are resumed by the next run if this one stops).
         with self.engine.begin() as conn:
-            upsert(conn, Account, [plan.account_row(me, synced_at=self.clock())])
+            upsert(conn, Account, [records.account_row(me, synced_at=self.clock())])
             store_zone(conn, me.get("timezone"))  # the views show local times in it
             for resource, table in (("workspace", "workspaces"), ("client", "clients"), ("project", "projects"), ("tag", "tags")):
-                records = snapshot[resource]
-                stats = apply_records(conn, resource, records, policy=self.policy, now=self.clock())
+                listed = snapshot[resource]
+                stats = apply_records(conn, resource, listed, policy=self.policy, now=self.clock())
                 # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
-                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in records}, stats)
+                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in listed}, stats)
                 result.stats(table).add(stats)
             set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
             if with_users:
@@ -277,7 +278,7 @@ class Puller:
                 members = None  # not allowed to list members here: keep what we have
             with self.engine.begin() as conn:
                 if members is not None:
-                    rows = [plan.workspace_user_row(wid, m) for m in members]
+                    rows = [records.workspace_user_row(wid, m) for m in members]
                     conn.execute(delete(WorkspaceUser).where(WorkspaceUser.workspace_id == wid))
                     upsert(conn, WorkspaceUser, rows)
                     result.stats("workspace_users").upserted += len(rows)

@@ -39,6 +39,7 @@ from togglsync.errors import (
     NotFound,
     ServerError,
 )
+from togglsync import records
 from togglsync.sync import plan
 from togglsync.timer import tag_names
 from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
@@ -70,58 +71,10 @@ class UnknownOutcome(Exception):
     """A create may or may not have landed; stop pushing until a pull tells."""
 
 
-def op_phase(op: dict[str, Any]) -> tuple[int, int]:
-    order = plan.RESOURCE_ORDER.index(op["resource"])
-    if op["action"] == "delete":
-        return (1, len(plan.RESOURCE_ORDER) - order)
-    return (0, order)
-
-
 def _row(conn: Connection, resource: str, record_id: int) -> dict[str, Any] | None:
     model = TABLES[resource]
     row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
     return dict(row) if row else None
-
-
-def create_body(resource: str, row: dict[str, Any]) -> dict[str, Any]:
-    state = plan.state_of(resource, row)
-    if resource == "time_entry":
-        body = {k: v for k, v in plan.entry_body(state).items() if v is not None}
-        body["workspace_id"] = row["workspace_id"]
-        body.setdefault("billable", False)
-        return body
-    if resource == "client":
-        state.pop("archived", None)  # a new client is active; archiving is its own request
-    return {k: v for k, v in state.items() if v is not None}
-
-
-def update_body(resource: str, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    body = dict(changes)
-    if resource == "time_entry" and {"start", "stop", "duration"} & set(body):
-        # Times go as a consistent, absolute group; a stop recorded offline
-        # must reach Toggl as that time, not as the moment of the push.
-        state = plan.state_of(resource, row)
-        body["start"] = state["start"]
-        if state["duration"] is not None and state["duration"] < 0:
-            body["duration"] = -1
-            body.pop("stop", None)
-        else:
-            body["stop"] = state["stop"]
-            body["duration"] = state["duration"]
-    return body
-
-
-def fingerprint_of(resource: str, row: dict[str, Any]) -> dict[str, Any]:
-    state = plan.state_of(resource, row)
-    if resource == "time_entry":
-        return {
-            "workspace_id": row["workspace_id"],
-            "start": state["start"],
-            "description": state["description"],
-            "duration": state["duration"],
-            "sent": state,
-        }
-    return {"workspace_id": row["workspace_id"], "name": row["name"], "sent": state}
 
 
 def rewrite_id(conn: Connection, resource: str, old: int, new: int) -> None:
@@ -190,16 +143,6 @@ def _fold_behind_rejected_create(conn: Connection, op: dict[str, Any]) -> None:
     conn.execute(delete(PendingOperation).where(PendingOperation.id.in_(drop)))
 
 
-def references_pending(resource: str, row: dict[str, Any]) -> bool:
-    """Does the row point at a record that has no Toggl id yet?"""
-    for ref_field in plan.REFERENCE_FIELDS[resource]:
-        value = row.get(ref_field)
-        values = value if isinstance(value, list) else [value]
-        if any(v is not None and v < 0 for v in values):
-            return True
-    return False
-
-
 class Pusher:
     def __init__(
         self,
@@ -225,7 +168,7 @@ class Pusher:
                 .order_by(PendingOperation.id)
             ).mappings().all()
         ops = [dict(r) for r in rows]
-        return sorted(ops, key=lambda op: (op_phase(op), op["id"]))
+        return sorted(ops, key=lambda op: (records.push_phase(op["resource"], op["action"]), op["id"]))
 
     def push(self, result: PushResult | None = None) -> PushResult:
         # Counts go into `result` as they happen: a push stopped by quota, rate limit
@@ -267,7 +210,7 @@ class Pusher:
             else:
                 self._drop(op["id"])
             return
-        if references_pending(op["resource"], row):
+        if records.references_pending(op["resource"], row):
             result.blocked += 1
             return
         if op["action"] == "create":
@@ -347,7 +290,7 @@ class Pusher:
 
     def _push_create(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
         resource, wid = op["resource"], op["workspace_id"]
-        body = create_body(resource, row)
+        body = records.create_body(resource, row)
         # Write intent before sending, durably: a crash from here on leaves
         # the operation in flight, and the next sync looks before resending.
         with self.engine.connect() as conn:
@@ -358,7 +301,7 @@ class Pusher:
                     conn.execute(
                         update(PendingOperation).where(PendingOperation.id == op["id"]).values(
                             state="in_flight",
-                            fingerprint=fingerprint_of(resource, row),
+                            fingerprint=records.fingerprint_of(resource, row),
                             sent_at=self.server_now(),
                             attempts=op["attempts"] + 1,
                             updated_at=self.clock(),
@@ -401,13 +344,13 @@ class Pusher:
     def _find_by_name(self, resource: str, wid: int, name: str) -> dict[str, Any] | None:
         c = self.client
         if resource == "project":
-            records = list(c.iter_projects(wid))
+            listed = list(c.iter_projects(wid))
         elif resource == "client":
-            records = c.clients(wid, status="both")
+            listed = c.clients(wid, status="both")
         else:
-            records = c.tags(wid)
-        for record in records or []:
-            if (record.get("name") or "").casefold() == name.casefold() and not plan.is_deleted(record):
+            listed = c.tags(wid)
+        for record in listed or []:
+            if (record.get("name") or "").casefold() == name.casefold() and not records.is_deleted(record):
                 return record
         return None
 
@@ -440,13 +383,13 @@ class Pusher:
         current = _row(conn, resource, record_id)
         if current is None:
             return
-        server_state = plan.state_of(resource, server_row)
-        local_state = plan.state_of(resource, current)
+        server_state = records.state_of(resource, server_row)
+        local_state = records.state_of(resource, current)
         changed_meanwhile = sent is not None and local_state != sent
         values = {k: v for k, v in server_row.items() if k != "id"}
         if changed_meanwhile or (sent is None and local_state != server_state):
             # Keep the local values; queue what is still different.
-            values = {k: v for k, v in values.items() if k not in plan.EDITABLE_FIELDS[resource]}
+            values = {k: v for k, v in values.items() if k not in records.spec(resource).editable}
             later = conn.execute(
                 select(PendingOperation.id).where(
                     PendingOperation.resource == resource,
@@ -454,8 +397,8 @@ class Pusher:
                     PendingOperation.state == "queued",
                 )
             ).first()
-            if later is None and plan.changed_fields(server_state, local_state):
-                outbox.queue(conn, resource, "update", record_id, current["workspace_id"], server_state, self.clock())
+            if later is None and records.changed_fields(server_state, local_state):
+                outbox.queue(conn, resource, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
             elif later is not None:
                 conn.execute(update(PendingOperation).where(PendingOperation.id == later[0]).values(base=server_state))
         if resource == "time_entry" and "tags" in values:
@@ -492,12 +435,12 @@ class Pusher:
 
     def _push_update(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
         resource = op["resource"]
-        current = plan.state_of(resource, row)
-        changes = plan.changed_fields(op["base"] or {}, current)
+        current = records.state_of(resource, row)
+        changes = records.changed_fields(op["base"] or {}, current)
         if not changes:
             self._drop(op["id"])
             return
-        body = update_body(resource, row, changes)
+        body = records.update_body(resource, row, changes)
         try:
             record = self._send_update(resource, op["workspace_id"], op["record_id"], body)
         except NotFound:
@@ -529,7 +472,7 @@ class Pusher:
         resource = op["resource"]
         with self.engine.begin() as conn:
             current = _row(conn, resource, op["record_id"])
-            if current is not None and plan.state_of(resource, current) != sent_state:
+            if current is not None and records.state_of(resource, current) != sent_state:
                 # Edited again while the request was out: keep the op, based on what was sent.
                 conn.execute(
                     update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=sent_state, updated_at=self.clock())
@@ -554,13 +497,13 @@ class Pusher:
             for op in ops:
                 op = dict(op)
                 row = _row(conn, "time_entry", op["record_id"])
-                if row is None or references_pending("time_entry", row):
+                if row is None or records.references_pending("time_entry", row):
                     continue
-                current = plan.state_of("time_entry", row)
-                changes = plan.changed_fields(op["base"] or {}, current)
+                current = records.state_of("time_entry", row)
+                changes = records.changed_fields(op["base"] or {}, current)
                 if not changes:
                     continue
-                body = update_body("time_entry", row, changes)
+                body = records.update_body("time_entry", row, changes)
                 key = (op["workspace_id"], json.dumps(body, sort_keys=True))
                 groups.setdefault(key, []).append((op, current))
         for (wid, body_json), members in groups.items():
@@ -580,7 +523,7 @@ class Pusher:
                         message = str(failure.get("message") or "rejected")
                         if "not found" in message.lower():
                             row = self._row_now("time_entry", fid)
-                            self._gone_remotely(op, row or {}, plan.changed_fields(op["base"] or {}, by_id[fid][1]))
+                            self._gone_remotely(op, row or {}, records.changed_fields(op["base"] or {}, by_id[fid][1]))
                         else:
                             self._fail(op, ApiError(400, message), result)
                 for sid in success:
@@ -675,7 +618,7 @@ class Pusher:
         model = TABLES[resource]
         query = select(model.__table__).where(model.id > 0, model.workspace_id == op["workspace_id"])
         if resource == "time_entry":
-            start = plan.parse_ts(fingerprint.get("start"))
+            start = records.parse_ts(fingerprint.get("start"))
             query = query.where(TimeEntry.start == start)
             rows = [dict(r) for r in conn.execute(query).mappings()]
             matches = [r for r in rows if r["raw"] and plan.fingerprint_matches(fingerprint, r["raw"])]

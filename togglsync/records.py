@@ -1,0 +1,571 @@
+"""What each kind of record is: its table, label, editable fields, references, state and API bodies.
+
+The one description of Toggl's records that everything below the CLI uses:
+the offline edits (`local`, `timer`), the outbox, the sync (`pull`, `apply`,
+`push`) and the listings. Pure: no I/O, no database, no HTTP, so every rule
+here is tested with plain dicts and the fast commands can import it for free.
+
+Vocabulary:
+* a *row* is a record as our tables hold it (aware datetimes, lists);
+* a record's *state* is the dict of the fields a user can edit, in JSON-able
+  form (timestamps as ISO text, tag ids sorted). Pending operations keep the
+  state they were made on as their merge base; payloads and merges are
+  computed from states, never from stored deltas.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from togglsync.errors import BadResponse, UsageError
+
+Row = dict[str, Any]
+State = dict[str, Any]
+
+
+class Kind(StrEnum):
+    """A kind of record. Equal to its string value, which the schema stores (`pending_operations.resource`)."""
+
+    TIME_ENTRY = "time_entry"
+    PROJECT = "project"
+    CLIENT = "client"
+    TAG = "tag"
+    WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`source.field` holds the id of a `target` record (a list of ids when `many`).
+
+    When the target is deleted, Toggl clears the field (or removes the id from
+    the list) without changing the source's `at`; we do the same locally. When
+    a temporary id is replaced by Toggl's, every reference to it is rewritten.
+    """
+
+    source: Kind
+    field: str
+    target: Kind
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: Kind
+    table: str
+    label: str
+    # The fields a user can edit (and the push sends); a record's state.
+    editable: tuple[str, ...]
+    # Editable offline: created, changed and deleted through the outbox.
+    local: bool
+    # Named records: a name unique per workspace, ignoring case.
+    named: bool
+
+
+SPECS: dict[Kind, Spec] = {
+    Kind.TIME_ENTRY: Spec(
+        Kind.TIME_ENTRY, "time_entries", "time entry",
+        ("description", "project_id", "task_id", "start", "stop", "duration", "billable", "tag_ids"),
+        local=True, named=False,
+    ),
+    Kind.PROJECT: Spec(
+        Kind.PROJECT, "projects", "project", ("name", "client_id", "color", "billable", "is_private", "active"),
+        local=True, named=True,
+    ),
+    Kind.CLIENT: Spec(Kind.CLIENT, "clients", "client", ("name", "notes", "archived"), local=True, named=True),
+    Kind.TAG: Spec(Kind.TAG, "tags", "tag", ("name",), local=True, named=True),
+    Kind.WORKSPACE: Spec(Kind.WORKSPACE, "workspaces", "workspace", (), local=False, named=True),
+}
+
+# Who references whom: the one map (push rewrites ids, deletes detach, listings join).
+REFERENCES: tuple[Reference, ...] = (
+    Reference(Kind.TIME_ENTRY, "project_id", Kind.PROJECT),
+    Reference(Kind.TIME_ENTRY, "tag_ids", Kind.TAG, many=True),
+    Reference(Kind.PROJECT, "client_id", Kind.CLIENT),
+)
+
+# The kinds edited offline, in push order: what others reference goes first
+# (deletes go in the reverse order).
+PUSH_ORDER: tuple[Kind, ...] = (Kind.CLIENT, Kind.PROJECT, Kind.TAG, Kind.TIME_ENTRY)
+
+
+def spec(kind: str) -> Spec:
+    """The Spec of a kind named by its string (as stored); unknown kinds are a ValueError."""
+    return SPECS[Kind(kind)]
+
+
+def references_from(kind: str) -> tuple[Reference, ...]:
+    return tuple(r for r in REFERENCES if r.source == kind)
+
+
+def references_to(kind: str) -> tuple[Reference, ...]:
+    return tuple(r for r in REFERENCES if r.target == kind)
+
+
+def referenced_ids(ref: Reference, row: Mapping[str, Any]) -> list[int]:
+    """The ids `row` holds in `ref.field` (none, one, or a list)."""
+    value = row.get(ref.field)
+    if value is None:
+        return []
+    return list(value) if ref.many else [value]
+
+
+def references_pending(kind: str, row: Mapping[str, Any]) -> bool:
+    """Does the row point at a record that has no Toggl id yet (a negative, temporary id)?"""
+    return any(v < 0 for ref in references_from(kind) for v in referenced_ids(ref, row))
+
+
+def without_reference(ref: Reference, row: Mapping[str, Any], target_ids: Iterable[int]) -> Any:
+    """The new value of `ref.field` once the targets are gone: the list without them, or None."""
+    gone = set(target_ids)
+    if ref.many:
+        return [v for v in referenced_ids(ref, row) if v not in gone]
+    return None if row.get(ref.field) in gone else row.get(ref.field)
+
+
+def replace_reference(ref: Reference, value: Any, old: int, new: int) -> Any:
+    """`value` of `ref.field` with the id `old` replaced by `new` (lists stay sorted)."""
+    if ref.many:
+        return sorted(new if v == old else v for v in (value or []))
+    return new if value == old else value
+
+
+def push_phase(kind: str, action: str) -> tuple[int, int]:
+    """Sort key of an operation in a push: creates and updates in PUSH_ORDER, then deletes in reverse."""
+    order = PUSH_ORDER.index(Kind(kind))
+    if action == "delete":
+        return (1, len(PUSH_ORDER) - order)
+    return (0, order)
+
+
+# --- names, colours, descriptions: what a user may type --------------------------------------
+
+# Toggl refuses longer names; refusing here keeps a queued create from failing at push time.
+MAX_NAME_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 3000
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def clean_name(kind: str, value: str | None) -> str:
+    """A record's name as it will be stored: trimmed, not blank, one line, not too long."""
+    label = spec(kind).label
+    text = (value or "").strip()
+    if not text:
+        raise UsageError(f"{label} name can't be blank")
+    if any(ch in text for ch in "\r\n\t") or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise UsageError(f"{label} name can't contain line breaks, tabs or control characters")
+    if len(text) > MAX_NAME_LENGTH:
+        raise UsageError(f"{label} name is too long ({len(text)} characters; at most {MAX_NAME_LENGTH})")
+    return text
+
+
+def clean_color(value: str | None) -> str | None:
+    """`#rrggbb` (stored in lower case), or None for Toggl's default."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _COLOR.fullmatch(text):
+        raise UsageError(f"bad color {value!r}: use #rrggbb, e.g. #0b83d9")
+    return text.lower()
+
+
+def clean_description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise UsageError(
+            f"description is too long ({len(value)} characters; at most {MAX_DESCRIPTION_LENGTH})"
+        )
+    return value
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Names compare ignoring case, outside ASCII too (SQLite's lower() folds ASCII only)."""
+    return (a or "").casefold() == (b or "").casefold()
+
+
+
+# --- timestamps and API records -> rows ------------------------------------------------------
+
+def parse_ts(value: Any) -> datetime | None:
+    """Parse the API's timestamp forms (`...Z`, `...+00:00`, with or without micros) to aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif not isinstance(value, str):
+        # A number is not a timestamp (3.11 would read str(20260105) as a date).
+        raise ValueError(f"not a timestamp: {_short(value)}")
+    else:
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not a timestamp: {_short(value)}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def format_ts(dt: datetime) -> str:
+    """The form Toggl accepts in request bodies."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_deleted(record: dict[str, Any]) -> bool:
+    return bool(record.get("server_deleted_at") or record.get("deleted_at"))
+
+
+def _first(record: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if record.get(key) is not None:
+            return record[key]
+    return None
+
+
+# --- validating what the server sent -------------------------------------------------------
+#
+# Every field a row takes is checked: a malformed record is a BadResponse
+# naming the record and field, never its other values, and wrong types are
+# never coerced (`"tag_ids": "12"` is not [1, 2]). tests/test_hostile_server.py
+
+_SQLITE_INT = (-(2**63), 2**63 - 1)
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"field {field!r} {problem}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _as_int(value: Any, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _FieldError(field, f"is not an integer: {_short(value)}")
+    if not _SQLITE_INT[0] <= value <= _SQLITE_INT[1]:
+        raise _FieldError(field, "is out of range")
+    return value
+
+
+def _opt_int(value: Any, field: str) -> int | None:
+    return None if value is None else _as_int(value, field)
+
+
+def _opt_str(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _FieldError(field, f"is not a string: {_short(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _FieldError(field, "is not valid unicode") from None
+    return value
+
+
+def _ts_field(record: dict[str, Any], field: str) -> datetime | None:
+    try:
+        return parse_ts(record.get(field))
+    except ValueError as error:
+        raise _FieldError(field, str(error)) from None
+
+
+def _int_list(value: Any, field: str = "tag_ids") -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _FieldError(field, f"is not a list: {_short(value)}")
+    return [_as_int(v, field) for v in value]
+
+
+def _str_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _FieldError(field, f"is not a list: {_short(value)}")
+    return [_opt_str(v, field) or "" for v in value]
+
+
+_Row = TypeVar("_Row", bound=Callable[..., dict[str, Any]])
+
+
+def _validated(what: str) -> Callable[[_Row], _Row]:
+    """Turn any malformed-record failure of a row builder into a BadResponse."""
+
+    def wrap(build: _Row) -> _Row:
+        @functools.wraps(build)
+        def checked(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            record = next((a for a in args if not isinstance(a, int) or isinstance(a, bool)), None)
+            if not isinstance(record, dict):
+                raise BadResponse(200, f"expected a {what} record (an object), got {type(record).__name__}")
+            try:
+                return build(*args, **kwargs)
+            except (_FieldError, KeyError, OverflowError) as error:
+                which = record.get("id")
+                named = f" {which}" if isinstance(which, int) and not isinstance(which, bool) else ""
+                detail = f"field {str(error)} is missing" if isinstance(error, KeyError) else str(error)
+                if isinstance(error, OverflowError):
+                    detail = "a time or duration is out of range"
+                raise BadResponse(200, f"malformed {what} record{named}: {detail}") from None
+
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+@_validated("time entry")
+def entry_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A time entry as the API sends it -> a `time_entries` row.
+
+    Normalises what the API is inconsistent about: `tags`/`tag_ids` are null
+    right after a create, any negative duration means "running" (create says
+    -1, `current` says -start), legacy `wid`/`pid`/`uid`/`tid` copies.
+    """
+    duration = _opt_int(record.get("duration"), "duration")
+    duration = duration if duration is not None else 0
+    start = _ts_field(record, "start")
+    stop = _ts_field(record, "stop")
+    if duration < 0:
+        duration, stop = -1, None
+    elif stop is None and start is not None:
+        stop = start + timedelta(seconds=duration)
+    return {
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "user_id": _opt_int(_first(record, "user_id", "uid"), "user_id"),
+        "project_id": _opt_int(_first(record, "project_id", "pid"), "project_id"),
+        "task_id": _opt_int(_first(record, "task_id", "tid"), "task_id"),
+        "description": _opt_str(record.get("description"), "description"),
+        "start": start,
+        "stop": stop,
+        "duration": duration,
+        "billable": bool(record.get("billable")),
+        "tag_ids": _int_list(record.get("tag_ids")),
+        "tags": _str_list(record.get("tags"), "tags"),
+        "at": _ts_field(record, "at"),
+        "raw": record,
+    }
+
+
+@_validated("project")
+def project_row(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "client_id": _opt_int(_first(record, "client_id", "cid"), "client_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
+        "active": bool(record.get("active", True)),
+        "is_private": bool(record.get("is_private")),
+        "color": _opt_str(record.get("color"), "color"),
+        "billable": bool(record.get("billable")),
+        "created_at": _ts_field(record, "created_at"),
+        "at": _ts_field(record, "at"),
+        "raw": record,
+    }
+
+
+@_validated("client")
+def client_row(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "wid", "workspace_id"), "workspace_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
+        "archived": bool(record.get("archived")),
+        "notes": _opt_str(record.get("notes"), "notes"),
+        "creator_id": _opt_int(record.get("creator_id"), "creator_id"),
+        "at": _ts_field(record, "at"),
+        "raw": record,
+    }
+
+
+@_validated("tag")
+def tag_row(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _as_int(record["id"], "id"),
+        "workspace_id": _opt_int(_first(record, "workspace_id", "wid"), "workspace_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
+        "creator_id": _opt_int(record.get("creator_id"), "creator_id"),
+        "at": _ts_field(record, "at"),
+        "raw": record,
+    }
+
+
+@_validated("workspace")
+def workspace_row(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": _as_int(record["id"], "id"),
+        "organization_id": _opt_int(record.get("organization_id"), "organization_id"),
+        "name": _opt_str(record.get("name"), "name") or "",
+        "premium": bool(record.get("premium")),
+        "at": _ts_field(record, "at"),
+        "raw": record,
+    }
+
+
+@_validated("workspace user")
+def workspace_user_row(workspace_id: int, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "user_id": _as_int(_first(record, "user_id", "id"), "user_id"),
+        "email": _opt_str(record.get("email"), "email"),
+        "fullname": _opt_str(record.get("fullname"), "fullname") or _opt_str(record.get("name"), "name"),
+        "role": record.get("role") or ("admin" if record.get("admin") else None),
+        "is_active": bool(record.get("is_active", record.get("active", True))),
+        "raw": record,
+    }
+
+
+@_validated("account")
+def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
+    # GET /me answers with the user's `api_token`: credentials are never stored (tests/test_security.py).
+    core = {k: v for k, v in record.items() if k not in _RELATED and not is_secret_field(k)}
+    return {
+        "id": _as_int(record["id"], "id"),
+        "email": _opt_str(record.get("email"), "email"),
+        "fullname": _opt_str(record.get("fullname"), "fullname"),
+        "timezone": _opt_str(record.get("timezone"), "timezone"),
+        "default_workspace_id": _opt_int(record.get("default_workspace_id"), "default_workspace_id"),
+        "beginning_of_week": _opt_int(record.get("beginning_of_week"), "beginning_of_week"),
+        "at": _ts_field(record, "at"),
+        "raw": core,
+        "synced_at": synced_at,
+    }
+
+
+# Fields of `GET /me` that are credentials: never stored. The rule migration 0004 applied
+# to databases written before it (spelled out there too: migrations do not import us).
+# Not "*password*": GET /me has a harmless boolean `has_password`.
+_SECRET_NAMES = frozenset({"api_token", "api_key", "apikey", "password"})
+
+
+def is_secret_field(key: str) -> bool:
+    name = key.lower()
+    return name in _SECRET_NAMES or "token" in name
+# Lists `GET /me?with_related_data=true` embeds; not part of the account row's raw JSON.
+_RELATED = frozenset({"clients", "projects", "tags", "tasks", "time_entries", "workspaces"})
+
+
+# --- state, diffs, bodies ----------------------------------------------------------------------
+
+TIME_FIELDS = ("start", "stop", "duration")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, (list, tuple)):
+        return sorted(value)
+    return value
+
+
+def state_of(kind: str, row: Mapping[str, Any]) -> State:
+    """The editable fields of a table row (or a row built from an API record)."""
+    return {f: _jsonable(row.get(f)) for f in spec(kind).editable}
+
+
+def changed_fields(base: Mapping[str, Any], current: Mapping[str, Any]) -> State:
+    """The fields whose value differs from the base, with their current value."""
+    return {f: v for f, v in current.items() if base.get(f) != v}
+
+
+def from_state(state: Mapping[str, Any]) -> Row:
+    """State values -> row values (ISO text -> aware datetimes)."""
+    out = dict(state)
+    for key in ("start", "stop"):
+        if key in out:
+            out[key] = parse_ts(out[key])
+    return out
+
+
+def entry_body(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Request body fields for a time entry state (or part of one)."""
+    body = dict(state)
+    if "duration" in body and body["duration"] is not None and body["duration"] < 0:
+        body["duration"] = -1
+        body.pop("stop", None)
+    return body
+
+
+def create_body(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a create sends for a row made offline."""
+    state = state_of(kind, row)
+    if kind == Kind.TIME_ENTRY:
+        body = {k: v for k, v in entry_body(state).items() if v is not None}
+        body["workspace_id"] = row["workspace_id"]
+        body.setdefault("billable", False)
+        return body
+    if kind == Kind.CLIENT:
+        state.pop("archived", None)  # a new client is active; archiving is its own request
+    return {k: v for k, v in state.items() if v is not None}
+
+
+def update_body(kind: str, row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """What an update sends: the changed fields; an entry's times always as a consistent group."""
+    body = dict(changes)
+    if kind == Kind.TIME_ENTRY and set(TIME_FIELDS) & set(body):
+        # Absolute times: a stop recorded offline reaches Toggl as that time,
+        # not as the moment of the push.
+        state = state_of(kind, row)
+        body["start"] = state["start"]
+        if state["duration"] is not None and state["duration"] < 0:
+            body["duration"] = -1
+            body.pop("stop", None)
+        else:
+            body["stop"] = state["stop"]
+            body["duration"] = state["duration"]
+    return body
+
+
+def fingerprint_of(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """What identifies a create among the server's records when its answer was lost."""
+    state = state_of(kind, row)
+    if kind == Kind.TIME_ENTRY:
+        return {
+            "workspace_id": row["workspace_id"],
+            "start": state["start"],
+            "description": state["description"],
+            "duration": state["duration"],
+            "sent": state,
+        }
+    return {"workspace_id": row["workspace_id"], "name": row["name"], "sent": state}
+
+
+def describe(kind: str, row: Mapping[str, Any] | None) -> str:
+    """One line naming a record for people: an entry's description and start, else its name."""
+    source = row or {}
+    if kind == Kind.TIME_ENTRY:
+        text = source.get("description") or "(no description)"
+        start = source.get("start")
+        if isinstance(start, datetime):
+            start = start.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(start, str):
+            parsed = parse_ts(start)
+            start = parsed.strftime("%Y-%m-%d %H:%M") if parsed else start
+        return f"{text} @ {start}" if start else str(text)
+    return str(source.get("name") or "")
+
+
+_BUILDERS: dict[Kind, Callable[[dict[str, Any]], Row]] = {
+    Kind.TIME_ENTRY: entry_row,
+    Kind.PROJECT: project_row,
+    Kind.CLIENT: client_row,
+    Kind.TAG: tag_row,
+    Kind.WORKSPACE: workspace_row,
+}
+
+
+def to_row(kind: str, record: dict[str, Any]) -> Row:
+    """A record as the API sends it -> our table row (a BadResponse when malformed)."""
+    return _BUILDERS[Kind(kind)](record)
