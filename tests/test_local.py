@@ -335,3 +335,34 @@ def test_names_are_unique_case_insensitively_beyond_ascii(tmp_path):
     store.create_client("Société Générale")
     with pytest.raises(UsageError, match="already exists"):
         store.create_client("SOCIÉTÉ GÉNÉRALE")
+
+
+def test_dropping_a_create_takes_its_row_and_everything_queued_behind_it(env):
+    from togglsync.queue import drop_operation
+
+    project = env.store.create_project("dropped offline")
+    entry = env.store.add_entry("on it", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=60,
+                                project_id=project["id"])
+    [create] = [op for op in env.ops() if op["resource"] == "project"]
+    drop_operation(env.engine, create["id"])
+    # The project is gone; the entry lost its reference, and nothing queued names the project.
+    assert all(op["record_id"] != project["id"] for op in env.ops())
+    assert env.entry(entry["id"])["project_id"] is None
+    env.sim.log.clear()
+    result = env.sync()
+    assert result.failed == 0 and result.blocked == 0 and env.ops() == []
+    assert [r.path.rsplit("/", 1)[-1] for r in env.writes()] == ["time_entries"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.create_project("tab\there"),
+    lambda s: s.create_client("x" * 256),
+    lambda s: s.create_tag("   "),
+    lambda s: s.create_project("ok name", color="blue"),
+    lambda s: s.add_entry("d" * 3001, start=records.parse_ts("2026-01-05T09:00:00Z"), duration=60),
+])
+def test_the_python_api_validates_what_the_cli_validates(env, call):
+    before = env.dump()
+    with pytest.raises(UsageError):
+        call(env.store)
+    assert env.dump() == before

@@ -57,10 +57,11 @@ from sqlalchemy import MetaData, func, select
 from test_sync_support import WRITE_METHODS, SyncEnv, assert_local_equals_server, make_env
 
 from togglsync.errors import UsageError
-from togglsync.local import TABLES, LocalStore
+from togglsync.local import LocalStore
+from togglsync.db.models import Base
 from togglsync.queue import retry_operation
 from togglsync.simulator.model import SimError
-from togglsync import records
+from togglsync import records as rec
 from togglsync.sync import plan
 from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
 
@@ -201,9 +202,9 @@ class Soak:
         return self.sim.clock.now().replace(microsecond=0)
 
     def local(self, resource: str) -> list[dict[str, Any]]:
-        model = TABLES[resource]
+        table = Base.metadata.tables[rec.spec(resource).table]
         with self.env.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(model.__table__).order_by(model.id)).mappings()]
+            return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
 
     def server(self, resource: str) -> list[dict[str, Any]]:
         state = self.sim.state
@@ -461,10 +462,10 @@ class Soak:
             "tag_ids": self.rnd.sample(tags, k=min(len(tags), self.rnd.randint(0, 2))),
         }
         if self.rnd.random() < 0.2:
-            body.update(start=records.format_ts(self.now() - timedelta(minutes=5)), duration=-1)
+            body.update(start=rec.format_ts(self.now() - timedelta(minutes=5)), duration=-1)
         else:
             start = self.now() - timedelta(seconds=self.rnd.randint(3600, 5 * 86400))
-            body.update(start=records.format_ts(start), duration=self.rnd.randint(60, 3600))
+            body.update(start=rec.format_ts(start), duration=self.rnd.randint(60, 3600))
         record = self.env.remote_create_entry(**body)
         self.did("remote create entry", record["id"])
 
@@ -487,8 +488,8 @@ class Soak:
             tags = [t["id"] for t in self.server("tag")]
             env.remote_update_entry(record["id"], tag_ids=self.rnd.sample(tags, k=min(len(tags), self.rnd.randint(0, 2))))
         elif what == "start":
-            start = records.parse_ts(record["start"]) + timedelta(minutes=self.rnd.randint(-30, 30))
-            env.remote_update_entry(record["id"], start=records.format_ts(start))
+            start = rec.parse_ts(record["start"]) + timedelta(minutes=self.rnd.randint(-30, 30))
+            env.remote_update_entry(record["id"], start=rec.format_ts(start))
         elif record["duration"] < 0:
             self.sim.state.stop_time_entry(env.uid, env.wid, record["id"])
         self.did(f"remote edit entry {what}", record["id"])
@@ -655,10 +656,10 @@ class Soak:
 
 def assert_clients_equal(env: SyncEnv) -> None:
     """assert_local_equals_server covers entries, projects and tags; clients the same way."""
-    theirs = {r["id"]: records.state_of("client", records.client_row(r)) for r in env.sim.state.all_clients()}
-    model = TABLES["client"]
+    theirs = {r["id"]: rec.state_of("client", rec.client_row(r)) for r in env.sim.state.all_clients()}
+    table = Base.metadata.tables["clients"]
     with env.engine.connect() as conn:
-        mine = {r["id"]: records.state_of("client", dict(r)) for r in conn.execute(select(model.__table__)).mappings()}
+        mine = {r["id"]: rec.state_of("client", dict(r)) for r in conn.execute(select(table)).mappings()}
     assert mine == theirs, {"only local": set(mine) - set(theirs), "only server": set(theirs) - set(mine)}
 
 

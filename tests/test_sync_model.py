@@ -24,10 +24,10 @@ from sqlalchemy import select
 from test_sync_support import SyncEnv, assert_local_equals_server
 
 from togglsync.errors import UsageError
-from togglsync.local import TABLES
+from togglsync.db.models import Base
 from togglsync.simulator import Simulator
 from togglsync.simulator.model import SimError
-from togglsync import records
+from togglsync import records as rec
 from togglsync.sync import plan
 
 RANDOM = st.randoms(use_true_random=False)
@@ -107,7 +107,8 @@ class SyncModel(RuleBasedStateMachine):
 
     def local(self, resource: str) -> list[dict[str, Any]]:
         with self.env.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(TABLES[resource].__table__).order_by(TABLES[resource].id)).mappings()]
+            table = Base.metadata.tables[rec.spec(resource).table]
+            return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
 
     def set_value(self, resource: str, old: Any, new: str | None) -> None:
         """The record's local value changed from `old` to marker `new`."""
@@ -272,12 +273,12 @@ class SyncModel(RuleBasedStateMachine):
         tags = [t["id"] for t in self.server("tag")]
         body: dict[str, Any] = {
             "description": self.mark("R", "time_entry"),
-            "start": records.format_ts(self.next_time()),
+            "start": rec.format_ts(self.next_time()),
             "project_id": rnd.choice([None] + projects),
             "tag_ids": rnd.sample(tags, k=min(len(tags), rnd.randint(0, 2))),
         }
         if rnd.random() < 0.2:
-            body["start"] = records.format_ts(self.sim.clock.now() - timedelta(minutes=5))
+            body["start"] = rec.format_ts(self.sim.clock.now() - timedelta(minutes=5))
             body["duration"] = -1
         else:
             body["duration"] = rnd.randint(60, 3600)
@@ -303,8 +304,8 @@ class SyncModel(RuleBasedStateMachine):
                 tags = [t["id"] for t in self.server("tag")]
                 self.remote.remote_update_entry(record["id"], tag_ids=rnd.sample(tags, k=min(len(tags), rnd.randint(0, 2))))
             elif what == "start":
-                start = records.parse_ts(record["start"]) + timedelta(minutes=rnd.randint(-30, 30))
-                self.remote.remote_update_entry(record["id"], start=records.format_ts(start))
+                start = rec.parse_ts(record["start"]) + timedelta(minutes=rnd.randint(-30, 30))
+                self.remote.remote_update_entry(record["id"], start=rec.format_ts(start))
             elif record["duration"] < 0:
                 self.sim_state.stop_time_entry(self.env.uid, self.env.wid, record["id"])
         except SimError:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from test_sync_support import SyncEnv, assert_local_equals_server, make_env, utc
 
 from togglsync.db.models import SyncCursor, TimeEntry, TimeEntryTag
-from togglsync import records
+from togglsync import records as rec
 from togglsync.sync import plan
 from togglsync.sync.apply import apply_records
 from togglsync.sync.engine import SyncOptions, run_sync
@@ -74,7 +74,7 @@ def test_the_budget_is_never_exceeded_and_the_next_run_resumes(env, budget):
         result = env.sync(budget=budget)
         assert len(env.sim.log) - sent_before == result.requests <= budget
         if runs == 2:
-            env.remote_create_entry(description="remote while budgeted", start=records.format_ts(env.ago(hours=5)), duration=60)
+            env.remote_create_entry(description="remote while budgeted", start=rec.format_ts(env.ago(hours=5)), duration=60)
             if budget > 1:
                 for i in range(3):
                     env.store.add_entry(f"budgeted {i}", start=env.ago(hours=9 + i), duration=600, project_id=project)
@@ -158,7 +158,7 @@ def test_an_entry_on_an_unknown_project_or_tag_triggers_one_catalog_refresh(env)
     project = env.remote_create_project("Brand new elsewhere")
     tag = env.remote_create_tag("new-elsewhere")
     entry = env.remote_create_entry(
-        description="uses new things", start=records.format_ts(env.ago(hours=3)), duration=60,
+        description="uses new things", start=rec.format_ts(env.ago(hours=3)), duration=60,
         project_id=project["id"], tag_ids=[tag["id"]],
     )
     result = env.sync()
@@ -209,7 +209,7 @@ def test_the_cursor_never_moves_past_data_that_was_not_stored(env):
     cursor = env.cursor()
     changed = _tagged_entry(env)
     env.remote_update_entry(changed["id"], description="must arrive")
-    created = env.remote_create_entry(description="must arrive too", start=records.format_ts(env.ago(hours=3)), duration=60)
+    created = env.remote_create_entry(description="must arrive too", start=rec.format_ts(env.ago(hours=3)), duration=60)
 
     # The response comes, but a record in it is one the transform rejects: nothing is stored.
     good = env.client.time_entries(since=plan.since_for(cursor))
@@ -355,7 +355,7 @@ def test_a_client_clock_far_off_does_not_decide_what_is_pulled(env, skew_days):
     target = min(env.entries())
     env.sim.clock.advance(600)
     env.remote_update_entry(target, description="changed while we were closed")
-    created = env.remote_create_entry(description="created while we were closed", start=records.format_ts(env.ago(hours=1)), duration=60)
+    created = env.remote_create_entry(description="created while we were closed", start=rec.format_ts(env.ago(hours=1)), duration=60)
     env.reopen()
     with time_machine.travel(frozen + timedelta(days=skew_days), tick=True):
         result = env.sync()

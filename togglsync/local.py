@@ -16,33 +16,18 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine
 
-from togglsync.db.models import (
-    Client,
-    Project,
-    Tag,
-    TimeEntry,
-    TimeEntryTag,
-    Workspace,
-)
-from togglsync import outbox, timer
-from togglsync.timer import truncate, write_entry_tags
+from togglsync import lookup, records, rows, timer
 from togglsync.errors import UsageError
-from togglsync.lookup import account
-from togglsync.sync.apply import refresh_tag_names
-from togglsync.records import state_of
-
-TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
-LABELS = {"time_entry": "time entry", "project": "project", "client": "client", "tag": "tag"}
+from togglsync.records import Kind, Row
+from togglsync.timer import truncate
 
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
 
 
 class LocalStore:
@@ -54,76 +39,22 @@ class LocalStore:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _row(self, conn: Connection, resource: str, record_id: int) -> dict[str, Any]:
-        model = TABLES[resource]
-        row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
-        if row is None:
-            raise UsageError(f"no {LABELS[resource]} with id {record_id}")
-        return dict(row)
-
-    def _account(self, conn: Connection) -> dict[str, Any]:
-        return account(conn)
-
     def _workspace(self, conn: Connection, workspace_id: int | None) -> int:
         return timer.default_workspace(conn, workspace_id)
 
-    def _create(self, conn: Connection, resource: str, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
-        temp_id = outbox.queue_create(conn, resource, workspace_id, self.clock())
-        conn.execute(insert(TABLES[resource]).values(id=temp_id, workspace_id=workspace_id, **values))
-        return self._row(conn, resource, temp_id)
-
-    def _update(self, conn: Connection, resource: str, record_id: int, values: dict[str, Any]) -> dict[str, Any]:
-        before = self._row(conn, resource, record_id)
-        base = state_of(resource, before)
-        conn.execute(update(TABLES[resource]).where(TABLES[resource].id == record_id).values(**values))
-        after = self._row(conn, resource, record_id)
-        if state_of(resource, after) != base:
-            outbox.note_edit(conn, resource, record_id, before["workspace_id"], base, self.clock())
-        return after
-
-    def _delete(self, conn: Connection, resource: str, record_id: int) -> None:
-        row = self._row(conn, resource, record_id)
-        outbox.note_delete(conn, resource, record_id, row["workspace_id"], state_of(resource, row), self.clock())
-        self._detach_references(conn, resource, record_id)
-        conn.execute(delete(TABLES[resource]).where(TABLES[resource].id == record_id))
-
-    def _detach_references(self, conn: Connection, resource: str, record_id: int) -> None:
-        """What Toggl does to records that point at a deleted one, done locally at once."""
-        if resource == "project":
-            for entry_id in conn.execute(select(TimeEntry.id).where(TimeEntry.project_id == record_id)).scalars().all():
-                self._update(conn, "time_entry", entry_id, {"project_id": None})
-        elif resource == "client":
-            for project_id in conn.execute(select(Project.id).where(Project.client_id == record_id)).scalars().all():
-                self._update(conn, "project", project_id, {"client_id": None})
-        elif resource == "tag":
-            entry_ids = conn.execute(
-                select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == record_id)
-            ).scalars().all()
-            for entry_id in entry_ids:
-                row = self._row(conn, "time_entry", entry_id)
-                self._set_entry_tags(conn, entry_id, [t for t in row["tag_ids"] if t != record_id], queue=True)
+    def _named(self, conn: Connection, kind: Kind, workspace_id: int, name: str | None, exclude: int | None = None) -> str:
+        """A valid name, not taken in the workspace (ignoring case)."""
+        clean = records.clean_name(kind, name)
+        lookup.require_free_name(conn, kind, workspace_id, clean, exclude=exclude)
+        return clean
 
     # --- time entries ----------------------------------------------------------------------
-
-    def _tag_names(self, conn: Connection, tag_ids: Iterable[int]) -> list[str]:
-        return timer.tag_names(conn, tag_ids)
-
-    def _set_entry_tags(self, conn: Connection, entry_id: int, tag_ids: list[int], *, queue: bool) -> None:
-        values = {"tag_ids": sorted(set(tag_ids)), "tags": self._tag_names(conn, sorted(set(tag_ids)))}
-        if queue:
-            self._update(conn, "time_entry", entry_id, values)
-        else:
-            conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(**values))
-        write_entry_tags(conn, entry_id, values["tag_ids"])
 
     def running_entry(self, conn: Connection | None = None) -> dict[str, Any] | None:
         if conn is not None:
             return timer.running_entry(conn)
         with self.engine.connect() as c:
             return timer.running_entry(c)
-
-    def _check_refs(self, conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
-        timer.check_refs(conn, workspace_id, project_id, tag_ids)
 
     def start_timer(
         self,
@@ -171,11 +102,12 @@ class LocalStore:
         if stop < start:
             raise UsageError("the stop time is before the start")
         tag_ids = sorted(set(tag_ids))
+        description = records.clean_description(description)
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
-            self._check_refs(conn, wid, project_id, tag_ids)
-            entry = self._create(conn, "time_entry", wid, {
-                "user_id": self._account(conn)["id"],
+            timer.check_refs(conn, wid, project_id, tag_ids)
+            return rows.create(conn, Kind.TIME_ENTRY, wid, {
+                "user_id": lookup.account(conn)["id"],
                 "project_id": project_id,
                 "description": description,
                 "start": start,
@@ -183,10 +115,7 @@ class LocalStore:
                 "duration": int((stop - start).total_seconds()),
                 "billable": billable,
                 "tag_ids": tag_ids,
-                "tags": self._tag_names(conn, tag_ids),
-            })
-            write_entry_tags(conn, entry["id"], tag_ids)
-            return entry
+            }, self.clock())
 
     _UNSET: Any = object()
 
@@ -202,14 +131,14 @@ class LocalStore:
         billable: Any = _UNSET,
     ) -> dict[str, Any]:
         with self.engine.begin() as conn:
-            row = self._row(conn, "time_entry", entry_id)
+            row = rows.require(conn, Kind.TIME_ENTRY, entry_id)
             values: dict[str, Any] = {}
             if description is not self._UNSET:
-                values["description"] = description
+                values["description"] = records.clean_description(description)
             if billable is not self._UNSET:
                 values["billable"] = bool(billable)
             if project_id is not self._UNSET:
-                self._check_refs(conn, row["workspace_id"], project_id, ())
+                timer.check_refs(conn, row["workspace_id"], project_id, ())
                 values["project_id"] = project_id
             new_start = truncate(start) if start not in (self._UNSET, None) else row["start"]
             running = row["duration"] < 0
@@ -226,17 +155,14 @@ class LocalStore:
                     values["duration"] = int((new_stop - new_start).total_seconds())
                 elif not running:
                     values["stop"] = new_start + timedelta(seconds=row["duration"])
-            if values:
-                row = self._update(conn, "time_entry", entry_id, values)
             if tag_ids is not self._UNSET:
-                tag_ids = sorted(set(tag_ids or ()))
-                self._check_refs(conn, row["workspace_id"], None, tag_ids)
-                self._set_entry_tags(conn, entry_id, tag_ids, queue=True)
-            return self._row(conn, "time_entry", entry_id)
+                values["tag_ids"] = sorted(set(tag_ids or ()))
+                timer.check_refs(conn, row["workspace_id"], None, values["tag_ids"])
+            return rows.update(conn, Kind.TIME_ENTRY, entry_id, values, self.clock())
 
     def delete_entry(self, entry_id: int) -> None:
         with self.engine.begin() as conn:
-            self._delete(conn, "time_entry", entry_id)
+            rows.delete(conn, Kind.TIME_ENTRY, entry_id, self.clock())
 
     def continue_entry(self, entry_id: int, *, start: datetime | None = None) -> dict[str, Any]:
         """Start a timer like an earlier entry: its workspace, description, project, tags and billable.
@@ -245,7 +171,7 @@ class LocalStore:
         timer other than it is stopped at the new start, as with start_timer.
         """
         with self.engine.begin() as conn:
-            row = self._row(conn, "time_entry", entry_id)
+            row = rows.require(conn, Kind.TIME_ENTRY, entry_id)
             if row["duration"] < 0:
                 raise UsageError("that entry is still running")
             return timer.start(
@@ -272,17 +198,6 @@ class LocalStore:
 
     # --- catalog -----------------------------------------------------------------------------
 
-    def _unique_name(self, conn: Connection, resource: str, workspace_id: int, name: str, exclude: int | None = None) -> str:
-        name = (name or "").strip()
-        if not name:
-            raise UsageError(f"{LABELS[resource]} name can't be blank")
-        model = TABLES[resource]
-        # Compared in Python: SQLite's lower() folds ASCII only ("SOCIÉTÉ" != "société").
-        others = conn.execute(select(model.id, model.name).where(model.workspace_id == workspace_id)).all()
-        if any(other.name.casefold() == name.casefold() and other.id != exclude for other in others):
-            raise UsageError(f"a {LABELS[resource]} named {name!r} already exists in this workspace")
-        return name
-
     def create_project(
         self,
         name: str,
@@ -293,91 +208,91 @@ class LocalStore:
         is_private: bool = True,
         active: bool = True,
         workspace_id: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Row:
+        color = records.clean_color(color)
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
-            name = self._unique_name(conn, "project", wid, name)
+            name = self._named(conn, Kind.PROJECT, wid, name)
             if client_id is not None:
-                self._row(conn, "client", client_id)
-            return self._create(conn, "project", wid, {
+                self._same_workspace(conn, Kind.CLIENT, client_id, wid)
+            return rows.create(conn, Kind.PROJECT, wid, {
                 "name": name, "client_id": client_id, "color": color,
                 "billable": billable, "is_private": is_private, "active": active,
-            })
+            }, self.clock())
 
-    def edit_project(self, project_id: int, **values: Any) -> dict[str, Any]:
-        allowed = {"name", "client_id", "color", "billable", "is_private", "active"}
-        self._reject_unknown(values, allowed)
-        with self.engine.begin() as conn:
-            row = self._row(conn, "project", project_id)
-            if "name" in values:
-                values["name"] = self._unique_name(conn, "project", row["workspace_id"], values["name"], project_id)
-            if values.get("client_id") is not None:
-                self._row(conn, "client", values["client_id"])
-            return self._update(conn, "project", project_id, values)
+    def edit_project(self, project_id: int, **values: Any) -> Row:
+        return self._edit(Kind.PROJECT, project_id, values)
 
     def delete_project(self, project_id: int) -> None:
-        with self.engine.begin() as conn:
-            self._delete(conn, "project", project_id)
+        self._delete(Kind.PROJECT, project_id)
 
-    def create_client(self, name: str, *, notes: str | None = None, workspace_id: int | None = None) -> dict[str, Any]:
+    def create_client(self, name: str, *, notes: str | None = None, workspace_id: int | None = None) -> Row:
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
-            name = self._unique_name(conn, "client", wid, name)
-            return self._create(conn, "client", wid, {"name": name, "notes": notes})
+            name = self._named(conn, Kind.CLIENT, wid, name)
+            return rows.create(conn, Kind.CLIENT, wid, {"name": name, "notes": notes}, self.clock())
 
-    def edit_client(self, client_id: int, **values: Any) -> dict[str, Any]:
+    def edit_client(self, client_id: int, **values: Any) -> Row:
         self._reject_unknown(values, {"name", "notes"})
-        with self.engine.begin() as conn:
-            row = self._row(conn, "client", client_id)
-            if "name" in values:
-                values["name"] = self._unique_name(conn, "client", row["workspace_id"], values["name"], client_id)
-            return self._update(conn, "client", client_id, values)
+        return self._edit(Kind.CLIENT, client_id, values)
 
     def delete_client(self, client_id: int) -> None:
-        with self.engine.begin() as conn:
-            self._delete(conn, "client", client_id)
+        self._delete(Kind.CLIENT, client_id)
 
-    def archive_client(self, client_id: int) -> dict[str, Any]:
+    def archive_client(self, client_id: int) -> Row:
         """Archive a client (Toggl allows it on paid plans only).
 
-        Queued as an update of `archived`; the push must send it as
-        POST .../clients/{id}/archive (a plain PUT cannot archive).
+        Queued as an update of `archived`; the push sends it as Toggl's own
+        archive request (a plain PUT cannot archive).
         """
         with self.engine.begin() as conn:
-            row = self._row(conn, "client", client_id)
-            premium = conn.execute(select(Workspace.premium).where(Workspace.id == row["workspace_id"])).scalar()
-            if premium is not None and not premium:
+            row = rows.require(conn, Kind.CLIENT, client_id)
+            workspace = rows.get(conn, Kind.WORKSPACE, row["workspace_id"])
+            if workspace is not None and not workspace["premium"]:
                 raise UsageError("archiving clients needs a paid Toggl plan: this workspace is on the free plan")
-            return self._update(conn, "client", client_id, {"archived": True})
+            return rows.update(conn, Kind.CLIENT, client_id, {"archived": True}, self.clock())
 
-    def restore_client(self, client_id: int) -> dict[str, Any]:
-        """Un-archive a client (its projects stay as they are).
+    def restore_client(self, client_id: int) -> Row:
+        """Un-archive a client (its projects stay as they are); pushed as Toggl's restore request."""
+        return self._edit(Kind.CLIENT, client_id, {"archived": False})
 
-        Queued as an update of `archived`; the push must send it as
-        POST .../clients/{id}/restore.
-        """
-        with self.engine.begin() as conn:
-            self._row(conn, "client", client_id)
-            return self._update(conn, "client", client_id, {"archived": False})
-
-    def create_tag(self, name: str, *, workspace_id: int | None = None) -> dict[str, Any]:
+    def create_tag(self, name: str, *, workspace_id: int | None = None) -> Row:
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
-            name = self._unique_name(conn, "tag", wid, name)
-            return self._create(conn, "tag", wid, {"name": name})
+            name = self._named(conn, Kind.TAG, wid, name)
+            return rows.create(conn, Kind.TAG, wid, {"name": name}, self.clock())
 
-    def edit_tag(self, tag_id: int, *, name: str) -> dict[str, Any]:
-        with self.engine.begin() as conn:
-            row = self._row(conn, "tag", tag_id)
-            name = self._unique_name(conn, "tag", row["workspace_id"], name, tag_id)
-            tag = self._update(conn, "tag", tag_id, {"name": name})
-            # Entries show tag names too; keep them readable (not an edit of the entries).
-            refresh_tag_names(conn, {tag_id})
-            return tag
+    def edit_tag(self, tag_id: int, *, name: str) -> Row:
+        return self._edit(Kind.TAG, tag_id, {"name": name})
 
     def delete_tag(self, tag_id: int) -> None:
+        self._delete(Kind.TAG, tag_id)
+
+    # --- any kind ------------------------------------------------------------------------------
+
+    def _edit(self, kind: Kind, record_id: int, values: dict[str, Any]) -> Row:
+        """Change editable fields of a catalog record, checked as its kind requires."""
+        self._reject_unknown(values, set(records.spec(kind).editable))
         with self.engine.begin() as conn:
-            self._delete(conn, "tag", tag_id)
+            row = rows.require(conn, kind, record_id)
+            if "name" in values:
+                values["name"] = self._named(conn, kind, row["workspace_id"], values["name"], exclude=record_id)
+            if "color" in values:
+                values["color"] = records.clean_color(values["color"])
+            for ref in records.references_from(kind):
+                if not ref.many and values.get(ref.field) is not None:
+                    self._same_workspace(conn, ref.target, values[ref.field], row["workspace_id"])
+            return rows.update(conn, kind, record_id, values, self.clock())
+
+    def _delete(self, kind: Kind, record_id: int) -> None:
+        with self.engine.begin() as conn:
+            rows.delete(conn, kind, record_id, self.clock())
+
+    @staticmethod
+    def _same_workspace(conn: Connection, kind: Kind, record_id: int, workspace_id: int) -> None:
+        row = rows.require(conn, kind, record_id)
+        if row["workspace_id"] != workspace_id:
+            raise UsageError(f"{records.spec(kind).label} {rows.format_id(record_id)} belongs to another workspace")
 
     @staticmethod
     def _reject_unknown(values: dict[str, Any], allowed: set[str]) -> None:

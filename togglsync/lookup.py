@@ -14,6 +14,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from togglsync import records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
@@ -143,3 +144,17 @@ def entry_id(conn: Connection, value: str) -> int:
     if sql.first(conn, "SELECT 1 FROM time_entries WHERE id = ?", (record_id,)) is None:
         raise UsageError(f"no time entry {text}")
     return record_id
+
+
+def require_free_name(conn: Connection, kind: str, workspace: int, name: str, *, exclude: int | None = None) -> None:
+    """Names are unique per workspace, ignoring case (outside ASCII too, which SQL lower() is not)."""
+    spec = records.spec(kind)
+    found = sql.rows(conn, f"SELECT id, name FROM {spec.table} WHERE workspace_id = ?", (workspace,))
+    for row in found:
+        if row["id"] != exclude and records.same_name(row["name"], name):
+            raise UsageError(f"a {spec.label} named {row['name']!r} already exists in {_workspace_label(conn, workspace)}")
+
+
+def _workspace_label(conn: Connection, workspace: int) -> str:
+    name = sql.scalar(conn, "SELECT name FROM workspaces WHERE id = ?", (workspace,))
+    return f"workspace {name!r}" if name else "this workspace"

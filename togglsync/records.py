@@ -52,6 +52,10 @@ class Reference:
     field: str
     target: Kind
     many: bool = False
+    # A list reference is mirrored as pairs in a link table (table, source column, target column),
+    # so SQL can join it, and the targets' names are kept beside the ids for readers of the table.
+    link: tuple[str, str, str] | None = None
+    names_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,10 @@ SPECS: dict[Kind, Spec] = {
 # Who references whom: the one map (push rewrites ids, deletes detach, listings join).
 REFERENCES: tuple[Reference, ...] = (
     Reference(Kind.TIME_ENTRY, "project_id", Kind.PROJECT),
-    Reference(Kind.TIME_ENTRY, "tag_ids", Kind.TAG, many=True),
+    Reference(
+        Kind.TIME_ENTRY, "tag_ids", Kind.TAG, many=True,
+        link=("time_entry_tags", "time_entry_id", "tag_id"), names_field="tags",
+    ),
     Reference(Kind.PROJECT, "client_id", Kind.CLIENT),
 )
 

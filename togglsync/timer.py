@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from togglsync import outbox
+from togglsync import rows
 from togglsync.db import sql
 from togglsync.db.sql import Connection
-from togglsync.db.stored import from_db, json_to_db, to_utc_text
+from togglsync.db.stored import from_db
 from togglsync.errors import UsageError
 from togglsync.lookup import account
-from togglsync.records import state_of
+from togglsync.records import Kind
 
 
 def truncate(moment: datetime) -> datetime:
@@ -27,33 +27,9 @@ def truncate(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def entry(conn: Connection, entry_id: int) -> dict[str, Any]:
-    row = sql.first(conn, "SELECT * FROM time_entries WHERE id = ?", (entry_id,))
-    if row is None:
-        raise UsageError(f"no time entry with id {entry_id}")
-    return from_db(row)
-
-
 def running_entry(conn: Connection) -> dict[str, Any] | None:
     row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
     return None if row is None else from_db(row)
-
-
-def tag_names(conn: Connection, tag_ids: Iterable[int]) -> list[str]:
-    """Names for tag ids, in their order (unknown ids are left out)."""
-    ids = list(tag_ids)
-    if not ids:
-        return []
-    found = sql.rows(conn, f"SELECT id, name FROM tags WHERE id IN ({sql.placeholders(len(ids))})", ids)
-    names = {row["id"]: row["name"] for row in found}
-    return [names[t] for t in ids if t in names]
-
-
-def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
-    """Mirror one entry's tag ids into time_entry_tags."""
-    sql.execute(conn, "DELETE FROM time_entry_tags WHERE time_entry_id = ?", (entry_id,))
-    for tag_id in sorted(set(tag_ids)):
-        sql.execute(conn, "INSERT INTO time_entry_tags (time_entry_id, tag_id) VALUES (?, ?)", (entry_id, tag_id))
 
 
 def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
@@ -102,16 +78,11 @@ def start(
                 "the new start: stop it first, or start later"
             )
         _stop(conn, running, start, now)
-    entry_id = outbox.queue_create(conn, "time_entry", wid, now)
-    sql.execute(
-        conn,
-        "INSERT INTO time_entries (id, workspace_id, user_id, project_id, description, start, stop, duration, "
-        "billable, tag_ids, tags) VALUES (?, ?, ?, ?, ?, ?, NULL, -1, ?, ?, ?)",
-        (entry_id, wid, account(conn)["id"], project_id, description, to_utc_text(start), int(billable),
-         json_to_db(tags), json_to_db(tag_names(conn, tags))),
-    )
-    write_entry_tags(conn, entry_id, tags)
-    return entry(conn, entry_id)
+    created = rows.create(conn, Kind.TIME_ENTRY, wid, {
+        "user_id": account(conn)["id"], "project_id": project_id, "description": description,
+        "start": start, "stop": None, "duration": -1, "billable": bool(billable), "tag_ids": tags,
+    }, now)
+    return created
 
 
 def stop(conn: Connection, stop: datetime, *, now: datetime) -> dict[str, Any]:
@@ -127,11 +98,4 @@ def stop(conn: Connection, stop: datetime, *, now: datetime) -> dict[str, Any]:
 
 def _stop(conn: Connection, running: dict[str, Any], stop: datetime, now: datetime) -> dict[str, Any]:
     duration = int((stop - running["start"]).total_seconds())
-    sql.execute(
-        conn, "UPDATE time_entries SET stop = ?, duration = ? WHERE id = ?", (to_utc_text(stop), duration, running["id"])
-    )
-    after = entry(conn, running["id"])
-    base = state_of("time_entry", running)
-    if state_of("time_entry", after) != base:
-        outbox.note_edit(conn, "time_entry", running["id"], running["workspace_id"], base, now)
-    return after
+    return rows.update(conn, Kind.TIME_ENTRY, running["id"], {"stop": stop, "duration": duration}, now)

@@ -192,9 +192,9 @@ def _label(conn: Connection, row: dict[str, Any]) -> str:
 
 
 def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
-    from togglsync.timer import entry
+    from togglsync import rows
 
-    return entry(conn, entry_id)
+    return rows.require(conn, "time_entry", entry_id)
 
 
 def _span(s: _Session, row: dict[str, Any]) -> str:

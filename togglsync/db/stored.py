@@ -97,3 +97,20 @@ def from_db(row: dict[str, Any]) -> dict[str, Any]:
         elif name in BOOLEAN_COLUMNS:
             out[name] = bool(value)
     return out
+
+
+def to_db(values: dict[str, Any]) -> dict[str, Any]:
+    """Row values -> their stored form for plain SQL (the inverse of `from_db`)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            out[name] = None
+        elif name in TIMESTAMP_COLUMNS:
+            out[name] = to_utc_text(value)
+        elif name in JSON_COLUMNS:
+            out[name] = json_to_db(value)
+        elif name in BOOLEAN_COLUMNS:
+            out[name] = int(bool(value))
+        else:
+            out[name] = value
+    return out

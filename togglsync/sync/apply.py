@@ -29,7 +29,7 @@ from togglsync.db.models import (
 from togglsync.db.repo import upsert
 from togglsync import records
 from togglsync.sync import plan
-from togglsync.timer import tag_names
+from togglsync.rows import tag_names
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
 TO_ROW = {

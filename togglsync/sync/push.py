@@ -41,7 +41,7 @@ from togglsync.errors import (
 )
 from togglsync import records
 from togglsync.sync import plan
-from togglsync.timer import tag_names
+from togglsync.rows import tag_names
 from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
