@@ -31,6 +31,6 @@ def simulator(port: int, entries: int, plan: str, seed: int, no_quotas: bool) ->
 @click.option("--entries", type=click.IntRange(0), default=300, show_default=True)
 def demo(demo_home: str | None, entries: int) -> None:
     """Run togglsync against the built-in simulator and narrate what happens."""
-    from togglsync.demo import run_demo
+    from togglsync.cli.demo import run_demo
 
     run_demo(home=demo_home, entries=entries)

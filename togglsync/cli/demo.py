@@ -31,8 +31,10 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
 
 
 def run_demo(home: str | None = None, entries: int = 300, console: Console | None = None) -> None:
+    from togglsync.cli.base import cli
     from togglsync.db.models import Project, TimeEntry
     from togglsync.local import LocalStore
+    from togglsync.rows import format_id
     from togglsync.queue import list_pending
     from togglsync.simulator import Simulator
     from togglsync.sync.engine import SyncOptions, run_sync
@@ -83,15 +85,17 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
             project_id=project["id"], tag_ids=[tag["id"]],
         )
         console.print(
-            f"Created project [bold]Offline launch[/] (temporary id {project['id']}), tag [bold]offline[/] ({tag['id']}),\n"
+            f"Created project [bold]Offline launch[/] (local id {format_id(project['id'])}), "
+            f"tag [bold]offline[/] ({format_id(tag['id'])}),\n"
             f"started a timer at {now - timedelta(minutes=50):%H:%M} and stopped it at {now - timedelta(minutes=5):%H:%M} UTC "
-            f"(entry {timer['id']}), and logged 45 minutes on the new project (entry {added['id']}).\n"
+            f"(entry {format_id(timer['id'])}), and logged 45 minutes on the new project "
+            f"(entry {format_id(added['id'])}).\n"
             f"Requests sent meanwhile: [bold]{len(sim.log.records) - before}[/]."
         )
         console.print("[green]$ togglsync pending[/]")
         console.print(_table(
             "", ["id", "action", "resource", "record", "what"],
-            [[p["id"], p["action"], p["resource"], p["record_id"], p["what"]] for p in list_pending(engine)],
+            [[p["id"], p["action"], p["resource"], format_id(p["record_id"]), p["what"]] for p in list_pending(engine)],
         ))
         console.print("The running entry from the web app was stopped locally when the new timer started: that is the update.")
 
@@ -126,8 +130,6 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         step("5. This week, from the local database (offline, no request)")
         console.print("[green]$ togglsync report --week --chart[/]")
         before = len(sim.log.records)
-        from togglsync.cli import cli
-
         cli.main(["--home", str(home_path), "report", "--week", "--chart"], prog_name="togglsync", standalone_mode=False)
         console.print(f"Requests sent: [bold]{len(sim.log.records) - before}[/].")
         console.print(
