@@ -77,7 +77,7 @@ CASES = {
     "edit start after stop": ([], ("edit", "-2", "--start", "2030-01-01 00:00"), "is after the entry's stop"),
     "edit stop and duration disagree": ([], ("edit", "-2", "--stop", "2030-01-01 00:00", "--duration", "1h"), "disagree"),
     "edit unknown tag": ([], ("edit", "-2", "--add-tag", "nosuchtag"), "no tag named 'nosuchtag'"),
-    "edit remove unknown tag": ([], ("edit", "-2", "--remove-tag", "nosuchtag"), "no tag named 'nosuchtag' in this workspace"),
+    "edit remove unknown tag": ([], ("edit", "-2", "--remove-tag", "nosuchtag"), "no tag named 'nosuchtag' in workspace \"Amélie's workspace\""),
     "edit unknown project": ([], ("edit", "-2", "-p", "Nope"), "no project named 'Nope'"),
     "edit bad time": ([], ("edit", "-2", "--start", "noon-ish"), "--start: time 'noon-ish' not understood"),
     "edit running start in the future": ([], ("edit", "-1", "--start", "+1h"), "is in the future"),

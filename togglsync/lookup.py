@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from togglsync import records
+from togglsync.records import MAX_ID, parse_id
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
@@ -22,28 +23,6 @@ from togglsync.errors import UsageError
 
 # Plain SQL (db.sql) on any connection: `status`, `start` and `stop` resolve
 # names without importing SQLAlchemy.
-TABLES = {"project": "projects", "client": "clients", "tag": "tags", "workspace": "workspaces"}
-
-
-def format_id(record_id: int) -> str:
-    """How the CLI shows an id: Toggl's as is, an unsynced record's as L<n>."""
-    return f"L{-record_id}" if record_id < 0 else str(record_id)
-
-
-# SQLite's INTEGER: anything past it cannot be an id (and would overflow the driver).
-MAX_ID = 2**63 - 1
-
-
-def parse_id(text: str) -> int:
-    """`123` or `L5` -> a database id (L5 -> -5)."""
-    value = (text or "").strip()
-    match = re.fullmatch(r"([Ll]?)(\d+)", value)
-    if match:
-        number = int(match.group(2))
-        if number > MAX_ID:
-            raise UsageError(f"{text!r} is too large to be an id")
-        return -number if match.group(1) else number
-    raise UsageError(f"{text!r} is not an id: use a Toggl id like 4100000123 or a local id like L5")
 
 
 def account(conn: Connection) -> dict[str, Any]:
@@ -74,7 +53,8 @@ def beginning_of_week(conn: Connection) -> int:
     return int(value) if value is not None and 0 <= int(value) <= 6 else 1
 
 
-def _suggest(name: str, candidates: list[str]) -> str:
+def suggest(name: str, candidates: list[str]) -> str:
+    """`; did you mean 'A', 'B'?` for the names closest to `name` (any case), or nothing."""
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
     if not close:
         lowered = {c.casefold(): c for c in candidates}
@@ -97,34 +77,75 @@ def workspace_id(conn: Connection, value: str | None) -> int:
         return matches[0]
     if len(matches) > 1:
         raise UsageError(f"several workspaces are named {value!r}: use its id")
-    raise UsageError(f"no workspace {value!r}{_suggest(value, [r['name'] for r in rows])}")
+    raise UsageError(f"no workspace {value!r}{suggest(value, [r['name'] for r in rows])}")
 
 
 def find_id(conn: Connection, kind: str, workspace: int, value: str) -> int | None:
-    """A project/client/tag by name or id in a workspace, or None if there is none."""
-    table = TABLES[kind]
-    text = value.strip()
-    if re.fullmatch(r"[Ll]?\d+", text) and int(text.lstrip("Ll")) <= MAX_ID:
-        record_id = parse_id(text)
-        if sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ? AND workspace_id = ?", (record_id, workspace)):
-            return record_id
-    rows = sql.rows(conn, f"SELECT id, name FROM {table} WHERE workspace_id = ?", (workspace,))
-    matches = [r["id"] for r in rows if r["name"].casefold() == text.casefold()]
-    if len(matches) > 1:
-        raise UsageError(f"several {kind}s are named {value!r}: use its id")
-    return matches[0] if matches else None
+    """A record by name or id in a workspace, or None if there is none."""
+    hits = _matches(conn, kind, value, [workspace])
+    return hits[0][0] if hits else None
 
 
-def require_id(conn: Connection, kind: str, workspace: int, value: str, *, can_create: bool = False) -> int:
-    """Like find_id, but an unknown name is an error suggesting the closest names
-    (and `--create`, when the command can create the project or tag)."""
-    found = find_id(conn, kind, workspace, value)
-    if found is not None:
-        return found
-    names = sql.column(conn, f"SELECT name FROM {TABLES[kind]} WHERE workspace_id = ?", (workspace,))
-    hint = _suggest(value, names)
+def resolve(
+    conn: Connection, kind: str, value: str, workspace: int | None, *, strict: bool = True, can_create: bool = False
+) -> tuple[int, int]:
+    """A project, client or tag named by a person (name, Toggl id or L<n>) -> (its id, its workspace).
+
+    `workspace` None: looked up in every workspace; a name found in several is
+    an error. Otherwise in that workspace; when not `strict` (no workspace was
+    named, the default one is searched), an id is also found in another one.
+    An unknown name is an error suggesting the closest names (and `--create`
+    when the command can create the record).
+    """
+    label = records.spec(kind).label
+    text = (value or "").strip()
+    if not text:
+        raise UsageError(f"give a {label} name or id")
+    spaces = [workspace] if workspace is not None else sql.column(conn, "SELECT id FROM workspaces ORDER BY id")
+    hits = _matches(conn, kind, text, spaces)
+    if len({record_id for record_id, _ in hits}) == 1:
+        return hits[0]
+    if hits:
+        raise UsageError(f"there is a {label} {text!r} in several workspaces: pass -w/--workspace")
+    table = records.spec(kind).table
+    if workspace is not None and _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
+        elsewhere = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (parse_id(text),))
+        if elsewhere is not None:
+            if not strict:
+                return parse_id(text), int(elsewhere)
+            raise UsageError(
+                f"{label} {text} is in {_workspace_label(conn, int(elsewhere))}, not {_workspace_label(conn, workspace)}"
+            )
+    if workspace is None:
+        names = sql.column(conn, f"SELECT DISTINCT name FROM {table}")
+        where = ""
+    else:
+        names = sql.column(conn, f"SELECT name FROM {table} WHERE workspace_id = ?", (workspace,))
+        where = f" in {_workspace_label(conn, workspace)}"
     create = " (or pass --create to create it offline)" if can_create else ""
-    raise UsageError(f"no {kind} named {value!r} in this workspace{hint}{create}")
+    raise UsageError(f"no {label} named {text!r}{where}{suggest(text, names)}{create}")
+
+
+_ID = re.compile(r"[Ll]?\d+")
+
+
+def _matches(conn: Connection, kind: str, text: str, workspaces: list[int]) -> list[tuple[int, int]]:
+    """(id, workspace) of the records this text names in these workspaces: by id first, else by name."""
+    table = records.spec(kind).table
+    text = text.strip()
+    found: list[tuple[int, int]] = []
+    for workspace in workspaces:
+        if _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
+            record_id = parse_id(text)
+            if sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ? AND workspace_id = ?", (record_id, workspace)):
+                found.append((record_id, workspace))
+                continue
+        named = sql.rows(conn, f"SELECT id, name FROM {table} WHERE workspace_id = ?", (workspace,))
+        same = [row["id"] for row in named if records.same_name(row["name"], text)]
+        if len(same) > 1:
+            raise UsageError(f"several {records.spec(kind).label}s are named {text!r}: use its id")
+        found += [(record_id, workspace) for record_id in same]
+    return found
 
 
 def entry_id(conn: Connection, value: str) -> int:

@@ -69,6 +69,8 @@ class Spec:
     local: bool
     # Named records: a name unique per workspace, ignoring case.
     named: bool
+    # The field and value that mark a record archived (hidden from listings unless asked).
+    archived_when: tuple[str, bool] | None = None
 
 
 SPECS: dict[Kind, Spec] = {
@@ -79,9 +81,12 @@ SPECS: dict[Kind, Spec] = {
     ),
     Kind.PROJECT: Spec(
         Kind.PROJECT, "projects", "project", ("name", "client_id", "color", "billable", "is_private", "active"),
-        local=True, named=True,
+        local=True, named=True, archived_when=("active", False),
     ),
-    Kind.CLIENT: Spec(Kind.CLIENT, "clients", "client", ("name", "notes", "archived"), local=True, named=True),
+    Kind.CLIENT: Spec(
+        Kind.CLIENT, "clients", "client", ("name", "notes", "archived"), local=True, named=True,
+        archived_when=("archived", True),
+    ),
     Kind.TAG: Spec(Kind.TAG, "tags", "tag", ("name",), local=True, named=True),
     Kind.WORKSPACE: Spec(Kind.WORKSPACE, "workspaces", "workspace", (), local=False, named=True),
 }
@@ -148,6 +153,30 @@ def push_phase(kind: str, action: str) -> tuple[int, int]:
     if action == "delete":
         return (1, len(PUSH_ORDER) - order)
     return (0, order)
+
+
+# --- ids as people write them ------------------------------------------------------------------
+
+def format_id(record_id: int) -> str:
+    """How people see an id: Toggl's as is, an unsynced record's as L<n>."""
+    return f"L{-record_id}" if record_id < 0 else str(record_id)
+
+
+# SQLite's INTEGER: anything past it cannot be an id (and would overflow the driver).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str) -> int:
+    """`123` or `L5` -> a database id (L5 -> -5)."""
+    value = (text or "").strip()
+    match = re.fullmatch(r"([Ll]?)(\d+)", value)
+    if match:
+        number = int(match.group(2))
+        if number > MAX_ID:
+            raise UsageError(f"{text!r} is too large to be an id")
+        return -number if match.group(1) else number
+    raise UsageError(f"{text!r} is not an id: use a Toggl id like 4100000123 or a local id like L5")
+
 
 
 # --- names, colours, descriptions: what a user may type --------------------------------------

@@ -306,7 +306,7 @@ def _row(by: str, r: Any) -> ReportRow:
     if r["id"] is None:
         return ReportRow(NO_VALUE[by], None, seconds, entries)
     if r["name"] is None:  # the record is referenced but not (or no longer) in the database
-        from togglsync.lookup import format_id
+        from togglsync.records import format_id
 
         return ReportRow(f"({by} {format_id(r['id'])})", r["id"], seconds, entries)
     return ReportRow(r["name"], r["id"], seconds, entries)
@@ -322,7 +322,7 @@ def _disambiguate(rows: list[ReportRow], fetched: Sequence[Any]) -> list[ReportR
     out = []
     for row, raw in zip(rows, fetched):
         if counts[row.key] > 1 and row.id is not None:
-            from togglsync.lookup import format_id
+            from togglsync.records import format_id
 
             where = raw["workspace"] or "?"
             row = ReportRow(f"{row.key} ({where}, {format_id(row.id)})", row.id, row.seconds, row.entries)

@@ -33,11 +33,6 @@ from togglsync.records import Row
 _TAGS = next(r for r in records.REFERENCES if r.link is not None)
 
 
-def format_id(record_id: int) -> str:
-    """How people see an id: Toggl's as is, an unsynced record's as L<n>."""
-    return f"L{-record_id}" if record_id < 0 else str(record_id)
-
-
 def get(conn: Connection, kind: str, record_id: int) -> Row | None:
     row = sql.first(conn, f"SELECT * FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
     return None if row is None else from_db(row)
@@ -46,7 +41,7 @@ def get(conn: Connection, kind: str, record_id: int) -> Row | None:
 def require(conn: Connection, kind: str, record_id: int) -> Row:
     row = get(conn, kind, record_id)
     if row is None:
-        raise UsageError(f"no {records.spec(kind).label} with id {format_id(record_id)}")
+        raise UsageError(f"no {records.spec(kind).label} with id {records.format_id(record_id)}")
     return row
 
 

@@ -12,28 +12,16 @@ workspace unless -w is given.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from togglsync import lookup
+from togglsync import catalog, lookup
 from togglsync.cli.base import get_app as _app
-from togglsync.db.models import (
-    Client,
-    Project,
-    Tag,
-    TimeEntry,
-    TimeEntryTag,
-    Workspace,
-    WorkspaceUser,
-)
 from togglsync.errors import UsageError
 from togglsync.output import output_format_options, render_rows
-
-MODELS = {"project": Project, "client": Client, "tag": Tag, "workspace": Workspace}
-COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+from togglsync.records import Kind, format_id
 # Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
 IDS = ("id", "user_id", "organization_id", "color")
 
@@ -67,86 +55,24 @@ def _store(ctx: click.Context):
     return LocalStore(_app(ctx).engine)
 
 
-def _workspace_name(conn: Connection, wid: int) -> str:
-    return conn.execute(select(Workspace.name).where(Workspace.id == wid)).scalar() or str(wid)
-
-
 def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> tuple[int, int]:
     """A project/client/tag named by the user -> (its id, its workspace id).
 
     Names are looked up in the chosen workspace; an id is also found in
     another workspace when -w was not given.
     """
-    wid = lookup.workspace_id(conn, workspace)
-    text = (value or "").strip()
-    if not text:
-        raise UsageError(f"give a {kind} name or id")
-    found = lookup.find_id(conn, kind, wid, text)
-    if found is not None:
-        return found, wid
-    model = MODELS[kind]
-    if re.fullmatch(r"[Ll]?\d+", text):
-        elsewhere = conn.execute(select(model.workspace_id).where(model.id == lookup.parse_id(text))).scalar()
-        if elsewhere is not None:
-            if workspace is None:
-                return lookup.parse_id(text), int(elsewhere)
-            raise UsageError(
-                f"{kind} {text} is in workspace {_workspace_name(conn, int(elsewhere))!r}, "
-                f"not {_workspace_name(conn, wid)!r}"
-            )
-    names = list(conn.execute(select(model.name).where(model.workspace_id == wid)).scalars())
-    hint = lookup._suggest(text, names)
-    raise UsageError(f"no {kind} named {text!r} in workspace {_workspace_name(conn, wid)!r}{hint}")
-
-
-def _client_ref(conn: Connection, wid: int, value: str) -> int:
-    """--client NAME|ID within the project's workspace."""
-    text = value.strip()
-    found = lookup.find_id(conn, "client", wid, text) if text else None
-    if found is not None:
-        return found
-    names = list(conn.execute(select(Client.name).where(Client.workspace_id == wid)).scalars())
-    hint = lookup._suggest(text, names)
-    raise UsageError(f"no client named {text!r} in workspace {_workspace_name(conn, wid)!r}{hint}")
-
-
-def _color(value: str | None) -> str | None:
-    if value is None:
-        return None
-    text = value.strip()
-    if not COLOR.fullmatch(text):
-        raise UsageError(f"bad color {value!r}: use #rrggbb, e.g. #0b83d9")
-    return text.lower()
-
-
-def _name(value: str | None, kind: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise UsageError(f"{kind} name can't be blank")
-    if any(ch in text for ch in "\r\n\t"):
-        raise UsageError(f"{kind} name can't contain line breaks or tabs")
-    return text
-
-
-def _ensure_new_name(conn: Connection, kind: str, wid: int, name: str, exclude: int | None = None) -> None:
-    """Names are unique per workspace, ignoring case (also outside ASCII, which SQL lower() is not)."""
-    model = MODELS[kind]
-    for record_id, existing in conn.execute(select(model.id, model.name).where(model.workspace_id == wid)):
-        if record_id != exclude and existing.casefold() == name.casefold():
-            raise UsageError(
-                f"a {kind} named {existing!r} already exists in workspace {_workspace_name(conn, wid)!r}"
-            )
+    return lookup.resolve(conn, kind, value, lookup.workspace_id(conn, workspace), strict=workspace is not None)
 
 
 def _ref(record_id: int | None) -> str | int | None:
     """An id as the CLI accepts it back: Toggl's as a number, an unsynced one as "L<n>"."""
     if record_id is None:
         return None
-    return lookup.format_id(record_id) if record_id < 0 else record_id
+    return format_id(record_id) if record_id < 0 else record_id
 
 
-def _shown(name: str, record_id: int) -> str:
-    return f"{name!r} ({lookup.format_id(record_id)})"
+def _shown(name: str | None, record_id: int) -> str:
+    return f"{name!r} ({format_id(record_id)})"
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -180,20 +106,8 @@ def workspaces() -> None:
 def workspaces_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
     """List workspaces; `default` marks your default one."""
     with _app(ctx).engine.connect() as conn:
-        default = lookup.account(conn).get("default_workspace_id")
-        query = select(Workspace.__table__).order_by(Workspace.id)
-        if workspace is not None:
-            query = query.where(Workspace.id == lookup.workspace_id(conn, workspace))
-        rows = [
-            {
-                "id": r["id"],
-                "name": r["name"],
-                "organization_id": r["organization_id"],
-                "premium": bool(r["premium"]),
-                "default": r["id"] == default,
-            }
-            for r in conn.execute(query).mappings()
-        ]
+        only = lookup.workspace_id(conn, workspace) if workspace is not None else None
+        rows = catalog.workspaces(conn, only)
     render_rows(rows, ["id", "name", "organization_id", "premium", "default"], fmt, fixed=IDS)
 
 
@@ -209,20 +123,20 @@ def users() -> None:
 def users_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
     """List the members of a workspace, as of the last sync."""
     with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
-        query = select(WorkspaceUser.__table__).where(WorkspaceUser.workspace_id == wid)
-        rows = [
-            {
-                "user_id": r["user_id"],
-                "fullname": r["fullname"],
-                "email": r["email"],
-                "role": r["role"],
-                "active": bool(r["is_active"]),
-            }
-            for r in conn.execute(query).mappings()
-        ]
-    rows.sort(key=lambda r: ((r["fullname"] or r["email"] or "").casefold(), r["user_id"]))
+        rows = catalog.members(conn, lookup.workspace_id(conn, workspace))
     render_rows(rows, ["user_id", "fullname", "email", "role", "active"], fmt, fixed=IDS)
+
+
+def _listing(ctx: click.Context, kind: Kind, workspace: str | None, archived: bool) -> list[dict[str, Any]]:
+    with _app(ctx).engine.connect() as conn:
+        return catalog.listing(conn, kind, lookup.workspace_id(conn, workspace), archived=archived)
+
+
+def _usage(ctx: click.Context, kind: Kind, value: str, workspace: str | None) -> tuple[int, str | None, dict[str, int]]:
+    """The record a command names, its name and what uses it."""
+    with _app(ctx).engine.connect() as conn:
+        record_id, _ = _resolve(conn, kind, workspace, value)
+        return record_id, catalog.name_of(conn, kind, record_id), catalog.usage(conn, kind, record_id)
 
 
 # --- projects ------------------------------------------------------------------------------
@@ -246,33 +160,15 @@ def projects() -> None:
 @click.pass_context
 def projects_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt: str) -> None:
     """List projects with their client and how many local time entries use them."""
-    with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
-        clients = dict(conn.execute(select(Client.id, Client.name).where(Client.workspace_id == wid)).all())
-        counts = dict(
-            conn.execute(
-                select(TimeEntry.project_id, func.count()).where(TimeEntry.project_id.is_not(None)).group_by(TimeEntry.project_id)
-            ).all()
-        )
-        query = select(Project.__table__).where(Project.workspace_id == wid)
-        if not show_all:
-            query = query.where(Project.active.is_(True))
-        rows = []
-        for r in conn.execute(query).mappings():
-            client_id = r["client_id"]
-            rows.append({
-                "id": _ref(r["id"]),
-                "name": r["name"],
-                "workspace_id": r["workspace_id"],
-                "client_id": _ref(client_id),
-                "client": clients.get(client_id, lookup.format_id(client_id) if client_id is not None else None),
-                "active": bool(r["active"]),
-                "billable": bool(r["billable"]),
-                "private": bool(r["is_private"]),
-                "color": r["color"],
-                "entries": counts.get(r["id"], 0),
-            })
-    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    rows = [
+        {
+            "id": _ref(r["id"]), "name": r["name"], "workspace_id": r["workspace_id"],
+            "client_id": _ref(r["client_id"]), "client": r["client_id_name"],
+            "active": r["active"], "billable": r["billable"], "private": r["is_private"],
+            "color": r["color"], "entries": r["uses"]["time_entry"],
+        }
+        for r in _listing(ctx, Kind.PROJECT, workspace, show_all)
+    ]
     render_rows(rows, PROJECT_TABLE if fmt == "table" else PROJECT_DATA, fmt, fixed=IDS)
 
 
@@ -287,12 +183,9 @@ def projects_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt
 def projects_add(ctx: click.Context, name: str, client: str | None, color: str | None, billable: bool,
                  public: bool, workspace: str | None) -> None:
     """Create a project (offline; it gets a local id L<n> until synced)."""
-    name = _name(name, "project")
-    color = _color(color)
     with _app(ctx).engine.connect() as conn:
         wid = lookup.workspace_id(conn, workspace)
-        _ensure_new_name(conn, "project", wid, name)
-        client_id = _client_ref(conn, wid, client) if client is not None else None
+        client_id = lookup.resolve(conn, Kind.CLIENT, client, wid)[0] if client is not None else None
     row = _store(ctx).create_project(
         name, client_id=client_id, color=color, billable=billable, is_private=not public, workspace_id=wid
     )
@@ -314,9 +207,9 @@ def projects_edit(ctx: click.Context, project: str, name: str | None, client: st
     """Change a project (PROJECT: name or id)."""
     values: dict[str, Any] = {}
     if name is not None:
-        values["name"] = _name(name, "project")
+        values["name"] = name
     if color is not None:
-        values["color"] = _color(color)
+        values["color"] = color
     if billable is not None:
         values["billable"] = billable
     if public is not None:
@@ -324,11 +217,10 @@ def projects_edit(ctx: click.Context, project: str, name: str | None, client: st
     if archive is not None:
         values["active"] = not archive
     with _app(ctx).engine.connect() as conn:
-        project_id, wid = _resolve(conn, "project", workspace, project)
-        if "name" in values:
-            _ensure_new_name(conn, "project", wid, values["name"], exclude=project_id)
+        project_id, wid = _resolve(conn, Kind.PROJECT, workspace, project)
         if client is not None:
-            values["client_id"] = None if client.strip().lower() in ("", "none") else _client_ref(conn, wid, client)
+            none = client.strip().lower() in ("", "none")
+            values["client_id"] = None if none else lookup.resolve(conn, Kind.CLIENT, client, wid)[0]
     if not values:
         raise UsageError("nothing to change: give --name, --client, --color, --billable, --public or --archive")
     row = _store(ctx).edit_project(project_id, **values)
@@ -342,13 +234,11 @@ def projects_edit(ctx: click.Context, project: str, name: str | None, client: st
 @click.pass_context
 def projects_rm(ctx: click.Context, project: str, yes: bool, workspace: str | None) -> None:
     """Delete a project; its time entries are kept without a project (as Toggl does)."""
-    with _app(ctx).engine.connect() as conn:
-        project_id, _ = _resolve(conn, "project", workspace, project)
-        name = conn.execute(select(Project.name).where(Project.id == project_id)).scalar()
-        entries = conn.execute(select(func.count()).where(TimeEntry.project_id == project_id)).scalar() or 0
-    _confirm(f"Delete project {_shown(name, project_id)}? {_entries(entries)} will be left without a project", yes)
+    project_id, name, uses = _usage(ctx, Kind.PROJECT, project, workspace)
+    entries = _entries(uses["time_entry"])
+    _confirm(f"Delete project {_shown(name, project_id)}? {entries} will be left without a project", yes)
     _store(ctx).delete_project(project_id)
-    click.echo(f"Deleted project {_shown(name, project_id)} ({_entries(entries)} unassigned); {PENDING_NOTE}.")
+    click.echo(f"Deleted project {_shown(name, project_id)} ({entries} unassigned); {PENDING_NOTE}.")
 
 
 def _entries(n: int) -> str:
@@ -376,28 +266,13 @@ def clients() -> None:
 @click.pass_context
 def clients_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt: str) -> None:
     """List clients with how many projects each has."""
-    with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
-        counts = dict(
-            conn.execute(
-                select(Project.client_id, func.count()).where(Project.client_id.is_not(None)).group_by(Project.client_id)
-            ).all()
-        )
-        query = select(Client.__table__).where(Client.workspace_id == wid)
-        if not show_all:
-            query = query.where(Client.archived.is_(False))
-        rows = [
-            {
-                "id": _ref(r["id"]),
-                "name": r["name"],
-                "workspace_id": r["workspace_id"],
-                "archived": bool(r["archived"]),
-                "projects": counts.get(r["id"], 0),
-                "notes": r["notes"],
-            }
-            for r in conn.execute(query).mappings()
-        ]
-    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    rows = [
+        {
+            "id": _ref(r["id"]), "name": r["name"], "workspace_id": r["workspace_id"],
+            "archived": r["archived"], "projects": r["uses"]["project"], "notes": r["notes"],
+        }
+        for r in _listing(ctx, Kind.CLIENT, workspace, show_all)
+    ]
     render_rows(rows, CLIENT_TABLE if fmt == "table" else CLIENT_DATA, fmt, fixed=IDS)
 
 
@@ -408,10 +283,8 @@ def clients_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt:
 @click.pass_context
 def clients_add(ctx: click.Context, name: str, notes: str | None, workspace: str | None) -> None:
     """Create a client (offline; it gets a local id L<n> until synced)."""
-    name = _name(name, "client")
     with _app(ctx).engine.connect() as conn:
         wid = lookup.workspace_id(conn, workspace)
-        _ensure_new_name(conn, "client", wid, name)
     row = _store(ctx).create_client(name, notes=(notes or None), workspace_id=wid)
     click.echo(f"Created client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
@@ -426,13 +299,11 @@ def clients_edit(ctx: click.Context, client: str, name: str | None, notes: str |
     """Change a client (CLIENT: name or id)."""
     values: dict[str, Any] = {}
     if name is not None:
-        values["name"] = _name(name, "client")
+        values["name"] = name
     if notes is not None:
         values["notes"] = notes or None
     with _app(ctx).engine.connect() as conn:
-        client_id, wid = _resolve(conn, "client", workspace, client)
-        if "name" in values:
-            _ensure_new_name(conn, "client", wid, values["name"], exclude=client_id)
+        client_id, _ = _resolve(conn, Kind.CLIENT, workspace, client)
     if not values:
         raise UsageError("nothing to change: give --name or --notes")
     row = _store(ctx).edit_client(client_id, **values)
@@ -446,14 +317,20 @@ def clients_edit(ctx: click.Context, client: str, name: str | None, notes: str |
 @click.pass_context
 def clients_rm(ctx: click.Context, client: str, yes: bool, workspace: str | None) -> None:
     """Delete a client; its projects are kept without a client (as Toggl does)."""
-    with _app(ctx).engine.connect() as conn:
-        client_id, _ = _resolve(conn, "client", workspace, client)
-        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
-        n = conn.execute(select(func.count()).where(Project.client_id == client_id)).scalar() or 0
+    client_id, name, uses = _usage(ctx, Kind.CLIENT, client, workspace)
+    n = uses["project"]
     projects_text = f"{n} project{'' if n == 1 else 's'}"
     _confirm(f"Delete client {_shown(name, client_id)}? {projects_text} will be left without a client", yes)
     _store(ctx).delete_client(client_id)
     click.echo(f"Deleted client {_shown(name, client_id)} ({projects_text} unassigned); {PENDING_NOTE}.")
+
+
+def _client(ctx: click.Context, client: str, workspace: str | None) -> dict[str, Any]:
+    from togglsync import rows
+
+    with _app(ctx).engine.connect() as conn:
+        client_id, _ = _resolve(conn, Kind.CLIENT, workspace, client)
+        return rows.require(conn, Kind.CLIENT, client_id)
 
 
 @clients.command("archive")
@@ -462,14 +339,11 @@ def clients_rm(ctx: click.Context, client: str, yes: bool, workspace: str | None
 @click.pass_context
 def clients_archive(ctx: click.Context, client: str, workspace: str | None) -> None:
     """Archive a client (Toggl allows this on paid plans only)."""
-    with _app(ctx).engine.connect() as conn:
-        client_id, _ = _resolve(conn, "client", workspace, client)
-        archived = conn.execute(select(Client.archived).where(Client.id == client_id)).scalar()
-        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
-    if archived:
-        click.echo(f"Client {_shown(name, client_id)} is already archived.")
+    row = _client(ctx, client, workspace)
+    if row["archived"]:
+        click.echo(f"Client {_shown(row['name'], row['id'])} is already archived.")
         return
-    row = _store(ctx).archive_client(client_id)
+    row = _store(ctx).archive_client(row["id"])
     click.echo(f"Archived client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
 
@@ -479,14 +353,11 @@ def clients_archive(ctx: click.Context, client: str, workspace: str | None) -> N
 @click.pass_context
 def clients_restore(ctx: click.Context, client: str, workspace: str | None) -> None:
     """Un-archive a client (its projects stay as they are)."""
-    with _app(ctx).engine.connect() as conn:
-        client_id, _ = _resolve(conn, "client", workspace, client)
-        archived = conn.execute(select(Client.archived).where(Client.id == client_id)).scalar()
-        name = conn.execute(select(Client.name).where(Client.id == client_id)).scalar()
-    if not archived:
-        click.echo(f"Client {_shown(name, client_id)} is not archived.")
+    row = _client(ctx, client, workspace)
+    if not row["archived"]:
+        click.echo(f"Client {_shown(row['name'], row['id'])} is not archived.")
         return
-    row = _store(ctx).restore_client(client_id)
+    row = _store(ctx).restore_client(row["id"])
     click.echo(f"Restored client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
 
@@ -510,14 +381,10 @@ def tags() -> None:
 @click.pass_context
 def tags_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
     """List tags with how many local time entries carry each."""
-    with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
-        counts = dict(conn.execute(select(TimeEntryTag.tag_id, func.count()).group_by(TimeEntryTag.tag_id)).all())
-        rows = [
-            {"id": _ref(r.id), "name": r.name, "workspace_id": r.workspace_id, "entries": counts.get(r.id, 0)}
-            for r in conn.execute(select(Tag.id, Tag.name, Tag.workspace_id).where(Tag.workspace_id == wid))
-        ]
-    rows.sort(key=lambda r: (r["name"].casefold(), str(r["id"])))
+    rows = [
+        {"id": _ref(r["id"]), "name": r["name"], "workspace_id": r["workspace_id"], "entries": r["uses"]["time_entry"]}
+        for r in _listing(ctx, Kind.TAG, workspace, True)
+    ]
     render_rows(rows, TAG_TABLE if fmt == "table" else TAG_DATA, fmt, fixed=IDS)
 
 
@@ -527,10 +394,8 @@ def tags_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
 @click.pass_context
 def tags_add(ctx: click.Context, name: str, workspace: str | None) -> None:
     """Create a tag (offline; it gets a local id L<n> until synced)."""
-    name = _name(name, "tag")
     with _app(ctx).engine.connect() as conn:
         wid = lookup.workspace_id(conn, workspace)
-        _ensure_new_name(conn, "tag", wid, name)
     row = _store(ctx).create_tag(name, workspace_id=wid)
     click.echo(f"Created tag {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
@@ -544,10 +409,8 @@ def tags_edit(ctx: click.Context, tag: str, name: str | None, workspace: str | N
     """Rename a tag (TAG: name or id); entries carrying it follow."""
     if name is None:
         raise UsageError("nothing to change: give --name NEW")
-    name = _name(name, "tag")
     with _app(ctx).engine.connect() as conn:
-        tag_id, wid = _resolve(conn, "tag", workspace, tag)
-        _ensure_new_name(conn, "tag", wid, name, exclude=tag_id)
+        tag_id, _ = _resolve(conn, Kind.TAG, workspace, tag)
     row = _store(ctx).edit_tag(tag_id, name=name)
     click.echo(f"Updated tag {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
@@ -559,10 +422,8 @@ def tags_edit(ctx: click.Context, tag: str, name: str | None, workspace: str | N
 @click.pass_context
 def tags_rm(ctx: click.Context, tag: str, yes: bool, workspace: str | None) -> None:
     """Delete a tag; it is removed from the time entries that carry it."""
-    with _app(ctx).engine.connect() as conn:
-        tag_id, _ = _resolve(conn, "tag", workspace, tag)
-        name = conn.execute(select(Tag.name).where(Tag.id == tag_id)).scalar()
-        n = conn.execute(select(func.count()).where(TimeEntryTag.tag_id == tag_id)).scalar() or 0
-    _confirm(f"Delete tag {_shown(name, tag_id)}? It will be removed from {_entries(n)}", yes)
+    tag_id, name, uses = _usage(ctx, Kind.TAG, tag, workspace)
+    entries = _entries(uses["time_entry"])
+    _confirm(f"Delete tag {_shown(name, tag_id)}? It will be removed from {entries}", yes)
     _store(ctx).delete_tag(tag_id)
-    click.echo(f"Deleted tag {_shown(name, tag_id)} (removed from {_entries(n)}); {PENDING_NOTE}.")
+    click.echo(f"Deleted tag {_shown(name, tag_id)} (removed from {entries}); {PENDING_NOTE}.")

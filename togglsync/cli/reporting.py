@@ -339,33 +339,6 @@ def _report_range(conn: Connection, period: str | None, from_: str | None, to: s
         raise UsageError(str(exc)) from None
 
 
-def _suggestions(value: str, names: list[str]) -> str:
-    import difflib
-
-    folded = {n.casefold(): n for n in names}
-    close = difflib.get_close_matches(value.casefold(), list(folded), n=3, cutoff=0.5)
-    return f"; did you mean {', '.join(repr(folded[c]) for c in close)}?" if close else ""
-
-
-def _resolve(conn: Connection, kind: str, value: str, workspace: int | None) -> int:
-    """A project or tag by name or id: in -w's workspace, else in whichever workspace has it."""
-    from togglsync.db import sql
-    from togglsync.lookup import TABLES, find_id
-
-    spaces = [workspace] if workspace is not None else sql.column(conn, "SELECT id FROM workspaces")
-    found = {ws: hit for ws in spaces if (hit := find_id(conn, kind, ws, value)) is not None}
-    if len(set(found.values())) == 1:
-        return next(iter(found.values()))
-    if found:
-        raise UsageError(f"there is a {kind} {value!r} in several workspaces: pass -w/--workspace")
-    if workspace is None:
-        names = sorted(set(sql.column(conn, f"SELECT name FROM {TABLES[kind]}")))
-    else:
-        names = sorted(set(sql.column(conn, f"SELECT name FROM {TABLES[kind]} WHERE workspace_id = ?", (workspace,))))
-    where = " in this workspace" if workspace is not None else ""
-    raise UsageError(f"no {kind} named {value!r}{where}{_suggestions(value, names)}")
-
-
 def _range_text(report: Report) -> str:
     from togglsync.timeparse import day_range
 
@@ -418,6 +391,7 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
     togglsync report --by day --month --chart
     togglsync report --from 2026-11-01 --to 2026-11-15 -p "Website relaunch" --by description --csv
     """
+    from togglsync import lookup
     from togglsync.lookup import display_tz, workspace_id
     from togglsync.report import Filters, summarize
 
@@ -430,8 +404,8 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
         wid = workspace_id(conn, workspace) if workspace else None
         filters = Filters(
             workspace_id=wid,
-            project_ids=tuple(dict.fromkeys(_resolve(conn, "project", p, wid) for p in projects)),
-            tag_ids=tuple(dict.fromkeys(_resolve(conn, "tag", t, wid) for t in tags)),
+            project_ids=tuple(dict.fromkeys(lookup.resolve(conn, "project", p, wid)[0] for p in projects)),
+            tag_ids=tuple(dict.fromkeys(lookup.resolve(conn, "tag", t, wid)[0] for t in tags)),
         )
         return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters), period_name
 

@@ -181,7 +181,7 @@ def _not_an_option(value: str) -> None:
 def _label(conn: Connection, row: dict[str, Any]) -> str:
     """`L5 "Writing docs" [Website relaunch] #café #urgent`"""
     from togglsync.db import sql
-    from togglsync.lookup import format_id
+    from togglsync.records import format_id
 
     parts = [format_id(row["id"]), f'"{row["description"]}"' if row.get("description") else "(no description)"]
     if row.get("project_id") is not None:
@@ -234,7 +234,7 @@ class _Refs:
 
 
 def _fmt_id(record_id: int) -> str:
-    from togglsync.lookup import format_id
+    from togglsync.records import format_id
 
     return format_id(record_id)
 
@@ -243,7 +243,7 @@ def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: 
     """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
     from togglsync import lookup
 
-    return lookup.require_id(conn, kind, wid, value, can_create=can_create)
+    return lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
 
 
 def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int | None:
