@@ -297,6 +297,47 @@ def summarize(
     )
 
 
+def tracked_seconds(conn: Connection, start: datetime, end: datetime, now: datetime) -> int:
+    """Time tracked in entries starting in [start, end), a running one up to `now` (as in reports)."""
+    params = {"start": to_utc_text(start), "end": to_utc_text(end), "now": int(now.timestamp())}
+    return int(sql.rows(conn, _TOTAL_QUERY.format(seconds=_SECONDS, where="1"), params)[0]["seconds"])
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `togglsync status` shows: the running entry, today's and this week's time, the outbox, the last sync."""
+
+    running: dict[str, Any] | None
+    today: date
+    today_seconds: int
+    week_start: datetime
+    week_seconds: int
+    pending: int
+    failed: int
+    last_sync: datetime | None
+
+
+def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
+    from togglsync import lookup, outbox, timer
+    from togglsync.db.stored import timestamp_from_db
+    from togglsync.timeparse import day_range, week_range
+
+    today = now.astimezone(tz).date()
+    day_start, day_end = day_range(today, tz)
+    week_start, week_end = week_range(today, tz, lookup.beginning_of_week(conn))
+    counts = outbox.counts(conn)
+    return Status(
+        running=timer.running_entry(conn),
+        today=today,
+        today_seconds=tracked_seconds(conn, day_start, day_end, now),
+        week_start=week_start,
+        week_seconds=tracked_seconds(conn, week_start, week_end, now),
+        pending=sum(counts.values()),
+        failed=counts.get(outbox.State.FAILED, 0),
+        last_sync=timestamp_from_db(sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")),
+    )
+
+
 def _row(by: str, r: Any) -> ReportRow:
     seconds, entries = int(r["seconds"] or 0), int(r["entries"])
     if by == "day":

@@ -482,36 +482,17 @@ def _ago(seconds: float) -> str:
 @click.pass_context
 def status(ctx, as_json) -> None:
     """The running timer, today's and this week's totals, pending changes and the last sync."""
-    from togglsync import lookup, timer
-    from togglsync.db import sql
-    from togglsync.db.stored import from_utc_text, timestamp_from_db, to_utc_text
     from togglsync.output import dumps
-    from togglsync.timeparse import day_range, week_range
+    from togglsync.report import status as read_status
 
     s = _Session(ctx)
-    tz, today = s.tz, s.today
-    day_start, day_end = day_range(today, tz)
+    tz = s.tz
     with s.db.snapshot() as conn:
-        week_start, week_end = week_range(today, tz, lookup.beginning_of_week(conn))
-        running = timer.running_entry(conn)
+        now = read_status(conn, now=s.now, tz=tz)
+        running = now.running
         running_label = _label(conn, running) if running else None
-        ops = dict(conn.execute("SELECT state, count(*) FROM pending_operations GROUP BY state").fetchall())
-        last_sync = timestamp_from_db(
-            sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")
-        )
-        week_rows = sql.rows(
-            conn, "SELECT start, duration FROM time_entries WHERE start >= ? AND start < ?",
-            (to_utc_text(week_start), to_utc_text(week_end)),
-        )
-    today_seconds = week_seconds = 0
-    for row in week_rows:
-        started = from_utc_text(row["start"])
-        # A running entry counts up to now, as in reports.
-        seconds = max(0, int((s.now - started).total_seconds()) if row["duration"] < 0 else row["duration"])
-        week_seconds += seconds
-        if day_start <= started < day_end:
-            today_seconds += seconds
-    pending, failed = sum(ops.values()), ops.get("failed", 0)
+    today, today_seconds, week_start, week_seconds = now.today, now.today_seconds, now.week_start, now.week_seconds
+    pending, failed, last_sync = now.pending, now.failed, now.last_sync
     elapsed = max(0, int((s.now - running["start"]).total_seconds())) if running else 0
     if as_json:
         click.echo(dumps({
