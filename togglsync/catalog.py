@@ -73,6 +73,11 @@ def usage(conn: Connection, kind: str, record_id: int) -> dict[str, int]:
     return {str(ref.source): _uses(conn, ref, record_id).get(record_id, 0) for ref in records.references_to(kind)}
 
 
+def totals(conn: Connection) -> dict[records.Kind, int]:
+    """How many records of each kind the database holds."""
+    return {kind: int(sql.scalar(conn, f"SELECT count(*) FROM {spec.table}")) for kind, spec in records.SPECS.items()}
+
+
 def name_of(conn: Connection, kind: str, record_id: int) -> str | None:
     return sql.scalar(conn, f"SELECT name FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
 

@@ -292,7 +292,7 @@ class LocalStore:
     def _same_workspace(conn: Connection, kind: Kind, record_id: int, workspace_id: int) -> None:
         row = rows.require(conn, kind, record_id)
         if row["workspace_id"] != workspace_id:
-            raise UsageError(f"{records.spec(kind).label} {rows.format_id(record_id)} belongs to another workspace")
+            raise UsageError(f"{records.spec(kind).label} {records.format_id(record_id)} belongs to another workspace")
 
     @staticmethod
     def _reject_unknown(values: dict[str, Any], allowed: set[str]) -> None:

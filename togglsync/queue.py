@@ -95,6 +95,6 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
             state.update(c["local_value"] or {})
             # The conflict does not keep the record's workspace: the default one it is.
             new = rows.create(conn, kind, timer.default_workspace(conn, None), records.from_state(state), now)
-            message += f" Re-created as {rows.format_id(new['id'])}; it will be pushed on the next sync."
+            message += f" Re-created as {records.format_id(new['id'])}; it will be pushed on the next sync."
         conn.execute(update(SyncConflict).where(SyncConflict.id == conflict_id).values(resolved_at=now))
         return message

@@ -12,10 +12,10 @@ import tempfile
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
 from togglsync.app import App
 from togglsync.config import Settings
@@ -32,9 +32,10 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
 
 def run_demo(home: str | None = None, entries: int = 300, console: Console | None = None) -> None:
     from togglsync.cli.base import cli
-    from togglsync.db.models import Project, TimeEntry
+    from togglsync import catalog, lookup, report, rows as local_rows
+    from togglsync.records import Kind
     from togglsync.local import LocalStore
-    from togglsync.rows import format_id
+    from togglsync.records import format_id
     from togglsync.queue import list_pending
     from togglsync.simulator import Simulator
     from togglsync.sync.engine import SyncOptions, run_sync
@@ -66,11 +67,8 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         step("1. Cold sync: the whole catalog and the last 89 days of entries")
         sync()
         with engine.connect() as conn:
-            counts = {
-                "time entries": conn.execute(select(func.count()).select_from(TimeEntry)).scalar_one(),
-                "projects": conn.execute(select(func.count()).select_from(Project)).scalar_one(),
-            }
-        console.print(f"Local database now holds {counts['time entries']} time entries and {counts['projects']} projects.")
+            counts = catalog.totals(conn)
+        console.print(f"Local database now holds {counts[Kind.TIME_ENTRY]} time entries and {counts[Kind.PROJECT]} projects.")
 
         step("2. Offline: nothing below sends a request")
         before = len(sim.log.records)
@@ -102,10 +100,8 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         step("3. Back online: one sync pushes the queue, dependencies first")
         sync()
         with engine.connect() as conn:
-            project_id = conn.execute(select(Project.id).where(Project.name == "Offline launch")).scalar_one()
-            local_entries = conn.execute(
-                select(TimeEntry.__table__).where(TimeEntry.project_id == project_id).order_by(TimeEntry.start)
-            ).mappings().all()
+            project_id, _ = lookup.resolve(conn, Kind.PROJECT, "Offline launch", None)
+            local_entries = report.entry_rows(conn, project_id=project_id, now=now, tz=ZoneInfo("UTC"))[::-1]
         pending_left = len(list_pending(engine))
         server_entries = {e["id"]: e for e in sim.state.all_time_entries()}
         rows = []
@@ -123,7 +119,7 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         sim.state.update_time_entry(sim.seed.user_id, entry["workspace_id"], entry["id"], {"description": "Launch plan (edited on the phone)"})
         sync("  [dim]# pulls the edit[/]")
         with engine.connect() as conn:
-            desc = conn.execute(select(TimeEntry.description).where(TimeEntry.id == entry["id"])).scalar_one()
+            desc = local_rows.require(conn, Kind.TIME_ENTRY, entry["id"])["description"]
         console.print(f"Entry {entry['id']} now reads: [bold]{desc}[/]")
         sync("  [dim]# nothing new: exactly one request[/]")
 

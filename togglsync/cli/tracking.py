@@ -246,12 +246,16 @@ def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: 
     return lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
 
 
+# The option that names a record of each kind, for messages.
+_OPTION_OF = {"project": "-p/--project", "tag": "-t/--tag"}
+
+
 def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int | None:
     """A project/tag id, or None when it does not exist and --create may make it."""
     from togglsync import lookup
 
     text = (value or "").strip()
-    option = "-p/--project" if kind == "project" else "-t/--tag"
+    option = _OPTION_OF[kind]
     if not text:
         raise UsageError(f"{option}: give a {kind} name or id")
     if not create:
