@@ -180,8 +180,9 @@ def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None
     """Resolve every setting by precedence. `options` are command-line values (None = not given)."""
     options = {k: v for k, v in (options or {}).items() if v is not None}
     sources: dict[str, str] = {}
-    if "home" in options or home is not None:
-        home = Path(options.pop("home")) if "home" in options else home
+    if "home" in options:
+        home = Path(options.pop("home"))
+    if home is not None:
         sources["home"] = "option"
     else:
         home = home_dir()

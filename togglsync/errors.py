@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 class ExitCode:
@@ -134,7 +135,7 @@ class QuotaExceeded(ApiError):
 
     exit_code = ExitCode.QUOTA
 
-    def __init__(self, status: int, message: str, *, quota: QuotaSnapshot, **kw):
+    def __init__(self, status: int, message: str, *, quota: QuotaSnapshot, **kw: Any):
         self.quota = quota
         super().__init__(status, message, **kw)
 
@@ -154,7 +155,7 @@ class QuotaExceeded(ApiError):
 class RateLimited(ApiError):
     """429: too many requests in a short time."""
 
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None, **kw):
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None, **kw: Any):
         self.retry_after = retry_after
         super().__init__(status, message, **kw)
 

@@ -6,11 +6,13 @@ import csv
 import json
 import sys
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
 FORMATS = ("table", "json", "csv")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _json_default(value: Any) -> Any:
@@ -23,7 +25,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
 
 
-def output_format_options(func):
+def output_format_options(func: F) -> F:
     """--json / --csv flags (table is the default)."""
     func = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(func)
     func = click.option("--json", "fmt", flag_value="json", help="Output JSON.")(func)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
@@ -113,6 +114,10 @@ def resolve_tz(name: str | ZoneInfo | None) -> ZoneInfo:
     raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as 'Europe/Paris')")
 
 
+@overload
+def _zone(tz: ZoneInfo | str | None) -> ZoneInfo: ...
+@overload
+def _zone(tz: tzinfo) -> tzinfo: ...
 def _zone(tz: ZoneInfo | tzinfo | str | None) -> tzinfo:
     """Any tz argument of this module -> a tzinfo (other tzinfo objects pass through)."""
     if isinstance(tz, tzinfo):
@@ -159,15 +164,22 @@ def local_date(ts_utc: datetime, tz: ZoneInfo | str | None) -> date:
 # -- wall clock -> UTC, with DST ------------------------------------------------
 
 
+def _utcoffset(moment: datetime) -> timedelta:
+    """The offset of a datetime known to be aware (its tzinfo is a zone, never None)."""
+    offset = moment.utcoffset()
+    assert offset is not None, moment
+    return offset
+
+
 def _offset_at(instant: datetime, tz: tzinfo) -> timedelta:
-    return instant.astimezone(tz).utcoffset()  # type: ignore[return-value]
+    return _utcoffset(instant.astimezone(tz))
 
 
 def _find_transition(wall: datetime, tz: tzinfo) -> datetime:
     """The UTC instant where the offset changes around the nonexistent `wall` time."""
-    offsets = [wall.replace(tzinfo=tz, fold=f).utcoffset() for f in (0, 1)]
-    low = (wall - max(offsets)).replace(tzinfo=UTC)  # type: ignore[operator]
-    high = (wall - min(offsets)).replace(tzinfo=UTC)  # type: ignore[operator]
+    offsets = [_utcoffset(wall.replace(tzinfo=tz, fold=f)) for f in (0, 1)]
+    low = (wall - max(offsets)).replace(tzinfo=UTC)
+    high = (wall - min(offsets)).replace(tzinfo=UTC)
     if low == high:  # not expected from zoneinfo; search a wide window instead
         low, high = low - timedelta(days=1), high + timedelta(days=1)
     before = _offset_at(low, tz)
@@ -419,8 +431,7 @@ def _parse(
     if iso:
         day = _iso_date(text, iso["date"])
         assert day is not None
-        clock = _clock(text, iso["h"], iso["mi"], iso["s"], None)
-        wall = datetime.combine(day, clock)
+        wall = datetime.combine(day, _clock(text, iso["h"], iso["mi"], iso["s"], None))
         if iso["off"]:
             try:
                 return wall.replace(tzinfo=_fixed_offset(text, iso["off"])).astimezone(UTC), None

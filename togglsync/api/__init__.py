@@ -3,13 +3,14 @@
 `api` never imports `db`; the sync engine glues the two together.
 """
 
-from togglsync.api.client import ApiResponse, TogglClient
+from togglsync.api.client import JSON, ApiResponse, TogglClient
 from togglsync.api.maton import MatonControl
 from togglsync.api.retrying import Pacer, RetryPolicy
 from togglsync.api.transport import DIRECT_URL, MATON_CTRL_URL, MATON_URL, DirectAuth, MatonAuth, check_url
 
 __all__ = [
     "DIRECT_URL",
+    "JSON",
     "MATON_CTRL_URL",
     "MATON_URL",
     "ApiResponse",

@@ -15,7 +15,7 @@ import json as jsonlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -30,6 +30,10 @@ from togglsync.api.transport import check_url
 from togglsync.errors import NetworkError, QuotaSnapshot
 
 Api = Literal["v9", "reports"]
+
+JSON = dict[str, Any]
+"""One JSON object as Toggl sends it. Its fields vary by endpoint, plan and API
+version, and nothing here checks them (the sync layer does), so values stay Any."""
 
 _PREFIX: dict[str, str] = {"v9": "/api/v9", "reports": "/reports/api/v3"}
 
@@ -199,6 +203,18 @@ class TogglClient:
     def _get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=_drop_none(params) or None)
 
+    # The typed methods below state the body shape Toggl documents for each
+    # endpoint; like `request()` they do not check it.
+
+    def _get_one(self, path: str, **params: Any) -> JSON:
+        return cast(JSON, self._get(path, **params))
+
+    def _get_all(self, path: str, **params: Any) -> list[JSON]:
+        return cast(list[JSON], self._get(path, **params))
+
+    def _send_one(self, method: str, path: str, body: Any = None) -> JSON:
+        return cast(JSON, self.request(method, path, json=body))
+
     def _own_retry_ok(
         self, method: str, path: str, ok: tuple[int, ...], *, params: Mapping[str, Any] | None = None
     ) -> Any:
@@ -217,24 +233,24 @@ class TogglClient:
 
     # --- user ---------------------------------------------------------------------------
 
-    def me(self, with_related_data: bool = False) -> dict[str, Any]:
+    def me(self, with_related_data: bool = False) -> JSON:
         """GET /me; `with_related_data` embeds clients, projects, tags, tasks, recent entries, workspaces."""
-        return self._get("/me", with_related_data=flag(True) if with_related_data else None)
+        return self._get_one("/me", with_related_data=flag(True) if with_related_data else None)
 
-    def my_workspaces(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
-        return self._get("/me/workspaces", since=_since(since))
+    def my_workspaces(self, since: int | datetime | None = None) -> list[JSON]:
+        return self._get_all("/me/workspaces", since=_since(since))
 
-    def my_organizations(self) -> list[dict[str, Any]]:
-        return self._get("/me/organizations")
+    def my_organizations(self) -> list[JSON]:
+        return self._get_all("/me/organizations")
 
-    def organization(self, oid: int) -> dict[str, Any]:
-        return self._get(f"/organizations/{_id(oid)}")
+    def organization(self, oid: int) -> JSON:
+        return self._get_one(f"/organizations/{_id(oid)}")
 
-    def workspace(self, wid: int) -> dict[str, Any]:
-        return self._get(f"/workspaces/{_id(wid)}")
+    def workspace(self, wid: int) -> JSON:
+        return self._get_one(f"/workspaces/{_id(wid)}")
 
-    def workspace_users(self, wid: int) -> list[dict[str, Any]]:
-        return self._get(f"/workspaces/{_id(wid)}/users")
+    def workspace_users(self, wid: int) -> list[JSON]:
+        return self._get_all(f"/workspaces/{_id(wid)}/users")
 
     # --- time entries -------------------------------------------------------------------
 
@@ -245,13 +261,13 @@ class TogglClient:
         start_date: date | datetime | str | None = None,
         end_date: date | datetime | str | None = None,
         meta: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JSON]:
         """GET /me/time_entries: modified `since` (deleted included), a date range, or the recent window."""
         if since is not None and before is not None:
             raise ValueError("'since' and 'before' can not be used together (Toggl answers 400)")
         if (start_date is None) != (end_date is None):
             raise ValueError("start_date and end_date go together")
-        return self._get(
+        return self._get_all(
             "/me/time_entries",
             since=_since(since),
             before=None if before is None else entry_time(before, "before"),
@@ -286,14 +302,14 @@ class TogglClient:
         finally:
             response.close()
 
-    def current_time_entry(self) -> dict[str, Any] | None:
+    def current_time_entry(self) -> JSON | None:
         """The running entry, or None (the server answers `null`)."""
-        return self._get("/me/time_entries/current")
+        return cast("JSON | None", self._get("/me/time_entries/current"))
 
-    def time_entry(self, entry_id: int, meta: bool = False) -> dict[str, Any]:
-        return self._get(f"/me/time_entries/{_id(entry_id)}", meta=flag(True) if meta else None)
+    def time_entry(self, entry_id: int, meta: bool = False) -> JSON:
+        return self._get_one(f"/me/time_entries/{_id(entry_id)}", meta=flag(True) if meta else None)
 
-    def create_time_entry(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create_time_entry(self, wid: int, body: Mapping[str, Any]) -> JSON:
         """POST a new entry. Fills `created_with` and `workspace_id` when absent.
 
         Not retried on 5xx or a lost response (it may have landed): a
@@ -305,20 +321,20 @@ class TogglClient:
         payload.setdefault("workspace_id", _id(wid))
         if payload["workspace_id"] != _id(wid):
             raise ValueError("body workspace_id must match the workspace in the path")
-        return self.request("POST", f"/workspaces/{_id(wid)}/time_entries", json=payload)
+        return self._send_one("POST", f"/workspaces/{_id(wid)}/time_entries", payload)
 
-    def update_time_entry(self, wid: int, entry_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    def update_time_entry(self, wid: int, entry_id: int, body: Mapping[str, Any]) -> JSON:
         """PUT the given fields (absolute values, so a retry is harmless)."""
-        return self.request("PUT", f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}", json=dict(body))
+        return self._send_one("PUT", f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}", dict(body))
 
-    def stop_time_entry(self, wid: int, entry_id: int) -> dict[str, Any] | None:
+    def stop_time_entry(self, wid: int, entry_id: int) -> JSON | None:
         """PATCH .../stop. Returns the stopped entry, or None when a retry met our own earlier stop.
 
         A 409 "already stopped" on the first attempt means it was stopped
         elsewhere: that is raised as `Conflict` for the caller to reconcile.
         """
         path = f"/workspaces/{_id(wid)}/time_entries/{_id(entry_id)}/stop"
-        return self._own_retry_ok("PATCH", path, _STOPPED)
+        return cast("JSON | None", self._own_retry_ok("PATCH", path, _STOPPED))
 
     def delete_time_entry(self, wid: int, entry_id: int) -> None:
         """DELETE; a 404 on a retry after our own first attempt went through counts as done."""
@@ -326,22 +342,22 @@ class TogglClient:
 
     def bulk_patch_time_entries(
         self, wid: int, ids: Sequence[int], ops: Sequence[Mapping[str, Any]]
-    ) -> dict[str, Any]:
+    ) -> JSON:
         """Apply JSON-Patch `ops` to up to 100 entries: `{"success": [ids], "failure": [{id, message}]}`.
 
         Applied partially, without rollback. More than 100 ids is a ValueError:
         the caller chunks, because it must record each chunk's outcome before
         the next (a 402 on chunk 3 must not lose what chunks 1-2 did).
         """
-        return self.request("PATCH", f"/workspaces/{_id(wid)}/time_entries/{_id_list(ids)}", json=list(ops))
+        return self._send_one("PATCH", f"/workspaces/{_id(wid)}/time_entries/{_id_list(ids)}", list(ops))
 
     # --- projects -----------------------------------------------------------------------
 
     def my_projects(
         self, since: int | datetime | None = None, include_archived: bool = True
-    ) -> list[dict[str, Any]]:
+    ) -> list[JSON]:
         """GET /me/projects; archived ones included by default (old entries still point at them)."""
-        return self._get("/me/projects", since=_since(since), include_archived=flag(include_archived))
+        return self._get_all("/me/projects", since=_since(since), include_archived=flag(include_archived))
 
     def iter_projects(
         self,
@@ -350,7 +366,7 @@ class TogglClient:
         active: bool | Literal["both"] = "both",
         since: int | datetime | None = None,
         per_page: int = 200,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[JSON]:
         """Every project of a workspace, page by page (lazily: stop iterating, stop requesting).
 
         `active="both"` by default: a cache needs archived projects too, since
@@ -359,14 +375,14 @@ class TogglClient:
         params = {"active": flag(active), "since": _since(since)}
         return self._pages(f"/workspaces/{_id(wid)}/projects", params, per_page)
 
-    def project(self, wid: int, project_id: int) -> dict[str, Any]:
-        return self._get(f"/workspaces/{_id(wid)}/projects/{_id(project_id)}")
+    def project(self, wid: int, project_id: int) -> JSON:
+        return self._get_one(f"/workspaces/{_id(wid)}/projects/{_id(project_id)}")
 
-    def create_project(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", f"/workspaces/{_id(wid)}/projects", json=dict(body))
+    def create_project(self, wid: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("POST", f"/workspaces/{_id(wid)}/projects", dict(body))
 
-    def update_project(self, wid: int, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/workspaces/{_id(wid)}/projects/{_id(project_id)}", json=dict(body))
+    def update_project(self, wid: int, project_id: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("PUT", f"/workspaces/{_id(wid)}/projects/{_id(project_id)}", dict(body))
 
     def delete_project(
         self, wid: int, project_id: int, te_deletion_mode: Literal["delete", "unassign"] | None = None
@@ -378,39 +394,39 @@ class TogglClient:
 
     def bulk_patch_projects(
         self, wid: int, ids: Sequence[int], ops: Sequence[Mapping[str, Any]]
-    ) -> dict[str, Any]:
+    ) -> JSON:
         """Same contract as `bulk_patch_time_entries`, for projects."""
-        return self.request("PATCH", f"/workspaces/{_id(wid)}/projects/{_id_list(ids)}", json=list(ops))
+        return self._send_one("PATCH", f"/workspaces/{_id(wid)}/projects/{_id_list(ids)}", list(ops))
 
     # --- clients ------------------------------------------------------------------------
 
-    def my_clients(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
-        return self._get("/me/clients", since=_since(since))
+    def my_clients(self, since: int | datetime | None = None) -> list[JSON]:
+        return self._get_all("/me/clients", since=_since(since))
 
     def clients(
         self,
         wid: int,
         status: Literal["active", "archived", "both"] | None = None,
         name: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JSON]:
         """GET /workspaces/{wid}/clients (no `since` on this endpoint); `status=None` is the server's default."""
-        return self._get(f"/workspaces/{_id(wid)}/clients", status=status, name=name)
+        return self._get_all(f"/workspaces/{_id(wid)}/clients", status=status, name=name)
 
-    def client(self, wid: int, client_id: int) -> dict[str, Any]:
-        return self._get(f"/workspaces/{_id(wid)}/clients/{_id(client_id)}")
+    def client(self, wid: int, client_id: int) -> JSON:
+        return self._get_one(f"/workspaces/{_id(wid)}/clients/{_id(client_id)}")
 
-    def create_client(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", f"/workspaces/{_id(wid)}/clients", json=dict(body))
+    def create_client(self, wid: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("POST", f"/workspaces/{_id(wid)}/clients", dict(body))
 
-    def update_client(self, wid: int, client_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}", json=dict(body))
+    def update_client(self, wid: int, client_id: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("PUT", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}", dict(body))
 
     def delete_client(self, wid: int, client_id: int) -> None:
         self._own_retry_ok("DELETE", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}", _GONE)
 
     def archive_client(self, wid: int, client_id: int) -> list[int]:
         """Archive a client (premium only); returns the ids of the projects archived with it."""
-        return self.request("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/archive")
+        return cast("list[int]", self.request("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/archive"))
 
     def restore_client(
         self,
@@ -418,28 +434,28 @@ class TogglClient:
         client_id: int,
         restore_all_projects: bool = False,
         projects: Sequence[int] | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSON:
         """Un-archive a client and all (or the listed) projects; by default only the client."""
-        body: dict[str, Any] = {"restore_all_projects": restore_all_projects}
+        body: JSON = {"restore_all_projects": restore_all_projects}
         if projects is not None:
             body["projects"] = [_id(p) for p in projects]
-        return self.request("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/restore", json=body)
+        return self._send_one("POST", f"/workspaces/{_id(wid)}/clients/{_id(client_id)}/restore", body)
 
     # --- tags ---------------------------------------------------------------------------
 
-    def my_tags(self, since: int | datetime | None = None) -> list[dict[str, Any]]:
-        return self._get("/me/tags", since=_since(since))
+    def my_tags(self, since: int | datetime | None = None) -> list[JSON]:
+        return self._get_all("/me/tags", since=_since(since))
 
-    def tags(self, wid: int) -> list[dict[str, Any]]:
+    def tags(self, wid: int) -> list[JSON]:
         """Every tag of a workspace. Paging is undocumented here, so the same guarded
         paging as projects applies: one request unless a full page comes back."""
         return list(self._pages(f"/workspaces/{_id(wid)}/tags", {}, 200))
 
-    def create_tag(self, wid: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", f"/workspaces/{_id(wid)}/tags", json=dict(body))
+    def create_tag(self, wid: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("POST", f"/workspaces/{_id(wid)}/tags", dict(body))
 
-    def update_tag(self, wid: int, tag_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/workspaces/{_id(wid)}/tags/{_id(tag_id)}", json=dict(body))
+    def update_tag(self, wid: int, tag_id: int, body: Mapping[str, Any]) -> JSON:
+        return self._send_one("PUT", f"/workspaces/{_id(wid)}/tags/{_id(tag_id)}", dict(body))
 
     def delete_tag(self, wid: int, tag_id: int) -> None:
         """DELETE; Toggl strips the tag from entries *without* changing their `at` (the cache must too)."""
@@ -449,13 +465,13 @@ class TogglClient:
 
     def my_tasks(
         self, since: int | datetime | None = None, include_not_active: bool = True
-    ) -> list[dict[str, Any]]:
+    ) -> list[JSON]:
         """GET /me/tasks; done tasks included by default (entries keep pointing at them)."""
-        return self._get("/me/tasks", since=_since(since), include_not_active=flag(include_not_active))
+        return self._get_all("/me/tasks", since=_since(since), include_not_active=flag(include_not_active))
 
     def iter_tasks(
         self, wid: int, *, since: int | datetime | None = None, per_page: int = 200
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[JSON]:
         """Every task of a workspace (GET /workspaces/{wid}/tasks, paged, body `{"data": [...]}`)."""
         return self._pages(f"/workspaces/{_id(wid)}/tasks", {"since": _since(since)}, per_page)
 
@@ -468,7 +484,7 @@ class TogglClient:
         end_date: date | datetime | str,
         page_size: int = 200,
         **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[JSON]:
         """Detailed-report rows (`{..., "time_entries": [...]}`) for older history, page by page.
 
         Follows `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) into
@@ -484,7 +500,7 @@ class TogglClient:
         }
         return self._report_pages(path, body)
 
-    def _report_pages(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _report_pages(self, path: str, body: JSON) -> Iterator[JSON]:
         cursor: dict[str, int] = {}
         while True:
             response = self._send("POST", path, json={**body, **cursor}, api="reports", repeatable=True)
@@ -497,7 +513,7 @@ class TogglClient:
 
     # --- paging -------------------------------------------------------------------------
 
-    def _pages(self, path: str, params: Mapping[str, Any], per_page: int) -> Iterator[dict[str, Any]]:
+    def _pages(self, path: str, params: Mapping[str, Any], per_page: int) -> Iterator[JSON]:
         """Yield rows of `page=1,2,...` until a short page.
 
         Guards: a page with nothing new ends it (a server that ignores `page`

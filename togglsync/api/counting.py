@@ -63,7 +63,7 @@ class CountingAdapter(HTTPAdapter):
         self._install(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)  # a ProxyManager or SOCKS one
         self._install(manager)
         return manager
 

@@ -96,7 +96,8 @@ def _connection_path(connection_id: str) -> str:
 def _unwrap(body: Any) -> dict[str, Any]:
     """`{"connection": {...}}` -> `{...}`; a bare object passes through."""
     if isinstance(body, dict) and isinstance(body.get("connection"), dict):
-        return body["connection"]
+        connection: dict[str, Any] = body["connection"]
+        return connection
     if isinstance(body, dict):
         return body
     raise BadResponse(200, "expected a connection object", body=body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -271,7 +272,7 @@ def _os_reason(causes: list[BaseException]) -> str | None:
     return None
 
 
-def _causes(exc: BaseException):  # type: ignore[no-untyped-def]
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception and everything it wraps: requests -> urllib3 -> socket errors."""
     seen: set[int] = set()
     stack: list[BaseException] = [exc]

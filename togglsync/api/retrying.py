@@ -22,9 +22,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import takewhile
+from typing import TYPE_CHECKING, Self
 
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -62,7 +69,7 @@ class RetryPolicy:
             return retry_after
         if self.backoff <= 0:
             return 0.0
-        wait = self.backoff * 2 ** (retry_number - 1) + random.random() * self.jitter
+        wait: float = self.backoff * 2 ** (retry_number - 1) + random.random() * self.jitter
         return min(wait, self.backoff_max)
 
     def waits_too_long(self, retry_after: float | None) -> bool:
@@ -109,20 +116,26 @@ class TogglRetry(Retry):
             wait += random.random() * self.backoff_jitter
         return float(max(0.0, min(self.backoff_max, wait)))
 
-    def get_retry_after(self, response) -> float | None:  # type: ignore[no-untyped-def, override]
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         # One reading of Retry-After for both layers. Fix: urllib3's own parser raises
         # InvalidHeader on "1.5" or garbage, which ended the request as a config error.
         return retry_after_seconds(response.headers)
 
-    def increment(  # type: ignore[no-untyped-def]
-        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
-    ):
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
         if response is not None and self.respect_retry_after_header:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.retry_after_max:
                 # With raise_on_status=False urllib3 hands this response back as the result.
                 reason = ResponseError(f"server asked to wait {wait:.0f} s")
-                raise MaxRetryError(_pool, url, reason)  # type: ignore[arg-type]
+                raise MaxRetryError(_pool, url, reason)  # type: ignore[arg-type]  # as urllib3 does: no pool yet is None
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 

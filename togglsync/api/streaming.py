@@ -43,7 +43,7 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
     state = "start"  # -> "value" (expect an element or "]") -> "comma" (expect "," or "]") -> "done"
     for chunk in (*chunks, None):
         at_end = chunk is None
-        buf = buf[pos:] + (text_decoder.decode(b"", final=True) if at_end else text_decoder.decode(chunk))
+        buf = buf[pos:] + (text_decoder.decode(b"", final=True) if chunk is None else text_decoder.decode(chunk))
         pos = 0
         while True:
             pos = _skip_ws(buf, pos)

@@ -23,7 +23,7 @@ Conventions that hold for every Toggl table:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Table,
     Text,
     text,
 )
@@ -61,6 +62,11 @@ EMPTY_JSON_LIST = text("'[]'")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model here is declared with its own table, so `__table__` is a
+        # Table (SQLAlchemy types it as any FromClause): `.insert()`, `.name`.
+        __table__: ClassVar[Table]
 
 
 class Account(Base):

@@ -13,9 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase
 
-from togglsync.db.models import QuotaState, SyncCursor
+from togglsync.db.models import Base, QuotaState, SyncCursor
 from togglsync.errors import QuotaSnapshot
 
 class QuotaObservation(Protocol):
@@ -31,7 +30,7 @@ class QuotaObservation(Protocol):
     def observed_at(self) -> datetime: ...
 
 
-def upsert(conn: Connection, table: Table | type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> int:
+def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, or update the existing row with the same primary key.
 
     Only the columns present in the rows are written; on update the others
@@ -47,7 +46,7 @@ def upsert(conn: Connection, table: Table | type[DeclarativeBase], rows: Sequenc
     """
     if not rows:
         return 0
-    target: Table = table.__table__ if isinstance(table, type) else table  # type: ignore[assignment]
+    target = table.__table__ if isinstance(table, type) else table
     columns = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         raise ValueError(f"upsert into {target.name}: every row must have the same columns")

@@ -15,6 +15,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,7 +214,7 @@ class SimApp:
             headers = {"Retry-After": str(max(1, round(wait)))} if self.retry_after_header else {}
             raise SimError(429, "Too Many Requests: slow down to about one request per second", headers)
 
-    def _pool(self, target: Target, args: dict[str, Any], user_id: int) -> _Pool | None:
+    def _pool(self, target: Target, args: Mapping[str, Any], user_id: int) -> _Pool | None:
         """Which hourly quota a request counts against (None: it counts against none)."""
         if target.api == "v9" and target.normalized_path.startswith("/me"):
             return _Pool("user", ("user", user_id), self.quotas.user_quota)

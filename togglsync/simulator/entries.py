@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import shapes
 from . import timefmt as tf
@@ -33,6 +33,13 @@ PATCH_FIELDS = {
 
 
 class TimeEntryRules(Store):
+    if TYPE_CHECKING:
+        # Provided by TagRules, a sibling mixin of SimState.
+        def _tag_ids_for_names(
+            self, workspace_id: int, names: list[str], *, user_id: int, create: bool
+        ) -> list[int]: ...
+        def _check_tag_ids(self, workspace_id: int, tag_ids: list[int]) -> list[int]: ...
+
     # -- reads ----------------------------------------------------------
 
     @locked

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import shapes
 from . import validate as check
-from .model import Project, SimError
+from .model import Client, Project, SimError
 from .store import Store, locked
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -29,6 +29,10 @@ _BOOLEAN_FIELDS = ("active", "is_private", "billable", "template", "auto_estimat
 
 
 class ProjectRules(Store):
+    if TYPE_CHECKING:
+        # Provided by ClientRules, a sibling mixin of SimState.
+        def _client_named(self, workspace_id: int, name: Any, *, user_id: int) -> Client: ...
+
     # -- reads ----------------------------------------------------------
 
     @locked

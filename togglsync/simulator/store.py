@@ -74,7 +74,7 @@ class Store:
         # Bumped on every change; lets derived data (project totals, report rows) be cached.
         self.version = 0
         self._tracked_cache: tuple[int, dict[int, int]] | None = None
-        self.report_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.report_cache: OrderedDict[tuple[Any, ...], list[list[TimeEntry]]] = OrderedDict()
 
     @property
     def lock(self) -> threading.RLock:
