@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from togglsync import outbox
 from togglsync.db.models import (
     Client,
-    PendingOperation,
     Project,
     SyncConflict,
     Tag,
@@ -55,25 +55,6 @@ class ApplyStats:
         self.conflicts += other.conflicts
 
 
-@dataclass
-class _PendingIndex:
-    """Pending operations of one resource, by record id."""
-
-    ops: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, conn: Connection, resource: str) -> "_PendingIndex":
-        index = cls()
-        rows = conn.execute(
-            select(PendingOperation.__table__)
-            .where(PendingOperation.resource == resource)
-            .order_by(PendingOperation.id)
-        ).mappings()
-        for row in rows:
-            index.ops.setdefault(row["record_id"], []).append(dict(row))
-        return index
-
-
 def record_conflict(
     conn: Connection,
     resource: str,
@@ -105,7 +86,7 @@ def apply_records(
 ) -> ApplyStats:
     """Apply server records (live or deleted) of one resource."""
     stats = ApplyStats()
-    pending = _PendingIndex.load(conn, resource) if resource != "workspace" else _PendingIndex()
+    pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
     to_row = TO_ROW[resource]
     model = TABLES[resource]
     plain_rows: list[dict[str, Any]] = []
@@ -113,7 +94,7 @@ def apply_records(
     merged_ids: set[int] = set()
     for record in incoming:
         row = to_row(record)
-        ops = pending.ops.get(row["id"])
+        ops = pending.get(row["id"])
         if records.is_deleted(record):
             if ops:
                 _deleted_while_pending(conn, resource, row["id"], ops, now, stats)
@@ -249,55 +230,49 @@ def strip_tags(conn: Connection, tag_ids: set[int]) -> None:
         names = tag_names(conn, keep)
         conn.execute(update(TimeEntry).where(TimeEntry.id == entry_id).values(tag_ids=keep, tags=names))
     # Queued edits must not send a tag that no longer exists.
-    ops = conn.execute(
-        select(PendingOperation.id, PendingOperation.base).where(PendingOperation.resource == "time_entry")
-    ).all()
-    for op_id, base in ops:
-        if base and set(base.get("tag_ids") or []) & tag_ids:
-            base = dict(base, tag_ids=[t for t in base["tag_ids"] if t not in tag_ids])
-            conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
+    outbox.forget_references(conn, "tag", tag_ids)
 
 
 def _deleted_while_pending(
-    conn: Connection, resource: str, record_id: int, ops: list[dict[str, Any]], now: datetime, stats: ApplyStats
+    conn: Connection, resource: str, record_id: int, ops: list[outbox.Operation], now: datetime, stats: ApplyStats
 ) -> None:
     """The server deleted a record we have pending operations for: deleted wins, edits are recorded."""
     model = TABLES[resource]
     current = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
     for op in ops:
-        if op["action"] == "update" and current is not None:
+        if op.action is outbox.Action.UPDATE and current is not None:
             local = records.state_of(resource, dict(current))
-            lost = records.changed_fields(op["base"] or {}, local)
+            lost = records.changed_fields(op.base or {}, local)
             if lost:
                 record_conflict(
                     conn, resource, record_id, "deleted_remotely", field=None,
-                    base=op["base"], local=lost, remote=None, kept="remote", now=now,
+                    base=op.base, local=lost, remote=None, kept="remote", now=now,
                 )
                 stats.conflicts += 1
-    conn.execute(delete(PendingOperation).where(PendingOperation.id.in_([op["id"] for op in ops])))
+    outbox.drop(conn, [op.id for op in ops])
 
 
 def _merge_into_pending(
     conn: Connection,
     resource: str,
     row: dict[str, Any],
-    ops: list[dict[str, Any]],
+    ops: list[outbox.Operation],
     policy: str,
     now: datetime,
     stats: ApplyStats,
 ) -> None:
     model = TABLES[resource]
-    if any(op["action"] == "delete" for op in ops):
+    if any(op.action is outbox.Action.DELETE for op in ops):
         return  # deleted here; the push deletes it there
-    updates = [op for op in ops if op["action"] == "update"]
+    updates = [op for op in ops if op.action is outbox.Action.UPDATE]
     if not updates:
         return
     current = conn.execute(select(model.__table__).where(model.id == row["id"])).mappings().first()
     if current is None:
         return
-    queued = [op for op in updates if op["state"] == "queued"]
+    queued = [op for op in updates if op.state is outbox.State.QUEUED]
     op = (queued or updates)[0]
-    base = op["base"] or {}
+    base = op.base or {}
     local = records.state_of(resource, dict(current))
     remote = records.state_of(resource, row)
     merged, conflicts = plan.merge3(base, local, remote, policy)
@@ -317,10 +292,10 @@ def _merge_into_pending(
         write_tags_for(conn, [{"id": row["id"], "tag_ids": values["tag_ids"]}])
     # The server's version is the new base; nothing left to send drops the operation.
     still_changed = records.changed_fields(remote, merged)
-    if not still_changed and op["state"] == "queued":
-        conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+    if not still_changed and op.state is outbox.State.QUEUED:
+        outbox.settle(conn, op.id)
     else:
-        conn.execute(update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=remote, updated_at=now))
+        outbox.rebase(conn, op.id, remote, now)
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -20,7 +20,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, func, select
 
-from togglsync.db.models import PendingOperation, SyncConflict
+from togglsync import outbox
+from togglsync.db.models import SyncConflict
 from togglsync.errors import (
     BudgetExhausted,
     ExitCode,
@@ -30,6 +31,7 @@ from togglsync.errors import (
     RateLimited,
     TogglSyncError,
 )
+from togglsync import records
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 
@@ -159,7 +161,7 @@ def run_sync(
         in_flight = pusher.in_flight()
         if options.pull or in_flight:
             # Creates of unknown outcome need a catalog snapshot to be recognised by name.
-            force_catalog = options.force_catalog or any(op["resource"] != "time_entry" for op in in_flight)
+            force_catalog = options.force_catalog or any(op.resource is not records.Kind.TIME_ENTRY for op in in_flight)
             try:
                 _merge_pull(result, puller.pull(force_catalog=force_catalog))
             except TogglSyncError:
@@ -207,7 +209,7 @@ def run_sync(
             for pool, q in client.quota.items()
         }
         with engine.connect() as conn:
-            result.pending = conn.execute(select(func.count()).select_from(PendingOperation)).scalar_one()
+            result.pending = sum(outbox.counts(conn).values())
     if result.exit_code == ExitCode.OK and result.failed:
         result.exit_code = ExitCode.FAILED_OPS
     return result

@@ -24,7 +24,6 @@ from togglsync.db.engine import large_page_cache
 from togglsync.db.models import (
     Account,
     Client,
-    PendingOperation,
     Project,
     SyncCursor,
     Tag,
@@ -36,12 +35,11 @@ from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
-from togglsync import records
+from togglsync import outbox, records
 from togglsync.sync import plan
 from togglsync.sync.apply import (
     ApplyStats,
     _deleted_while_pending,
-    _PendingIndex,
     apply_records,
     delete_records,
 )
@@ -215,24 +213,20 @@ class Puller:
         # (negative ids, pending operations) may point at what the server deleted; the
         # push reports those, and a catalog refresh cannot help. Counting them cost one
         # extra GET /me on every sync for as long as such a row existed.
-        synced = and_(TimeEntry.id > 0, TimeEntry.id.not_in(
-            select(PendingOperation.record_id).where(PendingOperation.resource == "time_entry")
-        ))
         with self.engine.connect() as conn:
+            pending = outbox.record_ids(conn, "time_entry")
             missing_project = conn.execute(
                 select(TimeEntry.id)
-                .where(synced, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
-                .limit(1)
-            ).first()
-            if missing_project is not None:
+                .where(TimeEntry.id > 0, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
+            ).scalars()
+            if any(entry_id not in pending for entry_id in missing_project):
                 return True
             missing_tag = conn.execute(
-                select(TimeEntryTag.tag_id)
+                select(TimeEntryTag.time_entry_id)
                 .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
-                .where(synced, TimeEntryTag.tag_id.not_in(select(Tag.id)))
-                .limit(1)
-            ).first()
-            return missing_tag is not None
+                .where(TimeEntry.id > 0, TimeEntryTag.tag_id.not_in(select(Tag.id)))
+            ).scalars()
+            return any(entry_id not in pending for entry_id in missing_tag)
 
     # --- catalog --------------------------------------------------------------------------------
 
@@ -294,10 +288,10 @@ class Puller:
         # 404. An update that had become a no-op is dropped without a request, so the
         # deleted record stayed cached until the next refresh. A deletion wins as it
         # does in a `since` pull: lost edits go to `conflicts`, their operations go.
-        pending = _PendingIndex.load(conn, resource) if resource != "workspace" else _PendingIndex()
+        pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
         for record_id in missing:
-            if record_id in pending.ops:
-                _deleted_while_pending(conn, resource, record_id, pending.ops[record_id], self.clock(), stats)
+            if record_id in pending:
+                _deleted_while_pending(conn, resource, record_id, pending[record_id], self.clock(), stats)
         return delete_records(conn, resource, missing)
 
 
@@ -322,6 +316,4 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _pending_ids(conn: Connection, resource: str) -> set[int]:
-    return set(
-        conn.execute(select(PendingOperation.record_id).where(PendingOperation.resource == resource)).scalars()
-    )
+    return outbox.record_ids(conn, resource)
