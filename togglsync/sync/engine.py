@@ -36,6 +36,22 @@ from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 
 
+# The shell's code for a process ended by SIGINT (128 + 2).
+INTERRUPTED = 130
+
+
+class SyncInterrupted(KeyboardInterrupt):
+    """A sync stopped by Ctrl-C (or SIGINT); `result` says what it did before.
+
+    Everything done so far is committed; a create whose answer was not read
+    stays in flight and the next sync reconciles it (tests/test_sync_interrupt.py).
+    """
+
+    def __init__(self, result: "SyncResult"):
+        super().__init__(f"interrupted: pushed {result.pushed} of {result.to_push}")
+        self.result = result
+
+
 @dataclass
 class SyncOptions:
     pull: bool = True
@@ -65,6 +81,8 @@ class SyncResult:
     error: str | None = None
     exit_code: int = ExitCode.OK
     failures: list[str] = field(default_factory=list)
+    # Operations the push set out to send (`pushed` of them went).
+    to_push: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +155,7 @@ def _merge_push(result: SyncResult, pushed: PushResult) -> None:
     result.failed += pushed.failed
     result.blocked = pushed.blocked
     result.failures.extend(pushed.failures)
+    result.to_push = len(pushed.to_send)
 
 
 def run_sync(
@@ -157,6 +176,7 @@ def run_sync(
     )
     pusher = Pusher(engine, client, clock=clock)
     pushed = PushResult()
+    interrupted: KeyboardInterrupt | None = None
     try:
         in_flight = pusher.in_flight()
         if options.pull or in_flight:
@@ -200,6 +220,9 @@ def run_sync(
         result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
     except TogglSyncError as exc:
         result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+    except KeyboardInterrupt as exc:
+        result.stopped, result.exit_code = "interrupted", INTERRUPTED
+        interrupted = exc
     finally:
         client.budget = None
         _merge_push(result, pushed)
@@ -210,6 +233,8 @@ def run_sync(
         }
         with engine.connect() as conn:
             result.pending = sum(outbox.counts(conn).values())
+    if interrupted is not None:
+        raise SyncInterrupted(result) from interrupted
     if result.exit_code == ExitCode.OK and result.failed:
         result.exit_code = ExitCode.FAILED_OPS
     return result

@@ -35,6 +35,7 @@ from togglsync.db.models import (
 from togglsync.errors import (
     ApiError,
     BadResponse,
+    BudgetExhausted,
     NetworkError,
     NotFound,
     ServerError,
@@ -63,6 +64,8 @@ class PushResult:
     adopted: int = 0
     requeued: int = 0
     failures: list[str] = field(default_factory=list)
+    # Operations this push set out to send (queued when a push call began), by id.
+    to_send: set[int] = field(default_factory=set)
     # Operations Toggl refused this run, by id, with their line in `failures`.
     rejected: dict[int, str] = field(default_factory=dict)
 
@@ -122,6 +125,7 @@ class Pusher:
         # Counts go into `result` as they happen: a push stopped by quota, rate limit
         # or network raises, and what it did before must still be reported.
         result = result if result is not None else PushResult()
+        result.to_send.update(op.id for op in self._queued())
         try:
             self._push_bulk_updates(result)
             for op in self._queued():
@@ -238,12 +242,23 @@ class Pusher:
                     )
             finally:
                 sqlite.execute("PRAGMA synchronous=NORMAL")
+        # From here the request may reach Toggl. Only an error that proves it did not
+        # (the budget refused to send it, a connection never made, a 4xx refusal)
+        # puts the create back in the queue. Anything else, a KeyboardInterrupt
+        # after Toggl applied it included, leaves it in flight: the next sync
+        # reconciles it against pulled data and never sends it twice
+        # (tests/test_sync_interrupt.py).
         try:
             record = self._send_create(resource, wid, body)
-        except (NetworkError, ServerError, BadResponse) as exc:
-            if isinstance(exc, NetworkError) and not exc.maybe_applied:
+        except BudgetExhausted:
+            self._requeue(op.id)  # refused before sending
+            raise
+        except NetworkError as exc:
+            if not exc.maybe_applied:
                 self._requeue(op.id)  # nothing reached the server
                 raise
+            raise UnknownOutcome() from exc
+        except (ServerError, BadResponse) as exc:
             raise UnknownOutcome() from exc
         except ApiError as exc:
             if exc.status in REJECTED:
@@ -256,10 +271,7 @@ class Pusher:
                 self._requeue(op.id)
                 self._fail(op, exc, result)
                 return
-            self._requeue(op.id)  # 402 / 429 / 401: not applied; stop the push
-            raise
-        except BaseException:
-            self._requeue(op.id)  # budget exhausted or interrupted before sending
+            self._requeue(op.id)  # 402 / 429 / 401: refused, not applied; stop the push
             raise
         if not isinstance(record, dict) or "id" not in record:
             raise UnknownOutcome()
