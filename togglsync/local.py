@@ -30,7 +30,7 @@ from togglsync import outbox, timer
 from togglsync.timer import truncate, write_entry_tags
 from togglsync.errors import UsageError
 from togglsync.lookup import account
-from togglsync.sync.apply import refresh_tag_names
+from togglsync.rows import refresh_tag_names
 from togglsync.records import state_of
 
 TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}

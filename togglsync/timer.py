@@ -19,6 +19,7 @@ from togglsync.db.stored import from_db, json_to_db, to_utc_text
 from togglsync.errors import UsageError
 from togglsync.lookup import account
 from togglsync.records import state_of
+from togglsync.rows import tag_names, write_entry_tags
 
 
 def truncate(moment: datetime) -> datetime:
@@ -37,23 +38,6 @@ def entry(conn: Connection, entry_id: int) -> dict[str, Any]:
 def running_entry(conn: Connection) -> dict[str, Any] | None:
     row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
     return None if row is None else from_db(row)
-
-
-def tag_names(conn: Connection, tag_ids: Iterable[int]) -> list[str]:
-    """Names for tag ids, in their order (unknown ids are left out)."""
-    ids = list(tag_ids)
-    if not ids:
-        return []
-    found = sql.rows(conn, f"SELECT id, name FROM tags WHERE id IN ({sql.placeholders(len(ids))})", ids)
-    names = {row["id"]: row["name"] for row in found}
-    return [names[t] for t in ids if t in names]
-
-
-def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
-    """Mirror one entry's tag ids into time_entry_tags."""
-    sql.execute(conn, "DELETE FROM time_entry_tags WHERE time_entry_id = ?", (entry_id,))
-    for tag_id in sorted(set(tag_ids)):
-        sql.execute(conn, "INSERT INTO time_entry_tags (time_entry_id, tag_id) VALUES (?, ?)", (entry_id, tag_id))
 
 
 def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:

@@ -311,3 +311,15 @@ class TzOffset(Base):
     utc_to: Mapped[datetime] = mapped_column(UTCDateTime)
     offset_seconds: Mapped[int] = mapped_column(Integer)
     zone: Mapped[str] = mapped_column(Text)
+
+
+def model_for(kind: str) -> type[Base]:
+    """The model of a kind of record (`records.Kind`), found by the table its Spec names."""
+    from togglsync import records  # pure, the bottom layer
+
+    table = records.spec(kind).table
+    for mapper in Base.registry.mappers:
+        if mapper.local_table.name == table:  # type: ignore[union-attr]
+            model: type[Base] = mapper.class_
+            return model
+    raise KeyError(f"no model for the table {table!r}")

@@ -34,6 +34,7 @@ from togglsync.errors import (
 from togglsync import records
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
+from togglsync.sync.remote import Toggl
 
 
 # The shell's code for a process ended by SIGINT (128 + 2).
@@ -160,7 +161,7 @@ def _merge_push(result: SyncResult, pushed: PushResult) -> None:
 
 def run_sync(
     engine: Engine,
-    client: Any,
+    client: Toggl,
     options: SyncOptions | None = None,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -185,26 +186,27 @@ def run_sync(
             try:
                 _merge_pull(result, puller.pull(force_catalog=force_catalog))
             except TogglSyncError:
-                # Fix: a pull that stopped part-way (network, quota, budget) may already
-                # have stored the record a lost create made. Left beside its temporary row
-                # until the next sync, it was a second copy a local edit could land on, and
-                # a record with edits is never adopted: the create was sent again. Adopt
-                # what was stored; resending must wait for a complete pull.
+                # A pull that stopped part-way (network, quota, budget) may already have
+                # stored the record a lost create made: it is adopted now, so no second copy
+                # sits beside the temporary row for a local edit to land on (a record with
+                # edits is never adopted, and the create would go again). Resending waits
+                # for a complete pull (tests/test_sync_push.py).
                 if in_flight:
                     pusher.reconcile(pushed, adopt_only=True)
                 raise
             pusher.reconcile(pushed)
         if options.push:
-            # Fix: push() used to return a fresh result, so when it stopped half way
-            # (402, 429, network) what it had pushed was missing from SyncResult.
+            # Counts go into `pushed` as they happen: a push stopped half way (402, 429,
+            # network, Ctrl-C) still reports what it did (tests/test_sync_push.py,
+            # tests/test_sync_interrupt.py).
             pusher.push(pushed)
             refused = pusher.references(pushed.rejected) if options.pull else {}
             if refused:
                 # Toggl refused edits naming a project, client or tag: most likely one
                 # deleted elsewhere since our last catalog. One more request refreshes
                 # the catalog, which detaches what is gone (as Toggl did to its own
-                # rows); the edits that lost a dead reference go again, the rest stay
-                # failed. Before, the user had to `sync --full` and `pending retry`.
+                # rows); the edits that lost a dead reference go again in this sync, the
+                # rest stay failed (tests/test_sync_push.py).
                 catalog = PullResult()
                 puller.pull_catalog(catalog, with_users=False)
                 _merge_pull(result, catalog)

@@ -21,17 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from togglsync import outbox
+from togglsync import outbox, records, rows
 from togglsync.outbox import Action, Operation, State
-from togglsync.db.models import (
-    Client,
-    Project,
-    Tag,
-    TimeEntry,
-    TimeEntryTag,
-)
 from togglsync.errors import (
     ApiError,
     BadResponse,
@@ -40,16 +33,13 @@ from togglsync.errors import (
     NotFound,
     ServerError,
 )
-from togglsync import records
-from togglsync.sync import plan
-from togglsync.timer import tag_names
-from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
+from togglsync.sync import plan, remote
+from togglsync.sync.apply import record_conflict, table_for
+from togglsync.sync.remote import Toggl
 
-TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
+ENTRY = records.Kind.TIME_ENTRY  # the kind Toggl can patch in bulk
 BULK_LIMIT = 100
-# A create younger than this (server clock) may not be visible in a pull yet:
-# wait before concluding that it did not land.
-VISIBILITY_MARGIN = timedelta(seconds=60)
+VISIBILITY_MARGIN = plan.VISIBILITY_MARGIN
 # The server refused this one request (it will not succeed as sent): park it, go on.
 # 401, 402, 429 and 5xx are not here: they stop the push with the queue intact.
 REJECTED = frozenset({400, 403, 404, 409, 410, 422})
@@ -75,36 +65,16 @@ class UnknownOutcome(Exception):
 
 
 def _row(conn: Connection, resource: str, record_id: int) -> dict[str, Any] | None:
-    model = TABLES[resource]
-    row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
+    table = table_for(resource)
+    row = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
     return dict(row) if row else None
-
-
-def rewrite_id(conn: Connection, resource: str, old: int, new: int) -> None:
-    """Replace a temporary id by Toggl's everywhere: the row, references, queued operations."""
-    model = TABLES[resource]
-    conn.execute(update(model).where(model.id == old).values(id=new))
-    outbox.rewrite_record(conn, resource, old, new)
-    if resource == "project":
-        conn.execute(update(TimeEntry).where(TimeEntry.project_id == old).values(project_id=new))
-    elif resource == "client":
-        conn.execute(update(Project).where(Project.client_id == old).values(client_id=new))
-    elif resource == "tag":
-        entry_ids = conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == old)).scalars().all()
-        conn.execute(update(TimeEntryTag).where(TimeEntryTag.tag_id == old).values(tag_id=new))
-        for entry_id in entry_ids:
-            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == entry_id)).scalar() or []
-            conn.execute(
-                update(TimeEntry).where(TimeEntry.id == entry_id)
-                .values(tag_ids=sorted(new if t == old else t for t in tag_ids))
-            )
 
 
 class Pusher:
     def __init__(
         self,
         engine: Engine,
-        client: Any,
+        client: Toggl,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
@@ -140,32 +110,19 @@ class Pusher:
             if op is None or op.state is not State.QUEUED:
                 return  # coalesced or finished meanwhile
             row = _row(conn, op.resource, op.record_id)
-        if op.action is Action.DELETE:
-            if op.temporary:
-                result.blocked += 1  # waits for its create to resolve
-                return
-            self._push_delete(op, result)
-            return
-        if row is None:
-            with self.engine.begin() as conn:
-                if op.action is Action.CREATE:
-                    # A create whose record is gone here (deleted after reconciliation
-                    # requeued it) may have a delete queued behind it under the temporary
-                    # id: Toggl never had the record, so every operation of it goes, or
-                    # that delete would wait forever (tests/test_sync_push.py).
-                    outbox.drop_record(conn, op.resource, op.record_id)
-                else:
-                    outbox.drop(conn, [op.id])
-            return
-        if records.references_pending(op.resource, row):
+        step = plan.push_step(op.resource, op.action, op.record_id, row)
+        if step is plan.Step.BLOCKED:
             result.blocked += 1
-            return
-        if op.action is Action.CREATE:
+        elif step is plan.Step.DELETE:
+            self._push_delete(op, result)
+        elif step is plan.Step.DROP_RECORD:
+            with self.engine.begin() as conn:
+                outbox.drop_record(conn, op.resource, op.record_id)
+        elif step is plan.Step.DROP:
+            self._drop(op.id)
+        elif row is not None and step is plan.Step.CREATE:
             self._push_create(op, row, result)
-        else:
-            if op.temporary:
-                result.blocked += 1
-                return
+        elif row is not None and step is plan.Step.UPDATE:
             self._push_update(op, row, result)
 
     def _drop(self, op_id: int) -> None:
@@ -193,12 +150,7 @@ class Pusher:
                 row = _row(conn, op.resource, op.record_id)
                 if row is None:
                     continue
-                if op.resource == "time_entry":
-                    refs: tuple[Any, ...] = (row["project_id"], tuple(row["tag_ids"] or ()))
-                elif op.resource == "project":
-                    refs = (row["client_id"],)
-                else:
-                    continue
+                refs = tuple(tuple(records.referenced_ids(ref, row)) for ref in records.references_from(op.resource))
                 if any(refs):
                     out[op_id] = refs
         return out
@@ -217,16 +169,6 @@ class Pusher:
 
     # --- creates ---------------------------------------------------------------------------
 
-    def _send_create(self, resource: str, wid: int, body: dict[str, Any]) -> dict[str, Any]:
-        c = self.client
-        if resource == "time_entry":
-            return c.create_time_entry(wid, body)
-        if resource == "project":
-            return c.create_project(wid, body)
-        if resource == "client":
-            return c.create_client(wid, body)
-        return c.create_tag(wid, body)
-
     def _push_create(self, op: Operation, row: dict[str, Any], result: PushResult) -> None:
         resource, wid = op.resource, op.workspace_id
         body = records.create_body(resource, row)
@@ -234,6 +176,7 @@ class Pusher:
         # the operation in flight, and the next sync looks before resending.
         with self.engine.connect() as conn:
             sqlite = conn.connection.driver_connection
+            assert sqlite is not None, "a live DBAPI connection"
             sqlite.execute("PRAGMA synchronous=FULL")  # only outside a transaction
             try:
                 with conn.begin():
@@ -249,7 +192,7 @@ class Pusher:
         # reconciles it against pulled data and never sends it twice
         # (tests/test_sync_interrupt.py).
         try:
-            record = self._send_create(resource, wid, body)
+            record = remote.endpoints(resource).create(self.client, wid, body)
         except BudgetExhausted:
             self._requeue(op.id)  # refused before sending
             raise
@@ -262,7 +205,7 @@ class Pusher:
             raise UnknownOutcome() from exc
         except ApiError as exc:
             if exc.status in REJECTED:
-                if resource != "time_entry" and any(s in exc.message.lower() for s in NAME_TAKEN):
+                if records.spec(resource).named and any(s in exc.message.lower() for s in NAME_TAKEN):
                     existing = self._find_by_name(resource, wid, row["name"])
                     if existing is not None:
                         self.finish_create(op.id, existing)
@@ -283,16 +226,10 @@ class Pusher:
             outbox.requeue(conn, op_id)
 
     def _find_by_name(self, resource: str, wid: int, name: str) -> dict[str, Any] | None:
-        c = self.client
-        if resource == "project":
-            listed = list(c.iter_projects(wid))
-        elif resource == "client":
-            listed = c.clients(wid, status="both")
-        else:
-            listed = c.tags(wid)
-        for record in listed or []:
-            if (record.get("name") or "").casefold() == name.casefold() and not records.is_deleted(record):
-                return record
+        listing = remote.endpoints(resource).listing
+        for record in (listing(self.client, wid) if listing else None) or []:
+            if records.same_name(record.get("name"), name) and not records.is_deleted(record):
+                return dict(record)
         return None
 
     def finish_create(self, op_id: int, record: dict[str, Any]) -> None:
@@ -302,13 +239,12 @@ class Pusher:
             if op is None:
                 raise RuntimeError(f"pending operation {op_id} vanished while its create was finished")
             resource, old_id = op.resource, op.record_id
-            server_row = TO_ROW[resource](record)
+            server_row = records.to_row(resource, record)
             new_id = server_row["id"]
-            model = TABLES[resource]
             if old_id != new_id:
                 # A pull may already have stored it under its new id: ours replaces that copy.
-                conn.execute(delete(model).where(model.id == new_id))
-                rewrite_id(conn, resource, old_id, new_id)
+                rows.delete_row(conn, resource, new_id)
+                rows.rewrite_id(conn, resource, old_id, new_id)
             outbox.settle(conn, op_id)
             self._store_server_version(conn, resource, new_id, server_row, sent=(op.fingerprint or {}).get("sent"))
 
@@ -321,7 +257,7 @@ class Pusher:
         sent: dict[str, Any] | None,
     ) -> None:
         """After a write succeeded: store the server's version unless the row changed meanwhile."""
-        model = TABLES[resource]
+        table = table_for(resource)
         current = _row(conn, resource, record_id)
         if current is None:
             return
@@ -337,37 +273,17 @@ class Pusher:
                 outbox.queue(conn, resource, Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
             elif later:
                 outbox.rebase(conn, later[0].id, server_state, self.clock())
-        if resource == "time_entry" and "tags" in values:
-            values.pop("tags")
-        conn.execute(update(model).where(model.id == record_id).values(**values))
-        if resource == "time_entry":
-            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == record_id)).scalar() or []
-            conn.execute(update(TimeEntry).where(TimeEntry.id == record_id).values(tags=tag_names(conn, tag_ids)))
-            write_tags_for(conn, [{"id": record_id, "tag_ids": tag_ids}])
+        mirrored = [ref for ref in records.references_from(resource) if ref.many]
+        for ref in mirrored:
+            values.pop(rows.MIRRORS[(ref.source, ref.field)].names_field, None)  # named from our tags below
+        conn.execute(update(table).where(table.c.id == record_id).values(**values))
+        for ref in mirrored:
+            tag_ids = conn.execute(select(table.c[ref.field]).where(table.c.id == record_id)).scalar() or []
+            names = rows.MIRRORS[(ref.source, ref.field)].names_field
+            conn.execute(update(table).where(table.c.id == record_id).values({names: rows.tag_names(conn, tag_ids)}))
+            rows.write_entry_tags(conn, record_id, tag_ids)
 
     # --- updates -----------------------------------------------------------------------------
-
-    def _send_update(self, resource: str, wid: int, record_id: int, body: dict[str, Any]) -> Any:
-        c = self.client
-        if resource == "time_entry":
-            return c.update_time_entry(wid, record_id, body)
-        if resource == "project":
-            return c.update_project(wid, record_id, body)
-        if resource == "client":
-            return self._update_client(wid, record_id, dict(body))
-        return c.update_tag(wid, record_id, body)
-
-    def _update_client(self, wid: int, record_id: int, body: dict[str, Any]) -> Any:
-        """A PUT cannot archive: `archived` goes as its own archive/restore request."""
-        archived = body.pop("archived", None)
-        record = self.client.update_client(wid, record_id, body) if body else None
-        if archived is True:
-            self.client.archive_client(wid, record_id)
-            return None  # the response lists archived projects; the next pull brings the client
-        if archived is False:
-            self.client.restore_client(wid, record_id, restore_all_projects=False)
-            return None
-        return record
 
     def _push_update(self, op: Operation, row: dict[str, Any], result: PushResult) -> None:
         resource = op.resource
@@ -378,7 +294,7 @@ class Pusher:
             return
         body = records.update_body(resource, row, changes)
         try:
-            record = self._send_update(resource, op.workspace_id, op.record_id, body)
+            record = remote.endpoints(resource).update(self.client, op.workspace_id, op.record_id, body)
         except NotFound:
             self._gone_remotely(op, changes)
             return
@@ -401,7 +317,7 @@ class Pusher:
             outbox.settle(conn, op.id)
             # The row goes with the references to it: Toggl strips a deleted tag from
             # its entries without changing their `at`, so no pull would ever tell.
-            delete_records(conn, resource, [op.record_id])
+            rows.delete_records(conn, resource, [op.record_id])
 
     def _finish_update(self, op: Operation, sent_state: dict[str, Any], record: dict[str, Any] | None) -> None:
         resource = op.resource
@@ -413,7 +329,7 @@ class Pusher:
                 return
             outbox.settle(conn, op.id)
             if record is not None and current is not None:
-                self._store_server_version(conn, resource, op.record_id, TO_ROW[resource](record), sent=sent_state)
+                self._store_server_version(conn, resource, op.record_id, records.to_row(resource, record), sent=sent_state)
 
     def _push_bulk_updates(self, result: PushResult) -> None:
         """Entries receiving the same change go together: one PATCH per 100 ids."""
@@ -421,17 +337,17 @@ class Pusher:
         with self.engine.connect() as conn:
             ops = [
                 op for op in outbox.queued(conn)
-                if op.action is Action.UPDATE and op.resource is records.Kind.TIME_ENTRY and not op.temporary
+                if op.action is Action.UPDATE and op.resource is ENTRY and not op.temporary
             ]
             for op in sorted(ops, key=lambda op: op.id):
-                row = _row(conn, "time_entry", op.record_id)
-                if row is None or records.references_pending("time_entry", row):
+                row = _row(conn, ENTRY, op.record_id)
+                if row is None or records.references_pending(ENTRY, row):
                     continue
-                current = records.state_of("time_entry", row)
+                current = records.state_of(ENTRY, row)
                 changes = records.changed_fields(op.base or {}, current)
                 if not changes:
                     continue
-                body = records.update_body("time_entry", row, changes)
+                body = records.update_body(ENTRY, row, changes)
                 key = (op.workspace_id, json.dumps(body, sort_keys=True))
                 groups.setdefault(key, []).append((op, current))
         for (wid, body_json), members in groups.items():
@@ -462,16 +378,9 @@ class Pusher:
     # --- deletes -------------------------------------------------------------------------------
 
     def _push_delete(self, op: Operation, result: PushResult) -> None:
-        c, wid, rid = self.client, op.workspace_id, op.record_id
+        wid, rid = op.workspace_id, op.record_id
         try:
-            if op.resource == "time_entry":
-                c.delete_time_entry(wid, rid)
-            elif op.resource == "project":
-                c.delete_project(wid, rid, te_deletion_mode="unassign")
-            elif op.resource == "client":
-                c.delete_client(wid, rid)
-            else:
-                c.delete_tag(wid, rid)
+            remote.endpoints(op.resource).delete(self.client, wid, rid)
         except NotFound:
             pass  # already gone: that is what we wanted
         except ApiError as exc:
@@ -484,7 +393,7 @@ class Pusher:
             # Toggl strips a deleted tag from every entry without changing their `at`,
             # entries pulled here after the local delete included: the references go
             # with the row (tests/test_sync_push.py).
-            delete_records(conn, op.resource, [rid])
+            rows.delete_records(conn, op.resource, [rid])
         result.pushed += 1
 
     # --- reconciliation of creates whose outcome is unknown ---------------------------------
@@ -510,17 +419,15 @@ class Pusher:
             with self.engine.connect() as conn:
                 candidates = self._candidates(conn, op, fingerprint, sent_at)
             candidates = [c for c in candidates if c["id"] not in claimed]
-            if len(candidates) == 1:
+            verdict = plan.in_flight_verdict(len(candidates), sent_at=sent_at, now=now, adopt_only=adopt_only)
+            if verdict is plan.Verdict.ADOPT:
                 claimed.add(candidates[0]["id"])
                 self.finish_create(op.id, candidates[0]["raw"] or {"id": candidates[0]["id"]})
                 result.adopted += 1
-            elif adopt_only:
-                continue
-            elif not candidates:
-                if sent_at is None or now - sent_at >= VISIBILITY_MARGIN:
-                    self._requeue(op.id)
-                    result.requeued += 1
-            else:
+            elif verdict is plan.Verdict.RESEND:
+                self._requeue(op.id)
+                result.requeued += 1
+            elif verdict is plan.Verdict.AMBIGUOUS:
                 with self.engine.begin() as conn:
                     outbox.park_undecided(
                         conn, op.id, f"ambiguous: {len(candidates)} records on Toggl match this create", self.clock()
@@ -531,11 +438,12 @@ class Pusher:
         self, conn: Connection, op: Operation, fingerprint: dict[str, Any], sent_at: datetime | None
     ) -> list[dict[str, Any]]:
         resource = op.resource
-        model = TABLES[resource]
-        query = select(model.__table__).where(model.id > 0, model.workspace_id == op.workspace_id)
-        if resource == "time_entry":
+        table = table_for(resource)
+        query = select(table).where(table.c.id > 0, table.c.workspace_id == op.workspace_id)
+        timed = not records.spec(resource).named  # entries: found by start and fingerprint, others by name
+        if timed:
             start = records.parse_ts(fingerprint.get("start"))
-            query = query.where(TimeEntry.start == start)
+            query = query.where(table.c.start == start)
             rows = [dict(r) for r in conn.execute(query).mappings()]
             matches = [r for r in rows if r["raw"] and plan.fingerprint_matches(fingerprint, r["raw"])]
         else:
@@ -544,7 +452,7 @@ class Pusher:
             matches = [r for r in rows if (r["name"] or "").casefold() == name]
         # Only records that are not already ours: no other operation points at them.
         linked = {record_id for record_id in outbox.record_ids(conn, resource) if record_id > 0}
-        if sent_at is not None and resource == "time_entry":
-            margin = VISIBILITY_MARGIN
+        if sent_at is not None and timed:
+            margin = plan.VISIBILITY_MARGIN
             matches = [r for r in matches if r["at"] is None or r["at"] >= sent_at - margin]
         return [r for r in matches if r["id"] not in linked]
