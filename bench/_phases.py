@@ -56,7 +56,7 @@ def _wrap(owner: object, name: str, label: str, *, item: bool = False) -> None:
 def instrument() -> None:
     from sqlalchemy.engine import default
 
-    from togglsync import report, timer
+    from togglsync import records, report, rows, timer
     from togglsync.api import chokepoint, client
     from togglsync.cli import reporting
     from togglsync.db import migrate, repo
@@ -75,12 +75,12 @@ def instrument() -> None:
     # pull.py and apply.py import these by name: wrap every binding with one label.
     for module in (apply, pull):
         _wrap(module, "apply_records", "    apply_records (all resources)")
-    _wrap(apply.TO_ROW, "time_entry", "      records.entry_row × N", item=True)
+    _wrap(records._BUILDERS, records.Kind.TIME_ENTRY, "      records.entry_row × N", item=True)
     _wrap(apply, "_changed_only", "      _changed_only")
     _wrap(apply, "_local_tag_names", "      _local_tag_names")
     _wrap(apply, "upsert", "      repo.upsert (stored form + driver executemany)")
     _wrap(repo, "_stored_rows", "        rows to stored form (timestamps, JSON)")
-    _wrap(apply, "write_tags_for", "      write_tags_for (time_entry_tags)")
+    _wrap(rows, "mirror_tags", "      rows.mirror_tags (time_entry_tags)")
     _wrap(pull.Puller, "_unknown_refs", "  Puller._unknown_refs")
     _wrap(push.Pusher, "push", "  Pusher.push")
     _wrap(default.DefaultDialect, "do_commit", "COMMIT (all transactions)")

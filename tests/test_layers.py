@@ -133,13 +133,9 @@ def _matches(pattern: str, module: str) -> bool:
 
 # -- private names ----------------------------------------------------------------------
 
-# Known uses of another module's private name. Each goes with the refactor named
-# beside it; a line that no longer matches anything fails the test, so the list
-# stays exact.
-KNOWN_PRIVATE_USES = {
-    "togglsync.sync.pull -> togglsync.sync.apply._PendingIndex",  # removed by issue 9 refactor
-    "togglsync.sync.pull -> togglsync.sync.apply._deleted_while_pending",  # removed by issue 9 refactor
-}
+# Known uses of another module's private name (none). An entry that no longer
+# matches anything fails the test, so the list stays exact.
+KNOWN_PRIVATE_USES: set[str] = set()
 
 
 def _private(name: str) -> bool:

@@ -470,10 +470,10 @@ class Soak:
         self.did("remote create entry", record["id"])
 
     def remote_edit_entry(self, over: dict[str, bool]) -> None:
-        records = self.server("time_entry")
-        if not records:
+        listed = self.server("time_entry")
+        if not listed:
             return
-        record = self.rnd.choice(records)
+        record = self.rnd.choice(listed)
         what = self.rnd.choice(["description", "billable", "project", "tags", "start", "stop"])
         env = self.env
         if what == "description":

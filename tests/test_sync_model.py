@@ -286,10 +286,10 @@ class SyncModel(RuleBasedStateMachine):
 
     @rule(rnd=RANDOM)
     def remote_edit_entry(self, rnd) -> None:
-        records = self.server("time_entry")
-        if not records:
+        listed = self.server("time_entry")
+        if not listed:
             return
-        record = rnd.choice(records)
+        record = rnd.choice(listed)
         what = rnd.choice(["description", "billable", "project", "tags", "stop", "start"])
         try:
             if what == "description":

@@ -364,3 +364,14 @@ def _delete(conn: Connection, op_ids: list[int]) -> None:
     for start in range(0, len(op_ids), 500):
         chunk = op_ids[start : start + 500]
         sql.execute(conn, f"DELETE FROM pending_operations WHERE id IN ({sql.placeholders(len(chunk))})", chunk)
+
+
+def park_undecided(conn: Connection, op_id: int, error: str, now: datetime) -> None:
+    """A create in flight whose outcome reconciliation cannot decide (several server records
+    match it): keep it, with why, for the user. Unlike `park`, nothing behind it is folded:
+    Toggl may well have the record."""
+    sql.execute(
+        conn,
+        "UPDATE pending_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+        (str(State.FAILED), error[:500], to_utc_text(now), op_id),
+    )

@@ -605,3 +605,8 @@ _BUILDERS: dict[Kind, Callable[[dict[str, Any]], Row]] = {
 def to_row(kind: str, record: dict[str, Any]) -> Row:
     """A record as the API sends it -> our table row (a BadResponse when malformed)."""
     return _BUILDERS[Kind(kind)](record)
+
+
+def row_builder(kind: str) -> Callable[[dict[str, Any]], Row]:
+    """The function that turns this kind's API records into rows (see `to_row`)."""
+    return _BUILDERS[Kind(kind)]

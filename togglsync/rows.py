@@ -1,23 +1,27 @@
-"""Row-level local writes: each change to a record's row and the outbox, written once.
+"""Row-level writes to the record tables: each rule written once, on either kind of connection.
 
-An offline edit changes the row at once and tells the outbox (`outbox`),
-inside the caller's transaction. These functions are the only ones that do
-it, for every kind of record (`records`), so LocalStore, the timer on the
-driver connection and the sync share one implementation of each rule:
+Every change to a record's row goes through here, whoever makes it:
 
-* `create`: a new record with a temporary id (minus its create operation's id);
-* `update`: change fields; queue an update unless an operation already carries it;
-* `delete`: remove the row, queue what Toggl must hear, and do to the records
-  that referenced it what Toggl does (clear the reference, strip the tag);
-* `mirror_tags`: `time_entries.tag_ids` mirrored into `time_entry_tags`.
+* offline edits (`local`, `timer`, `queue`): `create` (a new record under a
+  temporary id: minus its create operation's id), `update` (change fields;
+  the outbox queues an update unless an operation already carries it),
+  `delete` (queue what Toggl must hear, and do to the records that referenced
+  it what Toggl does: clear the reference, strip the tag);
+* the sync (`sync.apply`, `sync.push`): `rewrite_id` (Toggl gave a temporary
+  id its own), `delete_records` and `detach` (the server deleted records),
+  bulk tag mirroring and naming for the cold sync.
 
-Plain SQL (`db.sql`) on either kind of connection: the fast commands import
-no SQLAlchemy.
+Who references whom, and which list reference is mirrored into a pair table
+with its names kept beside it, comes from `records.REFERENCES`; pending
+operations follow through `outbox`. Plain SQL (`db.sql`), so the fast
+commands can use them without importing SQLAlchemy; bulk work goes through
+executemany.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,15 +30,42 @@ from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_db
 from togglsync.errors import UsageError
-from togglsync.records import Row
+from togglsync.records import Reference, Row
+
+# Rows per statement for IN lists (SQLite allows more; this keeps statements small).
+CHUNK = 500
+
+# The list reference mirrored into a pair table, with names beside the ids: an entry's tags.
+TAGS = next(ref for ref in records.REFERENCES if ref.link is not None)
 
 
-# The list reference mirrored in a link table: an entry's tags.
-_TAGS = next(r for r in records.REFERENCES if r.link is not None)
+def _link(ref: Reference) -> tuple[str, str, str, str]:
+    """(pair table, source column, target column, names field) of a mirrored list reference."""
+    if ref.link is None or ref.names_field is None:
+        raise ValueError(f"{ref.source}.{ref.field} is not mirrored")
+    return (*ref.link, ref.names_field)
+
+
+def _table(kind: str) -> str:
+    return records.spec(kind).table
+
+
+def chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _ids(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(json.loads(value)) if isinstance(value, str) else list(value)
+
+
+# --- reading one row ------------------------------------------------------------------------------
 
 
 def get(conn: Connection, kind: str, record_id: int) -> Row | None:
-    row = sql.first(conn, f"SELECT * FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
+    row = sql.first(conn, f"SELECT * FROM {_table(kind)} WHERE id = ?", (record_id,))
     return None if row is None else from_db(row)
 
 
@@ -45,25 +76,150 @@ def require(conn: Connection, kind: str, record_id: int) -> Row:
     return row
 
 
+# --- tag names ------------------------------------------------------------------------------------
+
+
+def tag_name_map(conn: Connection, tag_ids: Iterable[int]) -> dict[int, str]:
+    """Names of the tags we have, by id."""
+    known: dict[int, str] = {}
+    for chunk in chunks(sorted(set(tag_ids))):
+        found = sql.rows(conn, f"SELECT id, name FROM tags WHERE id IN ({sql.placeholders(len(chunk))})", chunk)
+        known.update((row["id"], row["name"]) for row in found)
+    return known
+
+
 def tag_names(conn: Connection, tag_ids: Iterable[int]) -> list[str]:
     """Names for tag ids, in their order (unknown ids are left out)."""
-    return _names(conn, _TAGS.target, list(tag_ids))
+    ids = list(tag_ids)
+    if not ids:
+        return []
+    known = tag_name_map(conn, ids)
+    return [known[t] for t in ids if t in known]
 
 
-def mirror_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
-    """Mirror one entry's tag ids into time_entry_tags."""
-    _mirror(conn, _TAGS, entry_id, tag_ids)
+def refresh_tag_names(conn: Connection, tag_ids: Iterable[int]) -> None:
+    """Recompute `time_entries.tags` (names) of the entries that use these tags.
 
-
-
-def _mirror(conn: Connection, ref: records.Reference, source_id: int, target_ids: Iterable[int]) -> None:
-    assert ref.link is not None
-    table, source_column, target_column = ref.link
-    sql.execute(conn, f"DELETE FROM {table} WHERE {source_column} = ?", (source_id,))
-    for target_id in sorted(set(target_ids)):
-        sql.execute(
-            conn, f"INSERT INTO {table} ({source_column}, {target_column}) VALUES (?, ?)", (source_id, target_id)
+    In bulk: a tag used by 10,000 entries costs a few statements, not two per entry."""
+    wanted_tags = sorted(set(tag_ids))
+    if not wanted_tags:
+        return
+    entries: dict[int, tuple[list[int], list[str]]] = {}
+    for chunk in chunks(wanted_tags):
+        found = sql.rows(
+            conn,
+            "SELECT id, tag_ids, tags FROM time_entries WHERE id IN "
+            f"(SELECT time_entry_id FROM time_entry_tags WHERE tag_id IN ({sql.placeholders(len(chunk))}))",
+            chunk,
         )
+        for row in found:
+            entries[row["id"]] = (_ids(row["tag_ids"]), _ids(row["tags"]))
+    known = tag_name_map(conn, {t for ids, _ in entries.values() for t in ids})
+    changed = []
+    for entry_id, (ids, names) in entries.items():
+        wanted = [known[t] for t in ids if t in known]
+        if wanted != names:
+            changed.append((json_to_db(wanted), entry_id))
+    sql.executemany(conn, "UPDATE time_entries SET tags = ? WHERE id = ?", changed)
+
+
+# --- time_entry_tags ------------------------------------------------------------------------------
+
+
+def write_entry_tags(conn: Connection, entry_id: int, tag_ids: Iterable[int]) -> None:
+    """Mirror one entry's tag ids into time_entry_tags."""
+    mirror_tags(conn, [{"id": entry_id, "tag_ids": list(tag_ids)}])
+
+
+def mirror_tags(conn: Connection, rows: Iterable[Mapping[str, Any]], *, stored: set[int] | None = None) -> None:
+    """Replace the `time_entry_tags` of these entries. `stored`, when given, names the
+    entries that may have pairs already (a cold sync's new entries have none to delete)."""
+    table, source_column, target_column, _ = _link(TAGS)
+    rows = list(rows)
+    ids = [r["id"] for r in rows if stored is None or r["id"] in stored]
+    for chunk in chunks(ids):
+        sql.execute(conn, f"DELETE FROM {table} WHERE {source_column} IN ({sql.placeholders(len(chunk))})", chunk)
+    pairs = [(r["id"], t) for r in rows for t in sorted(set(r[TAGS.field] or ()))]
+    sql.executemany(conn, f"INSERT OR IGNORE INTO {table} ({source_column}, {target_column}) VALUES (?, ?)", pairs)
+
+
+# --- ids, detaching, deleting ---------------------------------------------------------------------
+
+
+def rewrite_id(conn: Connection, kind: str, old: int, new: int) -> None:
+    """Replace a temporary id by Toggl's everywhere: the row, every reference to it
+    (records.REFERENCES), and the pending operations and their bases."""
+    sql.execute(conn, f"UPDATE {_table(kind)} SET id = ? WHERE id = ?", (new, old))
+    for ref in records.references_to(kind):
+        source = _table(ref.source)
+        if not ref.many:
+            sql.execute(conn, f"UPDATE {source} SET {ref.field} = ? WHERE {ref.field} = ?", (new, old))
+            continue
+        pairs, source_column, target_column, _ = _link(ref)
+        using = sql.column(conn, f"SELECT {source_column} FROM {pairs} WHERE {target_column} = ?", (old,))
+        sql.execute(conn, f"UPDATE {pairs} SET {target_column} = ? WHERE {target_column} = ?", (new, old))
+        changed = []
+        for source_id in using:
+            value = _ids(sql.scalar(conn, f"SELECT {ref.field} FROM {source} WHERE id = ?", (source_id,)))
+            changed.append((json_to_db(records.replace_reference(ref, value, old, new)), source_id))
+        sql.executemany(conn, f"UPDATE {source} SET {ref.field} = ? WHERE id = ?", changed)
+    outbox.rewrite_record(conn, kind, old, new)
+
+
+def detach(conn: Connection, kind: str, ids: Iterable[int]) -> None:
+    """Records of `kind` are gone: whatever references them loses the reference, as Toggl
+    does to its own rows (a deleted project leaves its entries without a project, a deleted
+    tag leaves its entries, without changing their `at`). Queued edits then send no
+    reference instead of a dead one, which Toggl would refuse on every retry
+    (tests/test_sync_pull.py, tests/test_sync_push.py)."""
+    gone = sorted(set(ids))
+    if not gone:
+        return
+    for ref in records.references_to(kind):
+        source = _table(ref.source)
+        if not ref.many:
+            for chunk in chunks(gone):
+                sql.execute(
+                    conn, f"UPDATE {source} SET {ref.field} = NULL WHERE {ref.field} IN ({sql.placeholders(len(chunk))})",
+                    chunk,
+                )
+            continue
+        pairs, source_column, target_column, names_field = _link(ref)
+        using: set[int] = set()
+        for chunk in chunks(gone):
+            marks = sql.placeholders(len(chunk))
+            using.update(sql.column(
+                conn, f"SELECT {source_column} FROM {pairs} WHERE {target_column} IN ({marks})", chunk
+            ))
+            sql.execute(conn, f"DELETE FROM {pairs} WHERE {target_column} IN ({marks})", chunk)
+        changed = []
+        for source_id in sorted(using):
+            value = _ids(sql.scalar(conn, f"SELECT {ref.field} FROM {source} WHERE id = ?", (source_id,)))
+            keep = records.without_reference(ref, {ref.field: value}, gone)
+            changed.append((json_to_db(keep), json_to_db(tag_names(conn, keep)), source_id))
+        sql.executemany(conn, f"UPDATE {source} SET {ref.field} = ?, {names_field} = ? WHERE id = ?", changed)
+    outbox.forget_references(conn, kind, gone)
+
+
+def delete_records(conn: Connection, kind: str, ids: Iterable[int]) -> int:
+    """Remove rows the server deleted (or no longer has), and the references to them; how many rows went."""
+    gone = list(ids)
+    table = _table(kind)
+    count = 0
+    for chunk in chunks(gone):
+        marks = sql.placeholders(len(chunk))
+        count += int(sql.scalar(conn, f"SELECT count(*) FROM {table} WHERE id IN ({marks})", chunk) or 0)
+        sql.execute(conn, f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
+    detach(conn, kind, gone)
+    return count
+
+
+def delete_row(conn: Connection, kind: str, record_id: int) -> None:
+    """Remove one row and nothing else (a copy about to be replaced under the same id)."""
+    sql.execute(conn, f"DELETE FROM {_table(kind)} WHERE id = ?", (record_id,))
+
+
+# --- offline edits --------------------------------------------------------------------------------
 
 
 def _normalised(conn: Connection, kind: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -72,23 +228,14 @@ def _normalised(conn: Connection, kind: str, values: dict[str, Any]) -> dict[str
         if ref.many and ref.field in values:
             values[ref.field] = sorted(set(values[ref.field] or ()))
             if ref.names_field:
-                values[ref.names_field] = _names(conn, ref.target, values[ref.field])
+                values[ref.names_field] = tag_names(conn, values[ref.field])
     return values
-
-
-def _names(conn: Connection, kind: str, ids: list[int]) -> list[str]:
-    if not ids:
-        return []
-    table = records.spec(kind).table
-    found = sql.rows(conn, f"SELECT id, name FROM {table} WHERE id IN ({sql.placeholders(len(ids))})", ids)
-    names = {row["id"]: row["name"] for row in found}
-    return [names[i] for i in ids if i in names]
 
 
 def _mirror_links(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any]) -> None:
     for ref in records.references_from(kind):
         if ref.link is not None and ref.field in values:
-            _mirror(conn, ref, record_id, values[ref.field] or ())
+            mirror_tags(conn, [{"id": record_id, ref.field: values[ref.field]}])
 
 
 def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any], now: datetime) -> Row:
@@ -96,9 +243,8 @@ def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, 
     record_id = outbox.queue_create(conn, kind, workspace_id, now)
     full = _normalised(conn, kind, {"id": record_id, "workspace_id": workspace_id, **values})
     stored = to_db(full)
-    columns = ", ".join(stored)
     sql.execute(
-        conn, f"INSERT INTO {records.spec(kind).table} ({columns}) VALUES ({sql.placeholders(len(stored))})",
+        conn, f"INSERT INTO {_table(kind)} ({', '.join(stored)}) VALUES ({sql.placeholders(len(stored))})",
         list(stored.values()),
     )
     _mirror_links(conn, kind, record_id, full)
@@ -106,21 +252,17 @@ def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, 
 
 
 def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any], now: datetime) -> Row:
-    """Change fields of a record; the outbox hears of it when its state changed."""
+    """Change fields of a record here; the outbox hears of it when its state changed."""
     before = require(conn, kind, record_id)
     changes = _normalised(conn, kind, dict(values))
     if changes:
         stored = to_db(changes)
         assignments = ", ".join(f"{name} = ?" for name in stored)
-        sql.execute(
-            conn, f"UPDATE {records.spec(kind).table} SET {assignments} WHERE id = ?", [*stored.values(), record_id]
-        )
+        sql.execute(conn, f"UPDATE {_table(kind)} SET {assignments} WHERE id = ?", [*stored.values(), record_id])
         _mirror_links(conn, kind, record_id, changes)
     after = require(conn, kind, record_id)
-    if "name" in changes and after.get("name") != before.get("name"):
-        for ref in records.references_to(kind):
-            if ref.names_field:
-                refresh_names(conn, ref, referencing(conn, ref, record_id))
+    if after.get("name") != before.get("name") and any(ref.names_field for ref in records.references_to(kind)):
+        refresh_tag_names(conn, [record_id])  # readers of the table see the new name; not an edit of them
     base = records.state_of(kind, before)
     if records.state_of(kind, after) != base and records.spec(kind).local:
         outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now)
@@ -128,40 +270,28 @@ def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any
 
 
 def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
-    """Delete a record here. Returns the row as it was."""
+    """Delete a record here: what Toggl must hear is queued, and the records that
+    referenced it lose the reference, each an edit of its own (Toggl does the same
+    to its copies). Returns the row as it was."""
     row = require(conn, kind, record_id)
     outbox.note_delete(conn, kind, record_id, row["workspace_id"], records.state_of(kind, row), now)
     for ref in records.references_to(kind):
         for source_id in referencing(conn, ref, record_id):
             source = require(conn, ref.source, source_id)
             update(conn, ref.source, source_id, {ref.field: records.without_reference(ref, source, [record_id])}, now)
-    sql.execute(conn, f"DELETE FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
+    delete_row(conn, kind, record_id)
     return row
 
 
-def referencing(conn: Connection, ref: records.Reference, target_id: int) -> list[int]:
+def referencing(conn: Connection, ref: Reference, target_id: int) -> list[int]:
     """Ids of the `ref.source` records whose `ref.field` names `target_id`."""
-    table = records.spec(ref.source).table
     if ref.many:
+        pairs, source_column, target_column, _ = _link(ref)
         found = sql.column(
-            conn,
-            f"SELECT id FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({table}.{ref.field}) WHERE value = ?) "
-            "ORDER BY id",
-            (target_id,),
+            conn, f"SELECT {source_column} FROM {pairs} WHERE {target_column} = ? ORDER BY {source_column}", (target_id,)
         )
     else:
-        found = sql.column(conn, f"SELECT id FROM {table} WHERE {ref.field} = ? ORDER BY id", (target_id,))
+        found = sql.column(
+            conn, f"SELECT id FROM {_table(ref.source)} WHERE {ref.field} = ? ORDER BY id", (target_id,)
+        )
     return [int(i) for i in found]
-
-
-def refresh_names(conn: Connection, ref: records.Reference, source_ids: Iterable[int]) -> None:
-    """Recompute the names kept beside `ref.field` (an entry's tag names) of these records.
-
-    Not an edit of them: the names are for readers of the table, Toggl keeps its own."""
-    assert ref.names_field is not None
-    table = records.spec(ref.source).table
-    for source_id in source_ids:
-        row = require(conn, ref.source, source_id)
-        names = _names(conn, ref.target, list(row[ref.field] or ()))
-        if names != row[ref.names_field]:
-            sql.execute(conn, f"UPDATE {table} SET {ref.names_field} = ? WHERE id = ?", (json_to_db(names), source_id))

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from togglsync import records
 from togglsync.db.types import JSONText, UTCDateTime
 
 # Named constraints and indexes: alembic's batch mode (how SQLite tables are
@@ -317,3 +318,14 @@ class TzOffset(Base):
     utc_to: Mapped[datetime] = mapped_column(UTCDateTime)
     offset_seconds: Mapped[int] = mapped_column(Integer)
     zone: Mapped[str] = mapped_column(Text)
+
+
+def model_for(kind: str) -> type[Base]:
+    """The model of a kind of record (`records.Kind`), found by the table its Spec names."""
+
+    table = records.spec(kind).table
+    for mapper in Base.registry.mappers:
+        model: type[Base] = mapper.class_
+        if model.__table__.name == table:
+            return model
+    raise KeyError(f"no model for the table {table!r}")

@@ -12,7 +12,7 @@ Rows come back as dicts of stored values; `db.stored.from_db` converts them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
@@ -71,3 +71,14 @@ def execute(conn: Connection, sql: str, params: Params = ()) -> int | None:
 def placeholders(count: int) -> str:
     """`?, ?, ?` for an IN list of `count` values."""
     return ", ".join("?" * count)
+
+
+def executemany(conn: Connection, sql: str, params: Iterable[Params]) -> None:
+    """Run one write for each parameter set (the driver's executemany: one statement, many rows)."""
+    bound = [_bound(p) for p in params]
+    if not bound:
+        return
+    if isinstance(conn, sqlite3.Connection):
+        conn.executemany(sql, bound)
+    else:
+        conn.exec_driver_sql(sql, bound)

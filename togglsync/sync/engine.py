@@ -20,7 +20,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, func, select
 
-from togglsync.db.models import PendingOperation, SyncConflict
+from togglsync import outbox
+from togglsync.db.models import SyncConflict
 from togglsync.errors import (
     BudgetExhausted,
     ExitCode,
@@ -30,8 +31,26 @@ from togglsync.errors import (
     RateLimited,
     TogglSyncError,
 )
+from togglsync import records
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
+from togglsync.sync.remote import Toggl
+
+
+# The shell's code for a process ended by SIGINT (128 + 2).
+INTERRUPTED = 130
+
+
+class SyncInterrupted(KeyboardInterrupt):
+    """A sync stopped by Ctrl-C (or SIGINT); `result` says what it did before.
+
+    Everything done so far is committed; a create whose answer was not read
+    stays in flight and the next sync reconciles it (tests/test_sync_interrupt.py).
+    """
+
+    def __init__(self, result: "SyncResult"):
+        super().__init__(f"interrupted: pushed {result.pushed} of {result.to_push}")
+        self.result = result
 
 
 @dataclass
@@ -63,6 +82,8 @@ class SyncResult:
     error: str | None = None
     exit_code: int = ExitCode.OK
     failures: list[str] = field(default_factory=list)
+    # Operations the push set out to send (`pushed` of them went).
+    to_push: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,11 +156,12 @@ def _merge_push(result: SyncResult, pushed: PushResult) -> None:
     result.failed += pushed.failed
     result.blocked = pushed.blocked
     result.failures.extend(pushed.failures)
+    result.to_push = len(pushed.to_send)
 
 
 def run_sync(
     engine: Engine,
-    client: Any,
+    client: Toggl,
     options: SyncOptions | None = None,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -155,34 +177,36 @@ def run_sync(
     )
     pusher = Pusher(engine, client, clock=clock)
     pushed = PushResult()
+    interrupted: KeyboardInterrupt | None = None
     try:
         in_flight = pusher.in_flight()
         if options.pull or in_flight:
             # Creates of unknown outcome need a catalog snapshot to be recognised by name.
-            force_catalog = options.force_catalog or any(op["resource"] != "time_entry" for op in in_flight)
+            force_catalog = options.force_catalog or any(op.resource is not records.Kind.TIME_ENTRY for op in in_flight)
             try:
                 _merge_pull(result, puller.pull(force_catalog=force_catalog))
             except TogglSyncError:
-                # Fix: a pull that stopped part-way (network, quota, budget) may already
-                # have stored the record a lost create made. Left beside its temporary row
-                # until the next sync, it was a second copy a local edit could land on, and
-                # a record with edits is never adopted: the create was sent again. Adopt
-                # what was stored; resending must wait for a complete pull.
+                # A pull that stopped part-way (network, quota, budget) may already have
+                # stored the record a lost create made: it is adopted now, so no second copy
+                # sits beside the temporary row for a local edit to land on (a record with
+                # edits is never adopted, and the create would go again). Resending waits
+                # for a complete pull (tests/test_sync_push.py).
                 if in_flight:
                     pusher.reconcile(pushed, adopt_only=True)
                 raise
             pusher.reconcile(pushed)
         if options.push:
-            # Fix: push() used to return a fresh result, so when it stopped half way
-            # (402, 429, network) what it had pushed was missing from SyncResult.
+            # Counts go into `pushed` as they happen: a push stopped half way (402, 429,
+            # network, Ctrl-C) still reports what it did (tests/test_sync_push.py,
+            # tests/test_sync_interrupt.py).
             pusher.push(pushed)
             refused = pusher.references(pushed.rejected) if options.pull else {}
             if refused:
                 # Toggl refused edits naming a project, client or tag: most likely one
                 # deleted elsewhere since our last catalog. One more request refreshes
                 # the catalog, which detaches what is gone (as Toggl did to its own
-                # rows); the edits that lost a dead reference go again, the rest stay
-                # failed. Before, the user had to `sync --full` and `pending retry`.
+                # rows); the edits that lost a dead reference go again in this sync, the
+                # rest stay failed (tests/test_sync_push.py).
                 catalog = PullResult()
                 puller.pull_catalog(catalog, with_users=False)
                 _merge_pull(result, catalog)
@@ -198,6 +222,9 @@ def run_sync(
         result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
     except TogglSyncError as exc:
         result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+    except KeyboardInterrupt as exc:
+        result.stopped, result.exit_code = "interrupted", INTERRUPTED
+        interrupted = exc
     finally:
         client.budget = None
         _merge_push(result, pushed)
@@ -207,7 +234,9 @@ def run_sync(
             for pool, q in client.quota.items()
         }
         with engine.connect() as conn:
-            result.pending = conn.execute(select(func.count()).select_from(PendingOperation)).scalar_one()
+            result.pending = sum(outbox.counts(conn).values())
+    if interrupted is not None:
+        raise SyncInterrupted(result) from interrupted
     if result.exit_code == ExitCode.OK and result.failed:
         result.exit_code = ExitCode.FAILED_OPS
     return result

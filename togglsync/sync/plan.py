@@ -7,12 +7,13 @@ can be tested with plain dicts. What a record is (rows, states, bodies) is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from togglsync.records import TIME_FIELDS, entry_row, format_ts, parse_ts
+from togglsync.records import TIME_FIELDS, entry_row, format_ts, parse_ts, references_pending
 
 # The API is eventually consistent: re-read this much before the cursor.
 CURSOR_OVERLAP = timedelta(minutes=2)
@@ -25,8 +26,8 @@ def next_cursor(previous: datetime | None, records: Iterable[dict[str, Any]], se
 
     Never moves backwards. The local clock is never consulted.
     """
-    candidates = [parse_ts(r.get("at")) for r in records]
-    candidates = [c for c in candidates if c is not None]
+    parsed = [parse_ts(r.get("at")) for r in records]
+    candidates = [c for c in parsed if c is not None]
     if server_time is not None:
         candidates.append(server_time)
     if previous is not None:
@@ -138,3 +139,67 @@ def fingerprint_matches(fingerprint: dict[str, Any], record: dict[str, Any]) -> 
         # record too. A stopped entry we sent can never come back running.
         and (sent_running or row["duration"] >= 0)
     )
+
+
+# --- the push: what to do with one operation ------------------------------------------------------
+
+# A create younger than this (server clock) may not be visible in a pull yet:
+# wait before concluding that it did not land.
+VISIBILITY_MARGIN = timedelta(seconds=60)
+
+
+class Step(StrEnum):
+    BLOCKED = "blocked"  # waits for a reference (or its own create) to get a Toggl id
+    DROP = "drop"  # nothing left to send: its record is gone here
+    DROP_RECORD = "drop_record"  # a create whose record is gone: every operation of the record goes
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+def push_step(kind: str, action: str, record_id: int, row: Mapping[str, Any] | None) -> Step:
+    """What the push does with one queued operation, given its record's row (None: gone here).
+
+    A delete of a record that has no Toggl id yet waits for its create. A
+    create whose row is gone was deleted here after it was requeued: Toggl never
+    had the record, so nothing about it is left to send (a delete queued behind
+    it under the temporary id would otherwise wait forever). An operation whose
+    row points at a record without a Toggl id waits; so does an update of a
+    record whose create has not finished.
+    """
+    temporary = record_id < 0
+    if action == "delete":
+        return Step.BLOCKED if temporary else Step.DELETE
+    if row is None:
+        return Step.DROP_RECORD if action == "create" else Step.DROP
+    if references_pending(kind, row):
+        return Step.BLOCKED
+    if action == "create":
+        return Step.CREATE
+    return Step.BLOCKED if temporary else Step.UPDATE
+
+
+class Verdict(StrEnum):
+    ADOPT = "adopt"  # one server record matches: it is ours
+    WAIT = "wait"  # cannot tell yet
+    RESEND = "resend"  # it did not land: queue it again
+    AMBIGUOUS = "ambiguous"  # several match: the user decides
+
+
+def in_flight_verdict(
+    candidates: int, *, sent_at: datetime | None, now: datetime, adopt_only: bool = False,
+    margin: timedelta = VISIBILITY_MARGIN,
+) -> Verdict:
+    """What reconciliation concludes about a create in flight from the matching server records.
+
+    `now` is the server's clock. No match means "did not land" only once the
+    send is older than `margin` (before that the record may not be visible
+    yet) and only after a complete pull (`adopt_only` after a partial one).
+    """
+    if candidates == 1:
+        return Verdict.ADOPT
+    if adopt_only:
+        return Verdict.WAIT
+    if candidates == 0:
+        return Verdict.RESEND if sent_at is None or now - sent_at >= margin else Verdict.WAIT
+    return Verdict.AMBIGUOUS

@@ -21,30 +21,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, select
 
 from togglsync.db.engine import large_page_cache
-from togglsync.db.models import (
-    Account,
-    Client,
-    PendingOperation,
-    Project,
-    SyncCursor,
-    Tag,
-    TimeEntry,
-    Workspace,
-    WorkspaceUser,
-)
+from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, Workspace, WorkspaceUser, Project
 from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
-from togglsync import records
+from togglsync import outbox, records, rows
 from togglsync.sync import plan
-from togglsync.sync.apply import (
-    ApplyStats,
-    _deleted_while_pending,
-    _PendingIndex,
-    apply_records,
-    delete_records,
-)
+from togglsync.sync.apply import ApplyStats, deleted_while_pending, apply_records, table_for
+from togglsync.sync.remote import Toggl
+
 
 ENTRIES_CURSOR = "time_entries"
 CATALOG_CURSOR = "catalog"
@@ -53,6 +39,8 @@ ENTRY_BATCH = 2000
 # "workspace_users:<wid>": present once that workspace's members from the last
 # full catalog refresh are stored; deleted when such a refresh stores the catalog.
 USERS_CURSOR = "workspace_users"
+# The kinds GET /me?with_related_data=true lists, in the order they are stored.
+CATALOG = (records.Kind.WORKSPACE, records.Kind.CLIENT, records.Kind.PROJECT, records.Kind.TAG)
 
 
 @dataclass
@@ -81,7 +69,7 @@ class Puller:
     def __init__(
         self,
         engine: Engine,
-        client: Any,
+        client: Toggl,
         *,
         policy: str = "local",
         catalog_max_age: timedelta = timedelta(hours=1),
@@ -132,11 +120,9 @@ class Puller:
     # --- time entries ------------------------------------------------------------------------
 
     def pull_entries(self, result: PullResult, cursor: datetime | None) -> None:
-        # Fix: judged only by the server's clock. With no response seen yet in this
-        # process, server_now() is the local clock; one far ahead used to declare the
-        # cursor too old and pick a full re-sync window from that clock, which
-        # missed every change since the cursor. Without a server time, ask with
-        # `since`: a server that finds it too old says so (400) and we re-sync then.
+        # "Too old" is judged by the server's clock only, never the local one (which
+        # may be far off): without a server time yet, ask with `since`; a server that
+        # finds it too old says so (400) and we re-sync then (tests/test_sync_pull.py).
         server_time = self.client.server_time
         too_old = cursor is not None and server_time is not None and server_time - cursor > timedelta(days=self.history_days - 4)
         if cursor is None or too_old:
@@ -148,9 +134,9 @@ class Puller:
             # The server refuses a `since` this old: start over from what it still serves.
             self.full_entry_resync(result)
             return
-        new_cursor = plan.next_cursor(cursor, [], self.client.server_time)
+        new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         with self.engine.begin() as conn:
-            result.stats("time_entries").add(apply_records(conn, "time_entry", changed, policy=self.policy, now=self.clock()))
+            result.stats("time_entries").add(apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock()))
             set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
 
     def full_entry_resync(self, result: PullResult) -> None:
@@ -182,11 +168,11 @@ class Puller:
                     for batch in _batches(stream, ENTRY_BATCH):
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
-                        stats.add(apply_records(conn, "time_entry", batch, policy=self.policy, now=self.clock()))
+                        stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy, now=self.clock()))
                         seen.update(int(r["id"]) for r in batch)  # validated by apply_records
                 except JSONStreamError as exc:
                     raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
-                pending = _pending_ids(conn, "time_entry")
+                pending = _pending_ids(conn, records.Kind.TIME_ENTRY)
                 local = conn.execute(
                     select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
                 ).scalars().all()
@@ -201,7 +187,7 @@ class Puller:
                         "to remove them here",
                     )
                 if missing:
-                    stats.deleted += delete_records(conn, "time_entry", missing)
+                    stats.deleted += rows.delete_records(conn, records.Kind.TIME_ENTRY, missing)
                 result.stats("time_entries").add(stats)
                 # Entries changed while this response was built come again next time (overlap).
                 set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
@@ -209,30 +195,24 @@ class Puller:
 
     def _unknown_refs(self) -> bool:
         """Does any synced entry point at a project or tag we do not have?"""
-        from togglsync.db.models import TimeEntryTag
-
-        # Fix: only entries as the server has them count. Rows created or edited here
+        # Only entries as the server has them count: rows created or edited here
         # (negative ids, pending operations) may point at what the server deleted; the
-        # push reports those, and a catalog refresh cannot help. Counting them cost one
-        # extra GET /me on every sync for as long as such a row existed.
-        synced = and_(TimeEntry.id > 0, TimeEntry.id.not_in(
-            select(PendingOperation.record_id).where(PendingOperation.resource == "time_entry")
-        ))
+        # push reports those, and a catalog refresh cannot help, so they never cost an
+        # extra GET /me (tests/test_sync_pull.py).
         with self.engine.connect() as conn:
+            pending = outbox.record_ids(conn, records.Kind.TIME_ENTRY)
             missing_project = conn.execute(
                 select(TimeEntry.id)
-                .where(synced, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
-                .limit(1)
-            ).first()
-            if missing_project is not None:
+                .where(TimeEntry.id > 0, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
+            ).scalars()
+            if any(entry_id not in pending for entry_id in missing_project):
                 return True
             missing_tag = conn.execute(
-                select(TimeEntryTag.tag_id)
+                select(TimeEntryTag.time_entry_id)
                 .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
-                .where(synced, TimeEntryTag.tag_id.not_in(select(Tag.id)))
-                .limit(1)
-            ).first()
-            return missing_tag is not None
+                .where(TimeEntry.id > 0, TimeEntryTag.tag_id.not_in(select(Tag.id)))
+            ).scalars()
+            return any(entry_id not in pending for entry_id in missing_tag)
 
     # --- catalog --------------------------------------------------------------------------------
 
@@ -240,21 +220,17 @@ class Puller:
         me = self.client.me(with_related_data=True)
         if not isinstance(me, dict) or "id" not in me:
             raise BadResponse(200, "GET /me returned no account")
-        snapshot = {
-            "workspace": _expect_list(me.get("workspaces"), "workspaces"),
-            "client": _expect_list(me.get("clients"), "clients"),
-            "project": _expect_list(me.get("projects"), "projects"),
-            "tag": _expect_list(me.get("tags"), "tags"),
-        }
+        # The catalog's kinds, in the order references need them; GET /me lists each under its table's name.
+        snapshot = {kind: _expect_list(me.get(records.spec(kind).table), records.spec(kind).table) for kind in CATALOG}
         server_now = self.server_now()
-        # Fix: the catalog used to be stored only together with the workspace members,
-        # so a run whose budget ran out after GET /me stored nothing and the next run
-        # paid for GET /me again, forever with --budget 1. Store the catalog first;
-        # the members follow (and are resumed by the next run if this one stops).
+        # The catalog is stored as soon as it arrives, before the workspace members:
+        # a run whose budget ends after GET /me keeps it, and the next run resumes with
+        # the members, so even --budget 1 makes progress (tests/test_sync_pull.py).
         with self.engine.begin() as conn:
             upsert(conn, Account, [records.account_row(me, synced_at=self.clock())])
             store_zone(conn, me.get("timezone"))  # the views show local times in it
-            for resource, table in (("workspace", "workspaces"), ("client", "clients"), ("project", "projects"), ("tag", "tags")):
+            for resource in CATALOG:
+                table = records.spec(resource).table
                 listed = snapshot[resource]
                 stats = apply_records(conn, resource, listed, policy=self.policy, now=self.clock())
                 # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
@@ -285,20 +261,19 @@ class Puller:
                 set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now(), now=self.clock())
 
     def _delete_missing(self, conn: Connection, resource: str, seen: set[int], stats: ApplyStats) -> int:
-        model = {"workspace": Workspace, "client": Client, "project": Project, "tag": Tag}[resource]
-        local = conn.execute(select(model.id).where(model.id > 0)).scalars().all()
+        table = table_for(resource)
+        local = conn.execute(select(table.c.id).where(table.c.id > 0)).scalars().all()
         missing = [i for i in local if i not in seen]
         if not missing:
             return 0
-        # Fix: records with pending operations used to be kept, for the push to meet a
-        # 404. An update that had become a no-op is dropped without a request, so the
-        # deleted record stayed cached until the next refresh. A deletion wins as it
-        # does in a `since` pull: lost edits go to `conflicts`, their operations go.
-        pending = _PendingIndex.load(conn, resource) if resource != "workspace" else _PendingIndex()
+        # A deletion wins here as in a `since` pull, records with pending operations
+        # included (an update that became a no-op sends no request that could meet the
+        # 404): lost edits go to `conflicts`, their operations go (tests/test_sync_pull.py).
+        pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
         for record_id in missing:
-            if record_id in pending.ops:
-                _deleted_while_pending(conn, resource, record_id, pending.ops[record_id], self.clock(), stats)
-        return delete_records(conn, resource, missing)
+            if record_id in pending:
+                deleted_while_pending(conn, resource, record_id, pending[record_id], self.clock(), stats)
+        return rows.delete_records(conn, resource, missing)
 
 
 def _users_due(conn: Connection) -> list[int]:
@@ -322,6 +297,4 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _pending_ids(conn: Connection, resource: str) -> set[int]:
-    return set(
-        conn.execute(select(PendingOperation.record_id).where(PendingOperation.resource == resource)).scalars()
-    )
+    return outbox.record_ids(conn, resource)

@@ -21,34 +21,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from togglsync import outbox
-from togglsync.db.models import (
-    Client,
-    PendingOperation,
-    Project,
-    Tag,
-    TimeEntry,
-    TimeEntryTag,
-)
+from togglsync import outbox, records, rows
+from togglsync.outbox import Action, Operation, State
 from togglsync.errors import (
     ApiError,
     BadResponse,
+    BudgetExhausted,
     NetworkError,
     NotFound,
     ServerError,
 )
-from togglsync import records
-from togglsync.sync import plan
-from togglsync.rows import tag_names
-from togglsync.sync.apply import TO_ROW, delete_records, record_conflict, write_tags_for
+from togglsync.sync import plan, remote
+from togglsync.sync.apply import record_conflict, table_for
+from togglsync.sync.remote import Toggl
 
-TABLES = {"time_entry": TimeEntry, "project": Project, "client": Client, "tag": Tag}
+ENTRY = records.Kind.TIME_ENTRY  # the kind Toggl can patch in bulk
 BULK_LIMIT = 100
-# A create younger than this (server clock) may not be visible in a pull yet:
-# wait before concluding that it did not land.
-VISIBILITY_MARGIN = timedelta(seconds=60)
+VISIBILITY_MARGIN = plan.VISIBILITY_MARGIN
 # The server refused this one request (it will not succeed as sent): park it, go on.
 # 401, 402, 429 and 5xx are not here: they stop the push with the queue intact.
 REJECTED = frozenset({400, 403, 404, 409, 410, 422})
@@ -63,6 +54,8 @@ class PushResult:
     adopted: int = 0
     requeued: int = 0
     failures: list[str] = field(default_factory=list)
+    # Operations this push set out to send (queued when a push call began), by id.
+    to_send: set[int] = field(default_factory=set)
     # Operations Toggl refused this run, by id, with their line in `failures`.
     rejected: dict[int, str] = field(default_factory=dict)
 
@@ -72,82 +65,16 @@ class UnknownOutcome(Exception):
 
 
 def _row(conn: Connection, resource: str, record_id: int) -> dict[str, Any] | None:
-    model = TABLES[resource]
-    row = conn.execute(select(model.__table__).where(model.id == record_id)).mappings().first()
+    table = table_for(resource)
+    row = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
     return dict(row) if row else None
-
-
-def rewrite_id(conn: Connection, resource: str, old: int, new: int) -> None:
-    """Replace a temporary id by Toggl's everywhere: the row, references, queued operations."""
-    model = TABLES[resource]
-    conn.execute(update(model).where(model.id == old).values(id=new))
-    conn.execute(
-        update(PendingOperation)
-        .where(PendingOperation.resource == resource, PendingOperation.record_id == old)
-        .values(record_id=new)
-    )
-    if resource == "project":
-        conn.execute(update(TimeEntry).where(TimeEntry.project_id == old).values(project_id=new))
-        _rewrite_bases(conn, "time_entry", "project_id", old, new)
-    elif resource == "client":
-        conn.execute(update(Project).where(Project.client_id == old).values(client_id=new))
-        _rewrite_bases(conn, "project", "client_id", old, new)
-    elif resource == "tag":
-        entry_ids = conn.execute(select(TimeEntryTag.time_entry_id).where(TimeEntryTag.tag_id == old)).scalars().all()
-        conn.execute(update(TimeEntryTag).where(TimeEntryTag.tag_id == old).values(tag_id=new))
-        for entry_id in entry_ids:
-            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == entry_id)).scalar() or []
-            conn.execute(
-                update(TimeEntry).where(TimeEntry.id == entry_id)
-                .values(tag_ids=sorted(new if t == old else t for t in tag_ids))
-            )
-        _rewrite_bases(conn, "time_entry", "tag_ids", old, new)
-
-
-def _rewrite_bases(conn: Connection, resource: str, field_name: str, old: int, new: int) -> None:
-    ops = conn.execute(
-        select(PendingOperation.id, PendingOperation.base).where(PendingOperation.resource == resource)
-    ).all()
-    for op_id, base in ops:
-        if not base or field_name not in base:
-            continue
-        value = base[field_name]
-        if isinstance(value, list) and old in value:
-            base = dict(base, **{field_name: sorted(new if v == old else v for v in value)})
-        elif value == old:
-            base = dict(base, **{field_name: new})
-        else:
-            continue
-        conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(base=base))
-
-
-def _fold_behind_rejected_create(conn: Connection, op: dict[str, Any]) -> None:
-    """Fix: operations queued behind a create (made while it was in flight) used to wait
-    forever for a Toggl id once the server rejected the create. The row already holds
-    those edits, and a retried create sends the row as it is: drop the updates. If the
-    record was deleted here meanwhile, Toggl never had it: nothing is left to do at all.
-    """
-    behind = conn.execute(
-        select(PendingOperation.id, PendingOperation.action).where(
-            PendingOperation.resource == op["resource"],
-            PendingOperation.record_id == op["record_id"],
-            PendingOperation.id != op["id"],
-            PendingOperation.state == "queued",
-        )
-    ).all()
-    if not behind:
-        return
-    drop = [op_id for op_id, _ in behind]
-    if any(action == "delete" for _, action in behind):
-        drop.append(op["id"])
-    conn.execute(delete(PendingOperation).where(PendingOperation.id.in_(drop)))
 
 
 class Pusher:
     def __init__(
         self,
         engine: Engine,
-        client: Any,
+        client: Toggl,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
@@ -160,84 +87,56 @@ class Pusher:
 
     # --- the queue ---------------------------------------------------------------------------
 
-    def _queued(self) -> list[dict[str, Any]]:
+    def _queued(self) -> list[Operation]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(PendingOperation.__table__)
-                .where(PendingOperation.state == "queued")
-                .order_by(PendingOperation.id)
-            ).mappings().all()
-        ops = [dict(r) for r in rows]
-        return sorted(ops, key=lambda op: (records.push_phase(op["resource"], op["action"]), op["id"]))
+            return outbox.queued(conn)
 
     def push(self, result: PushResult | None = None) -> PushResult:
         # Counts go into `result` as they happen: a push stopped by quota, rate limit
         # or network raises, and what it did before must still be reported.
         result = result if result is not None else PushResult()
+        result.to_send.update(op.id for op in self._queued())
         try:
             self._push_bulk_updates(result)
             for op in self._queued():
-                self._push_one(op["id"], result)
+                self._push_one(op.id, result)
         except UnknownOutcome:
             pass  # the next sync reconciles before sending anything again
         return result
 
     def _push_one(self, op_id: int, result: PushResult) -> None:
         with self.engine.connect() as conn:
-            op = conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().first()
-            if op is None or op["state"] != "queued":
+            op = outbox.get(conn, op_id)
+            if op is None or op.state is not State.QUEUED:
                 return  # coalesced or finished meanwhile
-            op = dict(op)
-            row = _row(conn, op["resource"], op["record_id"])
-        if op["action"] == "delete":
-            if op["record_id"] < 0:
-                result.blocked += 1  # waits for its create to resolve
-                return
-            self._push_delete(op, result)
-            return
-        if row is None:
-            if op["action"] == "create":
-                # Fix: a create requeued after reconciliation found it never landed, whose
-                # record was deleted here meanwhile, has a delete queued behind it under the
-                # temporary id. Dropping only the create left that delete blocked forever;
-                # Toggl never had the record, so nothing about it is left to send.
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        delete(PendingOperation).where(
-                            PendingOperation.resource == op["resource"], PendingOperation.record_id == op["record_id"]
-                        )
-                    )
-            else:
-                self._drop(op["id"])
-            return
-        if records.references_pending(op["resource"], row):
+            row = _row(conn, op.resource, op.record_id)
+        step = plan.push_step(op.resource, op.action, op.record_id, row)
+        if step is plan.Step.BLOCKED:
             result.blocked += 1
-            return
-        if op["action"] == "create":
+        elif step is plan.Step.DELETE:
+            self._push_delete(op, result)
+        elif step is plan.Step.DROP_RECORD:
+            with self.engine.begin() as conn:
+                outbox.drop_record(conn, op.resource, op.record_id)
+        elif step is plan.Step.DROP:
+            self._drop(op.id)
+        elif row is not None and step is plan.Step.CREATE:
             self._push_create(op, row, result)
-        else:
-            if op["record_id"] < 0:
-                result.blocked += 1
-                return
+        elif row is not None and step is plan.Step.UPDATE:
             self._push_update(op, row, result)
 
     def _drop(self, op_id: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(PendingOperation).where(PendingOperation.id == op_id))
+            outbox.drop(conn, [op_id])
 
-    def _fail(self, op: dict[str, Any], exc: ApiError, result: PushResult) -> None:
+    def _fail(self, op: Operation, exc: ApiError, result: PushResult) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(PendingOperation)
-                .where(PendingOperation.id == op["id"])
-                .values(state="failed", error=f"{exc.status}: {exc.message}"[:500], updated_at=self.clock())
-            )
-            if op["action"] == "create":
-                _fold_behind_rejected_create(conn, op)
+            # Parking a refused create also folds what was queued behind it (outbox.park).
+            outbox.park(conn, op.id, f"{exc.status}: {exc.message}", self.clock())
         result.failed += 1
-        line = f"{op['action']} {op['resource']} {op['record_id']}: {exc.message}"
+        line = f"{op.action} {op.resource} {op.record_id}: {exc.message}"
         result.failures.append(line)
-        result.rejected[op["id"]] = line
+        result.rejected[op.id] = line
 
     def references(self, op_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
         """What the rows of these (failed) operations point at: an entry's project and tags,
@@ -245,18 +144,13 @@ class Pusher:
         out: dict[int, tuple[Any, ...]] = {}
         with self.engine.connect() as conn:
             for op_id in op_ids:
-                op = conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().first()
-                if op is None or op["state"] != "failed" or op["action"] == "delete":
+                op = outbox.get(conn, op_id)
+                if op is None or op.state is not State.FAILED or op.action is Action.DELETE:
                     continue
-                row = _row(conn, op["resource"], op["record_id"])
+                row = _row(conn, op.resource, op.record_id)
                 if row is None:
                     continue
-                if op["resource"] == "time_entry":
-                    refs: tuple[Any, ...] = (row["project_id"], tuple(row["tag_ids"] or ()))
-                elif op["resource"] == "project":
-                    refs = (row["client_id"],)
-                else:
-                    continue
+                refs = tuple(tuple(records.referenced_ids(ref, row)) for ref in records.references_from(op.resource))
                 if any(refs):
                     out[op_id] = refs
         return out
@@ -268,118 +162,102 @@ class Pusher:
         changed = [op_id for op_id in before if after.get(op_id, ()) != before[op_id]]
         for op_id in changed:
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(PendingOperation).where(PendingOperation.id == op_id)
-                    .values(state="queued", error=None, updated_at=self.clock())
-                )
+                outbox.retry(conn, op_id, self.clock())
             result.failed -= 1
             result.failures.remove(result.rejected.pop(op_id))
         return len(changed)
 
     # --- creates ---------------------------------------------------------------------------
 
-    def _send_create(self, resource: str, wid: int, body: dict[str, Any]) -> dict[str, Any]:
-        c = self.client
-        if resource == "time_entry":
-            return c.create_time_entry(wid, body)
-        if resource == "project":
-            return c.create_project(wid, body)
-        if resource == "client":
-            return c.create_client(wid, body)
-        return c.create_tag(wid, body)
-
-    def _push_create(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
-        resource, wid = op["resource"], op["workspace_id"]
+    def _push_create(self, op: Operation, row: dict[str, Any], result: PushResult) -> None:
+        resource, wid = op.resource, op.workspace_id
         body = records.create_body(resource, row)
         # Write intent before sending, durably: a crash from here on leaves
         # the operation in flight, and the next sync looks before resending.
         with self.engine.connect() as conn:
             sqlite = conn.connection.driver_connection
+            assert sqlite is not None, "a live DBAPI connection"
             sqlite.execute("PRAGMA synchronous=FULL")  # only outside a transaction
             try:
                 with conn.begin():
-                    conn.execute(
-                        update(PendingOperation).where(PendingOperation.id == op["id"]).values(
-                            state="in_flight",
-                            fingerprint=records.fingerprint_of(resource, row),
-                            sent_at=self.server_now(),
-                            attempts=op["attempts"] + 1,
-                            updated_at=self.clock(),
-                        )
+                    outbox.mark_in_flight(
+                        conn, op.id, records.fingerprint_of(resource, row), self.server_now(), self.clock()
                     )
             finally:
                 sqlite.execute("PRAGMA synchronous=NORMAL")
+        # From here the request may reach Toggl. Only an error that proves it did not
+        # (the budget refused to send it, a connection never made, a 4xx refusal)
+        # puts the create back in the queue. Anything else, a KeyboardInterrupt
+        # after Toggl applied it included, leaves it in flight: the next sync
+        # reconciles it against pulled data and never sends it twice
+        # (tests/test_sync_interrupt.py).
         try:
-            record = self._send_create(resource, wid, body)
-        except (NetworkError, ServerError, BadResponse) as exc:
-            if isinstance(exc, NetworkError) and not exc.maybe_applied:
-                self._requeue(op["id"])  # nothing reached the server
+            record = remote.endpoints(resource).create(self.client, wid, body)
+        except BudgetExhausted:
+            self._requeue(op.id)  # refused before sending
+            raise
+        except NetworkError as exc:
+            if not exc.maybe_applied:
+                self._requeue(op.id)  # nothing reached the server
                 raise
+            raise UnknownOutcome() from exc
+        except (ServerError, BadResponse) as exc:
             raise UnknownOutcome() from exc
         except ApiError as exc:
             if exc.status in REJECTED:
-                if resource != "time_entry" and any(s in exc.message.lower() for s in NAME_TAKEN):
+                if records.spec(resource).named and any(s in exc.message.lower() for s in NAME_TAKEN):
                     existing = self._find_by_name(resource, wid, row["name"])
                     if existing is not None:
-                        self.finish_create(op["id"], existing)
+                        self.finish_create(op.id, existing)
                         result.adopted += 1
                         return
-                self._requeue(op["id"])
+                self._requeue(op.id)
                 self._fail(op, exc, result)
                 return
-            self._requeue(op["id"])  # 402 / 429 / 401: not applied; stop the push
-            raise
-        except BaseException:
-            self._requeue(op["id"])  # budget exhausted or interrupted before sending
+            self._requeue(op.id)  # 402 / 429 / 401: refused, not applied; stop the push
             raise
         if not isinstance(record, dict) or "id" not in record:
             raise UnknownOutcome()
-        self.finish_create(op["id"], record)
+        self.finish_create(op.id, record)
         result.pushed += 1
 
     def _requeue(self, op_id: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(PendingOperation).where(PendingOperation.id == op_id).values(state="queued"))
+            outbox.requeue(conn, op_id)
 
     def _find_by_name(self, resource: str, wid: int, name: str) -> dict[str, Any] | None:
-        c = self.client
-        if resource == "project":
-            listed = list(c.iter_projects(wid))
-        elif resource == "client":
-            listed = c.clients(wid, status="both")
-        else:
-            listed = c.tags(wid)
-        for record in listed or []:
-            if (record.get("name") or "").casefold() == name.casefold() and not records.is_deleted(record):
-                return record
+        listing = remote.endpoints(resource).listing
+        for record in (listing(self.client, wid) if listing else None) or []:
+            if records.same_name(record.get("name"), name) and not records.is_deleted(record):
+                return dict(record)
         return None
 
     def finish_create(self, op_id: int, record: dict[str, Any]) -> None:
         """Toggl has the record: take its id everywhere; keep any edit made meanwhile."""
         with self.engine.begin() as conn:
-            op = dict(conn.execute(select(PendingOperation.__table__).where(PendingOperation.id == op_id)).mappings().one())
-            resource, old_id = op["resource"], op["record_id"]
-            server_row = TO_ROW[resource](record)
+            op = outbox.get(conn, op_id)
+            if op is None:
+                raise RuntimeError(f"pending operation {op_id} vanished while its create was finished")
+            resource, old_id = op.resource, op.record_id
+            server_row = records.to_row(resource, record)
             new_id = server_row["id"]
-            model = TABLES[resource]
             if old_id != new_id:
                 # A pull may already have stored it under its new id: ours replaces that copy.
-                conn.execute(delete(model).where(model.id == new_id))
-                rewrite_id(conn, resource, old_id, new_id)
-            conn.execute(delete(PendingOperation).where(PendingOperation.id == op_id))
-            self._settle(conn, op, resource, new_id, server_row, sent=(op["fingerprint"] or {}).get("sent"))
+                rows.delete_row(conn, resource, new_id)
+                rows.rewrite_id(conn, resource, old_id, new_id)
+            outbox.settle(conn, op_id)
+            self._store_server_version(conn, resource, new_id, server_row, sent=(op.fingerprint or {}).get("sent"))
 
-    def _settle(
+    def _store_server_version(
         self,
         conn: Connection,
-        op: dict[str, Any],
         resource: str,
         record_id: int,
         server_row: dict[str, Any],
         sent: dict[str, Any] | None,
     ) -> None:
         """After a write succeeded: store the server's version unless the row changed meanwhile."""
-        model = TABLES[resource]
+        table = table_for(resource)
         current = _row(conn, resource, record_id)
         if current is None:
             return
@@ -390,61 +268,35 @@ class Pusher:
         if changed_meanwhile or (sent is None and local_state != server_state):
             # Keep the local values; queue what is still different.
             values = {k: v for k, v in values.items() if k not in records.spec(resource).editable}
-            later = conn.execute(
-                select(PendingOperation.id).where(
-                    PendingOperation.resource == resource,
-                    PendingOperation.record_id == record_id,
-                    PendingOperation.state == "queued",
-                )
-            ).first()
-            if later is None and records.changed_fields(server_state, local_state):
-                outbox.queue(conn, resource, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
-            elif later is not None:
-                conn.execute(update(PendingOperation).where(PendingOperation.id == later[0]).values(base=server_state))
-        if resource == "time_entry" and "tags" in values:
-            values.pop("tags")
-        conn.execute(update(model).where(model.id == record_id).values(**values))
-        if resource == "time_entry":
-            tag_ids = conn.execute(select(TimeEntry.tag_ids).where(TimeEntry.id == record_id)).scalar() or []
-            conn.execute(update(TimeEntry).where(TimeEntry.id == record_id).values(tags=tag_names(conn, tag_ids)))
-            write_tags_for(conn, [{"id": record_id, "tag_ids": tag_ids}])
+            later = [op for op in outbox.for_record(conn, resource, record_id) if op.state is State.QUEUED]
+            if not later and records.changed_fields(server_state, local_state):
+                outbox.queue(conn, resource, Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
+            elif later:
+                outbox.rebase(conn, later[0].id, server_state, self.clock())
+        mirrored = [ref for ref in records.references_from(resource) if ref.names_field]
+        for ref in mirrored:
+            values.pop(str(ref.names_field), None)  # named from our tags below
+        conn.execute(update(table).where(table.c.id == record_id).values(**values))
+        for ref in mirrored:
+            tag_ids = conn.execute(select(table.c[ref.field]).where(table.c.id == record_id)).scalar() or []
+            names = str(ref.names_field)
+            conn.execute(update(table).where(table.c.id == record_id).values({names: rows.tag_names(conn, tag_ids)}))
+            rows.write_entry_tags(conn, record_id, tag_ids)
 
     # --- updates -----------------------------------------------------------------------------
 
-    def _send_update(self, resource: str, wid: int, record_id: int, body: dict[str, Any]) -> Any:
-        c = self.client
-        if resource == "time_entry":
-            return c.update_time_entry(wid, record_id, body)
-        if resource == "project":
-            return c.update_project(wid, record_id, body)
-        if resource == "client":
-            return self._update_client(wid, record_id, dict(body))
-        return c.update_tag(wid, record_id, body)
-
-    def _update_client(self, wid: int, record_id: int, body: dict[str, Any]) -> Any:
-        """A PUT cannot archive: `archived` goes as its own archive/restore request."""
-        archived = body.pop("archived", None)
-        record = self.client.update_client(wid, record_id, body) if body else None
-        if archived is True:
-            self.client.archive_client(wid, record_id)
-            return None  # the response lists archived projects; the next pull brings the client
-        if archived is False:
-            self.client.restore_client(wid, record_id, restore_all_projects=False)
-            return None
-        return record
-
-    def _push_update(self, op: dict[str, Any], row: dict[str, Any], result: PushResult) -> None:
-        resource = op["resource"]
+    def _push_update(self, op: Operation, row: dict[str, Any], result: PushResult) -> None:
+        resource = op.resource
         current = records.state_of(resource, row)
-        changes = records.changed_fields(op["base"] or {}, current)
+        changes = records.changed_fields(op.base or {}, current)
         if not changes:
-            self._drop(op["id"])
+            self._drop(op.id)
             return
         body = records.update_body(resource, row, changes)
         try:
-            record = self._send_update(resource, op["workspace_id"], op["record_id"], body)
+            record = remote.endpoints(resource).update(self.client, op.workspace_id, op.record_id, body)
         except NotFound:
-            self._gone_remotely(op, row, changes)
+            self._gone_remotely(op, changes)
             return
         except ApiError as exc:
             if exc.status in REJECTED:
@@ -454,57 +306,49 @@ class Pusher:
         self._finish_update(op, current, record if isinstance(record, dict) and "id" in record else None)
         result.pushed += 1
 
-    def _gone_remotely(self, op: dict[str, Any], row: dict[str, Any], changes: dict[str, Any]) -> None:
+    def _gone_remotely(self, op: Operation, changes: dict[str, Any]) -> None:
         """Updated here, deleted there: deleted wins; the edit is kept in conflicts."""
-        resource = op["resource"]
+        resource = op.resource
         with self.engine.begin() as conn:
             record_conflict(
-                conn, resource, op["record_id"], "deleted_remotely", field=None,
-                base=op["base"], local=changes, remote=None, kept="remote", now=self.clock(),
+                conn, resource, op.record_id, "deleted_remotely", field=None,
+                base=op.base, local=changes, remote=None, kept="remote", now=self.clock(),
             )
-            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
-            # Fix: this used to delete the row only; a tag deleted on Toggl must also
-            # leave the cached entries (Toggl strips it without changing their `at`,
-            # so no pull would ever tell). delete_records does both.
-            delete_records(conn, resource, [op["record_id"]])
+            outbox.settle(conn, op.id)
+            # The row goes with the references to it: Toggl strips a deleted tag from
+            # its entries without changing their `at`, so no pull would ever tell.
+            rows.delete_records(conn, resource, [op.record_id])
 
-    def _finish_update(self, op: dict[str, Any], sent_state: dict[str, Any], record: dict[str, Any] | None) -> None:
-        resource = op["resource"]
+    def _finish_update(self, op: Operation, sent_state: dict[str, Any], record: dict[str, Any] | None) -> None:
+        resource = op.resource
         with self.engine.begin() as conn:
-            current = _row(conn, resource, op["record_id"])
+            current = _row(conn, resource, op.record_id)
             if current is not None and records.state_of(resource, current) != sent_state:
                 # Edited again while the request was out: keep the op, based on what was sent.
-                conn.execute(
-                    update(PendingOperation).where(PendingOperation.id == op["id"]).values(base=sent_state, updated_at=self.clock())
-                )
+                outbox.rebase(conn, op.id, sent_state, self.clock())
                 return
-            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
+            outbox.settle(conn, op.id)
             if record is not None and current is not None:
-                self._settle(conn, op, resource, op["record_id"], TO_ROW[resource](record), sent=sent_state)
+                self._store_server_version(conn, resource, op.record_id, records.to_row(resource, record), sent=sent_state)
 
     def _push_bulk_updates(self, result: PushResult) -> None:
         """Entries receiving the same change go together: one PATCH per 100 ids."""
-        groups: dict[tuple[int, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        groups: dict[tuple[int, str], list[tuple[Operation, dict[str, Any]]]] = {}
         with self.engine.connect() as conn:
-            ops = conn.execute(
-                select(PendingOperation.__table__).where(
-                    PendingOperation.state == "queued",
-                    PendingOperation.action == "update",
-                    PendingOperation.resource == "time_entry",
-                    PendingOperation.record_id > 0,
-                )
-            ).mappings().all()
-            for op in ops:
-                op = dict(op)
-                row = _row(conn, "time_entry", op["record_id"])
-                if row is None or records.references_pending("time_entry", row):
+            ops = [
+                op for op in outbox.queued(conn)
+                if op.action is Action.UPDATE and op.resource is ENTRY and not op.temporary
+            ]
+            for op in sorted(ops, key=lambda op: op.id):
+                row = _row(conn, ENTRY, op.record_id)
+                if row is None or records.references_pending(ENTRY, row):
                     continue
-                current = records.state_of("time_entry", row)
-                changes = records.changed_fields(op["base"] or {}, current)
+                current = records.state_of(ENTRY, row)
+                changes = records.changed_fields(op.base or {}, current)
                 if not changes:
                     continue
-                body = records.update_body("time_entry", row, changes)
-                key = (op["workspace_id"], json.dumps(body, sort_keys=True))
+                body = records.update_body(ENTRY, row, changes)
+                key = (op.workspace_id, json.dumps(body, sort_keys=True))
                 groups.setdefault(key, []).append((op, current))
         for (wid, body_json), members in groups.items():
             if len(members) < 2:
@@ -513,7 +357,7 @@ class Pusher:
             patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in body.items()]
             for i in range(0, len(members), BULK_LIMIT):
                 chunk = members[i : i + BULK_LIMIT]
-                by_id = {op["record_id"]: (op, state) for op, state in chunk}
+                by_id = {op.record_id: (op, state) for op, state in chunk}
                 response = self.client.bulk_patch_time_entries(wid, list(by_id), patch)
                 success = set(int(x) for x in (response or {}).get("success") or [])
                 for failure in (response or {}).get("failure") or []:
@@ -522,8 +366,7 @@ class Pusher:
                         op, _ = by_id[fid]
                         message = str(failure.get("message") or "rejected")
                         if "not found" in message.lower():
-                            row = self._row_now("time_entry", fid)
-                            self._gone_remotely(op, row or {}, records.changed_fields(op["base"] or {}, by_id[fid][1]))
+                            self._gone_remotely(op, records.changed_fields(op.base or {}, by_id[fid][1]))
                         else:
                             self._fail(op, ApiError(400, message), result)
                 for sid in success:
@@ -532,23 +375,12 @@ class Pusher:
                         self._finish_update(op, state, None)
                         result.pushed += 1
 
-    def _row_now(self, resource: str, record_id: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            return _row(conn, resource, record_id)
-
     # --- deletes -------------------------------------------------------------------------------
 
-    def _push_delete(self, op: dict[str, Any], result: PushResult) -> None:
-        c, wid, rid = self.client, op["workspace_id"], op["record_id"]
+    def _push_delete(self, op: Operation, result: PushResult) -> None:
+        wid, rid = op.workspace_id, op.record_id
         try:
-            if op["resource"] == "time_entry":
-                c.delete_time_entry(wid, rid)
-            elif op["resource"] == "project":
-                c.delete_project(wid, rid, te_deletion_mode="unassign")
-            elif op["resource"] == "client":
-                c.delete_client(wid, rid)
-            else:
-                c.delete_tag(wid, rid)
+            remote.endpoints(op.resource).delete(self.client, wid, rid)
         except NotFound:
             pass  # already gone: that is what we wanted
         except ApiError as exc:
@@ -557,21 +389,18 @@ class Pusher:
                 return
             raise
         with self.engine.begin() as conn:
-            conn.execute(delete(PendingOperation).where(PendingOperation.id == op["id"]))
-            # Fix: Toggl strips a deleted tag from every entry without changing their
-            # `at`, including entries pulled here after the local delete; only the
-            # operation was dropped before, so those kept the tag for good.
-            delete_records(conn, op["resource"], [rid])
+            outbox.settle(conn, op.id)
+            # Toggl strips a deleted tag from every entry without changing their `at`,
+            # entries pulled here after the local delete included: the references go
+            # with the row (tests/test_sync_push.py).
+            rows.delete_records(conn, op.resource, [rid])
         result.pushed += 1
 
     # --- reconciliation of creates whose outcome is unknown ---------------------------------
 
-    def in_flight(self) -> list[dict[str, Any]]:
+    def in_flight(self) -> list[Operation]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(PendingOperation.__table__).where(PendingOperation.state == "in_flight").order_by(PendingOperation.id)
-            ).mappings().all()
-        return [dict(r) for r in rows]
+            return outbox.in_flight(conn)
 
     def reconcile(self, result: PushResult, *, adopt_only: bool = False) -> None:
         """Decide every in-flight create from pulled data: adopt the server's record, or resend.
@@ -585,41 +414,36 @@ class Pusher:
         now = self.server_now()
         claimed: set[int] = set()
         for op in self.in_flight():
-            fingerprint = op["fingerprint"] or {}
-            sent_at = op["sent_at"]
+            fingerprint = op.fingerprint or {}
+            sent_at = op.sent_at
             with self.engine.connect() as conn:
                 candidates = self._candidates(conn, op, fingerprint, sent_at)
             candidates = [c for c in candidates if c["id"] not in claimed]
-            if len(candidates) == 1:
+            verdict = plan.in_flight_verdict(len(candidates), sent_at=sent_at, now=now, adopt_only=adopt_only)
+            if verdict is plan.Verdict.ADOPT:
                 claimed.add(candidates[0]["id"])
-                self.finish_create(op["id"], candidates[0]["raw"] or {"id": candidates[0]["id"]})
+                self.finish_create(op.id, candidates[0]["raw"] or {"id": candidates[0]["id"]})
                 result.adopted += 1
-            elif adopt_only:
-                continue
-            elif not candidates:
-                if sent_at is None or now - sent_at >= VISIBILITY_MARGIN:
-                    self._requeue(op["id"])
-                    result.requeued += 1
-            else:
+            elif verdict is plan.Verdict.RESEND:
+                self._requeue(op.id)
+                result.requeued += 1
+            elif verdict is plan.Verdict.AMBIGUOUS:
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        update(PendingOperation).where(PendingOperation.id == op["id"]).values(
-                            state="failed",
-                            error=f"ambiguous: {len(candidates)} records on Toggl match this create",
-                            updated_at=self.clock(),
-                        )
+                    outbox.park_undecided(
+                        conn, op.id, f"ambiguous: {len(candidates)} records on Toggl match this create", self.clock()
                     )
                 result.failed += 1
 
     def _candidates(
-        self, conn: Connection, op: dict[str, Any], fingerprint: dict[str, Any], sent_at: datetime | None
+        self, conn: Connection, op: Operation, fingerprint: dict[str, Any], sent_at: datetime | None
     ) -> list[dict[str, Any]]:
-        resource = op["resource"]
-        model = TABLES[resource]
-        query = select(model.__table__).where(model.id > 0, model.workspace_id == op["workspace_id"])
-        if resource == "time_entry":
+        resource = op.resource
+        table = table_for(resource)
+        query = select(table).where(table.c.id > 0, table.c.workspace_id == op.workspace_id)
+        timed = not records.spec(resource).named  # entries: found by start and fingerprint, others by name
+        if timed:
             start = records.parse_ts(fingerprint.get("start"))
-            query = query.where(TimeEntry.start == start)
+            query = query.where(table.c.start == start)
             rows = [dict(r) for r in conn.execute(query).mappings()]
             matches = [r for r in rows if r["raw"] and plan.fingerprint_matches(fingerprint, r["raw"])]
         else:
@@ -627,12 +451,8 @@ class Pusher:
             name = (fingerprint.get("name") or "").casefold()
             matches = [r for r in rows if (r["name"] or "").casefold() == name]
         # Only records that are not already ours: no other operation points at them.
-        linked = set(
-            conn.execute(
-                select(PendingOperation.record_id).where(PendingOperation.resource == resource, PendingOperation.record_id > 0)
-            ).scalars()
-        )
-        if sent_at is not None and resource == "time_entry":
-            margin = VISIBILITY_MARGIN
+        linked = {record_id for record_id in outbox.record_ids(conn, resource) if record_id > 0}
+        if sent_at is not None and timed:
+            margin = plan.VISIBILITY_MARGIN
             matches = [r for r in matches if r["at"] is None or r["at"] >= sent_at - margin]
         return [r for r in matches if r["id"] not in linked]

@@ -1,0 +1,154 @@
+"""What the sync needs from Toggl: a Protocol, and the per-kind table of endpoints.
+
+`TogglClient` satisfies `Toggl` structurally (the api package does not import
+the sync); a test double or another backend implements the same few methods.
+`ENDPOINTS` says how each kind of record is created, updated, deleted and
+listed, so the push has no per-kind if-chains: Toggl's per-kind details
+(a client's `archived` as its own archive/restore request, a project delete
+keeping its entries) live in this one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
+
+from togglsync.errors import QuotaSnapshot
+from togglsync.records import Kind
+
+Record = dict[str, Any]
+
+
+class Toggl(Protocol):
+    """The part of Toggl's API that a sync uses, with the client's bookkeeping."""
+
+    quota: dict[str, QuotaSnapshot]
+
+    @property
+    def server_time(self) -> datetime | None: ...
+    @property
+    def requests_sent(self) -> int: ...
+    @property
+    def budget(self) -> int | None: ...
+    @budget.setter
+    def budget(self, value: int | None) -> None: ...
+
+    # pull
+    def me(self, with_related_data: bool = False) -> Record: ...
+    def workspace_users(self, wid: int) -> list[Record]: ...
+    def time_entries(
+        self,
+        since: int | datetime | None = None,
+        before: date | datetime | str | None = None,
+        start_date: date | datetime | str | None = None,
+        end_date: date | datetime | str | None = None,
+        meta: bool = False,
+    ) -> list[Record]: ...
+    def download_time_entries(
+        self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str
+    ) -> None: ...
+
+    # push
+    def create_time_entry(self, wid: int, body: Mapping[str, Any]) -> Record: ...
+    def update_time_entry(self, wid: int, entry_id: int, body: Mapping[str, Any]) -> Record: ...
+    def delete_time_entry(self, wid: int, entry_id: int) -> None: ...
+    def bulk_patch_time_entries(self, wid: int, ids: Sequence[int], ops: Sequence[Mapping[str, Any]]) -> Record: ...
+    def create_project(self, wid: int, body: Mapping[str, Any]) -> Record: ...
+    def update_project(self, wid: int, project_id: int, body: Mapping[str, Any]) -> Record: ...
+    def delete_project(
+        self, wid: int, project_id: int, te_deletion_mode: Literal["delete", "unassign"] | None = None
+    ) -> None: ...
+    def create_client(self, wid: int, body: Mapping[str, Any]) -> Record: ...
+    def update_client(self, wid: int, client_id: int, body: Mapping[str, Any]) -> Record: ...
+    def delete_client(self, wid: int, client_id: int) -> None: ...
+    def archive_client(self, wid: int, client_id: int) -> list[int]: ...
+    def restore_client(
+        self, wid: int, client_id: int, restore_all_projects: bool = False, projects: Sequence[int] | None = None
+    ) -> Record: ...
+    def create_tag(self, wid: int, body: Mapping[str, Any]) -> Record: ...
+    def update_tag(self, wid: int, tag_id: int, body: Mapping[str, Any]) -> Record: ...
+    def delete_tag(self, wid: int, tag_id: int) -> None: ...
+
+    # listings (adopting a record whose name is taken)
+    def iter_projects(
+        self,
+        wid: int,
+        *,
+        active: bool | Literal["both"] = "both",
+        since: int | datetime | None = None,
+        per_page: int = 200,
+    ) -> Iterable[Record]: ...
+    def clients(
+        self,
+        wid: int,
+        status: Literal["active", "archived", "both"] | None = None,
+        name: str | None = None,
+    ) -> list[Record]: ...
+    def tags(self, wid: int) -> list[Record]: ...
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """How one kind of record is written to Toggl, and listed to be found by name."""
+
+    create: Callable[[Toggl, int, Record], Any]
+    # An update answers with the record, or None when it gives nothing to store.
+    update: Callable[[Toggl, int, int, Record], Any]
+    delete: Callable[[Toggl, int, int], None]
+    # Named kinds only: every record of a workspace.
+    listing: Callable[[Toggl, int], Iterable[Any]] | None = None
+
+
+def _update_client(toggl: Toggl, wid: int, client_id: int, body: Record) -> Any:
+    """A PUT cannot archive: `archived` goes as its own archive/restore request."""
+    body = dict(body)
+    archived = body.pop("archived", None)
+    record = toggl.update_client(wid, client_id, body) if body else None
+    if archived is True:
+        toggl.archive_client(wid, client_id)
+        return None  # the response lists archived projects; the next pull brings the client
+    if archived is False:
+        toggl.restore_client(wid, client_id, restore_all_projects=False)
+        return None
+    return record
+
+
+ENDPOINTS: dict[Kind, Endpoints] = {
+    Kind.TIME_ENTRY: Endpoints(
+        create=lambda t, wid, body: t.create_time_entry(wid, body),
+        update=lambda t, wid, rid, body: t.update_time_entry(wid, rid, body),
+        delete=lambda t, wid, rid: t.delete_time_entry(wid, rid),
+    ),
+    Kind.PROJECT: Endpoints(
+        create=lambda t, wid, body: t.create_project(wid, body),
+        update=lambda t, wid, rid, body: t.update_project(wid, rid, body),
+        # Deleting a project here keeps its entries (as the local delete does): they lose the project.
+        delete=lambda t, wid, rid: t.delete_project(wid, rid, te_deletion_mode="unassign"),
+        listing=lambda t, wid: t.iter_projects(wid),
+    ),
+    Kind.CLIENT: Endpoints(
+        create=lambda t, wid, body: t.create_client(wid, body),
+        update=_update_client,
+        delete=lambda t, wid, rid: t.delete_client(wid, rid),
+        listing=lambda t, wid: t.clients(wid, status="both"),
+    ),
+    Kind.TAG: Endpoints(
+        create=lambda t, wid, body: t.create_tag(wid, body),
+        update=lambda t, wid, rid, body: t.update_tag(wid, rid, body),
+        delete=lambda t, wid, rid: t.delete_tag(wid, rid),
+        listing=lambda t, wid: t.tags(wid),
+    ),
+}
+
+
+def endpoints(kind: str) -> Endpoints:
+    return ENDPOINTS[Kind(kind)]
+
+
+if TYPE_CHECKING:
+    from togglsync.api.client import TogglClient
+
+    def _client_is_a_toggl(client: TogglClient) -> Toggl:
+        return client  # mypy checks that TogglClient satisfies the Protocol
