@@ -111,7 +111,7 @@ def install_systemd(units: SystemdUnits, *, enable: bool = True) -> list[str]:
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 said = (proc.stderr or proc.stdout).strip().splitlines()
-                # Fix: the last line was shown as a list (`failed: ['...']`).
+                # One line: what systemctl said last (tests/test_schedule.py).
                 raise UsageError(f"{' '.join(cmd)} failed: {said[-1] if said else f'exit code {proc.returncode}'}")
         done.append(f"enabled {UNIT_NAME}.timer")
     else:

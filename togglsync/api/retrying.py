@@ -117,8 +117,9 @@ class TogglRetry(Retry):
         return float(max(0.0, min(self.backoff_max, wait)))
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        # One reading of Retry-After for both layers. Fix: urllib3's own parser raises
-        # InvalidHeader on "1.5" or garbage, which ended the request as a config error.
+        # One reading of Retry-After for both layers: "1.5" or garbage is no reason to
+        # end the request (urllib3's own parser raises InvalidHeader on them);
+        # tests/test_api_errors.py::test_a_retry_after_urllib3_cannot_read_is_tolerated.
         return retry_after_seconds(response.headers)
 
     def increment(
