@@ -27,6 +27,29 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+# -- Time for the HTTP client ----------------------------------------------------
+
+
+class InstantClock:
+    """A clock whose sleeps return at once: its time moves by what was slept, and `slept` lists the waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return InstantClock()
+
+
 # -- Toggl simulator (togglsync.simulator) ------------------------------------
 
 

@@ -7,7 +7,6 @@ rules. Every error raised here is also checked for leaked credentials.
 from __future__ import annotations
 
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -209,13 +208,28 @@ def test_429_with_a_long_retry_after_is_not_retried(sim, expect):
     assert sim.log.count() == 1
 
 
-def test_retry_after_is_honoured(sim):
+def test_retry_after_is_honoured(sim, clock):
     patient = RetryPolicy(retries=1, backoff=0, jitter=0)
-    client = make_client(sim.url, DirectAuth(sim.seed.api_token), retry=patient)
+    client = make_client(sim.url, DirectAuth(sim.seed.api_token), retry=patient, clock=clock)
     sim.faults.add(status=429, path="/me", headers={"Retry-After": "1"})
-    started = time.monotonic()
     assert client.me()
-    assert time.monotonic() - started >= 0.9
+    assert clock.slept == [1.0]
+
+
+def test_post_429_resend_waits_for_retry_after(sim, wid, clock):
+    patient = RetryPolicy(retries=2, backoff=0, jitter=0)
+    client = make_client(sim.url, DirectAuth(sim.seed.api_token), retry=patient, clock=clock)
+    sim.faults.add(status=429, method="POST", path="/workspaces/*/time_entries", headers={"Retry-After": "2"})
+    client.create_time_entry(wid, entry_body())
+    assert clock.slept == [2.0]
+    assert [r.status for r in sim.log.records] == [429, 200]
+
+
+def test_backoff_doubles_from_the_first_retry(sim, clock):
+    client = make_client(sim.url, DirectAuth(sim.seed.api_token), retry=RetryPolicy(jitter=0), clock=clock)
+    sim.faults.add(status=503, method="GET", path="/me", count=3)
+    assert client.me()
+    assert clock.slept == [1.0, 2.0, 4.0]
 
 
 def test_5xx_retried_on_get(api, sim):
