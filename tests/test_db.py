@@ -149,18 +149,31 @@ def test_second_writer_gets_busy_instead_of_deadlocking(db_path):
 def test_second_writer_waits_for_the_first(db_path):
     first = make_engine(str(db_path))
     second = make_engine(str(db_path), busy_timeout_ms=5_000)
+    second_begins = threading.Event()
+
+    def note_begin(statement: str) -> None:
+        if statement.startswith("BEGIN"):
+            second_begins.set()
+
+    @event.listens_for(second, "connect")
+    def _trace(dbapi_connection, connection_record):
+        # SQLite traces a statement as it starts running: for BEGIN IMMEDIATE,
+        # before it asks for the write lock.
+        dbapi_connection.set_trace_callback(note_begin)
+
     try:
         with first.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (x)")
         locked = threading.Event()
+        held_until_the_second_began: list[bool] = []
 
-        def hold_lock_briefly():
+        def hold_lock_until_the_second_begins():
             with first.begin() as conn:
                 conn.exec_driver_sql("INSERT INTO t VALUES (1)")
                 locked.set()
-                time.sleep(0.2)
+                held_until_the_second_began.append(second_begins.wait(5))
 
-        thread = threading.Thread(target=hold_lock_briefly)
+        thread = threading.Thread(target=hold_lock_until_the_second_begins)
         thread.start()
         locked.wait(5)
         # Read-then-write: in a deferred transaction this is the case that
@@ -169,6 +182,7 @@ def test_second_writer_waits_for_the_first(db_path):
             seen = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
             conn.exec_driver_sql("INSERT INTO t VALUES (?)", (seen + 1,))
         thread.join()
+        assert held_until_the_second_began == [True]
         with second.connect() as conn:
             assert conn.exec_driver_sql("SELECT max(x) FROM t").scalar() == 2
     finally:
