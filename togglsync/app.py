@@ -39,7 +39,7 @@ class App:
 
     @cached_property
     def engine(self):
-        from togglsync.db.migrate import open_database
+        from togglsync.db.open import open_database
 
         return open_database(self.settings.db_target)
 
