@@ -59,12 +59,13 @@ def instrument() -> None:
     from togglsync import records, report, rows, timer
     from togglsync.api import chokepoint, client
     from togglsync.cli import reporting
-    from togglsync.db import migrate, repo
+    from togglsync.db import open as db_open
+    from togglsync.db import repo
     from togglsync.sync import apply, engine, pull, push
 
     timings["imports (cli + every instrumented module)"] = [time.perf_counter() - STARTED, 1, _rss_mb()]
     order.append("imports (cli + every instrumented module)")
-    _wrap(migrate, "open_database", "open_database (create or check the schema)")
+    _wrap(db_open, "open_database", "open_database (create or check the schema)")
     _wrap(engine, "run_sync", "run_sync")
     _wrap(pull.Puller, "pull_catalog", "  Puller.pull_catalog")
     _wrap(client.TogglClient, "me", "    GET /me?with_related_data=true (wait+transfer+decode)")

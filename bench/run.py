@@ -404,15 +404,18 @@ def no_change(results: Results, sim: SimProcess, home: Path, runs: int) -> None:
 
 
 def remote_changes(results: Results, sim: SimProcess, home: Path, runs: int, size: int, tag: str) -> None:
-    import sqlite3
+    from togglsync.db.open import Mode, open_database
 
     procs = []
     for run in range(runs):
         description = f"remote-edit {tag} {run}"
         sim.cmd(cmd="edit_remote", n=1000, offset=size // 10 + run * 1000, description=description)
         proc = cli(sim, home, "sync", "--json")
-        with sqlite3.connect(f"file:{home / 'togglsync.db'}?mode=ro", uri=True) as db:
-            local = db.execute("SELECT count(*) FROM time_entries WHERE description = ?", (description,)).fetchone()[0]
+        db = open_database(home / "togglsync.db", Mode.FAST_READ_ONLY)
+        try:
+            local = db.conn.execute("SELECT count(*) FROM time_entries WHERE description = ?", (description,)).fetchone()[0]
+        finally:
+            db.close()
         if local != 1000:
             raise RuntimeError(f"after the sync {local} local entries carry the remote edit, expected 1000")
         procs.append(proc)
@@ -425,10 +428,10 @@ def remote_changes(results: Results, sim: SimProcess, home: Path, runs: int, siz
 
 
 def _store(home: Path) -> Any:
-    from togglsync.db.migrate import open_database
+    from togglsync.db.open import open_database
     from togglsync.local import LocalStore
 
-    engine = open_database(str(home / "togglsync.db"))
+    engine = open_database(home / "togglsync.db")
     return engine, LocalStore(engine)
 
 

@@ -27,6 +27,48 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+# -- Time for the HTTP client ----------------------------------------------------
+
+
+class InstantClock:
+    """A clock whose sleeps return at once: its time moves by what was slept, and `slept` lists the waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return InstantClock()
+
+
+# -- The CLI in-process --------------------------------------------------------------
+
+
+def invoke_cli(args, *, env=None, input=None, clock=None):
+    """`togglsync ARGS` through click's CliRunner.
+
+    Its App keeps the production retry policy and pacing, on `clock` (a new
+    InstantClock by default): back-off and pacing cost no real time.
+    """
+    from click.testing import CliRunner
+
+    from togglsync.app import App
+    from togglsync.cli import cli
+
+    clock = clock or InstantClock()
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, input=input,
+                              obj=lambda settings: App(settings, clock=clock))
+
+
 # -- Toggl simulator (togglsync.simulator) ------------------------------------
 
 
@@ -121,11 +163,7 @@ class SyncedHome:
         self.db = home / "togglsync.db"
 
     def run(self, *args, input=None, env=None):
-        from click.testing import CliRunner
-
-        from togglsync.cli import cli
-
-        return CliRunner().invoke(cli, [str(a) for a in args], env={**self.env, **(env or {})}, input=input)
+        return invoke_cli(args, env={**self.env, **(env or {})}, input=input)
 
     def requests(self) -> int:
         return len(self.sim.log.records)

@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
-
-from togglsync.cli import cli
-
-FAST = {"TOGGLSYNC_PACING": "0"}
+from conftest import invoke_cli
 
 
 def invoke(env, *args, input=None):
     """Run the CLI in-process; an exception that escaped our error handling fails the test."""
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={**FAST, **env}, input=input)
+    result = invoke_cli(args, env=env, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"togglsync {' '.join(map(str, args))} raised instead of reporting") from result.exception
     return result
@@ -433,3 +429,22 @@ def test_quota_exhausted_through_maton_too(make_sim):
         ("maton", sim.seed.connection_id, 200),
         ("maton", sim.seed.connection_id, 402),
     ]
+
+
+# --- waiting -------------------------------------------------------------------------------------
+
+
+def test_back_off_waits_on_the_apps_clock(sim, clock):
+    sim.faults.add(status=503, method="GET", path="/me", count=2)
+    result = invoke_cli(["api", "GET", "/me"], env=sim.env("direct"), clock=clock)
+    assert result.exit_code == 0, result.stderr
+    assert [r.status for r in sim.log.records] == [503, 503, 200]
+    # The production policy: 1 s, then 2 s, each with up to 0.5 s of jitter.
+    assert len(clock.slept) == 2 and 1.0 <= clock.slept[0] <= 1.5 and 2.0 <= clock.slept[1] <= 2.5
+
+
+def test_pacing_waits_on_the_apps_clock(sim, clock):
+    result = invoke_cli(["sync"], env=sim.env("direct"), clock=clock)
+    assert result.exit_code == 0, result.stderr
+    # Only sleeping moves this clock, so every request after the first waits the full default second.
+    assert len(sim.log) > 2 and clock.slept == [1.0] * (len(sim.log) - 1)

@@ -12,16 +12,13 @@ import sys
 import threading
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke_cli
 
 from togglsync import __version__
-from togglsync.cli import cli
-
-FAST = {"TOGGLSYNC_PACING": "0"}
 
 
 def invoke(env, *args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={**FAST, **env}, input=input)
+    result = invoke_cli(args, env=env, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"togglsync {' '.join(map(str, args))} raised instead of reporting") from result.exception
     return result

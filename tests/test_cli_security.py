@@ -13,15 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from togglsync.cli import cli
+from conftest import invoke_cli
 
 FAST = {"TOGGLSYNC_PACING": "0"}
 
 
 def invoke(env, *args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={**FAST, **env}, input=input)
+    result = invoke_cli(args, env=env, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"togglsync {' '.join(map(str, args))} raised instead of reporting") from result.exception
     return result

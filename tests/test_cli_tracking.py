@@ -25,7 +25,7 @@ from test_cli_tracking_support import (
     synced_template,
 )
 
-from togglsync.db.migrate import open_database
+from togglsync.db.open import open_database
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
 

@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
-from conftest import _ENV_VARS
-
-from togglsync.cli import cli
+from click.testing import Result
+from conftest import _ENV_VARS, invoke_cli
 
 
 @dataclass
@@ -38,7 +36,7 @@ class Home:
     sim: Any = field(default=None)
 
     def run(self, *args: Any, env: dict[str, Any] | None = None) -> Result:
-        return CliRunner().invoke(cli, [str(a) for a in args], env={**self.env, **(env or {})})
+        return invoke_cli(args, env={**self.env, **(env or {})})
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
         with sqlite3.connect(self.db) as conn:
@@ -64,7 +62,7 @@ def synced_template(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
         # The shell's settings must not leak in (conftest clears them per test, after us).
         env = {name: None for name in _ENV_VARS}
         env.update({**sim.env("direct"), "TOGGLSYNC_HOME": str(home), "TOGGLSYNC_PACING": "0"})
-        result = CliRunner().invoke(cli, ["sync"], env=env)
+        result = invoke_cli(["sync"], env=env)
         assert result.exit_code == 0, result.output
     finally:
         sim.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,13 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
-from togglsync.db.engine import (
-    DatabaseNotFound,
-    for_reading,
-    make_engine,
-    make_readonly_engine,
-)
-from togglsync.db.migrate import open_database
+from togglsync.db.engine import for_reading, make_engine
+from togglsync.db.open import DatabaseNotFound, Mode, open_database
 from togglsync.db.models import Project, QuotaState, TimeEntry, TimeEntryTag
 from togglsync.db.repo import get_cursor, load_quota, record_quota, set_cursor, upsert
 from togglsync.db.types import from_utc_text, to_utc_text
@@ -149,18 +145,31 @@ def test_second_writer_gets_busy_instead_of_deadlocking(db_path):
 def test_second_writer_waits_for_the_first(db_path):
     first = make_engine(str(db_path))
     second = make_engine(str(db_path), busy_timeout_ms=5_000)
+    second_begins = threading.Event()
+
+    def note_begin(statement: str) -> None:
+        if statement.startswith("BEGIN"):
+            second_begins.set()
+
+    @event.listens_for(second, "connect")
+    def _trace(dbapi_connection, connection_record):
+        # SQLite traces a statement as it starts running: for BEGIN IMMEDIATE,
+        # before it asks for the write lock.
+        dbapi_connection.set_trace_callback(note_begin)
+
     try:
         with first.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (x)")
         locked = threading.Event()
+        held_until_the_second_began: list[bool] = []
 
-        def hold_lock_briefly():
+        def hold_lock_until_the_second_begins():
             with first.begin() as conn:
                 conn.exec_driver_sql("INSERT INTO t VALUES (1)")
                 locked.set()
-                time.sleep(0.2)
+                held_until_the_second_began.append(second_begins.wait(5))
 
-        thread = threading.Thread(target=hold_lock_briefly)
+        thread = threading.Thread(target=hold_lock_until_the_second_begins)
         thread.start()
         locked.wait(5)
         # Read-then-write: in a deferred transaction this is the case that
@@ -169,6 +178,7 @@ def test_second_writer_waits_for_the_first(db_path):
             seen = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
             conn.exec_driver_sql("INSERT INTO t VALUES (?)", (seen + 1,))
         thread.join()
+        assert held_until_the_second_began == [True]
         with second.connect() as conn:
             assert conn.exec_driver_sql("SELECT max(x) FROM t").scalar() == 2
     finally:
@@ -191,7 +201,7 @@ def test_readonly_engine_reads_but_refuses_writes(engine, db_path):
     with engine.begin() as conn:
         upsert(conn, TimeEntry, [entry(1)])
     engine.dispose()  # no -wal/-shm left behind: the read-only open must cope
-    readonly = make_readonly_engine(db_path)
+    readonly = open_database(db_path, Mode.READ_ONLY)
     try:
         with readonly.connect() as conn:
             assert conn.scalar(select(TimeEntry.description)) == "entry 1"
@@ -205,20 +215,37 @@ def test_readonly_engine_reads_but_refuses_writes(engine, db_path):
         readonly.dispose()
 
 
-def test_readonly_engine_handles_awkward_paths(tmp_path):
+def test_fast_read_only_refuses_writes(engine, db_path):
+    engine.dispose()
+    fast = open_database(db_path, Mode.FAST_READ_ONLY)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            fast.conn.execute("DELETE FROM time_entries")
+    finally:
+        fast.close()
+
+
+def test_read_only_opens_handle_awkward_paths(tmp_path):
     path = tmp_path / "my data #1?" / "toggl sync.db"
     open_database(str(path)).dispose()
-    readonly = make_readonly_engine(str(path))
+    readonly = open_database(str(path), Mode.READ_ONLY)
     try:
         with readonly.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM time_entries").scalar() == 0
     finally:
         readonly.dispose()
+    fast = open_database(str(path), Mode.FAST_READ_ONLY)
+    try:
+        assert fast._engine is None  # the driver opened it alone
+        assert fast.conn.execute("SELECT count(*) FROM time_entries").fetchone() == (0,)
+    finally:
+        fast.close()
 
 
-def test_readonly_engine_needs_an_existing_file(tmp_path):
+@pytest.mark.parametrize("mode", [Mode.READ_ONLY, Mode.FAST_READ_ONLY])
+def test_read_only_opens_need_an_existing_file(tmp_path, mode):
     with pytest.raises(DatabaseNotFound):
-        make_readonly_engine(tmp_path / "missing.db")
+        open_database(tmp_path / "missing.db", mode)
     assert not (tmp_path / "missing.db").exists()
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Boolean
 
 from togglsync.db import stored
-from togglsync.db.lite import Database, connect
 from togglsync.db.models import Base
+from togglsync.db.open import DatabaseNotFound, DatabaseOpenError, Mode, open_database
 from togglsync.db.types import JSONText, UTCDateTime
 
 PROBE = """
@@ -46,9 +46,12 @@ def test_timer_commands_import_neither_sqlalchemy_nor_http(synced, args):
 
 
 def test_start_with_project_and_tags_stays_light_and_matches_the_python_api(synced):
-    with Database(str(synced.db)).snapshot() as conn:
-        project = conn.execute("SELECT name FROM projects WHERE active = 1 ORDER BY id LIMIT 1").fetchone()[0]
-        tag = conn.execute("SELECT name FROM tags ORDER BY id LIMIT 1").fetchone()[0]
+    db = open_database(synced.db, Mode.FAST_READ_ONLY)
+    try:
+        project = db.conn.execute("SELECT name FROM projects WHERE active = 1 ORDER BY id LIMIT 1").fetchone()[0]
+        tag = db.conn.execute("SELECT name FROM tags ORDER BY id LIMIT 1").fetchone()[0]
+    finally:
+        db.close()
     done, heavy = _probe(synced, "start", "Light", "-p", project.upper(), "-t", tag, "--billable")
     assert done.returncode == 0, done.stderr
     assert heavy == ""
@@ -56,7 +59,6 @@ def test_start_with_project_and_tags_stays_light_and_matches_the_python_api(sync
     running = json.loads(result.output)["running"]
     assert running["description"] == "Light" and running["tags"] == [tag] and running["billable"] is True
     # The row and its queued create are what LocalStore writes (same stored forms).
-    from togglsync.db.migrate import open_database
     from togglsync.local import LocalStore
 
     engine = open_database(synced.db)
@@ -98,28 +100,39 @@ def test_stored_forms_round_trip():
     assert json.loads(stored.json_to_db({"big": 2**70, "odd": "\ud800"})) == {"big": 2**70, "odd": "\ud800"}
 
 
-def test_quick_connect_declines_what_it_cannot_open_alone(tmp_path):
-    assert connect(str(tmp_path / "missing.db")) is None
-    assert connect("sqlite:///" + str(tmp_path / "x.db")) is None
-    assert connect(":memory:") is None
+def test_fast_open_takes_the_full_way_for_what_the_driver_cannot_open_alone(tmp_path):
+    with pytest.raises(DatabaseNotFound):
+        open_database(tmp_path / "missing.db", Mode.FAST_READ_ONLY)
+    assert not (tmp_path / "missing.db").exists()
+    db = open_database(":memory:", Mode.FAST_READ_WRITE)
+    try:
+        assert db._engine is not None
+        assert db.conn.execute("SELECT count(*) FROM time_entries").fetchone() == (0,)
+    finally:
+        db.close()
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
-    assert connect(str(tmp_path / "junk.db")) is None
+    with pytest.raises(DatabaseOpenError, match="not a SQLite database"):
+        open_database(tmp_path / "junk.db", Mode.FAST_READ_WRITE)
 
 
-def test_database_creates_a_missing_file_then_opens_it_quickly(tmp_path):
+def test_fast_open_creates_a_missing_file_then_opens_it_quickly(tmp_path):
     path = tmp_path / "new" / "togglsync.db"
-    db = Database(str(path))
+    db = open_database(str(path), Mode.FAST_READ_WRITE)
     try:
         assert db._engine is None  # reopened through the driver after the full open created it
         assert db.conn.execute("SELECT count(*) FROM time_entries").fetchone() == (0,)
         assert db.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     finally:
         db.close()
-    assert connect(str(path)) is not None
+    again = open_database(str(path), Mode.FAST_READ_ONLY)
+    try:
+        assert again._engine is None
+    finally:
+        again.close()
 
 
-def test_database_named_by_url_uses_the_engines_connection(tmp_path):
-    db = Database("sqlite:///" + str(tmp_path / "url.db"))
+def test_fast_open_of_a_database_named_by_url_uses_the_engines_connection(tmp_path):
+    db = open_database("sqlite:///" + str(tmp_path / "url.db"), Mode.FAST_READ_WRITE)
     try:
         assert db._engine is not None
         with db.transaction() as conn:
@@ -130,7 +143,7 @@ def test_database_named_by_url_uses_the_engines_connection(tmp_path):
 
 
 def test_a_failed_write_rolls_back(tmp_path):
-    db = Database(str(tmp_path / "t.db"))
+    db = open_database(str(tmp_path / "t.db"), Mode.FAST_READ_WRITE)
     try:
         with pytest.raises(RuntimeError):
             with db.transaction() as conn:

@@ -322,7 +322,7 @@ def test_a_record_whose_create_was_rejected_can_be_fixed_or_deleted(env):
 
 
 def test_names_are_unique_case_insensitively_beyond_ascii(tmp_path):
-    from togglsync.db.migrate import open_database
+    from togglsync.db.open import open_database
     from togglsync.db.models import Account
     from togglsync.errors import UsageError
     from togglsync.local import LocalStore

@@ -18,7 +18,8 @@ from sqlalchemy import event
 
 from togglsync.cli import cli
 from togglsync.db.engine import make_engine
-from togglsync.db.migrate import alembic_config, current_revision, head_revision, open_database
+from togglsync.db.migrate import alembic_config, current_revision, head_revision
+from togglsync.db.open import open_database
 
 TOKEN = "1971800d4d82861d8f2c1651fea4d212"  # the shape of a Toggl API token
 # The secret keys in the account.raw that rows_at_0001 writes.

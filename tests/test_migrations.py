@@ -13,18 +13,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import Engine, event, inspect, select, text
 
-from togglsync.db.engine import DatabaseOpenError, foreign_keys_disabled, make_engine, table_rebuilds_allowed
+from togglsync.db.engine import foreign_keys_disabled, make_engine, table_rebuilds_allowed
 from togglsync.db.migrate import (
     DatabaseTooNew,
     alembic_config,
     current_revision,
     head_revision,
-    open_database,
     upgrade,
 )
 from togglsync.db.models import Base, TimeEntry, TimeEntryTag
+from togglsync.db.open import DatabaseOpenError, Mode, open_database
 from togglsync.db.repo import upsert
 from togglsync.errors import TogglSyncError
 
@@ -191,6 +191,41 @@ def test_newer_database_is_refused_clearly(db_path):
     assert "9999_from_the_future" in str(raised.value)
 
 
+def _close(opened) -> None:
+    if isinstance(opened, Engine):
+        opened.dispose()
+    else:
+        opened.close()
+
+
+@pytest.mark.parametrize("mode", [Mode.READ_ONLY, Mode.FAST_READ_ONLY])
+def test_read_only_opens_upgrade_an_older_database_first(engine, db_path, mode):
+    run_alembic(engine, command.upgrade, "0002")
+    upgrades: list[Mode] = []
+    _close(open_database(db_path, mode, on_upgrade=lambda: upgrades.append(mode)))
+    assert upgrades == [mode]
+    assert current_revision(engine) == head_revision()
+    _close(open_database(db_path, mode, on_upgrade=lambda: upgrades.append(mode)))
+    assert upgrades == [mode]  # at head: nothing ran, nothing to say
+
+
+@pytest.mark.parametrize("mode", [Mode.READ_ONLY, Mode.FAST_READ_ONLY])
+def test_read_only_opens_read_a_newer_database_as_it_is(engine, db_path, mode):
+    run_alembic(engine, command.upgrade, "head")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    opened = open_database(db_path, mode)
+    try:
+        if mode is Mode.READ_ONLY:
+            with opened.connect() as connection:
+                version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        else:
+            version = opened.conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        _close(opened)
+    assert version == "9999_from_the_future"
+
+
 def test_a_file_that_is_not_a_database_is_refused_clearly(db_path):
     db_path.write_bytes(b"this is a text file, not SQLite\n" * 100)
     with pytest.raises(DatabaseOpenError, match="not a SQLite database"):
@@ -199,7 +234,7 @@ def test_a_file_that_is_not_a_database_is_refused_clearly(db_path):
 
 def test_concurrent_first_opens_upgrade_once(db_path):
     """Separate processes (alembic's context is process-global, not per thread)."""
-    script = "import sys; from togglsync.db.migrate import open_database; open_database(sys.argv[1]).dispose()"
+    script = "import sys; from togglsync.db.open import open_database; open_database(sys.argv[1]).dispose()"
     processes = [
         subprocess.Popen([sys.executable, "-c", script, str(db_path)], stderr=subprocess.PIPE, text=True)
         for _ in range(3)

@@ -72,7 +72,8 @@ def test_wheel_carries_the_migrations_and_they_run(tmp_path):
 import sys
 sys.path.insert(0, {str(site)!r})
 import togglsync
-from togglsync.db.migrate import current_revision, head_revision, migrations_dir, open_database
+from togglsync.db.migrate import current_revision, head_revision, migrations_dir
+from togglsync.db.open import open_database
 assert togglsync.__file__.startswith({str(site)!r}), togglsync.__file__
 assert str(migrations_dir()).startswith({str(site)!r}), migrations_dir()
 engine = open_database("db/togglsync.db")

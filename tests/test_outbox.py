@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from togglsync import outbox
-from togglsync.db.migrate import open_database
+from togglsync.db.open import open_database
 from togglsync.outbox import Action, State
 
 PACKAGE = Path(__file__).resolve().parent.parent / "togglsync"

@@ -16,9 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from togglsync.cli import cli
+from conftest import invoke_cli
 
 
 class Session:
@@ -30,7 +28,7 @@ class Session:
         self.outputs: list[tuple[tuple[str, ...], bytes]] = []
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
-        result = CliRunner().invoke(cli, list(args), env={**self.env, **(env or {})}, input=input)
+        result = invoke_cli(args, env={**self.env, **(env or {})}, input=input)
         blob = result.stdout_bytes + (result.stderr_bytes or b"")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             import traceback
@@ -247,7 +245,7 @@ def test_sql_can_still_read(synced):
                                  "http://127.0.0.1.example.com", "http://localhost.evil.com"])
 def test_plain_http_is_refused_except_to_loopback(isolated_home, url):
     env = {"TOGGLSYNC_HOME": str(isolated_home), "TOGGL_API_TOKEN": "0123456789abcdef0123456789abcdef"}
-    result = CliRunner().invoke(cli, ["--api-url", url, "api", "GET", "/me"], env=env)
+    result = invoke_cli(["--api-url", url, "api", "GET", "/me"], env=env)
     text = result.output + (result.stderr or "")
     assert result.exit_code == 2, text
     assert "refusing plain http://" in text and "Traceback" not in text
@@ -256,7 +254,7 @@ def test_plain_http_is_refused_except_to_loopback(isolated_home, url):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:{port}", "http://localhost:{port}"])
 def test_plain_http_to_loopback_is_allowed(sim, isolated_home, url):
     env = {"TOGGLSYNC_HOME": str(isolated_home), "TOGGL_API_TOKEN": sim.seed.api_token}
-    result = CliRunner().invoke(cli, ["--api-url", url.format(port=sim.port), "api", "GET", "/me"], env=env)
+    result = invoke_cli(["--api-url", url.format(port=sim.port), "api", "GET", "/me"], env=env)
     assert result.exit_code == 0, result.output
 
 
@@ -276,7 +274,7 @@ def test_redirects_to_another_host_never_carry_credentials(make_sim, isolated_ho
     args = [a.format(wid=sim.seed.workspace_id) for a in command]
     if command[1:2] == ("POST",):
         args += ["-d", '{"name": "redirected"}']
-    result = CliRunner().invoke(cli, args, env=env)
+    result = invoke_cli(args, env=env)
     text = result.output + (result.stderr or "")
     assert "Traceback" not in text
     assert isinstance(result.exception, SystemExit), repr(result.exception)

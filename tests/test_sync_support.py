@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, func, select
 
 from togglsync.api import DirectAuth, RetryPolicy, TogglClient
-from togglsync.db.migrate import open_database
+from togglsync.db.open import open_database
 from togglsync.db.models import (
     PendingOperation,
     Project,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, text
 
-from togglsync.db.migrate import open_database
+from togglsync.db.open import open_database
 from togglsync.db.models import (
     Account,
     Client,

@@ -6,41 +6,66 @@ Kept apart from the CLI so the Python API (and tests) can use the same wiring.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from togglsync.config import Settings
 from togglsync.errors import QuotaSnapshot
 
+if TYPE_CHECKING:
+    from togglsync.api.retrying import Clock, RetryPolicy
+
 
 class App:
-    def __init__(self, settings: Settings):
+    """The wiring for one set of Settings.
+
+    How the HTTP clients wait can be chosen: `retry` (default `RetryPolicy()`),
+    `pacing` (seconds between requests; default the setting) and `clock`, the
+    time that back-off and pacing wait through (default real time).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+        pacing: float | None = None,
+        clock: Clock | None = None,
+    ):
         self.settings = settings
+        self._retry = retry
+        self._pacing = pacing
+        self._clock = clock
         self._quota_seen: dict[str, QuotaSnapshot] = {}
 
     @cached_property
     def engine(self):
-        from togglsync.db.migrate import open_database
+        from togglsync.db.open import open_database
 
         return open_database(self.settings.db_target)
 
     @cached_property
     def client(self):
         from togglsync.api import DirectAuth, MatonAuth, TogglClient
+        from togglsync.api.retrying import SYSTEM_CLOCK
 
         s = self.settings
         root = s.root_url  # TogglClient checks it (https, or http to loopback only)
         secret = s.credential()
         auth = MatonAuth(secret, s.maton_connection) if s.transport == "maton" else DirectAuth(secret)
-        return TogglClient(root, auth, min_interval=s.pacing, on_quota=self._remember_quota)
+        pacing = s.pacing if self._pacing is None else self._pacing
+        return TogglClient(root, auth, retry=self._retry, min_interval=pacing, clock=self._clock or SYSTEM_CLOCK,
+                           on_quota=self._remember_quota)
 
     @cached_property
     def maton(self):
         from togglsync.api import MatonControl
+        from togglsync.api.retrying import SYSTEM_CLOCK
         from togglsync.errors import ConfigError
 
         s = self.settings
         if not s.maton_api_key:
             raise ConfigError("no Maton API key: set MATON_API_KEY or run `togglsync login --maton`")
-        return MatonControl(s.maton_ctrl_url, s.maton_api_key)
+        return MatonControl(s.maton_ctrl_url, s.maton_api_key, retry=self._retry, clock=self._clock or SYSTEM_CLOCK)
 
     def _remember_quota(self, snapshot: QuotaSnapshot) -> None:
         self._quota_seen[snapshot.pool] = snapshot

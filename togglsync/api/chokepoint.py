@@ -25,7 +25,7 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from togglsync.api.counting import CountingAdapter
 from togglsync.api.responses import api_error, decode_json, network_error
-from togglsync.api.retrying import REPEATABLE_METHODS, Pacer, RetryPolicy, retry_after_seconds
+from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
 from togglsync.errors import ApiError, BudgetExhausted, ConfigError
 
 log = logging.getLogger("togglsync.api")
@@ -54,19 +54,21 @@ class Chokepoint:
         min_interval: float = 0.0,
         user_agent: str,
         session: requests.Session | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.root_url = root_url
         self.auth = auth
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.pacer = Pacer(min_interval)
+        self.clock = clock
+        self.pacer = Pacer(min_interval, clock=clock.monotonic, sleep=clock.sleep)
         self.budget: int | None = None
         self.server_time: datetime | None = None
         self._host = urlsplit(root_url).netloc
         self._session = session or requests.Session()
         self._owns_session = session is None
         self._user_agent = user_agent
-        self._adapter = CountingAdapter(max_retries=self.retry.to_urllib3())
+        self._adapter = CountingAdapter(max_retries=self.retry.to_urllib3(sleep=clock.sleep))
         # Mounted on our root only, so a session passed in keeps its adapters
         # for other hosts, and ours wins for this one (longest prefix).
         self._session.mount(root_url + "/", self._adapter)
@@ -109,7 +111,7 @@ class Chokepoint:
             delay = self.retry.delay(resends, retry_after)
             log.debug("%s %s -> 429, resending in %.2f s", method, url, delay)
             if delay > 0:
-                time.sleep(delay)
+                self.clock.sleep(delay)
 
     def _send_once(
         self, method: str, url: str, *, params: Any, json: Any, repeatable: bool, stream: bool = False
@@ -122,7 +124,9 @@ class Chokepoint:
                 raise BudgetExhausted(f"request budget of {self.budget} spent; {method} {where} not sent")
             retries = min(retries, left - 1)  # retries count against the budget too
         methods = REPEATABLE_METHODS | {method} if repeatable else REPEATABLE_METHODS
-        self._adapter.max_retries = self.retry.to_urllib3(retries=retries, methods=frozenset(methods))
+        self._adapter.max_retries = self.retry.to_urllib3(
+            retries=retries, methods=frozenset(methods), sleep=self.clock.sleep
+        )
 
         self.pacer.wait()
         sent_before = self.requests_sent

@@ -25,7 +25,7 @@ import togglsync
 from togglsync.api.chokepoint import Chokepoint, Timeout, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
-from togglsync.api.retrying import RetryPolicy
+from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import check_url
 from togglsync.errors import NetworkError, QuotaSnapshot
 
@@ -87,6 +87,7 @@ class TogglClient:
         user_agent: str = f"togglsync/{togglsync.__version__}",
         on_quota: Callable[[QuotaSnapshot], None] | None = None,
         session: requests.Session | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.root_url = check_url(root_url)
         self.auth = auth
@@ -100,6 +101,7 @@ class TogglClient:
             min_interval=min_interval,
             user_agent=user_agent,
             session=session,
+            clock=clock,
         )
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ import requests
 
 import togglsync
 from togglsync.api.chokepoint import Chokepoint, Timeout
-from togglsync.api.retrying import RetryPolicy
+from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import MATON_CTRL_URL, MatonAuth, check_url
 from togglsync.errors import BadResponse
 
@@ -33,6 +33,7 @@ class MatonControl:
         retry: RetryPolicy | None = None,
         user_agent: str = f"togglsync/{togglsync.__version__}",
         session: requests.Session | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.ctrl_url = check_url(ctrl_url)
         self.auth = MatonAuth(api_key)  # the same Bearer key as the gateway; no connection header
@@ -45,6 +46,7 @@ class MatonControl:
             min_interval=0.0,
             user_agent=user_agent,
             session=session,
+            clock=clock,
         )
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import takewhile
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
@@ -38,6 +38,27 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Safe to send twice: PUT carries absolute values, DELETE of a deleted record
 # is harmless, PATCH is stop (409 on the second) or a bulk replace.
 REPEATABLE_METHODS = frozenset({"GET", "PUT", "DELETE", "PATCH"})
+
+
+class Clock(Protocol):
+    """The time that pacing and back-off are measured in and waited through."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Real time: what every client uses unless it is given another clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
 
 
 @dataclass(frozen=True)
@@ -75,8 +96,17 @@ class RetryPolicy:
     def waits_too_long(self, retry_after: float | None) -> bool:
         return self.respect_retry_after and retry_after is not None and retry_after > self.max_retry_after
 
-    def to_urllib3(self, *, retries: int | None = None, methods: frozenset[str] = REPEATABLE_METHODS) -> Retry:
-        """The urllib3 `Retry` for one request; `retries` may lower the count (request budget)."""
+    def to_urllib3(
+        self,
+        *,
+        retries: int | None = None,
+        methods: frozenset[str] = REPEATABLE_METHODS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Retry:
+        """The urllib3 `Retry` for one request; `retries` may lower the count (request budget).
+
+        `sleep` waits between attempts (a test's clock instead of real time).
+        """
         count = self.retries if retries is None else max(0, min(retries, self.retries))
         return TogglRetry(
             total=count,
@@ -92,20 +122,39 @@ class RetryPolicy:
             backoff_max=self.backoff_max,
             backoff_jitter=self.jitter,
             respect_retry_after_header=self.respect_retry_after,
-            retry_after_max=self.max_retry_after,  # type: ignore[arg-type]  # urllib3 annotates int
+            retry_after_max=self.max_retry_after,
             raise_on_status=False,
             raise_on_redirect=False,
+            sleep=sleep,
         )
 
 
 class TogglRetry(Retry):
-    """urllib3's Retry with two changes for a rate-limited API.
+    """urllib3's Retry with three changes for a rate-limited API.
 
     * The first retry waits `backoff_factor` too (urllib3 retries the first one
       immediately, which a leaky bucket at ~1 req/s would refuse again).
     * A `Retry-After` longer than `retry_after_max` ends the retries instead of
       being shortened to the maximum: retrying early only burns quota.
+    * The waits go through `sleep` (given, kept by every `new()` copy).
     """
+
+    def __init__(self, *args: Any, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sleep = sleep
+
+    def new(self, **kw: Any) -> Self:
+        retry = super().new(**kw)
+        retry._sleep = self._sleep
+        return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # As urllib3 decides: the server's Retry-After when it gave a usable one, else the back-off.
+        wait = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
+        if not wait:
+            wait = self.get_backoff_time()
+        if wait > 0:
+            self._sleep(wait)
 
     def get_backoff_time(self) -> float:
         consecutive = len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))

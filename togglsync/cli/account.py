@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from togglsync.app import App
 from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import new_app
 from togglsync.config import update_config_file
 from togglsync.errors import UsageError
 from togglsync.output import dumps, render_rows
@@ -40,7 +40,7 @@ def login(ctx: click.Context, maton: bool) -> None:
         raise UsageError(f"no {what} given: paste it at the prompt, or set {variable} instead of logging in")
     key = "maton_api_key" if maton else "api_token"
     transport = "maton" if maton else "direct"
-    trial = App(with_overrides(app.settings, transport=transport, **{key: secret}))
+    trial = new_app(ctx, with_overrides(app.settings, transport=transport, **{key: secret}))
     me = trial.client.me()
     trial.close()
     update_config_file(app.settings.config_file, {key: secret, "transport": transport})

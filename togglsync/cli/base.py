@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from togglsync import __version__
 from togglsync.app import App
-from togglsync.config import load_settings
+from togglsync.config import Settings, load_settings
 from togglsync.errors import TogglSyncError
+
+# Builds the App of an invocation. `App` unless the caller of the root command
+# passes another as click's `obj` (`cli.main(obj=...)`, `CliRunner().invoke(cli, args, obj=...)`).
+AppFactory = Callable[[Settings], App]
 
 
 class CliError(click.ClickException):
@@ -81,14 +87,28 @@ COMMANDS = {
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
+@dataclass
+class Invocation:
+    """The root context's object: the global options, and the App built from them on first use."""
+
+    options: dict[str, Any]
+    make_app: AppFactory = App
+    app: App | None = None
+
+
 def get_app(ctx: click.Context) -> App:
     """The App for this invocation, built lazily so offline commands never need credentials."""
-    obj = ctx.find_root().obj
-    if obj.get("app") is None:
-        settings = load_settings(obj["options"])
-        obj["app"] = App(settings)
-        ctx.find_root().call_on_close(obj["app"].close)
-    return obj["app"]
+    invocation: Invocation = ctx.find_root().obj
+    if invocation.app is None:
+        invocation.app = new_app(ctx, load_settings(invocation.options))
+        ctx.find_root().call_on_close(invocation.app.close)
+    return invocation.app
+
+
+def new_app(ctx: click.Context, settings: Settings) -> App:
+    """An App on these settings, built like this invocation's; the caller closes it."""
+    invocation: Invocation = ctx.find_root().obj
+    return invocation.make_app(settings)
 
 
 @click.group(cls=TogglSyncGroup, context_settings=CONTEXT_SETTINGS)
@@ -110,16 +130,14 @@ def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, time
     if debug:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
         logging.getLogger("togglsync").setLevel(logging.DEBUG)
-    ctx.obj = {
-        "options": {
-            "home": home,
-            "db": db,
-            "transport": transport,
-            "api_url": api_url,
-            "maton_connection": maton_connection,
-            "timezone": timezone,
-        },
-        "app": None,
+    options = {
+        "home": home,
+        "db": db,
+        "transport": transport,
+        "api_url": api_url,
+        "maton_connection": maton_connection,
+        "timezone": timezone,
     }
+    ctx.obj = Invocation(options, ctx.obj or App)
 
 

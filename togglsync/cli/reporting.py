@@ -1,7 +1,7 @@
 """Reading the database: sql, db path, report.
 
 These commands only read. They open the SQLite file with `mode=ro`
-(make_readonly_engine), so nothing they run can change it, they never
+(db.open's read-only modes), so nothing they run can change it, they never
 create a database that is not there, and they do not wait for a running
 sync (WAL readers see the last committed state).
 """
@@ -23,8 +23,9 @@ from togglsync.errors import TogglSyncError, UsageError
 from togglsync.output import output_format_options
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection
 
+    from togglsync.db.open import Mode
     from togglsync.report import Report
 
 T = TypeVar("T")
@@ -44,26 +45,21 @@ def _database_file(ctx: click.Context) -> Path:
     return Path(sqlite_url(get_app(ctx).settings.db_target).database or "").expanduser().resolve()
 
 
-def _open_readonly(ctx: click.Context) -> Engine:
-    """A `mode=ro` engine on the database, disposed when the command ends. Never creates the file."""
-    from togglsync.db.engine import DatabaseNotFound, make_readonly_engine
+def _open(ctx: click.Context, mode: Mode) -> Any:
+    """The database in a read-only mode of db.open: never created here; an older one is
+    upgraded first, and the user is told."""
+    from togglsync.db.open import DatabaseNotFound, open_database
+
+    def upgraded() -> None:
+        click.echo(f"(upgraded the database at {_database_file(ctx)} to this togglsync's schema)", err=True)
 
     try:
-        engine = make_readonly_engine(get_app(ctx).settings.db_target)
+        return open_database(get_app(ctx).settings.db_target, mode, on_upgrade=upgraded)
     except DatabaseNotFound:
         raise DatabaseNotFound(
             f"no database at {_database_file(ctx)} yet: run `togglsync sync` first "
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
-    ctx.call_on_close(engine.dispose)
-    from togglsync.db.migrate import at_head
-
-    if not at_head(engine):
-        # Upgrade first, as any other command would. Fix: a database from before
-        # migration 0004 showed the API token it still held in account.raw to
-        # `togglsync sql`, which used to upgrade only after a query failed.
-        _upgrade(ctx)
-    return engine
 
 
 def _no_op() -> int:
@@ -86,55 +82,21 @@ def _sqlite_error(exc: BaseException, ctx: click.Context) -> Exception:
     return UsageError(message)
 
 
-def _upgrade(ctx: click.Context) -> None:
-    """Migrate a database behind this togglsync's schema (e.g. no views yet) like any command would.
-    A newer or unwritable database is left as it is: reading it may still work."""
-    from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from togglsync.db.migrate import open_database
-
-    try:
-        open_database(get_app(ctx).settings.db_target).dispose()
-    except (TogglSyncError, SQLAlchemyError, CommandError, OSError):
-        return
-    click.echo(f"(upgraded the database at {_database_file(ctx)} to this togglsync's schema)", err=True)
-
-
 def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
-    """run(connection) on the database, read-only.
+    """run(connection) on the database, read-only, through the sqlite3 driver (db.open's
+    fast mode: no SQLAlchemy import at this version's schema, most of a report's start-up)."""
+    from togglsync.db.open import Mode
 
-    A database at this version's schema is read through the sqlite3 driver
-    alone (db.lite: no SQLAlchemy import, most of a report's start-up); any
-    other goes the full way, which upgrades an old schema first.
-    """
-    from togglsync.db.lite import connect_readonly
-
-    conn = connect_readonly(get_app(ctx).settings.db_target)
-    if conn is None:
-        engine = _open_readonly(ctx)
-
-        def full() -> T:
-            with engine.connect() as connection:
-                return run(connection)
-
-        return _translating_errors(ctx, full)
     try:
-        return run(conn)
+        db = _open(ctx, Mode.FAST_READ_ONLY)
+    except sqlite3.Error as exc:
+        raise _sqlite_error(exc, ctx) from None
+    try:
+        return run(db.conn)
     except sqlite3.Error as exc:
         raise _sqlite_error(exc, ctx) from None
     finally:
-        conn.close()
-
-
-def _translating_errors(ctx: click.Context, run: Callable[[], T]) -> T:
-    """run(); a database error becomes one line (see _sqlite_error)."""
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        return run()
-    except (sqlite3.Error, DBAPIError) as exc:
-        raise _sqlite_error(exc.orig if isinstance(exc, DBAPIError) else exc, ctx) from None
+        db.close()
 
 
 # --- togglsync sql ------------------------------------------------------------------------------
@@ -210,9 +172,12 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
     togglsync sql "SELECT date, hours FROM daily_totals ORDER BY date DESC LIMIT 7"
     togglsync sql "SELECT * FROM entries WHERE project = :p" -p p="Website relaunch" --csv
     """
+    from togglsync.db.open import Mode
+
     bound = _parse_params(params)
     text = _read_query(query)
-    engine = _open_readonly(ctx)
+    engine = _open(ctx, Mode.READ_ONLY)
+    ctx.call_on_close(engine.dispose)
 
     raw = engine.raw_connection()
     ctx.call_on_close(raw.close)
@@ -223,13 +188,12 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
     # it; a progress callback lets the KeyboardInterrupt in, which aborts the statement.
     dbapi.set_progress_handler(_no_op, 100_000)
 
-    def execute() -> sqlite3.Cursor:
-        try:
-            return dbapi.execute(text, bound)
-        except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
-            raise sqlite3.ProgrammingError(str(exc)) from None
-
-    cursor = _translating_errors(ctx, execute)
+    try:
+        cursor = dbapi.execute(text, bound)
+    except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
+        raise _sqlite_error(sqlite3.ProgrammingError(str(exc)), ctx) from None
+    except sqlite3.Error as exc:
+        raise _sqlite_error(exc, ctx) from None
     if cursor.description is None:  # a statement without a result (e.g. some PRAGMAs)
         return
     columns = [d[0] for d in cursor.description]

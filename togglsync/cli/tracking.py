@@ -95,9 +95,9 @@ class _Session:
     def db(self) -> Database:
         """The database on the sqlite3 driver alone: every read here, and the writes of
         status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
-        from togglsync.db.lite import Database
+        from togglsync.db.open import Mode, open_database
 
-        db = Database(self.app.settings.db_target)
+        db = open_database(self.app.settings.db_target, Mode.FAST_READ_WRITE)
         self.ctx.call_on_close(db.close)
         return db
 

@@ -1,4 +1,4 @@
 """The local SQLite database: schema (models), engines, migrations, bulk writes.
 
-`open_database()` in `togglsync.db.migrate` is the way in for the application.
+`open_database(target, mode)` in `togglsync.db.open` is the one way in.
 """

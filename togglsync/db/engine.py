@@ -24,20 +24,13 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from togglsync.db.lite import BUSY_TIMEOUT_MS
-from togglsync.errors import ConfigError, TogglSyncError
+from togglsync.db.open import DatabaseNotFound
+from togglsync.errors import ConfigError
 
 
 # Execution option naming how our "begin" listener starts a transaction.
 BEGIN_MODE_OPTION = "togglsync_begin"
 _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
-
-
-class DatabaseOpenError(TogglSyncError):
-    """The database file cannot be opened or used by this version of togglsync."""
-
-
-class DatabaseNotFound(DatabaseOpenError):
-    """A read-only open of a database file that does not exist."""
 
 
 def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:

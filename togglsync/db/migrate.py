@@ -10,7 +10,6 @@ so this works from an installed wheel, not only from a checkout.
 from __future__ import annotations
 
 import importlib.resources
-import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from togglsync.db.engine import DatabaseOpenError, for_reading, make_engine
+from togglsync.db.engine import for_reading
 from togglsync.db.lite import SCHEMA_HEAD
+from togglsync.db.open import DatabaseOpenError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -123,18 +123,6 @@ def upgrade(engine: Engine) -> bool:
         _needs_upgrade(engine)
         raise
     return True
-
-
-def open_database(url_or_path: str | os.PathLike[str]) -> Engine:
-    """The read-write engine for a database, created or migrated as needed."""
-    engine = make_engine(url_or_path)
-    try:
-        if not at_head(engine):
-            upgrade(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 def _vacuum(connection: Connection) -> None:

@@ -1,0 +1,180 @@
+"""The one way into the local database: `open_database(target, mode)`.
+
+| mode | gives | a missing file | an older schema |
+|---|---|---|---|
+| `READ_WRITE` | SQLAlchemy `Engine` | created | upgraded |
+| `READ_ONLY` | `Engine` on the file opened `mode=ro` | `DatabaseNotFound` | upgraded first, when it can be |
+| `FAST_READ_WRITE` | `lite.Database` (sqlite3 connection) | created | upgraded |
+| `FAST_READ_ONLY` | `lite.Database`, opened `mode=ro` | `DatabaseNotFound` | upgraded first, when it can be |
+
+The fast modes open a file at this version's schema with the sqlite3 driver
+alone, with the pragmas our engine sets: importing SQLAlchemy costs more
+than `status`, `start` or `stop` may take in all. Anything else (no file yet,
+an older schema, a database named by URL) takes the full way first, and the
+connection comes from the driver after all, or from that engine (same driver,
+same pragmas).
+
+A read-only open never creates a file, but reads an older database only
+after upgrading it, as any other command would (a migration may remove
+something that must not be shown, like the API tokens 0004 deletes). A
+database that cannot be upgraded (newer, or not writable) is read as it is.
+
+`target` is a file path or a SQLAlchemy SQLite URL. SQLAlchemy and alembic
+are imported only on the full way.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
+
+from togglsync.db.lite import BUSY_TIMEOUT_MS, SCHEMA_HEAD, Database, configure
+from togglsync.errors import TogglSyncError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+Target = str | os.PathLike[str]
+
+
+class Mode(enum.Enum):
+    READ_WRITE = "read-write"
+    READ_ONLY = "read-only"
+    FAST_READ_WRITE = "fast read-write"
+    FAST_READ_ONLY = "fast read-only"
+
+
+class DatabaseOpenError(TogglSyncError):
+    """The database file cannot be opened or used by this version of togglsync."""
+
+
+class DatabaseNotFound(DatabaseOpenError):
+    """A read-only open of a database file that does not exist."""
+
+
+@overload
+def open_database(
+    target: Target,
+    mode: Literal[Mode.READ_WRITE, Mode.READ_ONLY] = ...,
+    *,
+    on_upgrade: Callable[[], None] | None = ...,
+) -> Engine: ...
+
+
+@overload
+def open_database(
+    target: Target,
+    mode: Literal[Mode.FAST_READ_WRITE, Mode.FAST_READ_ONLY],
+    *,
+    on_upgrade: Callable[[], None] | None = ...,
+) -> Database: ...
+
+
+def open_database(
+    target: Target, mode: Mode = Mode.READ_WRITE, *, on_upgrade: Callable[[], None] | None = None
+) -> Engine | Database:
+    """The database at `target`, opened in `mode` (see the table above).
+
+    `on_upgrade` is called after migrations ran on it (a new file, or an
+    older schema brought to this version's).
+    """
+    if mode is Mode.READ_WRITE:
+        return _engine(target, on_upgrade)
+    if mode is Mode.READ_ONLY:
+        return _readonly_engine(target, on_upgrade)
+    if mode in (Mode.FAST_READ_WRITE, Mode.FAST_READ_ONLY):
+        return _fast(target, readonly=mode is Mode.FAST_READ_ONLY, on_upgrade=on_upgrade)
+    raise ValueError(f"not a Mode: {mode!r}")
+
+
+def _engine(target: Target, on_upgrade: Callable[[], None] | None) -> Engine:
+    from togglsync.db.engine import make_engine
+    from togglsync.db.migrate import at_head, upgrade
+
+    engine = make_engine(target)
+    try:
+        if not at_head(engine) and upgrade(engine) and on_upgrade is not None:
+            on_upgrade()
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _readonly_engine(target: Target, on_upgrade: Callable[[], None] | None) -> Engine:
+    from togglsync.db.engine import make_readonly_engine
+    from togglsync.db.migrate import at_head
+
+    engine = make_readonly_engine(target)
+    if not at_head(engine):
+        _upgrade_if_possible(target, on_upgrade)
+    return engine
+
+
+def _upgrade_if_possible(target: Target, on_upgrade: Callable[[], None] | None) -> None:
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        _engine(target, on_upgrade).dispose()
+    except (TogglSyncError, SQLAlchemyError, CommandError, OSError):
+        pass  # a newer or unwritable database: reading it may still work
+
+
+def _fast(target: Target, *, readonly: bool, on_upgrade: Callable[[], None] | None) -> Database:
+    conn = _connect_at_head(target, readonly=readonly)
+    if conn is not None:
+        return Database(conn)
+    engine = _readonly_engine(target, on_upgrade) if readonly else _engine(target, on_upgrade)
+    conn = _connect_at_head(target, readonly=readonly)
+    if conn is not None:
+        engine.dispose()
+        return Database(conn)
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        return Database.of_engine(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        # What the fast modes give is a driver connection, and their callers handle the driver's errors.
+        if isinstance(exc.orig, sqlite3.Error):
+            raise exc.orig from None
+        raise
+
+
+def _connect_at_head(target: Target, *, readonly: bool) -> sqlite3.Connection | None:
+    """The file at `target` opened with the driver alone, when it is at this version's schema
+    (and, to write, in WAL mode); else None."""
+    text = os.fspath(target)
+    if "://" in text or text in ("", ":memory:"):
+        return None
+    path = Path(text).expanduser()
+    if not path.is_file():
+        return None
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error:
+        return None
+    try:
+        if readonly:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            wal = True  # a reader needs no journal mode of its own
+        else:
+            configure(conn)
+            wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        at_head = conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(SCHEMA_HEAD,)]
+    except sqlite3.Error:
+        conn.close()
+        return None
+    if not (wal and at_head):
+        conn.close()
+        return None
+    return conn
