@@ -22,6 +22,7 @@ class ExitCode:
     AUTH = 5  # credentials missing, rejected or not allowed
     NETWORK = 6  # Toggl (or the gateway) could not be reached
     FAILED_OPS = 7  # sync finished, but some queued operations were rejected
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 
 class TogglSyncError(Exception):

@@ -251,7 +251,7 @@ def note_delete(
 def mark_in_flight(conn: Connection, op_id: int, fingerprint: Mapping[str, Any], sent_at: datetime, now: datetime) -> None:
     """A create is about to be sent: from here its outcome is unknown until Toggl's answer is stored.
 
-    The caller commits this durably before sending (see `db.engine.durable`):
+    The caller commits this durably (synchronous=FULL) before sending:
     a crash after the send leaves it in flight, and the next sync looks
     before resending."""
     sql.execute(

@@ -1,7 +1,7 @@
 """The timer: what is running, start and stop, in plain SQL on either kind of connection.
 
 LocalStore (the Python API) and the `status`/`start`/`stop` commands (on the
-sqlite3 driver, see `db.lite`) both run these, inside their caller's
+sqlite3 driver, see `db.open`) both run these, inside their caller's
 transaction, so there is one implementation of the rules. As with every
 offline edit, the row changes at once and an operation is queued (`outbox`).
 """

@@ -26,7 +26,8 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.pass_context
 def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
     """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
-    from togglsync.sync.engine import INTERRUPTED, SyncInterrupted, SyncOptions, run_sync, sync_lock
+    from togglsync.errors import ExitCode
+    from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
@@ -41,7 +42,7 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None
         what = f"pushed {done.pushed} of {done.to_push} local changes" if done else "nothing was pushed"
         click.echo(f"Interrupted: {what}; run `togglsync sync` again to finish.", err=True)
-        ctx.exit(INTERRUPTED)
+        ctx.exit(ExitCode.INTERRUPTED)
     if as_json:
         click.echo(dumps(result.as_dict()))
     elif not (quiet and result.exit_code == ExitCode.OK):

@@ -2,7 +2,7 @@
 
 `status`, `start` and `stop` are run many times a day and must answer in well
 under a second; importing SQLAlchemy alone takes longer than their budget on
-a small machine. They open the database with the driver (`db.lite`), and the
+a small machine. They open the database with the driver (`db.open`'s fast modes), and the
 code they share with the rest of togglsync (names and ids in `lookup`, the
 timer in `timer`, the outbox in `outbox`) is written once, as SQL text with
 `?` parameters, and runs through these functions on either connection.

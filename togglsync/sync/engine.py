@@ -37,9 +37,6 @@ from togglsync.sync.push import Pusher, PushResult
 from togglsync.sync.remote import Toggl
 
 
-# The shell's code for a process ended by SIGINT (128 + 2).
-INTERRUPTED = 130
-
 
 class SyncInterrupted(KeyboardInterrupt):
     """A sync stopped by Ctrl-C (or SIGINT); `result` says what it did before.
@@ -223,7 +220,7 @@ def run_sync(
     except TogglSyncError as exc:
         result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
     except KeyboardInterrupt as exc:
-        result.stopped, result.exit_code = "interrupted", INTERRUPTED
+        result.stopped, result.exit_code = "interrupted", ExitCode.INTERRUPTED
         interrupted = exc
     finally:
         client.budget = None
