@@ -16,7 +16,8 @@ import pytest
 import requests
 from test_sync_support import SyncEnv, assert_local_equals_server, make_env
 
-from togglsync.sync.engine import INTERRUPTED, SyncInterrupted
+from togglsync.errors import ExitCode
+from togglsync.sync.engine import SyncInterrupted
 
 ENTRY_POSTS = "/api/v9/workspaces/*/time_entries"
 
@@ -185,7 +186,7 @@ def test_sync_command_interrupted_says_what_was_pushed_and_exits_130(synced, mon
     interrupt(monkeypatch, "POST", ENTRY_POSTS, after=True)
     result = synced.run("sync")
     monkeypatch.undo()
-    assert result.exit_code == INTERRUPTED == 130, result.output
+    assert result.exit_code == ExitCode.INTERRUPTED == 130, result.output
     # Starting the timer stopped the seeded running one: that update went, the create did not finish.
     assert result.stderr.splitlines() == [
         "Interrupted: pushed 1 of 2 local changes; run `togglsync sync` again to finish."
