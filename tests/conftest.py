@@ -177,3 +177,17 @@ def synced(make_sim, isolated_home):
     result = home.run("sync")
     assert result.exit_code == 0, result.output
     return home
+
+
+@pytest.fixture
+def env(make_sim, tmp_path):
+    """A database synced once against a fresh simulator, its request log cleared (test_sync_support.SyncEnv).
+
+    Modules that need another start (a bigger account, no first sync) define their own `env`."""
+    from test_sync_support import make_env
+
+    synced = make_env(make_sim, tmp_path)
+    synced.sync()
+    synced.sim.log.clear()
+    yield synced
+    synced.close()

@@ -20,15 +20,6 @@ from togglsync import records
 from togglsync.sync import plan
 
 
-@pytest.fixture
-def env(make_sim, tmp_path):
-    env = make_env(make_sim, tmp_path)
-    env.sync()
-    env.sim.log.clear()
-    yield env
-    env.close()
-
-
 def _stopped_server_entry(env: SyncEnv) -> dict:
     entries = [e for e in env.entries().values() if e["duration"] >= 0 and e["id"] > 0]
     return max(entries, key=lambda e: e["start"])

@@ -22,15 +22,6 @@ from togglsync.sync.engine import SyncInterrupted
 ENTRY_POSTS = "/api/v9/workspaces/*/time_entries"
 
 
-@pytest.fixture
-def env(make_sim, tmp_path):
-    env = make_env(make_sim, tmp_path)
-    env.sync()
-    env.sim.log.clear()
-    yield env
-    env.close()
-
-
 def interrupt(
     monkeypatch: pytest.MonkeyPatch, method: str, path: str, *, after: bool, skip: int = 0
 ) -> Callable[[], int]:

@@ -29,15 +29,6 @@ QUOTA_HEADERS = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "180
 ENTRY_POSTS = "/workspaces/*/time_entries"
 
 
-@pytest.fixture
-def env(make_sim, tmp_path):
-    env = make_env(make_sim, tmp_path)
-    env.sync()
-    env.sim.log.clear()
-    yield env
-    env.close()
-
-
 def _stopped(env: SyncEnv, n: int = 1) -> list[dict]:
     rows = sorted((e for e in env.entries().values() if e["duration"] >= 0 and e["id"] > 0), key=lambda e: -e["id"])
     return rows[:n]
