@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
-from test_sync_support import SyncEnv, make_env
+from test_sync_support import SyncEnv
 
 from togglsync.db.models import PendingOperation, TimeEntry
 from togglsync.errors import UsageError

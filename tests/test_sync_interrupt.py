@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from test_sync_support import SyncEnv, assert_local_equals_server, make_env
+from test_sync_support import SyncEnv, assert_local_equals_server
 
 from togglsync.errors import ExitCode
 from togglsync.sync.engine import SyncInterrupted
