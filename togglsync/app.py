@@ -12,6 +12,9 @@ from togglsync.config import Settings
 from togglsync.errors import QuotaSnapshot
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from togglsync.api import MatonControl, TogglClient
     from togglsync.api.retrying import Clock, RetryPolicy
 
 
@@ -38,13 +41,13 @@ class App:
         self._quota_seen: dict[str, QuotaSnapshot] = {}
 
     @cached_property
-    def engine(self):
+    def engine(self) -> Engine:
         from togglsync.db.open import open_database
 
         return open_database(self.settings.db_target)
 
     @cached_property
-    def client(self):
+    def client(self) -> TogglClient:
         from togglsync.api import DirectAuth, MatonAuth, TogglClient
         from togglsync.api.retrying import SYSTEM_CLOCK
 
@@ -57,7 +60,7 @@ class App:
                            on_quota=self._remember_quota)
 
     @cached_property
-    def maton(self):
+    def maton(self) -> MatonControl:
         from togglsync.api import MatonControl
         from togglsync.api.retrying import SYSTEM_CLOCK
         from togglsync.errors import ConfigError
