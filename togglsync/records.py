@@ -388,11 +388,24 @@ def entry_row(record: dict[str, Any]) -> dict[str, Any]:
         "stop": stop,
         "duration": duration,
         "billable": bool(record.get("billable")),
-        "tag_ids": _int_list(record.get("tag_ids")),
-        "tags": _str_list(record.get("tags"), "tags"),
+        **_tags_in_order(_int_list(record.get("tag_ids")), _str_list(record.get("tags"), "tags")),
         "at": _ts_field(record, "at"),
         "raw": record,
     }
+
+
+def _tags_in_order(tag_ids: list[int], names: list[str]) -> dict[str, list[Any]]:
+    """An entry's tags in our one order, by id, names alongside (Toggl keeps the order it was given).
+
+    Every write stores this order (local edits, merges, pulls), so a row never
+    differs from a cold sync's by the order alone (tests/test_found_by_model.py)."""
+    ordered = sorted(set(tag_ids))
+    if ordered == tag_ids:
+        return {"tag_ids": tag_ids, "tags": names}
+    if len(names) == len(tag_ids):
+        by_id = dict(zip(tag_ids, names))
+        return {"tag_ids": ordered, "tags": [by_id[t] for t in ordered]}
+    return {"tag_ids": ordered, "tags": names}
 
 
 @_validated("project")
