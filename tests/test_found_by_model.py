@@ -45,7 +45,7 @@ def test_a_pulled_entry_stores_its_tags_in_our_order(env):
     _assert_same_tags_as_server(env, entry_id, order)
 
 
-def test_a_merged_pending_edit_keeps_the_servers_tag_order(env):
+def test_a_merged_pending_edit_leaves_the_tags_as_a_cold_sync_would(env):
     entry_id, order = _entry_with_unsorted_tags(env)
     # The same edit here (offline) and there: the pull merges it into the pending operation, which settles.
     env.store.edit_entry(entry_id, billable=True)
@@ -55,7 +55,7 @@ def test_a_merged_pending_edit_keeps_the_servers_tag_order(env):
     _assert_same_tags_as_server(env, entry_id, order)
 
 
-def test_an_offline_edit_naming_the_same_tags_keeps_the_servers_tag_order(env):
+def test_an_offline_edit_naming_the_same_tags_leaves_them_as_a_cold_sync_would(env):
     entry_id, order = _entry_with_unsorted_tags(env)
     env.store.edit_entry(entry_id, tag_ids=order)
     env.sync()
