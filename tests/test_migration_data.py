@@ -339,8 +339,8 @@ def test_the_cli_shows_the_outbox_of_a_database_from_0002(db_file):
     filled_database(db_file, "0002")
     pending = json.loads(run_cli("pending", "--json"))
     assert [(p["id"], p["action"], p["resource"], p["record_id"], p["state"]) for p in pending] == [
-        (1, "create", "project", -2, "in_flight"),
-        (2, "create", "time_entry", -1, "queued"),
+        (1, "create", "project", "L2", "in_flight"),
+        (2, "create", "time_entry", "L1", "queued"),
         (5, "update", "time_entry", 4290254971, "failed"),
     ]
     assert pending[2]["error"] == "400: Ungültiger Wert für „billable“"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from togglsync.cli.base import get_app as _app
@@ -40,7 +42,10 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
     except KeyboardInterrupt as interrupted:
         # Everything done so far is kept; the next sync goes on from there.
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None
-        what = f"pushed {done.pushed} of {done.to_push} local changes" if done else "nothing was pushed"
+        if done is not None and done.to_push:
+            what = f"pushed {done.pushed} of {done.to_push} local changes"
+        else:
+            what = "what was pulled so far is kept"
         click.echo(f"Interrupted: {what}; run `togglsync sync` again to finish.", err=True)
         ctx.exit(ExitCode.INTERRUPTED)
     if as_json:
@@ -54,6 +59,21 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
     ctx.exit(result.exit_code)
 
 
+PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "error"]
+
+
+def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
+    """The outbox as people read it: an unsynced record as L<n> (a string), never its negative id."""
+    from togglsync.queue import list_pending
+    from togglsync.records import format_id
+
+    rows = list_pending(_app(ctx).engine)
+    for row in rows:
+        if row["record_id"] < 0:
+            row["record_id"] = format_id(row["record_id"])
+    return rows
+
+
 @click.group(invoke_without_command=True)
 @output_format_options
 @click.pass_context
@@ -62,8 +82,7 @@ def pending(ctx: click.Context, fmt: str) -> None:
     if ctx.invoked_subcommand is None:
         from togglsync.queue import list_pending
 
-        rows = list_pending(_app(ctx).engine)
-        render_rows(rows, ["id", "action", "resource", "record_id", "state", "what", "error"], fmt)
+        render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
 
 
 @pending.command("list")
@@ -71,9 +90,7 @@ def pending(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def pending_list(ctx: click.Context, fmt: str) -> None:
     """List pending operations, oldest first."""
-    from togglsync.queue import list_pending
-
-    render_rows(list_pending(_app(ctx).engine), ["id", "action", "resource", "record_id", "state", "what", "error"], fmt)
+    render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
 
 
 @pending.command("retry")
