@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from togglsync.cli.base import get_app as _app
@@ -27,8 +29,13 @@ def login(ctx: click.Context, maton: bool) -> None:
     app = _app(ctx)
     what = "Maton API key" if maton else "Toggl API token"
     try:
-        # default="": an empty line is an answer (refused below), not a reason to ask again forever.
-        secret = click.prompt(what, hide_input=True, default="", show_default=False).strip()
+        if not sys.stdin.isatty():
+            # Piped (`pass show toggl | togglsync login`): read the line; getpass would warn
+            # that it cannot hide what is not typed.
+            secret = sys.stdin.readline().strip()
+        else:
+            # default="": an empty line is an answer (refused below), not a reason to ask again forever.
+            secret = click.prompt(what, hide_input=True, default="", show_default=False).strip()
     except click.Abort as exc:
         # click turns both Ctrl-C and the end of input into Abort; only the end of input
         # (`togglsync login < /dev/null`, an empty pipe) means "no token given".
