@@ -430,7 +430,7 @@ def test_batch_is_all_or_nothing_and_continue_entry(offline):
             batch.start_timer("never", start=utc(2000, 1, 1))  # before the running timer: refused
         assert dump(offline.db) == before
 
-        with pytest.raises(UsageError, match="still running"):
+        with pytest.raises(UsageError, match="is the running timer"):
             store.continue_entry(store.running_entry()["id"])
         earlier = offline.sql("SELECT id, description FROM time_entries WHERE duration >= 0 ORDER BY start DESC LIMIT 1")[0]
         entry = store.continue_entry(earlier[0])

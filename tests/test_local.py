@@ -158,7 +158,9 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
     running = _running(env)
     assert running is not None and running["id"] > 0  # the seeded timer, synced
     new_start = running["start"] + timedelta(minutes=20)
-    timer = env.store.start_timer("next task", start=new_start)
+    # Timers start no later than now: a clock an hour after the seeded timer's start.
+    store = LocalStore(env.engine, clock=lambda: running["start"] + timedelta(hours=1))
+    timer = store.start_timer("next task", start=new_start)
 
     stopped = env.entry(running["id"])
     assert stopped["stop"] == new_start and stopped["duration"] == 1200
@@ -167,7 +169,7 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
 
     # Both offline: the first offline timer is stopped inside its queued create.
     second_start = new_start + timedelta(minutes=10)
-    env.store.start_timer("third task", start=second_start)
+    store.start_timer("third task", start=second_start)
     assert [op["action"] for op in env.ops()] == ["update", "create", "create"]
     assert env.entry(timer["id"])["stop"] == second_start
 
@@ -182,7 +184,7 @@ def test_starting_a_timer_stops_the_running_one_at_the_new_start(env):
     assert env.ops() == []
 
     with pytest.raises(UsageError):  # a start before the running timer's start
-        env.store.start_timer("too early", start=second_start - timedelta(minutes=1))
+        store.start_timer("too early", start=second_start - timedelta(minutes=1))
 
 
 # --- in flight ----------------------------------------------------------------------------------

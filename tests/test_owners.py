@@ -7,6 +7,7 @@ line of whatever breaks its rule.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,60 @@ def test_the_cli_runs_no_sql_of_its_own(rule):
                 if any(n == b or n.startswith(b + ".") for n in names for b in banned):
                     found.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
     assert found == []
+
+
+# Running SQL without importing anything: a method of a connection or cursor, or SQL text.
+_EXECUTING = {"execute", "executemany", "executescript", "exec_driver_sql", "raw_connection"}
+_SQL_TEXT = re.compile(
+    r"\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|WITH|VACUUM)\b.*\b(FROM|INTO|SET|TABLE|VIEW|AS)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _cli_sql_calls(name: str, tree: ast.Module) -> list[str]:
+    found = []
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+        and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _EXECUTING:
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:80]}")
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+              and _SQL_TEXT.match(node.value)):
+            found.append(f"{name}:{node.lineno}: {node.value[:80]!r}")
+    return found
+
+
+def test_the_cli_executes_no_sql():
+    """No statement is run from the CLI, by any name: no execute()/exec_driver_sql() on a
+    connection, no string that is a SQL statement (help texts show queries inside sentences)."""
+    found = []
+    for name, tree in modules():
+        if name.startswith("togglsync/cli/"):
+            found += _cli_sql_calls(name, tree)
+    assert found == []
+
+
+@pytest.mark.parametrize("source", [
+    'conn.execute("SELECT 1")',
+    'engine.raw_connection().driver_connection.execute(text, params)',
+    'conn.exec_driver_sql(f"PRAGMA {x}")',
+    'sql.scalar(conn, "SELECT name FROM projects WHERE id = ?", (1,))',
+    'rows(conn, f"SELECT id FROM {table} WHERE x = 1")',
+])
+def test_the_sql_check_sees_sql_run_from_the_cli(source):
+    assert _cli_sql_calls("x.py", ast.parse(source))
+
+
+def test_the_sql_check_leaves_help_texts_alone():
+    source = '''
+def sql():
+    """Run one read-only SQL query.
+
+    togglsync sql "SELECT date FROM daily_totals"
+    """
+    raise UsageError('give a query, e.g. togglsync sql "SELECT count(*) FROM entries"')
+'''
+    assert _cli_sql_calls("x.py", ast.parse(source)) == []

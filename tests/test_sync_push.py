@@ -22,6 +22,7 @@ from test_sync_support import (
 
 from togglsync.errors import ExitCode, LockedError
 from togglsync import records
+from togglsync.local import LocalStore
 from togglsync.sync import plan
 from togglsync.sync.engine import run_sync, sync_lock
 
@@ -688,7 +689,8 @@ def test_a_start_moved_here_past_a_stop_made_there_is_resolved_not_stored_incons
     running = env.store.running_entry()
     assert running is not None and running["id"] > 0
     later = running["start"] + timedelta(minutes=20)
-    env.store.edit_entry(running["id"], start=later)  # still running, from a later start
+    # Still running, from a later start (edited once that start has passed: a start is never in the future).
+    LocalStore(env.engine, clock=lambda: later + timedelta(minutes=1)).edit_entry(running["id"], start=later)
     env.sim.clock.advance(60)
     env.sim.state.stop_time_entry(env.uid, env.wid, running["id"])  # stopped elsewhere, before that start
     server_stop = records.parse_ts(env.server_entry(running["id"])["stop"])
@@ -738,7 +740,7 @@ def test_1d_a_lost_create_pulled_by_a_sync_that_stopped_part_way_is_adopted_not_
     assert env.ops() == []
     env.sim.faults.clear()
 
-    env.store.stop_timer(env.ago(minutes=5))
+    LocalStore(env.engine, clock=env.sim.clock.now).stop_timer(env.ago(minutes=5))  # an hour on: the server's time
     env.sim.clock.advance(120)
     env.sync()
     assert [e["id"] for e in env.server_entries_described("lost then stopped")] == [landed["id"]]

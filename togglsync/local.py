@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -65,18 +65,24 @@ class LocalStore:
         billable: bool = False,
         start: datetime | None = None,
         workspace_id: int | None = None,
+        tz: tzinfo | None = None,
     ) -> dict[str, Any]:
-        """Start a timer; a running one is stopped at the new start time."""
+        """Start a timer (no later than now); a running one is stopped at the new start time.
+
+        `tz`: the zone in which error messages show times (default UTC).
+        """
+        now = self.clock()
         with self.engine.begin() as conn:
             return timer.start(
                 conn, description, project_id=project_id, tag_ids=tag_ids, billable=billable,
-                start=start or self.clock(), workspace_id=workspace_id, now=self.clock(),
+                start=start or now, workspace_id=workspace_id, now=now, tz=tz,
             )
 
-    def stop_timer(self, stop: datetime | None = None) -> dict[str, Any]:
-        """Stop the running timer at `stop` (default now); the time recorded here is what Toggl gets."""
+    def stop_timer(self, stop: datetime | None = None, *, tz: tzinfo | None = None) -> dict[str, Any]:
+        """Stop the running timer at `stop` (default now; not later); the time recorded here is what Toggl gets."""
+        now = self.clock()
         with self.engine.begin() as conn:
-            return timer.stop(conn, stop or self.clock(), now=self.clock())
+            return timer.stop(conn, stop or now, now=now, tz=tz)
 
     def add_entry(
         self,
@@ -89,18 +95,11 @@ class LocalStore:
         tag_ids: Iterable[int] = (),
         billable: bool = False,
         workspace_id: int | None = None,
+        tz: tzinfo | None = None,
     ) -> dict[str, Any]:
-        """Add a finished entry (give `stop` or `duration`)."""
+        """Add a finished entry: give `stop` or `duration` (seconds), or both if they agree."""
         start = truncate(start)
-        if stop is None and duration is None:
-            raise UsageError("give a stop time or a duration")
-        if stop is None:
-            stop = start + timedelta(seconds=int(duration or 0))
-        stop = truncate(stop)
-        if duration is not None and int((stop - start).total_seconds()) != int(duration):
-            raise UsageError("stop time and duration disagree")
-        if stop < start:
-            raise UsageError("the stop time is before the start")
+        stop = truncate(timer.span(start, truncate(stop) if stop is not None else None, duration, tz=tz))
         tag_ids = sorted(set(tag_ids))
         description = records.clean_description(description)
         with self.engine.begin() as conn:
@@ -126,10 +125,24 @@ class LocalStore:
         description: Any = _UNSET,
         project_id: Any = _UNSET,
         tag_ids: Any = _UNSET,
-        start: Any = _UNSET,
-        stop: Any = _UNSET,
+        add_tag_ids: Iterable[int] = (),
+        remove_tag_ids: Iterable[int] = (),
+        start: datetime | None = None,
+        stop: datetime | None = None,
+        duration: int | None = None,
         billable: Any = _UNSET,
+        tz: tzinfo | None = None,
     ) -> dict[str, Any]:
+        """Change an entry; what is not given stays as it is.
+
+        Tags: `tag_ids` replaces them (else the current ones are kept), then
+        `add_tag_ids` are added and `remove_tag_ids` removed. Times: a new
+        `start` keeps the stop where it is; `stop` or `duration` (seconds) ends
+        the entry, stopping it when running (see `timer.edited_times`).
+        `tz`: the zone in which error messages show times (default UTC).
+        """
+        now = self.clock()
+        add, remove = list(add_tag_ids), list(remove_tag_ids)
         with self.engine.begin() as conn:
             row = rows.require(conn, Kind.TIME_ENTRY, entry_id)
             values: dict[str, Any] = {}
@@ -140,49 +153,48 @@ class LocalStore:
             if project_id is not self._UNSET:
                 timer.check_refs(conn, row["workspace_id"], project_id, ())
                 values["project_id"] = project_id
-            new_start = truncate(start) if start not in (self._UNSET, None) else row["start"]
-            running = row["duration"] < 0
-            if stop is not self._UNSET and stop is not None:
-                new_stop = truncate(stop)
-            else:
-                new_stop = row["stop"]
-            if start is not self._UNSET or stop is not self._UNSET:
-                if new_stop is not None and new_stop < new_start:
-                    raise UsageError("the stop time is before the start")
-                values["start"] = new_start
-                if new_stop is not None:
-                    values["stop"] = new_stop
-                    values["duration"] = int((new_stop - new_start).total_seconds())
-                elif not running:
-                    values["stop"] = new_start + timedelta(seconds=row["duration"])
-            if tag_ids is not self._UNSET:
-                values["tag_ids"] = sorted(set(tag_ids or ()))
+            values.update(timer.edited_times(row, start=start, stop=stop, duration=duration, now=now, tz=tz))
+            if tag_ids is not self._UNSET or add or remove:
+                replace = None if tag_ids is self._UNSET else (tag_ids or ())
+                values["tag_ids"] = records.edited_tags(row["tag_ids"] or (), replace=replace, add=add, remove=remove)
                 timer.check_refs(conn, row["workspace_id"], None, values["tag_ids"])
-            return rows.update(conn, Kind.TIME_ENTRY, entry_id, values, self.clock())
+            return rows.update(conn, Kind.TIME_ENTRY, entry_id, values, now)
 
     def delete_entry(self, entry_id: int) -> None:
         with self.engine.begin() as conn:
             rows.delete(conn, Kind.TIME_ENTRY, entry_id, self.clock())
 
-    def continue_entry(self, entry_id: int, *, start: datetime | None = None) -> dict[str, Any]:
-        """Start a timer like an earlier entry: its workspace, description, project, tags and billable.
+    def continue_entry(
+        self, entry_id: int | None = None, *, start: datetime | None = None, tz: tzinfo | None = None
+    ) -> dict[str, Any]:
+        """Start a timer like an earlier entry (default: the most recent stopped one): its
+        workspace, description, project, tags and billable.
 
         A running entry cannot be continued (it has not stopped); a running
         timer other than it is stopped at the new start, as with start_timer.
         """
+        now = self.clock()
         with self.engine.begin() as conn:
+            if entry_id is None:
+                entry_id = timer.latest_stopped(conn)
+                if entry_id is None:
+                    raise UsageError("there is no stopped entry to continue")
             row = rows.require(conn, Kind.TIME_ENTRY, entry_id)
             if row["duration"] < 0:
-                raise UsageError("that entry is still running")
+                raise UsageError(
+                    f"entry {records.format_id(entry_id)} ({row['description'] or 'no description'}) "
+                    "is the running timer: there is nothing to continue"
+                )
             return timer.start(
                 conn,
                 row["description"],
                 project_id=row["project_id"],
                 tag_ids=row["tag_ids"] or (),
                 billable=bool(row["billable"]),
-                start=start or self.clock(),
+                start=start or now,
                 workspace_id=row["workspace_id"],
-                now=self.clock(),
+                now=now,
+                tz=tz,
             )
 
     @contextmanager

@@ -33,6 +33,15 @@ def output_format_options(func: F) -> F:
     return func
 
 
+def csv_value(value: Any) -> Any:
+    """A value for a CSV cell: NULL is empty, a BLOB is hex."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -211,13 +211,25 @@ def clean_color(value: str | None) -> str | None:
 
 
 def clean_description(value: str | None) -> str | None:
+    """An entry's description as it will be stored: one line, trimmed, not too long; blank is none."""
     if value is None:
         return None
-    if len(value) > MAX_DESCRIPTION_LENGTH:
+    if any(ch in value for ch in "\r\n"):
+        raise UsageError("the description can't contain line breaks")
+    text = value.strip()
+    if len(text) > MAX_DESCRIPTION_LENGTH:
         raise UsageError(
-            f"description is too long ({len(value)} characters; at most {MAX_DESCRIPTION_LENGTH})"
+            f"description is too long ({len(text)} characters; at most {MAX_DESCRIPTION_LENGTH})"
         )
-    return value
+    return text or None
+
+
+def edited_tags(
+    current: Iterable[int], *, replace: Iterable[int] | None = None, add: Iterable[int] = (), remove: Iterable[int] = ()
+) -> list[int]:
+    """An entry's tags after an edit: `replace` (else the current ones), plus `add`, minus `remove`."""
+    base = set(current if replace is None else replace)
+    return sorted((base | set(add)) - set(remove))
 
 
 def same_name(a: str | None, b: str | None) -> bool:

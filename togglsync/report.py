@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, to_utc_text
+from togglsync.errors import UsageError
 from togglsync.records import format_ts
 
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
@@ -210,6 +211,30 @@ def _conditions(filters: Filters) -> tuple[str, dict[str, Any]]:
         )
         params.update(zip(names, filters.tag_ids))
     return " AND ".join(clauses), params
+
+
+# The periods a report names, and their titles.
+PERIODS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "week": "This week",
+    "last-week": "Last week",
+    "month": "This month",
+    "last-month": "Last month",
+}
+
+
+def period_range(conn: Connection, period: str | None, *, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime, str]:
+    """A named period (default: this week, starting on the account's first day of the week)
+    -> [start, end) in UTC, and its title."""
+    from togglsync.lookup import beginning_of_week
+    from togglsync.timeparse import named_range
+
+    period = period or "week"
+    if period not in PERIODS:
+        raise UsageError(f"no period {period!r}: use one of {', '.join(PERIODS)}")
+    start, end = named_range(period, tz=tz, now=now, beginning_of_week=beginning_of_week(conn))
+    return start, end, PERIODS[period]
 
 
 def day_bounds(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:

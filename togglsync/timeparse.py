@@ -161,6 +161,18 @@ def local_date(ts_utc: datetime, tz: ZoneInfo | str | None) -> date:
     return to_local(ts_utc, tz).date()
 
 
+
+def format_clock(moment: datetime, tz: tzinfo, *, day: date, seconds: bool = False) -> str:
+    """`14:05` in `tz`, or `2026-11-20 14:05` when not on `day`; `:SS` with `seconds` when not
+    zero; the zone's abbreviation is added to a wall time that occurs twice (DST fall-back)."""
+    local = _aware(moment, "timestamp").astimezone(tz)
+    text = f"{local:%H:%M}" if local.date() == day else f"{local:%Y-%m-%d %H:%M}"
+    if seconds and local.second:
+        text += f":{local:%S}"
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += f" {local.tzname()}"
+    return text
+
 # -- wall clock -> UTC, with DST ------------------------------------------------
 
 

@@ -1,24 +1,30 @@
-"""The timer: what is running, start and stop, in plain SQL on either kind of connection.
+"""The timer and the rules of an entry's times, in plain SQL on either kind of connection.
 
 LocalStore (the Python API) and the `status`/`start`/`stop` commands (on the
 sqlite3 driver, see `db.open`) both run these, inside their caller's
 transaction, so there is one implementation of the rules. As with every
 offline edit, the row changes at once and an operation is queued (`outbox`).
+
+The rules (a timer starts and stops no later than now, an entry never ends
+before it starts, a stop and a duration must agree...) raise `UsageError`;
+their messages show times in `tz` when given (the CLI's display zone), else
+in UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from togglsync import rows
+from togglsync import records, rows
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
 from togglsync.errors import UsageError
 from togglsync.lookup import account
 from togglsync.records import Kind
+from togglsync.timeparse import format_clock, format_duration
 
 
 def truncate(moment: datetime) -> datetime:
@@ -30,6 +36,11 @@ def truncate(moment: datetime) -> datetime:
 def running_entry(conn: Connection) -> dict[str, Any] | None:
     row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
     return None if row is None else from_db(row)
+
+
+def latest_stopped(conn: Connection) -> int | None:
+    """The id of the most recent stopped entry (by start), or None."""
+    return sql.scalar(conn, "SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC, id DESC LIMIT 1")
 
 
 def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
@@ -63,20 +74,17 @@ def start(
     start: datetime,
     workspace_id: int | None = None,
     now: datetime,
+    tz: tzinfo | None = None,
 ) -> dict[str, Any]:
     """Start a timer at `start`; a running one is stopped there. Returns the new entry."""
     start = truncate(start)
+    description = records.clean_description(description)
     tags = sorted(set(tag_ids))
     wid = default_workspace(conn, workspace_id)
     check_refs(conn, wid, project_id, tags)
     running = running_entry(conn)
+    check_start(start, now=now, running=running, tz=tz)
     if running is not None:
-        if start <= running["start"]:
-            # Stopping it at the new start would give it a zero or negative length.
-            raise UsageError(
-                f"the running timer started at {running['start']:%Y-%m-%d %H:%M:%S} UTC, not before "
-                "the new start: stop it first, or start later"
-            )
         _stop(conn, running, start, now)
     created = rows.create(conn, Kind.TIME_ENTRY, wid, {
         "user_id": account(conn)["id"], "project_id": project_id, "description": description,
@@ -85,17 +93,115 @@ def start(
     return created
 
 
-def stop(conn: Connection, stop: datetime, *, now: datetime) -> dict[str, Any]:
+def stop(conn: Connection, stop: datetime, *, now: datetime, tz: tzinfo | None = None) -> dict[str, Any]:
     """Stop the running timer at `stop`; the time recorded here is what Toggl gets."""
     stop = truncate(stop)
     running = running_entry(conn)
     if running is None:
         raise UsageError("no timer is running")
-    if stop < running["start"]:
-        raise UsageError("the stop time is before the timer's start")
+    check_stop(running, stop, now=now, tz=tz)
     return _stop(conn, running, stop, now)
 
 
 def _stop(conn: Connection, running: dict[str, Any], stop: datetime, now: datetime) -> dict[str, Any]:
     duration = int((stop - running["start"]).total_seconds())
     return rows.update(conn, Kind.TIME_ENTRY, running["id"], {"stop": stop, "duration": duration}, now)
+
+
+# --- the rules of an entry's times (pure) ------------------------------------------------------
+
+
+def _shown(moment: datetime, tz: tzinfo | None, *, day: datetime, seconds: bool = False) -> str:
+    """A time for a message: in `tz`, the date left out when on `day`'s date there; UTC says so."""
+    zone = tz or timezone.utc
+    text = format_clock(moment, zone, day=day.astimezone(zone).date(), seconds=seconds)
+    return text if tz is not None else f"{text} UTC"
+
+
+def check_start(start: datetime, *, now: datetime, running: Mapping[str, Any] | None = None,
+                tz: tzinfo | None = None) -> None:
+    """A timer starts no later than now, and after the running one started (it stops the running one)."""
+    if start > now:
+        raise UsageError(f"the start ({_shown(start, tz, day=now)}) is in the future: a timer can't start later than now")
+    if running is not None and start <= running["start"]:
+        # Stopping it at the new start would give it a zero or negative length.
+        raise UsageError(
+            f"the start ({_shown(start, tz, day=now)}) is not after the start of the running timer "
+            f"({_shown(running['start'], tz, day=now)}): stop it first"
+        )
+
+
+def check_stop(running: Mapping[str, Any], stop: datetime, *, now: datetime, tz: tzinfo | None = None) -> None:
+    """A running timer stops at or after its start, and no later than now."""
+    if stop < running["start"]:
+        raise UsageError(
+            f"the stop ({_shown(stop, tz, day=now)}) is before the timer's start ({_shown(running['start'], tz, day=now)})"
+        )
+    if stop > now:
+        raise UsageError(f"the stop ({_shown(stop, tz, day=now)}) is in the future: a timer can't stop later than now")
+
+
+def span(start: datetime, stop: datetime | None, duration: int | None, *, tz: tzinfo | None = None) -> datetime:
+    """A finished entry's stop, from its start and a stop and/or a duration (seconds); refuses
+    a stop before the start and a stop and a duration that disagree."""
+    if stop is None and duration is None:
+        raise UsageError("give a stop time or a duration")
+    if stop is not None and stop < start:
+        raise UsageError(
+            f"the stop ({_shown(stop, tz, day=start, seconds=True)}) is before the start "
+            f"({_shown(start, tz, day=start, seconds=True)})"
+        )
+    if duration is None:
+        assert stop is not None
+        return stop
+    if duration < 0:
+        raise UsageError("the duration can't be negative")
+    end = start + timedelta(seconds=int(duration))
+    if stop is not None and stop != end:
+        raise UsageError(
+            f"the stop ({_shown(stop, tz, day=start, seconds=True)}) and the duration ({format_duration(int(duration))}) "
+            f"disagree (the start plus the duration is {_shown(end, tz, day=start, seconds=True)}): give one of them"
+        )
+    return end
+
+
+def edited_times(
+    row: Mapping[str, Any],
+    *,
+    start: datetime | None = None,
+    stop: datetime | None = None,
+    duration: int | None = None,
+    now: datetime,
+    tz: tzinfo | None = None,
+) -> dict[str, Any]:
+    """The start, stop and duration an entry gets from a new start, stop and/or duration ({} for none).
+
+    A new stop or duration ends the entry (and stops it, when running): a
+    running one no later than now. Otherwise the stop stays where it is, so a
+    new start must not be after it; a running entry's start stays no later
+    than now.
+    """
+    if start is None and stop is None and duration is None:
+        return {}
+    begin = truncate(start) if start is not None else row["start"]
+    running = row["duration"] < 0
+    if stop is not None or duration is not None:
+        end = span(begin, truncate(stop) if stop is not None else None, duration, tz=tz)
+        if running and end > now:
+            raise UsageError(
+                f"the stop ({_shown(end, tz, day=now)}) is in the future: a running timer can't stop later than now"
+            )
+    elif running:
+        if begin > now:
+            raise UsageError(
+                f"the start ({_shown(begin, tz, day=now)}) is in the future: a running timer can't start later than now"
+            )
+        return {"start": begin}
+    else:
+        end = row["stop"] if row["stop"] is not None else begin + timedelta(seconds=row["duration"])
+        if end < begin:
+            day = row["start"]
+            raise UsageError(
+                f"the new start ({_shown(begin, tz, day=day)}) is after the entry's stop ({_shown(end, tz, day=day)})"
+            )
+    return {"start": begin, "stop": end, "duration": int((end - begin).total_seconds())}

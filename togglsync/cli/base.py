@@ -21,9 +21,19 @@ AppFactory = Callable[[Settings], App]
 
 
 class CliError(click.ClickException):
+    """`Error: <message>` and this exit code (click's own exceptions have one per class)."""
+
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        self._exit_code = exit_code
+
+    @property
+    def exit_code(self) -> int:
+        return self._exit_code
+
+    @exit_code.setter
+    def exit_code(self, value: int) -> None:
+        self._exit_code = value
 
 
 class TogglSyncGroup(click.Group):

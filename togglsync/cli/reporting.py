@@ -9,94 +9,60 @@ sync (WAL readers see the last committed state).
 from __future__ import annotations
 
 import re
-import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from togglsync.cli.base import get_app
-from togglsync.errors import TogglSyncError, UsageError
-from togglsync.output import output_format_options
+from togglsync.errors import UsageError
+from togglsync.output import csv_value, output_format_options
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-    from togglsync.db.open import Mode
     from togglsync.report import Report
 
 T = TypeVar("T")
 
-# SQLite errors that are about the file, not the query: exit 1, not 2.
-_FILE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
-                "SQLITE_PERM", "SQLITE_NOMEM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_PROTOCOL")
+
+# --- opening the database read-only (togglsync.query) ----------------------------------------
 
 
-# --- opening the database read-only ---------------------------------------------------------
+def _target(ctx: click.Context) -> str:
+    return get_app(ctx).settings.db_target
 
 
-def _database_file(ctx: click.Context) -> Path:
-    """The database file the settings point at (it may not exist)."""
-    from togglsync.db.engine import sqlite_url
+def _upgraded(ctx: click.Context) -> Callable[[], None]:
+    def tell() -> None:
+        from togglsync.query import database_file
 
-    return Path(sqlite_url(get_app(ctx).settings.db_target).database or "").expanduser().resolve()
+        click.echo(f"(upgraded the database at {database_file(_target(ctx))} to this togglsync's schema)", err=True)
+
+    return tell
 
 
-def _open(ctx: click.Context, mode: Mode) -> Any:
-    """The database in a read-only mode of db.open: never created here; an older one is
-    upgraded first, and the user is told."""
-    from togglsync.db.open import DatabaseNotFound, open_database
-
-    def upgraded() -> None:
-        click.echo(f"(upgraded the database at {_database_file(ctx)} to this togglsync's schema)", err=True)
+@contextmanager
+def _found(ctx: click.Context) -> Iterator[None]:
+    """A missing database is never created here: say how to get one."""
+    from togglsync.db.open import DatabaseNotFound
+    from togglsync.query import database_file
 
     try:
-        return open_database(get_app(ctx).settings.db_target, mode, on_upgrade=upgraded)
+        yield
     except DatabaseNotFound:
         raise DatabaseNotFound(
-            f"no database at {_database_file(ctx)} yet: run `togglsync sync` first "
+            f"no database at {database_file(_target(ctx))} yet: run `togglsync sync` first "
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
 
 
-def _no_op() -> int:
-    return 0
-
-
-def _sqlite_error(exc: BaseException, ctx: click.Context) -> Exception:
-    """A sqlite3 error -> one line: the query's fault (exit 2) or the file's (exit 1)."""
-    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if message == "interrupted":  # Ctrl-C (see the progress handler in `sql`)
-        return click.Abort()
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    # "not authorized" / "too many attached databases": what the read-only
-    # engine refuses beyond the file itself (setting PRAGMAs, ATTACH, VACUUM INTO).
-    if (name.startswith(("SQLITE_READONLY", "SQLITE_AUTH")) or "readonly database" in message
-            or "not authorized" in message or "too many attached databases" in message):
-        return UsageError(f"{message}: togglsync sql is read-only (change data with togglsync's commands)")
-    if name.startswith(_FILE_ERRORS) or isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
-        return TogglSyncError(f"cannot read the database at {_database_file(ctx)}: {message}")
-    return UsageError(message)
-
-
 def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
-    """run(connection) on the database, read-only, through the sqlite3 driver (db.open's
-    fast mode: no SQLAlchemy import at this version's schema, most of a report's start-up)."""
-    from togglsync.db.open import Mode
+    from togglsync import query
 
-    try:
-        db = _open(ctx, Mode.FAST_READ_ONLY)
-    except sqlite3.Error as exc:
-        raise _sqlite_error(exc, ctx) from None
-    try:
-        return run(db.conn)
-    except sqlite3.Error as exc:
-        raise _sqlite_error(exc, ctx) from None
-    finally:
-        db.close()
+    with _found(ctx):
+        return query.read(_target(ctx), run, on_upgrade=_upgraded(ctx))
 
 
 # --- togglsync sql ------------------------------------------------------------------------------
@@ -123,31 +89,7 @@ def _read_query(query: str | None) -> str:
         if query is None and stdin.isatty():
             raise UsageError('give a query, e.g. togglsync sql "SELECT count(*) FROM entries" (or - to read it from stdin)')
         query = stdin.read()
-    if not query.strip():
-        raise UsageError("the query is empty")
     return query
-
-
-def _unique(columns: list[str]) -> list[str]:
-    """Column names as JSON keys: a repeated name (SELECT a.id, b.id) becomes id, id_2, id_3..."""
-    used: set[str] = set()
-    out = []
-    for name in columns:
-        key, n = name, 1
-        while key in used:
-            n += 1
-            key = f"{name}_{n}"
-        used.add(key)
-        out.append(key)
-    return out
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return value
 
 
 @click.command()
@@ -172,49 +114,28 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
     togglsync sql "SELECT date, hours FROM daily_totals ORDER BY date DESC LIMIT 7"
     togglsync sql "SELECT * FROM entries WHERE project = :p" -p p="Website relaunch" --csv
     """
-    from togglsync.db.open import Mode
+    from togglsync import query as queries
 
     bound = _parse_params(params)
     text = _read_query(query)
-    engine = _open(ctx, Mode.READ_ONLY)
-    ctx.call_on_close(engine.dispose)
-
-    raw = engine.raw_connection()
-    ctx.call_on_close(raw.close)
-    # Read-only comes from the file's open mode (mode=ro), whatever the statement. One
-    # statement per run; `VACUUM INTO 'copy.db'` still works (it writes a new file only).
-    dbapi = raw.driver_connection
-    # SQLite runs a long statement without returning to Python, so Ctrl-C would wait for
-    # it; a progress callback lets the KeyboardInterrupt in, which aborts the statement.
-    dbapi.set_progress_handler(_no_op, 100_000)
-
-    try:
-        cursor = dbapi.execute(text, bound)
-    except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
-        raise _sqlite_error(sqlite3.ProgrammingError(str(exc)), ctx) from None
-    except sqlite3.Error as exc:
-        raise _sqlite_error(exc, ctx) from None
-    if cursor.description is None:  # a statement without a result (e.g. some PRAGMAs)
-        return
-    columns = [d[0] for d in cursor.description]
-    out = sys.stdout
-    try:
+    with _found(ctx), queries.run(_target(ctx), text, bound, on_upgrade=_upgraded(ctx)) as result:
+        if result is None:  # a statement without a result (e.g. some PRAGMAs)
+            return
+        out = sys.stdout
         if fmt == "json":
             from togglsync.output import json_value, write_json_array
 
-            keys = _unique(columns)
-            write_json_array(({k: json_value(v) for k, v in zip(keys, row)} for row in cursor), out)
+            keys = result.keys
+            write_json_array(({k: json_value(v) for k, v in zip(keys, row)} for row in result.rows), out)
         elif fmt == "csv":
             import csv
 
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
-            for row in cursor:
-                writer.writerow([_csv_value(v) for v in row])
+            writer.writerow(result.columns)
+            for row in result.rows:
+                writer.writerow([csv_value(v) for v in row])
         else:
-            _sql_table(columns, cursor, max_rows)
-    except sqlite3.Error as exc:  # while stepping through the rows, e.g. a runtime error in an expression
-        raise _sqlite_error(exc, ctx) from None
+            _sql_table(result.columns, result.rows, max_rows)
 
 
 def _sql_table(columns: list[str], rows: Iterable[tuple[Any, ...]], max_rows: int) -> None:
@@ -235,7 +156,7 @@ def _sql_table(columns: list[str], rows: Iterable[tuple[Any, ...]], max_rows: in
         numeric = bool(values) and all(isinstance(v, (int, float)) for v in values)
         table.add_column(Text(name), justify="right" if numeric else "left")
     for row in shown:
-        table.add_row(*(Text("" if v is None else str(_csv_value(v))) for v in row))
+        table.add_row(*(Text("" if v is None else str(csv_value(v))) for v in row))
     Console().print(table)
     count = f"{len(shown):,} row{'s' if len(shown) != 1 else ''}"
     if more:
@@ -261,7 +182,9 @@ def db_path(ctx: click.Context) -> None:
     sqlite3 "$(togglsync db path)"
     datasette "$(togglsync db path)"
     """
-    path = _database_file(ctx)
+    from togglsync.query import database_file
+
+    path = database_file(_target(ctx))
     click.echo(str(path))
     if not path.is_file():
         click.echo("(it does not exist yet: `togglsync sync` creates it)", err=True)
@@ -269,22 +192,14 @@ def db_path(ctx: click.Context) -> None:
 
 # --- togglsync report ---------------------------------------------------------------------------
 
-_PERIODS = {
-    "today": "Today",
-    "yesterday": "Yesterday",
-    "week": "This week",
-    "last-week": "Last week",
-    "month": "This month",
-    "last-month": "Last month",
-}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _report_range(conn: Connection, period: str | None, from_: str | None, to: str | None, tz: Any,
+def _report_range(conn: Any, period: str | None, from_: str | None, to: str | None, tz: Any,
                   now: datetime) -> tuple[datetime, datetime, str]:
-    """[start, end) in UTC and the period's name (empty for --from/--to)."""
-    from togglsync.lookup import beginning_of_week
-    from togglsync.timeparse import explicit_range, named_range
+    """[start, end) in UTC and the period's title (empty for --from/--to)."""
+    from togglsync.report import period_range
+    from togglsync.timeparse import explicit_range
 
     if (from_ is not None or to is not None) and period is not None:
         raise UsageError(f"give either --{period} or --from/--to, not both")
@@ -296,11 +211,9 @@ def _report_range(conn: Connection, period: str | None, from_: str | None, to: s
         if from_ is not None:
             start, end = explicit_range(from_, to, tz=tz, now=now)
             return start, end, ""
-        period = period or "week"
-        start, end = named_range(period, tz=tz, now=now, beginning_of_week=beginning_of_week(conn))
-        return start, end, _PERIODS[period]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    return period_range(conn, period, tz=tz, now=now)
 
 
 def _range_text(report: Report) -> str:
@@ -389,7 +302,7 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
         header = list(row_dict(result, _blank_row()).keys()) if not rows else list(rows[0])
         writer.writerow(header)
         for row in rows:
-            writer.writerow([_csv_value(row[c]) for c in header])
+            writer.writerow([csv_value(row[c]) for c in header])
     else:
         _print_report(result, chart=chart, period_name=period_name)
 

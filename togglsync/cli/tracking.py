@@ -126,27 +126,14 @@ class _Session:
         except ValueError as exc:
             raise UsageError(f"{option}: {exc}") from None
 
-    def not_future(self, moment: datetime, option: str, what: str) -> None:
-        if moment > self.now:
-            raise UsageError(f"{option} {self.hm(moment)} is in the future: {what}")
-
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
 
-    def hm(self, moment: datetime, *, day: date | None = None, seconds: bool = False) -> str:
-        """`14:05`, or `2026-11-20 14:05` when not on `day` (default today); the zone's
-        abbreviation is added to a wall time that occurs twice (DST fall-back)."""
-        local = moment.astimezone(self.tz)
-        text = f"{local:%H:%M}" if local.date() == (day or self.today) else f"{local:%Y-%m-%d %H:%M}"
-        if seconds and local.second:
-            text += f":{local:%S}"
-        if _ambiguous(local):
-            text += f" {local.tzname()}"
-        return text
+    def hm(self, moment: datetime, *, day: date | None = None) -> str:
+        """`14:05`, or `2026-11-20 14:05` when not on `day` (default today), in the display zone."""
+        from togglsync.timeparse import format_clock
 
-
-def _ambiguous(local: datetime) -> bool:
-    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+        return format_clock(moment, self.tz, day=day or self.today)
 
 
 def _duration(seconds: int) -> str:
@@ -164,14 +151,6 @@ def _parse_duration(text: str, option: str = "--duration") -> int:
         raise UsageError(f"{option}: {exc}") from None
 
 
-def _description(text: str | None) -> str | None:
-    if text is None:
-        return None
-    if any(ch in text for ch in "\r\n"):
-        raise UsageError("the description can't contain line breaks")
-    return text.strip() or None
-
-
 def _not_an_option(value: str) -> None:
     """ID arguments accept `-1`, `-2`...; anything else starting with `-` is a mistyped option."""
     if value.startswith("-") and not re.fullmatch(r"-\d+", value):
@@ -180,12 +159,12 @@ def _not_an_option(value: str) -> None:
 
 def _label(conn: Connection, row: dict[str, Any]) -> str:
     """`L5 "Writing docs" [Website relaunch] #café #urgent`"""
-    from togglsync.db import sql
+    from togglsync.catalog import name_of
     from togglsync.records import format_id
 
     parts = [format_id(row["id"]), f'"{row["description"]}"' if row.get("description") else "(no description)"]
     if row.get("project_id") is not None:
-        name = sql.scalar(conn, "SELECT name FROM projects WHERE id = ?", (row["project_id"],))
+        name = name_of(conn, "project", row["project_id"])
         parts.append(f"[{name if name is not None else format_id(row['project_id'])}]")
     parts += [f"#{tag}" for tag in row.get("tags") or []]
     return " ".join(parts)
@@ -325,19 +304,6 @@ def _report_started(s: _Session, entry: dict[str, Any], running_before: dict[str
         click.echo(f"Started {_label(conn, entry)} at {s.hm(entry['start'])}.")
 
 
-def _start_time(s: _Session, at: str | None) -> datetime:
-    moment = s.time(at, "--at") if at is not None else s.now
-    s.not_future(moment, "--at", "a timer can't start later than now")
-    return moment
-
-
-def _check_running_before(s: _Session, running: dict[str, Any] | None, start: datetime) -> None:
-    if running is not None and start <= running["start"]:
-        raise UsageError(
-            f"--at {s.hm(start)} is not after the start of the running timer ({s.hm(running['start'])}): stop it first"
-        )
-
-
 @click.command()
 @click.argument("description", required=False)
 @_project_option
@@ -357,26 +323,26 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
     from togglsync import lookup, timer
 
     s = _Session(ctx)
-    description = _description(description)
-    start_at = _start_time(s, at)
+    start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
         refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
         running = timer.running_entry(conn)
-    _check_running_before(s, running, start_at)
+    created: list[str] = []
     if refs.new_project is not None or refs.new_tags:
         # --create: the new project/tags and the timer in one transaction, through LocalStore.
         with s.store.batch() as store:
-            _print_created(refs.apply(store))
+            created = refs.apply(store)
             entry = store.start_timer(
                 description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
-                start=start_at, workspace_id=refs.workspace_id,
+                start=start_at, workspace_id=refs.workspace_id, tz=s.tz,
             )
     else:
         with s.db.transaction() as conn:
             entry = timer.start(
                 conn, description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
-                start=start_at, workspace_id=refs.workspace_id, now=s.now,
+                start=start_at, workspace_id=refs.workspace_id, now=s.now, tz=s.tz,
             )
+    _print_created(created)
     _report_started(s, entry, running)
     _sync_after(s, sync_now)
 
@@ -391,14 +357,8 @@ def stop(ctx, at, sync_now) -> None:
 
     s = _Session(ctx)
     stop_at = s.time(at, "--at") if at is not None else s.now
-    running = timer.running_entry(s.db.conn)
-    if running is None:
-        raise UsageError("no timer is running")
-    if stop_at < running["start"]:
-        raise UsageError(f"--at {s.hm(stop_at)} is before the timer's start ({s.hm(running['start'])})")
-    s.not_future(stop_at, "--at", "a timer can't stop later than now")
     with s.db.transaction() as conn:
-        entry = timer.stop(conn, stop_at, now=s.now)
+        entry = timer.stop(conn, stop_at, now=s.now, tz=s.tz)
     click.echo(f"Stopped {_label(s.db.conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
     _sync_after(s, sync_now)
 
@@ -415,27 +375,15 @@ def continue_(ctx, entry, at, sync_now) -> None:
     most recent stopped entry. A running timer is stopped at the new start.
     """
     from togglsync import lookup, timer
-    from togglsync.db import sql
 
     s = _Session(ctx)
     if entry is not None:
         _not_an_option(entry)
-    start_at = _start_time(s, at)
+    start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
-        if entry is None:
-            entry_id = sql.scalar(
-                conn, "SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC, id DESC LIMIT 1"
-            )
-            if entry_id is None:
-                raise UsageError("there is no stopped entry to continue")
-        else:
-            entry_id = lookup.entry_id(conn, entry)
-        earlier = _entry(conn, entry_id)
-        if earlier["duration"] < 0:
-            raise UsageError(f"{entry} is the running timer ({_label(conn, earlier)}): there is nothing to continue")
+        entry_id = lookup.entry_id(conn, entry) if entry is not None else None
         running = timer.running_entry(conn)
-    _check_running_before(s, running, start_at)
-    new = s.store.continue_entry(entry_id, start=start_at)
+    new = s.store.continue_entry(entry_id, start=start_at, tz=s.tz)
     _report_started(s, new, running)
     _sync_after(s, sync_now)
 
@@ -540,25 +488,6 @@ def status(ctx, as_json) -> None:
 # --- add, edit, rm ------------------------------------------------------------------------------
 
 
-def _check_span(s: _Session, start: datetime, stop: datetime | None, duration: int | None) -> datetime:
-    """--start plus --stop and/or --duration -> the stop time, refusing contradictions."""
-    day = s.local_date(start)
-    if stop is not None and stop < start:
-        raise UsageError(
-            f"--stop {s.hm(stop, day=day, seconds=True)} is before the start ({s.hm(start, day=day, seconds=True)})"
-        )
-    if duration is not None:
-        end = start + timedelta(seconds=duration)
-        if stop is not None and stop != end:
-            raise UsageError(
-                f"--stop {s.hm(stop, day=day, seconds=True)} and --duration {_duration(duration)} disagree "
-                f"(the start plus the duration is {s.hm(end, day=day, seconds=True)}): give one of them"
-            )
-        return end
-    assert stop is not None
-    return stop
-
-
 @click.command()
 @click.argument("description", required=False)
 @click.option("--start", "start_text", metavar="TIME", help=f"When it started (required), {TIME_HELP}.")
@@ -577,7 +506,6 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
     from togglsync import lookup
 
     s = _Session(ctx)
-    description = _description(description)
     if start_text is None:
         raise UsageError("add needs --start TIME (to start a timer now, use `togglsync start`)")
     if stop_text is None and duration is None:
@@ -585,14 +513,13 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
     start_at = s.time(start_text, "--start")
     stop_at = s.time(stop_text, "--stop", default_date=s.local_date(start_at)) if stop_text is not None else None
     seconds = _parse_duration(duration) if duration is not None else None
-    stop_at = _check_span(s, start_at, stop_at, seconds)
     with s.db.snapshot() as conn:
         refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
     with s.store.batch() as store:
         created = refs.apply(store)
         entry = store.add_entry(
-            description, start=start_at, stop=stop_at, project_id=refs.project_id, tag_ids=refs.tag_ids,
-            billable=billable, workspace_id=refs.workspace_id,
+            description, start=start_at, stop=stop_at, duration=seconds, project_id=refs.project_id,
+            tag_ids=refs.tag_ids, billable=billable, workspace_id=refs.workspace_id, tz=s.tz,
         )
     _print_created(created)
     with s.db.snapshot() as conn:
@@ -632,64 +559,43 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
     _not_an_option(entry)
     changes: dict[str, Any] = {}
     if description is not None:
-        changes["description"] = _description(description)
+        changes["description"] = description
     if billable is not None:
         changes["billable"] = billable
+    if project is not None and project.strip().casefold() in ("none", ""):
+        changes["project_id"] = None
+        project = None
+    replace = tag_list is not None or bool(tags)
     with s.db.snapshot() as conn:
         entry_id = lookup.entry_id(conn, entry)
         row = _entry(conn, entry_id)
         wid = row["workspace_id"]
         day = s.local_date(row["start"])
-        running = row["duration"] < 0
-
-        # Project and tags (created in the same transaction as the edit with --create).
-        refs = _Refs(workspace_id=wid)
-        if project is not None and project.strip().casefold() in ("none", ""):
-            changes["project_id"] = None
-            project = None
-        replace = tag_list is not None or bool(tags)
-        if replace:
-            refs = _resolve_refs(conn, wid, project, _split_tags(tag_list or "") + list(tags) + list(add_tags), create)
-        elif project is not None or add_tags:
-            refs = _resolve_refs(conn, wid, project, list(add_tags), create)
-            refs.tag_ids = list(row["tag_ids"] or []) + refs.tag_ids
-        elif remove_tags:
-            refs.tag_ids = list(row["tag_ids"] or [])
-        removed = {_existing(conn, "tag", wid, t) for t in remove_tags}
-        set_project = project is not None
-        set_tags = replace or bool(add_tags) or bool(remove_tags)
-
-        # Times.
-        new_start = s.time(start_text, "--start", default_date=day) if start_text is not None else None
-        new_stop = s.time(stop_text, "--stop", default_date=day) if stop_text is not None else None
-        seconds = _parse_duration(duration) if duration is not None else None
-        if new_start is not None or new_stop is not None or seconds is not None:
-            begin = new_start or row["start"]
-            if new_stop is not None or seconds is not None:
-                new_stop = _check_span(s, begin, new_stop, seconds)
-                if running:
-                    s.not_future(new_stop, "--stop", "a running timer can't stop later than now")
-            elif running:
-                s.not_future(begin, "--start", "a running timer can't start later than now")
-            elif row["stop"] is not None and row["stop"] < begin:
-                raise UsageError(f"--start {s.hm(begin, day=day)} is after the entry's stop ({s.hm(row['stop'], day=day)})")
-            if new_start is not None:
-                changes["start"] = new_start
-            if new_stop is not None:
-                changes["stop"] = new_stop
-        if not changes and not set_project and not set_tags:
-            raise UsageError(
-                "nothing to change: give --description, --project, --tags/-t, --add-tag, --remove-tag, "
-                "--start, --stop, --duration or --billable/--no-billable"
-            )
+        # Project and tags as named (created in the same transaction as the edit with --create).
+        named = (_split_tags(tag_list or "") + list(tags) if replace else []) + list(add_tags)
+        refs = _resolve_refs(conn, wid, project, named, create)
+        removed = [_existing(conn, "tag", wid, t) for t in remove_tags]
+    new_start = s.time(start_text, "--start", default_date=day) if start_text is not None else None
+    new_stop = s.time(stop_text, "--stop", default_date=day) if stop_text is not None else None
+    seconds = _parse_duration(duration) if duration is not None else None
+    times = (new_start, new_stop, seconds)
+    if not (changes or project is not None or replace or add_tags or remove_tags or times != (None, None, None)):
+        raise UsageError(
+            "nothing to change: give --description, --project, --tags/-t, --add-tag, --remove-tag, "
+            "--start, --stop, --duration or --billable/--no-billable"
+        )
 
     with s.store.batch() as store:
         created = refs.apply(store)
-        if set_project:
+        if project is not None:
             changes["project_id"] = refs.project_id
-        if set_tags:
-            changes["tag_ids"] = sorted(set(refs.tag_ids) - removed)
-        updated = store.edit_entry(entry_id, **changes)
+        if replace:
+            changes["tag_ids"] = refs.tag_ids
+        elif add_tags:
+            changes["add_tag_ids"] = refs.tag_ids
+        updated = store.edit_entry(
+            entry_id, remove_tag_ids=removed, start=new_start, stop=new_stop, duration=seconds, tz=s.tz, **changes
+        )
     _print_created(created)
     with s.db.snapshot() as conn:
         click.echo(f"Updated {_label(conn, updated)} {_span(s, updated)}.")

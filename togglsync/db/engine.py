@@ -68,7 +68,7 @@ def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int =
     _configure(engine, busy_timeout_ms=busy_timeout_ms, wal=False, begin="DEFERRED")
 
     @event.listens_for(engine, "connect")
-    def _no_escape_hatches(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+    def _no_escape_hatches(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
         # mode=ro protects this file; these close the doors to others: ATTACH
         # (and VACUUM INTO, which attaches its target) could create or write
         # another file, and a PRAGMA that sets something is a write in spirit.
@@ -109,7 +109,7 @@ def table_rebuilds_allowed(connection: Connection) -> Iterator[None]:
     over it (entries, daily_totals) modern SQLite refuses that rename unless
     legacy_alter_table is on. The views name tables, which keep their names.
     """
-    dbapi = connection.connection.driver_connection
+    dbapi = driver_connection(connection)
     with foreign_keys_disabled(connection):
         dbapi.execute("PRAGMA legacy_alter_table=ON")
         try:
@@ -127,7 +127,7 @@ def large_page_cache(connection: Connection, mebibytes: int = 32) -> Iterator[No
     about 40% of the time of the inserts. The cache only grows as pages are
     used, and the connection's own size comes back afterwards (it is pooled).
     """
-    dbapi = connection.connection.driver_connection
+    dbapi = driver_connection(connection)
     before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
     dbapi.execute(f"PRAGMA cache_size={-1024 * int(mebibytes)}")
     try:
@@ -150,7 +150,7 @@ def foreign_keys_disabled(connection: Connection) -> Iterator[None]:
         raise RuntimeError("foreign_keys_disabled() needs a connection outside a transaction")
     # The raw DBAPI connection runs the pragma without SQLAlchemy's autobegin
     # (our isolation_level=None means no implicit BEGIN either).
-    dbapi = connection.connection.driver_connection
+    dbapi = driver_connection(connection)
     dbapi.execute("PRAGMA foreign_keys=OFF")
     if dbapi.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
         raise RuntimeError("could not disable foreign keys (is a transaction open?)")
@@ -163,6 +163,14 @@ def foreign_keys_disabled(connection: Connection) -> Iterator[None]:
             # Leaving enforcement off on a pooled connection would leak to
             # the next user of it; drop the connection instead.
             connection.invalidate()
+
+
+def driver_connection(connection: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one (for PRAGMAs outside SQLAlchemy's transaction)."""
+    dbapi = connection.connection.driver_connection
+    if not isinstance(dbapi, sqlite3.Connection):
+        raise TypeError(f"not a sqlite3 connection: {type(dbapi).__name__}")
+    return dbapi
 
 
 def sqlite_url(url_or_path: str | os.PathLike[str]) -> URL:
@@ -203,7 +211,7 @@ def _use_wal(dbapi_connection: sqlite3.Connection, *, timeout_s: float) -> None:
 
 def _configure(engine: Engine, *, busy_timeout_ms: int, wal: bool, begin: str) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
         # Stop the sqlite3 driver from issuing its own (deferred) BEGIN before
         # DML; the "begin" listener below decides how transactions start.
         dbapi_connection.isolation_level = None

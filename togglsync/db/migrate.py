@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from togglsync.db.engine import for_reading
+from togglsync.db.engine import driver_connection, for_reading
 from togglsync.db.lite import SCHEMA_HEAD
 from togglsync.db.open import DatabaseOpenError
 
@@ -137,7 +137,7 @@ def _vacuum(connection: Connection) -> None:
     """
     if connection.in_transaction():
         raise RuntimeError("VACUUM needs a connection outside a transaction")
-    dbapi = connection.connection.driver_connection
+    dbapi = driver_connection(connection)
     dbapi.execute("VACUUM")
     dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
