@@ -79,7 +79,8 @@ def totals(conn: Connection) -> dict[records.Kind, int]:
 
 
 def name_of(conn: Connection, kind: str, record_id: int) -> str | None:
-    return sql.scalar(conn, f"SELECT name FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
+    name = sql.scalar(conn, f"SELECT name FROM {records.spec(kind).table} WHERE id = ?", (record_id,))
+    return None if name is None else str(name)
 
 
 def _names(conn: Connection, kind: str, workspace: int) -> dict[int, str]:

@@ -74,7 +74,7 @@ def workspace_id(conn: Connection, value: str | None) -> int:
         return int(value)
     matches = [r["id"] for r in rows if r["name"].casefold() == value.strip().casefold()]
     if len(matches) == 1:
-        return matches[0]
+        return int(matches[0])
     if len(matches) > 1:
         raise UsageError(f"several workspaces are named {value!r}: use its id")
     raise UsageError(f"no workspace {value!r}{suggest(value, [r['name'] for r in rows])}")
@@ -160,7 +160,7 @@ def entry_id(conn: Connection, value: str) -> int:
         if found is None:
             count = sql.scalar(conn, "SELECT count(*) FROM time_entries")
             raise UsageError(f"there is no entry {text}: only {count} entries")
-        return found
+        return int(found)
     record_id = parse_id(text)
     if sql.first(conn, "SELECT 1 FROM time_entries WHERE id = ?", (record_id,)) is None:
         raise UsageError(f"no time entry {text}")

@@ -40,7 +40,8 @@ def running_entry(conn: Connection) -> dict[str, Any] | None:
 
 def latest_stopped(conn: Connection) -> int | None:
     """The id of the most recent stopped entry (by start), or None."""
-    return sql.scalar(conn, "SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC, id DESC LIMIT 1")
+    found = sql.scalar(conn, "SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC, id DESC LIMIT 1")
+    return None if found is None else int(found)
 
 
 def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
