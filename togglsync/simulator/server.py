@@ -78,7 +78,8 @@ class Simulator:
         self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how long stop() may wait for the loop to notice
+            # How long stop() waits for the loop to notice: the suite starts and stops hundreds.
+            kwargs={"poll_interval": 0.01},
             name="toggl-simulator",
             daemon=True,
         )
