@@ -24,10 +24,10 @@ from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, Workspace, WorkspaceUser, Project
 from togglsync.db.repo import get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
-from togglsync.errors import AuthError, BadRequest, BadResponse, PremiumRequired
+from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
 from togglsync import outbox, records, rows
-from togglsync.sync import plan
+from togglsync.sync import plan, remote
 from togglsync.sync.apply import ApplyStats, deleted_while_pending, apply_records, table_for
 from togglsync.sync.remote import Toggl
 
@@ -222,6 +222,7 @@ class Puller:
             raise BadResponse(200, "GET /me returned no account")
         # The catalog's kinds, in the order references need them; GET /me lists each under its table's name.
         snapshot = {kind: _expect_list(me.get(records.spec(kind).table), records.spec(kind).table) for kind in CATALOG}
+        gone = self._confirm_missing(snapshot)
         server_now = self.server_now()
         # The catalog is stored as soon as it arrives, before the workspace members:
         # a run whose budget ends after GET /me keeps it, and the next run resumes with
@@ -234,7 +235,7 @@ class Puller:
                 listed = snapshot[resource]
                 stats = apply_records(conn, resource, listed, policy=self.policy, now=self.clock())
                 # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
-                stats.deleted += self._delete_missing(conn, resource, {int(r["id"]) for r in listed}, stats)
+                stats.deleted += self._delete_missing(conn, resource, gone.get(resource), stats)
                 result.stats(table).add(stats)
             set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
             if with_users:
@@ -260,10 +261,61 @@ class Puller:
                     result.stats("workspace_users").upserted += len(rows)
                 set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now(), now=self.clock())
 
-    def _delete_missing(self, conn: Connection, resource: str, seen: set[int], stats: ApplyStats) -> int:
-        table = table_for(resource)
-        local = conn.execute(select(table.c.id).where(table.c.id > 0)).scalars().all()
-        missing = [i for i in local if i not in seen]
+    def _confirm_missing(self, snapshot: dict[records.Kind, list[dict[str, Any]]]) -> dict[records.Kind, set[int]]:
+        """Which cached records the snapshot lacks are really gone: a deletion needs positive evidence.
+
+        One answer to GET /me that lacks records (null or [] for a list, one project
+        missing: a gateway hiccup, access lost for a moment) must not delete them and
+        strip them from every cached entry. Where the snapshot lacks some, a second
+        look asks once more: GET /me/workspaces for workspaces, and for projects,
+        clients and tags one listing per workspace concerned (`remote.ENDPOINTS`).
+        What that does not list either is gone; what it lists joins the snapshot.
+        Nothing is asked when nothing is missing: the ordinary refresh costs no
+        request more (tests/test_catalog_evidence.py).
+        """
+        gone: dict[records.Kind, set[int]] = {}
+        workspace_kind = next(iter(remote.ACCOUNT_LISTINGS))
+        with self.engine.connect() as conn:
+            for kind in CATALOG:
+                listed = snapshot[kind]
+                seen = _ids(kind, listed)
+                table = table_for(kind)
+                missing: dict[int, set[int]] = {}
+                account_listing = remote.ACCOUNT_LISTINGS.get(kind)
+                if account_listing is not None:  # listed for the whole account (workspaces)
+                    cached = conn.execute(select(table.c.id)).scalars().all()
+                    ids = {int(i) for i in cached if int(i) not in seen}
+                    if ids:
+                        again = self._look_again(lambda: account_listing(self.client), table.name)
+                        listed.extend(r for r in again if _ids(kind, [r]) & ids)
+                        ids -= _ids(kind, again)
+                    gone[kind] = ids
+                    continue
+                for record_id, wid in conn.execute(select(table.c.id, table.c.workspace_id).where(table.c.id > 0)):
+                    if record_id not in seen:
+                        missing.setdefault(int(wid), set()).add(int(record_id))
+                workspaces = _ids(workspace_kind, snapshot[workspace_kind])
+                listing = remote.endpoints(kind).listing
+                gone[kind] = set()
+                for wid, ids in sorted(missing.items()):
+                    if wid not in workspaces or listing is None:
+                        gone[kind] |= ids  # the workspace itself is gone (or we left it)
+                        continue
+                    again = self._look_again(lambda: listing(self.client, wid), table.name)
+                    listed.extend(r for r in again if _ids(kind, [r]) & ids)
+                    gone[kind] |= ids - _ids(kind, again)
+        return gone
+
+    def _look_again(self, ask: Callable[[], Any], what: str) -> list[dict[str, Any]]:
+        """The live records a second request lists; none when we may no longer see them."""
+        try:
+            answer = ask()
+        except (NotFound, AuthError):
+            return []
+        return [r for r in _expect_list(list(answer or []), what) if not records.is_deleted(r)]
+
+    def _delete_missing(self, conn: Connection, resource: str, gone: set[int] | None, stats: ApplyStats) -> int:
+        missing = sorted(gone or ())
         if not missing:
             return 0
         # A deletion wins here as in a `since` pull, records with pending operations
@@ -274,6 +326,11 @@ class Puller:
             if record_id in pending:
                 deleted_while_pending(conn, resource, record_id, pending[record_id], self.clock(), stats)
         return rows.delete_records(conn, resource, missing)
+
+
+def _ids(kind: str, listed: list[dict[str, Any]]) -> set[int]:
+    """The ids of API records, each checked as a row would be (a malformed one is a BadResponse)."""
+    return {int(records.to_row(kind, r)["id"]) for r in listed}
 
 
 def _users_due(conn: Connection) -> list[int]:

@@ -37,6 +37,8 @@ class Toggl(Protocol):
 
     # pull
     def me(self, with_related_data: bool = False) -> Record: ...
+
+    def my_workspaces(self) -> list[Record]: ...
     def workspace_users(self, wid: int) -> list[Record]: ...
     def time_entries(
         self,
@@ -140,6 +142,12 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         delete=lambda t, wid, rid: t.delete_tag(wid, rid),
         listing=lambda t, wid: t.tags(wid),
     ),
+}
+
+
+# Kinds listed for the whole account rather than per workspace (what contains the others).
+ACCOUNT_LISTINGS: dict[Kind, Callable[[Toggl], Iterable[Any]]] = {
+    Kind.WORKSPACE: lambda t: t.my_workspaces(),
 }
 
 
