@@ -19,6 +19,9 @@ from togglsync.records import TIME_FIELDS, entry_row, format_ts, parse_ts, refer
 CURSOR_OVERLAP = timedelta(minutes=2)
 # /me/time_entries rejects start dates older than about 3 months; stay inside.
 HISTORY_DAYS = 89
+# How far ahead a full re-sync reaches: entries planned for the coming year
+# (Toggl documents no limit; a server that refuses it is asked up to tomorrow).
+FUTURE_REACH = timedelta(days=366)
 
 
 def next_cursor(previous: datetime | None, records: Iterable[dict[str, Any]], server_time: datetime | None) -> datetime | None:

@@ -154,13 +154,21 @@ class Puller:
         """
         now = self.server_now()
         start_date = (now - timedelta(days=self.history_days)).date()
-        end_date = (now + timedelta(days=1)).date()
+        end_date = (now + plan.FUTURE_REACH).date()
         with tempfile.TemporaryFile() as spool:
-            self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
+            try:
+                self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
+            except BadRequest:
+                # A server that refuses a window reaching this far ahead: up to tomorrow, then.
+                end_date = (now + timedelta(days=1)).date()
+                spool.seek(0)
+                spool.truncate()
+                self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
             server_now = self.client.server_time or now
             spool.seek(0)
             stream = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
             window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
+            window_end = datetime(end_date.year, end_date.month, end_date.day, tzinfo=timezone.utc)
             with self.engine.begin() as conn, large_page_cache(conn):
                 stats = ApplyStats()
                 seen: set[int] = set()
@@ -174,7 +182,9 @@ class Puller:
                     raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
                 pending = _pending_ids(conn, records.Kind.TIME_ENTRY)
                 local = conn.execute(
-                    select(TimeEntry.id).where(and_(TimeEntry.id > 0, TimeEntry.start >= window_start))
+                    select(TimeEntry.id).where(
+                        and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end)
+                    )
                 ).scalars().all()
                 missing = [i for i in local if i not in seen and i not in pending]
                 if not seen and missing and not self.accept_empty_resync:
