@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, delete, event, insert, select, text, updat
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from togglsync.db.engine import for_reading, make_engine
-from togglsync.db.open import DatabaseNotFound, Mode, open_database
+from togglsync.db.open import Mode, open_database
+from togglsync.errors import DatabaseNotFound
 from togglsync.db.models import Project, QuotaState, TimeEntry, TimeEntryTag
 from togglsync.db.repo import get_cursor, load_quota, record_quota, set_cursor, upsert
 from togglsync.db.types import from_utc_text, to_utc_text

@@ -13,7 +13,8 @@ from sqlalchemy import Boolean
 
 from togglsync.db import stored
 from togglsync.db.models import Base
-from togglsync.db.open import DatabaseNotFound, DatabaseOpenError, Mode, open_database
+from togglsync.db.open import Mode, open_database
+from togglsync.errors import DatabaseNotFound, DatabaseOpenError
 from togglsync.db.types import JSONText, UTCDateTime
 
 PROBE = """

@@ -24,7 +24,8 @@ from togglsync.db.migrate import (
     upgrade,
 )
 from togglsync.db.models import Base, TimeEntry, TimeEntryTag
-from togglsync.db.open import DatabaseOpenError, Mode, open_database
+from togglsync.db.open import Mode, open_database
+from togglsync.errors import DatabaseOpenError
 from togglsync.db.repo import upsert
 from togglsync.errors import TogglSyncError
 

@@ -13,7 +13,8 @@ import pytest
 
 from togglsync import query, report
 from togglsync.db.models import Account
-from togglsync.db.open import DatabaseNotFound, Mode, open_database
+from togglsync.db.open import Mode, open_database
+from togglsync.errors import DatabaseNotFound
 from togglsync.errors import TogglSyncError, UsageError
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)  # a Friday

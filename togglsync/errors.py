@@ -185,3 +185,11 @@ class BudgetExhausted(TogglSyncError):
     Raised by the API client *before* a request goes out, so nothing was sent
     and nothing needs reconciling; the sync engine stops and resumes next run.
     """
+
+
+class DatabaseOpenError(TogglSyncError):
+    """The database file cannot be opened or used by this version of togglsync."""
+
+
+class DatabaseNotFound(DatabaseOpenError):
+    """A read-only open of a database file that does not exist."""

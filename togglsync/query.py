@@ -3,7 +3,7 @@
 The file is opened `mode=ro` (db.open's read-only modes), so nothing run here
 can change it, whatever the statement; the read-only engine also refuses
 ATTACH and the PRAGMAs that set something (db.engine). A missing database is
-never created (`db.open.DatabaseNotFound`); an older one is upgraded first
+never created (`errors.DatabaseNotFound`); an older one is upgraded first
 and `on_upgrade` is told. SQLite's errors come out as ours, in one line: the
 query's fault is a `UsageError` (exit 2), the file's a `TogglSyncError`.
 

@@ -46,7 +46,7 @@ def _upgraded(ctx: click.Context) -> Callable[[], None]:
 @contextmanager
 def _found(ctx: click.Context) -> Iterator[None]:
     """A missing database is never created here: say how to get one."""
-    from togglsync.db.open import DatabaseNotFound
+    from togglsync.errors import DatabaseNotFound
     from togglsync.query import database_file
 
     try:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from togglsync.db.lite import BUSY_TIMEOUT_MS
-from togglsync.db.open import DatabaseNotFound
+from togglsync.errors import DatabaseNotFound
 from togglsync.errors import ConfigError
 
 

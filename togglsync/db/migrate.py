@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from togglsync.db.engine import driver_connection, for_reading
 from togglsync.db.lite import SCHEMA_HEAD
-from togglsync.db.open import DatabaseOpenError
+from togglsync.errors import DatabaseOpenError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -48,14 +48,6 @@ class Mode(enum.Enum):
     FAST_READ_ONLY = "fast read-only"
 
 
-class DatabaseOpenError(TogglSyncError):
-    """The database file cannot be opened or used by this version of togglsync."""
-
-
-class DatabaseNotFound(DatabaseOpenError):
-    """A read-only open of a database file that does not exist."""
-
-
 @overload
 def open_database(
     target: Target,
