@@ -17,7 +17,6 @@ from togglsync.db.models import PendingOperation, TimeEntry
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
 from togglsync import records
-from togglsync.sync import plan
 
 
 def _stopped_server_entry(env: SyncEnv) -> dict:

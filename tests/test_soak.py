@@ -62,7 +62,6 @@ from togglsync.db.models import Base
 from togglsync.queue import retry_operation
 from togglsync.simulator.model import SimError
 from togglsync import records as rec
-from togglsync.sync import plan
 from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
 
 SERVER_NOW = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)

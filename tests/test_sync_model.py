@@ -28,7 +28,6 @@ from togglsync.db.models import Base
 from togglsync.simulator import Simulator
 from togglsync.simulator.model import SimError
 from togglsync import records as rec
-from togglsync.sync import plan
 
 RANDOM = st.randoms(use_true_random=False)
 QUOTA_HEADERS = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1800"}

@@ -26,7 +26,6 @@ from togglsync.db.models import (
 )
 from togglsync.local import LocalStore
 from togglsync import records
-from togglsync.sync import plan
 from togglsync.sync.engine import SyncOptions, SyncResult, run_sync
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -226,7 +226,7 @@ class LocalStore:
             wid = self._workspace(conn, workspace_id)
             name = self._named(conn, Kind.PROJECT, wid, name)
             if client_id is not None:
-                self._same_workspace(conn, Kind.CLIENT, client_id, wid)
+                rows.check_references(conn, Kind.PROJECT, wid, {"client_id": client_id})
             return rows.create(conn, Kind.PROJECT, wid, {
                 "name": name, "client_id": client_id, "color": color,
                 "billable": billable, "is_private": is_private, "active": active,
@@ -291,20 +291,12 @@ class LocalStore:
                 values["name"] = self._named(conn, kind, row["workspace_id"], values["name"], exclude=record_id)
             if "color" in values:
                 values["color"] = records.clean_color(values["color"])
-            for ref in records.references_from(kind):
-                if not ref.many and values.get(ref.field) is not None:
-                    self._same_workspace(conn, ref.target, values[ref.field], row["workspace_id"])
+            rows.check_references(conn, kind, row["workspace_id"], values)
             return rows.update(conn, kind, record_id, values, self.clock())
 
     def _delete(self, kind: Kind, record_id: int) -> None:
         with self.engine.begin() as conn:
             rows.delete(conn, kind, record_id, self.clock())
-
-    @staticmethod
-    def _same_workspace(conn: Connection, kind: Kind, record_id: int, workspace_id: int) -> None:
-        row = rows.require(conn, kind, record_id)
-        if row["workspace_id"] != workspace_id:
-            raise UsageError(f"{records.spec(kind).label} {records.format_id(record_id)} belongs to another workspace")
 
     @staticmethod
     def _reject_unknown(values: dict[str, Any], allowed: set[str]) -> None:

@@ -283,6 +283,16 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
     return row
 
 
+def check_references(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any]) -> None:
+    """Every record these values of a `kind` row point at exists, in the same workspace."""
+    for ref in records.references_from(kind):
+        for target_id in records.referenced_ids(ref, values):
+            target = require(conn, ref.target, target_id)
+            if target["workspace_id"] != workspace_id:
+                label = records.spec(ref.target).label
+                raise UsageError(f"{label} {records.format_id(target_id)} belongs to another workspace")
+
+
 def referencing(conn: Connection, ref: Reference, target_id: int) -> list[int]:
     """Ids of the `ref.source` records whose `ref.field` names `target_id`."""
     if ref.many:

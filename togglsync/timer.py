@@ -46,14 +46,7 @@ def latest_stopped(conn: Connection) -> int | None:
 
 def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_ids: Iterable[int]) -> None:
     """The project and tags exist, in this workspace."""
-    refs = ([("project", "projects", project_id)] if project_id is not None else [])
-    refs += [("tag", "tags", tag_id) for tag_id in tag_ids]
-    for kind, table, record_id in refs:
-        found = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (record_id,))
-        if found is None:
-            raise UsageError(f"no {kind} with id {record_id}")
-        if found != workspace_id:
-            raise UsageError(f"{kind} {record_id} belongs to another workspace")
+    rows.check_references(conn, Kind.TIME_ENTRY, workspace_id, {"project_id": project_id, "tag_ids": list(tag_ids)})
 
 
 def default_workspace(conn: Connection, workspace_id: int | None) -> int:

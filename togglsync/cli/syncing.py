@@ -28,7 +28,6 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.pass_context
 def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
     """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
-    from togglsync.errors import ExitCode
     from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
 
     if pull_only and push_only:
@@ -80,8 +79,6 @@ def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
 def pending(ctx: click.Context, fmt: str) -> None:
     """Local changes waiting to be pushed (default: list them)."""
     if ctx.invoked_subcommand is None:
-        from togglsync.queue import list_pending
-
         render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
 
 
