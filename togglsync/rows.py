@@ -254,12 +254,7 @@ def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, 
 def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any], now: datetime) -> Row:
     """Change fields of a record here; the outbox hears of it when its state changed."""
     before = require(conn, kind, record_id)
-    changes = _normalised(conn, kind, dict(values))
-    if changes:
-        stored = to_db(changes)
-        assignments = ", ".join(f"{name} = ?" for name in stored)
-        sql.execute(conn, f"UPDATE {_table(kind)} SET {assignments} WHERE id = ?", [*stored.values(), record_id])
-        _mirror_links(conn, kind, record_id, changes)
+    write(conn, kind, record_id, values)
     after = require(conn, kind, record_id)
     if after.get("name") != before.get("name") and any(ref.names_field for ref in records.references_to(kind)):
         refresh_tag_names(conn, [record_id])  # readers of the table see the new name; not an edit of them
@@ -267,6 +262,20 @@ def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any
     if records.state_of(kind, after) != base and records.spec(kind).local:
         outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now)
     return after
+
+
+def write(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any]) -> None:
+    """Store values in a row, telling no one (`update` tells the outbox; the push stores
+    Toggl's answer with this). List references are kept sorted and mirrored, and their
+    names are always ours, derived from the ids."""
+    names = {ref.names_field for ref in records.references_from(kind) if ref.names_field}
+    changes = _normalised(conn, kind, {k: v for k, v in values.items() if k not in names})
+    if not changes:
+        return
+    stored = to_db(changes)
+    assignments = ", ".join(f"{name} = ?" for name in stored)
+    sql.execute(conn, f"UPDATE {_table(kind)} SET {assignments} WHERE id = ?", [*stored.values(), record_id])
+    _mirror_links(conn, kind, record_id, changes)
 
 
 def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:

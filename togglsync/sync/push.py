@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from togglsync import outbox, records, rows
 from togglsync.outbox import Action, Operation, State
@@ -257,7 +257,6 @@ class Pusher:
         sent: dict[str, Any] | None,
     ) -> None:
         """After a write succeeded: store the server's version unless the row changed meanwhile."""
-        table = table_for(resource)
         current = _row(conn, resource, record_id)
         if current is None:
             return
@@ -273,15 +272,7 @@ class Pusher:
                 outbox.queue(conn, resource, Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
             elif later:
                 outbox.rebase(conn, later[0].id, server_state, self.clock())
-        mirrored = [ref for ref in records.references_from(resource) if ref.names_field]
-        for ref in mirrored:
-            values.pop(str(ref.names_field), None)  # named from our tags below
-        conn.execute(update(table).where(table.c.id == record_id).values(**values))
-        for ref in mirrored:
-            tag_ids = conn.execute(select(table.c[ref.field]).where(table.c.id == record_id)).scalar() or []
-            names = str(ref.names_field)
-            conn.execute(update(table).where(table.c.id == record_id).values({names: rows.tag_names(conn, tag_ids)}))
-            rows.write_entry_tags(conn, record_id, tag_ids)
+        rows.write(conn, resource, record_id, values)
 
     # --- updates -----------------------------------------------------------------------------
 
