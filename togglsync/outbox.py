@@ -26,7 +26,7 @@ caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -331,7 +331,7 @@ def rewrite_record(conn: Connection, resource: str, old: int, new: int) -> None:
         conn, "UPDATE pending_operations SET record_id = ? WHERE resource = ? AND record_id = ?", (new, resource, old)
     )
     for ref in records.references_to(resource):
-        _rewrite_bases(conn, ref, lambda value, ref=ref: records.replace_reference(ref, value, old, new))
+        _rewrite_bases(conn, ref, lambda value: records.replace_reference(ref, value, old, new))
 
 
 def forget_references(conn: Connection, resource: str, ids: Iterable[int]) -> None:
@@ -343,10 +343,10 @@ def forget_references(conn: Connection, resource: str, ids: Iterable[int]) -> No
     if not gone:
         return
     for ref in records.references_to(resource):
-        _rewrite_bases(conn, ref, lambda value, ref=ref: records.without_reference(ref, {ref.field: value}, gone))
+        _rewrite_bases(conn, ref, lambda value: records.without_reference(ref, {ref.field: value}, gone))
 
 
-def _rewrite_bases(conn: Connection, ref: records.Reference, change: Any) -> None:
+def _rewrite_bases(conn: Connection, ref: records.Reference, change: Callable[[Any], Any]) -> None:
     found = sql.rows(
         conn, "SELECT id, base FROM pending_operations WHERE resource = ? AND base IS NOT NULL", (str(ref.source),)
     )

@@ -284,7 +284,6 @@ class Puller:
         request more (tests/test_catalog_evidence.py).
         """
         gone: dict[records.Kind, set[int]] = {}
-        workspace_kind = next(iter(remote.ACCOUNT_LISTINGS))
         with self.engine.connect() as conn:
             for kind in CATALOG:
                 listed = snapshot[kind]
@@ -304,7 +303,8 @@ class Puller:
                 for record_id, wid in conn.execute(select(table.c.id, table.c.workspace_id).where(table.c.id > 0)):
                     if record_id not in seen:
                         missing.setdefault(int(wid), set()).add(int(record_id))
-                workspaces = _ids(workspace_kind, snapshot[workspace_kind])
+                # The records that contain the others (workspaces), as this snapshot and its second look have them.
+                workspaces = set().union(*(_ids(k, snapshot[k]) for k in remote.ACCOUNT_LISTINGS))
                 listing = remote.endpoints(kind).listing
                 gone[kind] = set()
                 for wid, ids in sorted(missing.items()):
