@@ -67,7 +67,7 @@ class TimeEntryRules(Store):
         if start_date is not None and (since is not None or before is not None):
             raise check.bad("'start_date' and 'end_date' can not be combined with 'since' or 'before'")
 
-        mine = [e for e in self.entries.values() if e.user_id == user_id]
+        mine = [e for e in self.entries.values() if e.user_id == user_id and self.visible(e)]
         if since is not None:
             cutoff = check.since(since, now=now, max_age_days=MAX_AGE_DAYS)
             found = [e for e in mine if e.at >= cutoff]
@@ -99,7 +99,7 @@ class TimeEntryRules(Store):
     @locked
     def get_time_entry(self, user_id: int, entry_id: int, *, meta: bool = False) -> dict[str, Any]:
         entry = self.entries.get(entry_id)
-        if entry is None or entry.user_id != user_id or entry.deleted:
+        if entry is None or entry.user_id != user_id or entry.deleted or not self.visible(entry):
             raise SimError(404, NOT_FOUND)
         return shapes.time_entry(self, entry, meta=meta)
 
@@ -151,6 +151,8 @@ class TimeEntryRules(Store):
             self._stop_running_of(user_id)
         draft.id = self.new_id("time_entry")
         draft.at = self.stamp()
+        if self.visibility_delay:
+            draft.visible_from = draft.at + self.visibility_delay
         self.entries[draft.id] = draft
         self.reindex_running(draft)
         reply = shapes.time_entry(self, draft, style="write", meta=meta)
@@ -300,7 +302,7 @@ class TimeEntryRules(Store):
     def _apply_attributes(self, draft: TimeEntry, fields: dict[str, Any], *, user_id: int) -> None:
         workspace_id = draft.workspace_id
         if "description" in fields:
-            draft.description = check.optional_text(fields["description"], "description")
+            draft.description = self.normalized(check.optional_text(fields["description"], "description"))
         if "billable" in fields and fields["billable"] is not None:
             draft.billable = check.boolean(fields["billable"], "billable")
         project_key = "project_id" if "project_id" in fields else "pid" if "pid" in fields else None

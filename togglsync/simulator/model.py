@@ -131,6 +131,8 @@ class TimeEntry:
     duronly: bool = True
     created_with: str = ""
     server_deleted_at: datetime | None = None
+    # Eventual consistency: reads do not show the entry before this moment (None: at once).
+    visible_from: datetime | None = None
 
     @property
     def running(self) -> bool:

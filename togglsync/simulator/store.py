@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import threading
+import unicodedata
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, TypeVar
 
 from .clock import SimClock
@@ -75,6 +76,11 @@ class Store:
         self.version = 0
         self._tracked_cache: tuple[int, dict[int, int]] | None = None
         self.report_cache: OrderedDict[tuple[Any, ...], list[list[TimeEntry]]] = OrderedDict()
+        # Real Toggl is eventually consistent and may normalise text: a new entry can be
+        # missing from reads for a while, and descriptions may come back trimmed and in
+        # Unicode NFC. Both are off by default; tests switch them on.
+        self.visibility_delay = timedelta(0)
+        self.normalize_text = False
 
     @property
     def lock(self) -> threading.RLock:
@@ -106,6 +112,16 @@ class Store:
         if self._last_at is None or at > self._last_at:
             self._last_at = at
         self.version += 1
+
+    def visible(self, entry: TimeEntry) -> bool:
+        """Whether reads show this entry yet (see `visibility_delay`)."""
+        return entry.visible_from is None or self.clock.now() >= entry.visible_from
+
+    def normalized(self, text: str | None) -> str | None:
+        """A description as this server stores it (see `normalize_text`)."""
+        if text is None or not self.normalize_text:
+            return text
+        return unicodedata.normalize("NFC", text).strip()
 
     # -- lookups ----------------------------------------------------------
 
