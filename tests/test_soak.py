@@ -63,6 +63,7 @@ from togglsync.queue import retry_operation
 from togglsync.simulator.model import SimError
 from togglsync import records as rec
 from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
+from togglsync.sync import plan
 
 SERVER_NOW = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)
 FIELD = {"time_entry": "description", "project": "name", "client": "name", "tag": "name"}
@@ -605,7 +606,7 @@ class Soak:
         """
         self.sim.faults.clear()
         for attempt in range(8):
-            self.sim.clock.advance(61)  # past the window in which a lost create may still appear
+            self.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)  # past the window in which a lost create may still appear
             result = self.sync(force_catalog=(attempt == 0))
             if attempt == 0:
                 for op in self.env.ops("failed"):

@@ -18,6 +18,7 @@ from test_sync_support import SyncEnv, assert_local_equals_server
 
 from togglsync.errors import ExitCode
 from togglsync.sync.engine import SyncInterrupted
+from togglsync.sync import plan
 
 ENTRY_POSTS = "/api/v9/workspaces/*/time_entries"
 
@@ -65,7 +66,7 @@ def _rows(env: SyncEnv, table: str) -> list[dict]:
 def _settle(env: SyncEnv) -> None:
     """Normal syncs until nothing is left, with the server's clock moving past the visibility margin."""
     for _ in range(4):
-        env.sim.clock.advance(61)
+        env.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)
         env.sync()
         if not env.ops():
             return

@@ -28,6 +28,7 @@ from togglsync.db.models import Base
 from togglsync.simulator import Simulator
 from togglsync.simulator.model import SimError
 from togglsync import records as rec
+from togglsync.sync import plan
 
 RANDOM = st.randoms(use_true_random=False)
 QUOTA_HEADERS = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1800"}
@@ -438,7 +439,7 @@ class SyncModel(RuleBasedStateMachine):
     def heal_and_check(self) -> None:
         self.sim.faults.clear()
         for attempt in range(8):
-            self.sim.clock.advance(61)  # past the window in which a lost create may still appear
+            self.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)  # past the window in which a lost create may still appear
             result = self.run(force_catalog=(attempt == 0))
             if not self.env.live_ops():
                 break

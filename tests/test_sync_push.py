@@ -105,7 +105,7 @@ def test_1b_create_sent_but_never_applied_is_resent_once_it_would_be_visible(env
     env.sync()  # too soon to tell "did not land" from "not visible yet": nothing resent
     assert env.sim.log.count("POST") == 0 and env.ops()[0]["state"] == "in_flight"
 
-    env.sim.clock.advance(61)
+    env.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)
     env.sync()
     assert env.sim.log.count("POST") == 1
     assert len(env.server_entries_described("not applied")) == 1
@@ -640,7 +640,7 @@ def test_a_lost_create_deleted_here_and_never_landed_leaves_nothing_behind(env):
     env.sync()
     env.store.delete_entry(entry["id"])
     assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "in_flight"), ("delete", "queued")]
-    env.sim.clock.advance(61)
+    env.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)
     env.sim.log.clear()
     result = env.sync()
     assert env.writes() == [] and env.ops() == [] and result.blocked == 0
@@ -654,7 +654,7 @@ def test_edits_made_while_a_create_was_in_flight_do_not_block_once_it_is_rejecte
     env.sync()
     env.store.edit_entry(entry["id"], description="edited in flight")
     env.sim.faults.add(status=400, method="POST", path=ENTRY_POSTS, body="Refused for its own reasons")
-    env.sim.clock.advance(61)
+    env.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)
     result = env.sync()  # resent, now rejected
     assert result.failed == 1 and result.blocked == 0
     assert [(op["action"], op["state"]) for op in env.ops()] == [("create", "failed")]

@@ -52,6 +52,28 @@ def retry_operation(engine: Engine, op_id: int) -> None:
         outbox.retry(conn, op_id, _now())
 
 
+def adopt_operation(engine: Engine, op_id: int, toggl_id: int) -> int:
+    """Settle a parked create: the record `toggl_id` on Toggl (as the last sync stored it) is the
+    one it made. The local record takes that id, with any edit made here since kept and queued.
+    Returns the id."""
+    with engine.begin() as conn:
+        op = _op(conn, op_id)
+        label = records.spec(op.resource).label
+        if op.action is not Action.CREATE or op.state is not State.FAILED:
+            raise UsageError(f"operation {op_id} is not a parked create: nothing to adopt")
+        found = rows.get(conn, op.resource, toggl_id) if toggl_id > 0 else None
+        if found is None:
+            raise UsageError(
+                f"no {label} {toggl_id} from Toggl is stored here: run `togglsync sync`, then adopt one "
+                "the parked operation names (or `togglsync pending drop` if it was deleted)"
+            )
+        if found["workspace_id"] != op.workspace_id:
+            raise UsageError(f"{label} {toggl_id} is in another workspace than operation {op_id}")
+        if toggl_id in outbox.record_ids(conn, op.resource):
+            raise UsageError(f"{label} {toggl_id} has local changes of its own: it is not what operation {op_id} made")
+        return rows.adopt(conn, op, found, _now())
+
+
 def drop_operation(engine: Engine, op_id: int) -> None:
     """Forget an operation. A create that never reached Toggl takes its local row with it."""
     with engine.begin() as conn:

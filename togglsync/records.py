@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -71,6 +72,8 @@ class Spec:
     named: bool
     # The field and value that mark a record archived (hidden from listings unless asked).
     archived_when: tuple[str, bool] | None = None
+    # Fields Toggl fills in when a create leaves them out (a project's colour).
+    defaulted: tuple[str, ...] = ()
 
 
 SPECS: dict[Kind, Spec] = {
@@ -81,7 +84,7 @@ SPECS: dict[Kind, Spec] = {
     ),
     Kind.PROJECT: Spec(
         Kind.PROJECT, "projects", "project", ("name", "client_id", "color", "billable", "is_private", "active"),
-        local=True, named=True, archived_when=("active", False),
+        local=True, named=True, archived_when=("active", False), defaulted=("color",),
     ),
     Kind.CLIENT: Spec(
         Kind.CLIENT, "clients", "client", ("name", "notes", "archived"), local=True, named=True,
@@ -235,6 +238,23 @@ def edited_tags(
 def same_name(a: str | None, b: str | None) -> bool:
     """Names compare ignoring case, outside ASCII too (SQLite's lower() folds ASCII only)."""
     return (a or "").casefold() == (b or "").casefold()
+
+
+def as_stored(text: Any) -> Any:
+    """Text as Toggl may give it back: trimmed, in Unicode NFC; blank is none."""
+    if not isinstance(text, str):
+        return text
+    return unicodedata.normalize("NFC", text).strip() or None
+
+
+def same_value(field: str, a: Any, b: Any) -> bool:
+    """Whether two values of a field are the same on Toggl (text as stored, names ignoring case)."""
+    if isinstance(a, str) or isinstance(b, str):
+        a, b = as_stored(a), as_stored(b)
+        return same_name(a, b) if field == "name" else a == b
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return sorted(a or []) == sorted(b or [])
+    return bool(a == b)
 
 
 
@@ -589,18 +609,22 @@ def update_body(kind: str, row: Mapping[str, Any], changes: Mapping[str, Any]) -
     return body
 
 
-def fingerprint_of(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """What identifies a create among the server's records when its answer was lost."""
+def fingerprint_of(kind: str, row: Mapping[str, Any], *, after_id: int | None = None) -> dict[str, Any]:
+    """What identifies a create among the server's records when its answer was lost.
+
+    `sent` is the state it sends; `after_id` the highest Toggl id of its kind
+    known here when it was sent: Toggl's ids grow, so a record with an id at
+    or below it existed before the create and cannot be its result (a
+    look-alike pushed earlier). An entry also names its user.
+    """
     state = state_of(kind, row)
+    found: dict[str, Any] = {"workspace_id": row["workspace_id"], "sent": state, "after_id": after_id}
     if kind == Kind.TIME_ENTRY:
-        return {
-            "workspace_id": row["workspace_id"],
-            "start": state["start"],
-            "description": state["description"],
-            "duration": state["duration"],
-            "sent": state,
-        }
-    return {"workspace_id": row["workspace_id"], "name": row["name"], "sent": state}
+        found.update(start=state["start"], description=state["description"], duration=state["duration"])
+        found["user_id"] = row.get("user_id")
+    else:
+        found["name"] = row["name"]
+    return found
 
 
 def describe(kind: str, row: Mapping[str, Any] | None) -> str:

@@ -314,3 +314,49 @@ def referencing(conn: Connection, ref: Reference, target_id: int) -> list[int]:
             conn, f"SELECT id FROM {_table(ref.source)} WHERE {ref.field} = ? ORDER BY id", (target_id,)
         )
     return [int(i) for i in found]
+
+
+def highest_id(conn: Connection, kind: str) -> int | None:
+    """The highest Toggl id of this kind stored here (None: none yet)."""
+    found = sql.scalar(conn, f"SELECT max(id) FROM {_table(kind)} WHERE id > 0")
+    return None if found is None else int(found)
+
+
+# --- Toggl's answer ------------------------------------------------------------------------------
+
+
+def take_server_version(
+    conn: Connection, kind: str, record_id: int, server_row: Row, sent: Mapping[str, Any] | None, now: datetime
+) -> None:
+    """A write reached Toggl (`sent`: the state it carried): store the server's version of the
+    record, unless the row changed here meanwhile; then its local values stay and what is
+    still different is queued against the server's state."""
+    current = get(conn, kind, record_id)
+    if current is None:
+        return
+    server_state = records.state_of(kind, server_row)
+    local_state = records.state_of(kind, current)
+    changed_meanwhile = sent is not None and local_state != sent
+    values = {k: v for k, v in server_row.items() if k != "id"}
+    if changed_meanwhile or (sent is None and local_state != server_state):
+        values = {k: v for k, v in values.items() if k not in records.spec(kind).editable}
+        later = [op for op in outbox.for_record(conn, kind, record_id) if op.state is outbox.State.QUEUED]
+        if not later and records.changed_fields(server_state, local_state):
+            outbox.queue(conn, kind, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, now)
+        elif later:
+            outbox.rebase(conn, later[0].id, server_state, now)
+    write(conn, kind, record_id, values)
+
+
+def adopt(conn: Connection, op: outbox.Operation, server_row: Row, now: datetime) -> int:
+    """Toggl's record `server_row` is the one the create `op` made: the temporary row takes its
+    id (a copy a pull stored under that id gives way), the create is settled, and the
+    server's values are stored unless the row was edited since the create was sent.
+    Returns the Toggl id."""
+    kind, old_id, new_id = op.resource, op.record_id, int(server_row["id"])
+    if old_id != new_id:
+        delete_row(conn, kind, new_id)
+        rewrite_id(conn, kind, old_id, new_id)
+    outbox.settle(conn, op.id)
+    take_server_version(conn, kind, new_id, server_row, (op.fingerprint or {}).get("sent"), now)
+    return new_id

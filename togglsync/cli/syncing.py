@@ -101,6 +101,18 @@ def pending_retry(ctx: click.Context, op_id: int) -> None:
     click.echo(f"Operation {op_id} queued again.")
 
 
+@pending.command("adopt")
+@click.argument("op_id", type=click.IntRange(0, 2**63 - 1))
+@click.argument("toggl_id", type=click.IntRange(1, 2**63 - 1))
+@click.pass_context
+def pending_adopt(ctx: click.Context, op_id: int, toggl_id: int) -> None:
+    """Settle a parked create: the record TOGGL_ID on Toggl is the one it made."""
+    from togglsync.queue import adopt_operation
+
+    adopt_operation(_app(ctx).engine, op_id, toggl_id)
+    click.echo(f"Operation {op_id} settled: the record is {toggl_id} on Toggl.")
+
+
 @pending.command("drop")
 @click.argument("op_id", type=click.IntRange(0, 2**63 - 1))
 @click.pass_context

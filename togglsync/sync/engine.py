@@ -178,10 +178,15 @@ def run_sync(
     try:
         in_flight = pusher.in_flight()
         if options.pull or in_flight:
-            # Creates of unknown outcome need a catalog snapshot to be recognised by name.
-            force_catalog = options.force_catalog or any(op.resource is not records.Kind.TIME_ENTRY for op in in_flight)
+            # Creates of unknown outcome are recognised from what changed since they were
+            # sent (deleted records included): the pull reads back that far for their kinds.
+            look_back: dict[records.Kind, datetime] = {}
+            for op in in_flight:
+                if op.sent_at is not None:
+                    look_back[op.resource] = min(op.sent_at, look_back.get(op.resource, op.sent_at))
             try:
-                _merge_pull(result, puller.pull(force_catalog=force_catalog))
+                pulled = puller.pull(force_catalog=options.force_catalog, look_back=look_back)
+                _merge_pull(result, pulled)
             except TogglSyncError:
                 # A pull that stopped part-way (network, quota, budget) may already have
                 # stored the record a lost create made: it is adopted now, so no second copy
@@ -191,7 +196,7 @@ def run_sync(
                 if in_flight:
                     pusher.reconcile(pushed, adopt_only=True)
                 raise
-            pusher.reconcile(pushed)
+            pusher.reconcile(pushed, seen=pulled.seen)
         if options.push:
             # Counts go into `pushed` as they happen: a push stopped half way (402, 429,
             # network, Ctrl-C) still reports what it did (tests/test_sync_push.py,

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from togglsync.records import TIME_FIELDS, entry_row, format_ts, parse_ts, references_pending
+from togglsync import records
+from togglsync.records import TIME_FIELDS, parse_ts, references_pending
 
 # The API is eventually consistent: re-read this much before the cursor.
 CURSOR_OVERLAP = timedelta(minutes=2)
@@ -41,6 +42,14 @@ def next_cursor(previous: datetime | None, records: Iterable[dict[str, Any]], se
 def since_for(cursor: datetime) -> int:
     """UNIX seconds to send as `since`, overlapping the window to survive eventual consistency."""
     return int((cursor - CURSOR_OVERLAP).timestamp())
+
+
+def beyond_since_reach(moment: datetime, server_time: datetime | None, history_days: int = HISTORY_DAYS) -> bool:
+    """Whether `moment` lies further back than a `since` may reach (four days of margin).
+
+    Judged by the server's clock only: without one yet, ask, and let a server
+    that finds it too old say so (400)."""
+    return server_time is not None and server_time - moment > timedelta(days=history_days - 4)
 
 
 UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
@@ -128,27 +137,54 @@ def merge3(
     return merged, conflicts
 
 
-def fingerprint_matches(fingerprint: dict[str, Any], record: dict[str, Any]) -> bool:
-    """Is this server time entry the one a create with this fingerprint made?"""
-    row = entry_row(record)
-    start = format_ts(row["start"]) if row["start"] else None
-    sent_running = (fingerprint.get("duration") or 0) < 0
-    return (
-        row["workspace_id"] == fingerprint.get("workspace_id")
-        and start == fingerprint.get("start")
-        and (row["description"] or "") == (fingerprint.get("description") or "")
-        # A running entry we created may have been stopped by Toggl since (starting
-        # a timer anywhere stops the running one): a sent timer matches a stopped
-        # record too. A stopped entry we sent can never come back running.
-        and (sent_running or row["duration"] >= 0)
-    )
+class Match(StrEnum):
+    EXACT = "exact"  # every field the create sent: this is the record it made
+    NEAR = "near"  # made after it, and like it: ours changed elsewhere, or someone else's look-alike
+    NONE = "none"
+
+
+def create_match(kind: str, fingerprint: Mapping[str, Any], row: Mapping[str, Any]) -> Match:
+    """How a server record (as a row; deleted ones included) relates to a create whose answer was lost.
+
+    Only records that cannot be older than the create are asked about (the
+    caller filters by id: Toggl's ids grow). EXACT needs every field the
+    create sent, compared the way Toggl stores them (text trimmed and in NFC,
+    names ignoring case; a timer we sent running may have been stopped since,
+    starting a timer elsewhere stops it). NEAR is a record made since that
+    shares what another device leaves alone more often than not: an entry's
+    start or description, a record's name, or everything but the name.
+    """
+    if row.get("workspace_id") != fingerprint.get("workspace_id"):
+        return Match.NONE
+    sent = fingerprint.get("sent") or {}
+    mine = fingerprint.get("user_id")
+    if mine is not None and row.get("user_id") not in (None, mine):
+        return Match.NONE  # another member's entry
+    theirs = records.state_of(kind, row)
+    left_to_toggl = {f for f in records.spec(kind).defaulted if sent.get(f) is None}
+    differ = {f for f in sent if f not in left_to_toggl and not records.same_value(f, sent[f], theirs.get(f))}
+    if kind == records.Kind.TIME_ENTRY:
+        sent_running = (sent.get("duration") or 0) < 0
+        if sent_running and (theirs.get("duration") or 0) >= 0:
+            differ -= {"stop", "duration"}  # stopped since, by Toggl or by hand
+        if not sent_running and (theirs.get("duration") or 0) < 0:
+            return Match.NONE  # a stopped entry we sent never comes back running
+        if not differ:
+            return Match.EXACT
+        return Match.NEAR if not {"start", "description"} <= differ else Match.NONE
+    if not differ:
+        return Match.EXACT
+    return Match.NEAR if differ <= {"name"} or "name" not in differ else Match.NONE
 
 
 # --- the push: what to do with one operation ------------------------------------------------------
 
 # A create younger than this (server clock) may not be visible in a pull yet:
 # wait before concluding that it did not land.
-VISIBILITY_MARGIN = timedelta(seconds=60)
+# Toggl documents no bound on its eventual consistency: five minutes is far above
+# what is observed, and a create that did not land still goes on the next
+# scheduled run (every 15 minutes by default).
+VISIBILITY_MARGIN = timedelta(minutes=5)
 
 
 class Step(StrEnum):
@@ -183,26 +219,31 @@ def push_step(kind: str, action: str, record_id: int, row: Mapping[str, Any] | N
 
 
 class Verdict(StrEnum):
-    ADOPT = "adopt"  # one server record matches: it is ours
+    ADOPT = "adopt"  # one server record is the one it made
     WAIT = "wait"  # cannot tell yet
     RESEND = "resend"  # it did not land: queue it again
-    AMBIGUOUS = "ambiguous"  # several match: the user decides
+    ASK = "ask"  # several records, or records it may have become: the user decides
 
 
 def in_flight_verdict(
-    candidates: int, *, sent_at: datetime | None, now: datetime, adopt_only: bool = False,
+    exact: int, near: int = 0, *, sent_at: datetime | None, now: datetime, adopt_only: bool = False,
     margin: timedelta = VISIBILITY_MARGIN,
 ) -> Verdict:
-    """What reconciliation concludes about a create in flight from the matching server records.
+    """What reconciliation concludes about a create in flight from the server records like it.
 
-    `now` is the server's clock. No match means "did not land" only once the
-    send is older than `margin` (before that the record may not be visible
-    yet) and only after a complete pull (`adopt_only` after a partial one).
+    `exact`/`near` count the candidates (`create_match`); `now` is the
+    server's clock. No record proves "did not land" only once the send is
+    older than `margin` (before that it may not be visible yet) and only after
+    a complete pull (`adopt_only` after a partial one). A near record is never
+    adopted and never ignored: sending again could duplicate our own record
+    edited elsewhere, adopting could take someone else's.
     """
-    if candidates == 1:
+    if exact == 1:
         return Verdict.ADOPT
     if adopt_only:
         return Verdict.WAIT
-    if candidates == 0:
-        return Verdict.RESEND if sent_at is None or now - sent_at >= margin else Verdict.WAIT
-    return Verdict.AMBIGUOUS
+    if exact > 1:
+        return Verdict.ASK
+    if sent_at is not None and now - sent_at < margin:
+        return Verdict.WAIT
+    return Verdict.ASK if near else Verdict.RESEND

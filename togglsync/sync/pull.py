@@ -13,7 +13,7 @@ transaction: a crash leaves the cursor where the stored data ends.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -48,6 +48,9 @@ class PullResult:
     tables: dict[str, ApplyStats] = field(default_factory=dict)
     catalog_refreshed: bool = False
     full_entry_resync: bool = False
+    # Deleted records this pull saw, as rows, by kind (the tables keep none): what
+    # reconciliation needs to recognise a create that landed and was deleted since.
+    seen: dict[records.Kind, list[dict[str, Any]]] = field(default_factory=dict)
 
     def stats(self, table: str) -> ApplyStats:
         return self.tables.setdefault(table, ApplyStats())
@@ -92,8 +95,11 @@ class Puller:
 
     # --- orchestration ---------------------------------------------------------------------
 
-    def pull(self, *, force_catalog: bool = False) -> PullResult:
+    def pull(self, *, force_catalog: bool = False, look_back: Mapping[records.Kind, datetime] | None = None) -> PullResult:
+        """Pull what changed. `look_back`: per kind, the moment a create in flight was sent;
+        what changed since then is read too (deleted records included), whatever the cursor."""
         result = PullResult()
+        look_back = look_back or {}
         with self.engine.connect() as conn:
             catalog_at = get_cursor(conn, CATALOG_CURSOR)
             entries_cursor = get_cursor(conn, ENTRIES_CURSOR)
@@ -105,7 +111,15 @@ class Puller:
             # An earlier run stored the catalog but stopped (budget, quota) before the
             # workspace members: fetch them first, or a tight budget never gets there.
             self.pull_users(result)
-        self.pull_entries(result, entries_cursor)
+        self.pull_entries(result, entries_cursor, reach=look_back.get(records.Kind.TIME_ENTRY))
+        for kind, sent_at in sorted(look_back.items()):
+            changed_since = remote.endpoints(kind).changed_since if kind in remote.ENDPOINTS else None
+            if changed_since is not None:
+                table = records.spec(kind).table
+                found = _expect_list(changed_since(self.client, plan.since_for(sent_at)), table)
+                with self.engine.begin() as conn:
+                    result.stats(table).add(apply_records(conn, kind, found, policy=self.policy, now=self.clock()))
+                result.seen[kind] = [records.to_row(kind, r) for r in found if records.is_deleted(r)]
         if not result.catalog_refreshed:
             entries = result.tables.get("time_entries")
             # Only entries this pull wrote can bring new references: skip the scan otherwise.
@@ -119,22 +133,26 @@ class Puller:
 
     # --- time entries ------------------------------------------------------------------------
 
-    def pull_entries(self, result: PullResult, cursor: datetime | None) -> None:
+    def pull_entries(self, result: PullResult, cursor: datetime | None, *, reach: datetime | None = None) -> None:
         # "Too old" is judged by the server's clock only, never the local one (which
         # may be far off): without a server time yet, ask with `since`; a server that
         # finds it too old says so (400) and we re-sync then (tests/test_sync_pull.py).
         server_time = self.client.server_time
-        too_old = cursor is not None and server_time is not None and server_time - cursor > timedelta(days=self.history_days - 4)
+        too_old = cursor is not None and plan.beyond_since_reach(cursor, server_time, self.history_days)
         if cursor is None or too_old:
             self.full_entry_resync(result)
             return
+        # A create in flight since `reach`: read back to its send, so an eventually
+        # consistent server that showed it late, or a deletion of it, is seen.
+        since = min(cursor, reach) if reach is not None and not plan.beyond_since_reach(reach, server_time, self.history_days) else cursor
         try:
-            changed = _expect_list(self.client.time_entries(since=plan.since_for(cursor)), "time entries")
+            changed = _expect_list(self.client.time_entries(since=plan.since_for(since)), "time entries")
         except BadRequest:
             # The server refuses a `since` this old: start over from what it still serves.
             self.full_entry_resync(result)
             return
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
+        result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
         with self.engine.begin() as conn:
             result.stats("time_entries").add(apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock()))
             set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -36,6 +36,8 @@ from togglsync.errors import (
 from togglsync.sync import plan, remote
 from togglsync.sync.apply import record_conflict, table_for
 from togglsync.sync.remote import Toggl
+
+Row = dict[str, Any]
 
 ENTRY = records.Kind.TIME_ENTRY  # the kind Toggl can patch in bulk
 BULK_LIMIT = 100
@@ -180,9 +182,8 @@ class Pusher:
             sqlite.execute("PRAGMA synchronous=FULL")  # only outside a transaction
             try:
                 with conn.begin():
-                    outbox.mark_in_flight(
-                        conn, op.id, records.fingerprint_of(resource, row), self.server_now(), self.clock()
-                    )
+                    fingerprint = records.fingerprint_of(resource, row, after_id=rows.highest_id(conn, resource))
+                    outbox.mark_in_flight(conn, op.id, fingerprint, self.server_now(), self.clock())
             finally:
                 sqlite.execute("PRAGMA synchronous=NORMAL")
         # From here the request may reach Toggl. Only an error that proves it did not
@@ -208,9 +209,17 @@ class Pusher:
                 if records.spec(resource).named and any(s in exc.message.lower() for s in NAME_TAKEN):
                     existing = self._find_by_name(resource, wid, row["name"])
                     if existing is not None:
-                        self.finish_create(op.id, existing)
-                        result.adopted += 1
-                        return
+                        theirs = records.to_row(resource, existing)
+                        match = plan.create_match(resource, records.fingerprint_of(resource, row), theirs)
+                        if match is plan.Match.EXACT and not self._linked(resource, theirs["id"]):
+                            # The same record, made elsewhere too (the same tag typed on two devices).
+                            self.finish_create(op.id, existing)
+                            result.adopted += 1
+                            return
+                        # Same name, other settings (a colleague's "Website" for another
+                        # client): never ours to take; the user renames one of them.
+                        exc = ApiError(exc.status, f"{exc.message}: Toggl's {records.describe(resource, theirs)!r} "
+                                       f"({theirs['id']}) is another {records.spec(resource).label}")
                 self._requeue(op.id)
                 self._fail(op, exc, result)
                 return
@@ -225,6 +234,10 @@ class Pusher:
         with self.engine.begin() as conn:
             outbox.requeue(conn, op_id)
 
+    def _linked(self, resource: str, record_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return record_id in outbox.record_ids(conn, resource)
+
     def _find_by_name(self, resource: str, wid: int, name: str) -> dict[str, Any] | None:
         listing = remote.endpoints(resource).listing
         for record in (listing(self.client, wid) if listing else None) or []:
@@ -238,41 +251,7 @@ class Pusher:
             op = outbox.get(conn, op_id)
             if op is None:
                 raise RuntimeError(f"pending operation {op_id} vanished while its create was finished")
-            resource, old_id = op.resource, op.record_id
-            server_row = records.to_row(resource, record)
-            new_id = server_row["id"]
-            if old_id != new_id:
-                # A pull may already have stored it under its new id: ours replaces that copy.
-                rows.delete_row(conn, resource, new_id)
-                rows.rewrite_id(conn, resource, old_id, new_id)
-            outbox.settle(conn, op_id)
-            self._store_server_version(conn, resource, new_id, server_row, sent=(op.fingerprint or {}).get("sent"))
-
-    def _store_server_version(
-        self,
-        conn: Connection,
-        resource: str,
-        record_id: int,
-        server_row: dict[str, Any],
-        sent: dict[str, Any] | None,
-    ) -> None:
-        """After a write succeeded: store the server's version unless the row changed meanwhile."""
-        current = _row(conn, resource, record_id)
-        if current is None:
-            return
-        server_state = records.state_of(resource, server_row)
-        local_state = records.state_of(resource, current)
-        changed_meanwhile = sent is not None and local_state != sent
-        values = {k: v for k, v in server_row.items() if k != "id"}
-        if changed_meanwhile or (sent is None and local_state != server_state):
-            # Keep the local values; queue what is still different.
-            values = {k: v for k, v in values.items() if k not in records.spec(resource).editable}
-            later = [op for op in outbox.for_record(conn, resource, record_id) if op.state is State.QUEUED]
-            if not later and records.changed_fields(server_state, local_state):
-                outbox.queue(conn, resource, Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
-            elif later:
-                outbox.rebase(conn, later[0].id, server_state, self.clock())
-        rows.write(conn, resource, record_id, values)
+            rows.adopt(conn, op, records.to_row(op.resource, record), self.clock())
 
     # --- updates -----------------------------------------------------------------------------
 
@@ -320,7 +299,7 @@ class Pusher:
                 return
             outbox.settle(conn, op.id)
             if record is not None and current is not None:
-                self._store_server_version(conn, resource, op.record_id, records.to_row(resource, record), sent=sent_state)
+                rows.take_server_version(conn, resource, op.record_id, records.to_row(resource, record), sent_state, self.clock())
 
     def _push_bulk_updates(self, result: PushResult) -> None:
         """Entries receiving the same change go together: one PATCH per 100 ids."""
@@ -393,57 +372,112 @@ class Pusher:
         with self.engine.connect() as conn:
             return outbox.in_flight(conn)
 
-    def reconcile(self, result: PushResult, *, adopt_only: bool = False) -> None:
-        """Decide every in-flight create from pulled data: adopt the server's record, or resend.
+    def reconcile(
+        self,
+        result: PushResult,
+        *,
+        adopt_only: bool = False,
+        seen: Mapping[records.Kind, Iterable[Mapping[str, Any]]] | None = None,
+    ) -> None:
+        """Decide every in-flight create from pulled data: adopt the server's record, resend, or ask.
 
-        Runs after a pull that started after the create was sent. One match:
-        adopt its id. None, and the send is old enough to be visible: queue it
-        again. Several: park it as failed (ambiguous) for the user to decide.
-        `adopt_only` (after a pull that stopped part-way) does only the first:
-        what was not pulled cannot show that a create never landed.
+        Runs after a pull that started after the create was sent; `seen` holds
+        server records that pull saw but the tables do not (deleted ones, and
+        the named kinds' changes since the send), as rows. A candidate is a
+        record made after the create (a Toggl id above the highest known when
+        it was sent) that nothing else here claims; `plan.create_match` says
+        how like the create it is and `plan.in_flight_verdict` what follows.
+        One exact match is adopted (a deleted one: ours, deleted elsewhere, so
+        it goes here too); anything less certain than one exact match or none
+        at all is parked for the user, naming the candidates.
         """
         now = self.server_now()
         claimed: set[int] = set()
-        for op in self.in_flight():
-            fingerprint = op.fingerprint or {}
-            sent_at = op.sent_at
-            with self.engine.connect() as conn:
-                candidates = self._candidates(conn, op, fingerprint, sent_at)
-            candidates = [c for c in candidates if c["id"] not in claimed]
-            verdict = plan.in_flight_verdict(len(candidates), sent_at=sent_at, now=now, adopt_only=adopt_only)
+        ops = self.in_flight()
+        found: dict[int, tuple[list[Row], list[Row]]] = {}
+        with self.engine.connect() as conn:
+            for op in ops:
+                found[op.id] = self._candidates(conn, op, (seen or {}).get(op.resource, ()))
+        # Exact matches first: a record one create certainly made is no one else's candidate.
+        for op in sorted(ops, key=lambda o: (not found[o.id][0], o.id)):
+            exact = [r for r in found[op.id][0] if r["id"] not in claimed]
+            near = [r for r in found[op.id][1] if r["id"] not in claimed]
+            verdict = plan.in_flight_verdict(len(exact), len(near), sent_at=op.sent_at, now=now, adopt_only=adopt_only)
             if verdict is plan.Verdict.ADOPT:
-                claimed.add(candidates[0]["id"])
-                self.finish_create(op.id, candidates[0]["raw"] or {"id": candidates[0]["id"]})
+                claimed.add(exact[0]["id"])
+                self._adopt(op, exact[0])
                 result.adopted += 1
             elif verdict is plan.Verdict.RESEND:
                 self._requeue(op.id)
                 result.requeued += 1
-            elif verdict is plan.Verdict.AMBIGUOUS:
+            elif verdict is plan.Verdict.ASK:
                 with self.engine.begin() as conn:
-                    outbox.park_undecided(
-                        conn, op.id, f"ambiguous: {len(candidates)} records on Toggl match this create", self.clock()
-                    )
+                    outbox.park_undecided(conn, op.id, _ask(op, exact or near), self.clock())
                 result.failed += 1
+                result.failures.append(f"create {op.resource} {records.format_id(op.record_id)}: outcome unknown")
+
+    def _adopt(self, op: Operation, server_row: Row) -> None:
+        with self.engine.begin() as conn:
+            if not records.is_deleted(server_row.get("raw") or {}):
+                rows.adopt(conn, op, dict(server_row), self.clock())
+                return
+            # It landed and was deleted elsewhere before we heard back: deleted wins,
+            # as for any record; an edit made here since is kept as a conflict.
+            current = rows.get(conn, op.resource, op.record_id)
+            sent = (op.fingerprint or {}).get("sent") or {}
+            if current is not None and records.state_of(op.resource, current) != sent:
+                record_conflict(
+                    conn, op.resource, int(server_row["id"]), "deleted_remotely", field=None, base=sent,
+                    local=records.changed_fields(sent, records.state_of(op.resource, current)), remote=None,
+                    kept="remote", now=self.clock(),
+                )
+            outbox.drop_record(conn, op.resource, op.record_id)
+            rows.delete_records(conn, op.resource, [op.record_id])
 
     def _candidates(
-        self, conn: Connection, op: Operation, fingerprint: dict[str, Any], sent_at: datetime | None
-    ) -> list[dict[str, Any]]:
-        resource = op.resource
-        table = table_for(resource)
-        query = select(table).where(table.c.id > 0, table.c.workspace_id == op.workspace_id)
-        timed = not records.spec(resource).named  # entries: found by start and fingerprint, others by name
-        if timed:
-            start = records.parse_ts(fingerprint.get("start"))
-            query = query.where(table.c.start == start)
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-            matches = [r for r in rows if r["raw"] and plan.fingerprint_matches(fingerprint, r["raw"])]
+        self, conn: Connection, op: Operation, seen: Iterable[Mapping[str, Any]]
+    ) -> tuple[list[Row], list[Row]]:
+        """The server records that may be what this create made: (exact matches, near ones)."""
+        fingerprint = op.fingerprint or {}
+        after_id = fingerprint.get("after_id")
+        table = table_for(op.resource)
+        query = select(table).where(table.c.workspace_id == op.workspace_id)
+        if after_id is not None:
+            query = query.where(table.c.id > after_id)
         else:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-            name = (fingerprint.get("name") or "").casefold()
-            matches = [r for r in rows if (r["name"] or "").casefold() == name]
-        # Only records that are not already ours: no other operation points at them.
-        linked = {record_id for record_id in outbox.record_ids(conn, resource) if record_id > 0}
-        if sent_at is not None and timed:
-            margin = plan.VISIBILITY_MARGIN
-            matches = [r for r in matches if r["at"] is None or r["at"] >= sent_at - margin]
-        return [r for r in matches if r["id"] not in linked]
+            query = query.where(table.c.id > 0)
+        by_id: dict[int, Row] = {r["id"]: dict(r) for r in conn.execute(query).mappings()}
+        for row in seen:
+            if row.get("workspace_id") == op.workspace_id and (after_id is None or row["id"] > after_id):
+                by_id[row["id"]] = dict(row)
+        if after_id is None and op.sent_at is not None:
+            # Sent before the ids were recorded: only records changed since the send.
+            early = op.sent_at - plan.VISIBILITY_MARGIN
+            by_id = {i: r for i, r in by_id.items() if r.get("at") is None or r["at"] >= early}
+        # A record another operation works on is known to be someone's: not a candidate.
+        linked = {record_id for record_id in outbox.record_ids(conn, op.resource) if record_id > 0}
+        exact: list[Row] = []
+        near: list[Row] = []
+        for record_id in sorted(by_id):
+            if record_id in linked:
+                continue
+            match = plan.create_match(op.resource, fingerprint, by_id[record_id])
+            if match is plan.Match.EXACT:
+                exact.append(by_id[record_id])
+            elif match is plan.Match.NEAR:
+                near.append(by_id[record_id])
+        return exact, near
+
+
+def _ask(op: Operation, candidates: list[Row]) -> str:
+    """The parked create's message: what Toggl has that may be it, and the two ways to settle."""
+    label = records.spec(op.resource).label
+    shown = ", ".join(
+        f"{c['id']} ({records.describe(op.resource, c)}{', deleted' if records.is_deleted(c.get('raw') or {}) else ''})"
+        for c in candidates[:3]
+    )
+    more = f" and {len(candidates) - 3} more" if len(candidates) > 3 else ""
+    return (
+        f"outcome unknown: this {label} may already be on Toggl, changed elsewhere, as {shown}{more}; "
+        f"if it is, run `togglsync pending adopt {op.id} <id>`, else `togglsync pending retry {op.id}` sends it"
+    )[:500]

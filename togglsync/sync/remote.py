@@ -73,6 +73,11 @@ class Toggl(Protocol):
     def update_tag(self, wid: int, tag_id: int, body: Mapping[str, Any]) -> Record: ...
     def delete_tag(self, wid: int, tag_id: int) -> None: ...
 
+    # changes since a moment, deleted records included (recognising a create whose answer was lost)
+    def my_projects(self, since: int | datetime | None = None, include_archived: bool = True) -> list[Record]: ...
+    def my_clients(self, since: int | datetime | None = None) -> list[Record]: ...
+    def my_tags(self, since: int | datetime | None = None) -> list[Record]: ...
+
     # listings (adopting a record whose name is taken)
     def iter_projects(
         self,
@@ -101,6 +106,8 @@ class Endpoints:
     delete: Callable[[Toggl, int, int], None]
     # Named kinds only: every record of a workspace.
     listing: Callable[[Toggl, int], Iterable[Any]] | None = None
+    # Named kinds only: the account's records changed since a moment (UNIX seconds), deleted included.
+    changed_since: Callable[[Toggl, int], Iterable[Any]] | None = None
 
 
 def _update_client(toggl: Toggl, wid: int, client_id: int, body: Record) -> Any:
@@ -129,18 +136,21 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         # Deleting a project here keeps its entries (as the local delete does): they lose the project.
         delete=lambda t, wid, rid: t.delete_project(wid, rid, te_deletion_mode="unassign"),
         listing=lambda t, wid: t.iter_projects(wid),
+        changed_since=lambda t, since: t.my_projects(since=since),
     ),
     Kind.CLIENT: Endpoints(
         create=lambda t, wid, body: t.create_client(wid, body),
         update=_update_client,
         delete=lambda t, wid, rid: t.delete_client(wid, rid),
         listing=lambda t, wid: t.clients(wid, status="both"),
+        changed_since=lambda t, since: t.my_clients(since=since),
     ),
     Kind.TAG: Endpoints(
         create=lambda t, wid, body: t.create_tag(wid, body),
         update=lambda t, wid, rid, body: t.update_tag(wid, rid, body),
         delete=lambda t, wid, rid: t.delete_tag(wid, rid),
         listing=lambda t, wid: t.tags(wid),
+        changed_since=lambda t, since: t.my_tags(since=since),
     ),
 }
 
