@@ -265,3 +265,19 @@ def test_9_a_server_that_normalises_descriptions_is_not_fooled(env):
     assert env.sim.log.count("POST") == 0 and result.adopted == 1
     assert len(env.server_entries_described("Café résumé")) == 1
     _assert_settled(env)
+
+
+def test_2_no_other_create_of_the_kind_goes_while_one_waits_to_be_recognised(env):
+    _quiet(env)
+    env.store.add_entry("standup", start=env.ago(hours=5), duration=900)
+    env.sim.faults.add(status=502, method="POST", path=ENTRY_POSTS)  # did not land: waits out the margin
+    env.sync()
+    env.store.add_entry("standup", start=env.ago(hours=4), duration=900)  # the next day's, same description
+    env.sim.log.clear()
+    result = env.sync()
+    assert env.sim.log.count("POST") == 0 and result.blocked >= 1
+    env.sim.clock.advance(PAST_MARGIN)
+    result = env.sync()
+    assert result.failed == 0, result.failures  # not parked as "outcome unknown" because of the later one
+    assert len(env.server_entries_described("standup")) == 2
+    _assert_settled(env)

@@ -23,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import select
 from test_sync_support import SyncEnv, assert_local_equals_server
 
+from togglsync import queue
 from togglsync.errors import UsageError
 from togglsync.db.models import Base
 from togglsync.simulator import Simulator
@@ -77,8 +78,13 @@ class SyncModel(RuleBasedStateMachine):
         self.live: dict[str, str] = {}  # markers that are a live record's latest local value
         self.deleted_markers: set[str] = set()
         self.shared_names: set[str] = set()  # local names another device also created
+        self.copies: dict[str, int] = {}  # markers deliberately given to look-alike entries, how many times
         self.deleted_ids: set[tuple[str, int]] = set()
         self.last_cursor = None
+        # Records our own POSTs made, whatever we heard back: (resource, id) -> the body sent.
+        self.made_by_us: dict[tuple[str, int], dict[str, Any]] = {}
+        # Of those, the ones whose answer was lost (the sync could not know their id).
+        self.answer_lost: set[tuple[str, int]] = set()
 
     @initialize()
     def first_sync(self) -> None:
@@ -138,6 +144,12 @@ class SyncModel(RuleBasedStateMachine):
             for r in self.sim.log.records[start:]
         ]
         note(f"  sync{options or ''}: {result.summary()} stopped={result.stopped}\n    " + "\n    ".join(sent))
+        for r in self.sim.log.records[start:]:
+            if r.method == "POST" and r.created_id is not None:
+                key = (_resource_of(r.normalized_path), r.created_id)
+                self.made_by_us[key] = r.json or {}
+                if r.dropped or (r.status or 0) >= 500:
+                    self.answer_lost.add(key)
         return result
 
     def server(self, resource: str) -> list[dict[str, Any]]:
@@ -389,6 +401,78 @@ class SyncModel(RuleBasedStateMachine):
             self.remote_overwrote("tag", record["name"])
             self.deleted_ids.add(("tag", record["id"]))
 
+    # --- the adversary of issue 10 ----------------------------------------------------------------
+
+    @rule(rnd=RANDOM)
+    def remote_touch_lost_create(self, rnd) -> None:
+        """Another device edits, renames or deletes a record our lost create made, before we look."""
+        live = {(res, r["id"]): r for res in FIELD for r in self.server(res)}
+        touchable = sorted(key for key in self.answer_lost if key in live)
+        if not touchable:
+            return
+        resource, record_id = rnd.choice(touchable)
+        record = live[(resource, record_id)]
+        note(f"another device touches {resource} {record_id}, made by a create whose answer was lost")
+        try:
+            if rnd.random() < 0.3:
+                {"time_entry": self.remote.remote_delete_entry, "project": self.remote.remote_delete_project,
+                 "tag": self.remote.remote_delete_tag}[resource](record_id)
+                self.remote_overwrote(resource, record[FIELD[resource]])
+                self.deleted_ids.add((resource, record_id))
+            elif resource == "time_entry" and rnd.random() < 0.5:
+                start = rec.parse_ts(record["start"]) - timedelta(minutes=rnd.randint(1, 30))
+                self.remote.remote_update_entry(record_id, start=rec.format_ts(start))
+            else:
+                value = self.mark({"time_entry": "R", "project": "RP", "tag": "rt"}[resource], resource)
+                update = {"time_entry": lambda: self.remote.remote_update_entry(record_id, description=value),
+                          "project": lambda: self.sim_state.update_project(self.env.uid, self.env.wid, record_id, {"name": value}),
+                          "tag": lambda: self.sim_state.update_tag(self.env.uid, self.env.wid, record_id, {"name": value})}
+                update[resource]()
+                self.remote_overwrote(resource, record[FIELD[resource]])
+        except SimError:
+            pass
+
+    @rule(rnd=RANDOM)
+    def local_look_alike(self, rnd) -> None:
+        """An entry with the start and description of another one here, but another length or project."""
+        rows = [r for r in self.local("time_entry") if r["description"] and r["stop"] is not None]
+        if not rows:
+            return
+        row = rnd.choice(rows)
+        project, _ = self._refs(rnd)
+        duration = max(60, (row["duration"] or 60) + rnd.choice([-600, 300, 900]))
+        self.store.add_entry(row["description"], start=row["start"], duration=duration, project_id=project)
+        self.copies[row["description"]] = self.copies.get(row["description"], 0) + 1
+
+    @rule(rnd=RANDOM)
+    def remote_look_alike(self, rnd) -> None:
+        """Another device makes an entry like one made here and not pushed yet (same start and description)."""
+        rows = [r for r in self.local("time_entry") if r["id"] < 0 and r["description"] and r["stop"] is not None]
+        if not rows:
+            return
+        row = rnd.choice(rows)
+        self.remote.remote_create_entry(
+            description=row["description"], start=rec.format_ts(row["start"]),
+            duration=max(60, (row["duration"] or 60) + rnd.choice([-300, 600])),
+        )
+        self.copies[row["description"]] = self.copies.get(row["description"], 0) + 1
+
+    @rule(rnd=RANDOM)
+    def bad_snapshot(self, rnd) -> None:
+        """The next GET /me answers 200 with part of the catalog missing (lost access, a gateway hiccup)."""
+        me = self.sim.state.me(self.env.uid, with_related_data=True)
+        listing = rnd.choice(["projects", "tags", "clients"])
+        how = rnd.choice(["null", "empty", "one missing"])
+        if how == "null":
+            me[listing] = None
+        elif how == "empty":
+            me[listing] = []
+        elif me.get(listing):
+            me[listing] = list(me[listing])
+            me[listing].pop(rnd.randrange(len(me[listing])))
+        note(f"the next GET /me lacks {listing}: {how}")
+        self.sim.faults.add(status=200, method="GET", path="/me", body=me, count=rnd.randint(1, 2))
+
     # --- faults, crashes, syncs ----------------------------------------------------------------
 
     @rule(rnd=RANDOM)
@@ -441,6 +525,8 @@ class SyncModel(RuleBasedStateMachine):
         for attempt in range(8):
             self.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)  # past the window in which a lost create may still appear
             result = self.run(force_catalog=(attempt == 0))
+            if self.settle_unknown_outcomes():
+                continue
             if not self.env.live_ops():
                 break
         else:
@@ -448,6 +534,29 @@ class SyncModel(RuleBasedStateMachine):
         assert result.stopped is None, result
         self.sync()
         self.check_healthy()
+
+    def settle_unknown_outcomes(self) -> bool:
+        """Do what a person told "outcome unknown" does, knowing the truth: adopt the record the
+        create made if it is still on Toggl, drop it if it was deleted there, else send it again."""
+        settled = False
+        live = {(res, r["id"]) for res in FIELD for r in self.server(res)}
+        for op in self.env.ops("failed"):
+            if not (op["error"] or "").startswith("outcome unknown"):
+                continue
+            fingerprint = op["fingerprint"] if isinstance(op["fingerprint"], dict) else json.loads(op["fingerprint"])
+            made = [
+                key for key, body in self.made_by_us.items()
+                if key[0] == op["resource"] and _sent_as(fingerprint["sent"], body)
+            ]
+            note(f"user settles {op['id']} ({op['error']}): made {made}")
+            if not made:
+                queue.retry_operation(self.env.engine, op["id"])
+            elif made[-1] in live:
+                queue.adopt_operation(self.env.engine, op["id"], made[-1][1])
+            else:
+                queue.drop_operation(self.env.engine, op["id"])
+            settled = True
+        return settled
 
     # --- invariants -------------------------------------------------------------------------------
 
@@ -467,7 +576,7 @@ class SyncModel(RuleBasedStateMachine):
         failed = env.ops("failed")
         assert env.ops("in_flight") == []
         for op in failed:
-            assert op["error"] and not op["error"].startswith("ambiguous"), op
+            assert op["error"] and not op["error"].startswith("outcome unknown"), op
         assert_local_equals_server(env)
 
         # At most one server record per local create (and per marker).
@@ -477,7 +586,8 @@ class SyncModel(RuleBasedStateMachine):
                 value = record[FIELD[resource]]
                 counts[value] = counts.get(value, 0) + 1
         for marker in self.markers:
-            assert counts.get(marker, 0) <= 1, f"{marker} is on the server {counts[marker]} times"
+            allowed = 1 + self.copies.get(marker, 0)
+            assert counts.get(marker, 0) <= allowed, f"{marker} is on the server {counts[marker]} times"
 
         # Every local edit is on the server, or recorded as a conflict or a failed operation.
         conflict_text = " ".join(json.dumps(c["local_value"]) for c in env.conflicts())
@@ -494,7 +604,7 @@ class SyncModel(RuleBasedStateMachine):
             )
 
         # Deleted stays deleted.
-        for marker in self.deleted_markers - self.shared_names:
+        for marker in self.deleted_markers - self.shared_names - set(self.copies):
             assert not counts.get(marker), f"{marker} was deleted but is on the server"
         server_ids = {(res, r["id"]) for res in FIELD for r in self.server(res)}
         local_ids = {(res, r["id"]) for res in FIELD for r in self.local(res)}
@@ -506,6 +616,28 @@ class SyncModel(RuleBasedStateMachine):
         result = env.sync()
         assert [r for r in env.writes()] == [], [(r.method, r.normalized_path) for r in env.writes()]
         assert result.requests == 1
+
+
+def _resource_of(path: str) -> str:
+    """The kind a POST path creates."""
+    return {"time_entries": "time_entry", "projects": "project", "tags": "tag", "clients": "client"}[path.rstrip("/").split("/")[-1]]
+
+
+def _sent_as(sent: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a POST body carried this sent state (its fields that were sent at all)."""
+    for field, value in sent.items():
+        if value is None or field not in body:
+            continue
+        theirs = body[field]
+        if field == "duration" and value < 0:
+            value, theirs = -1, (-1 if theirs is not None and theirs < 0 else theirs)
+        if isinstance(value, list):
+            value, theirs = sorted(value), sorted(theirs or [])
+        if field in ("start", "stop"):
+            value, theirs = rec.parse_ts(value), rec.parse_ts(theirs)
+        if value != theirs:
+            return False
+    return True
 
 
 SyncModel.TestCase.settings = settings(

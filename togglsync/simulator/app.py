@@ -104,10 +104,12 @@ class SimApp:
         fault = self.faults.take(request.method, target.normalized_path)
         if fault is not None and fault.latency:
             time.sleep(fault.latency)  # real time on purpose: the client's timeout is real
+        created_id = None
         if fault is not None and not fault.applies_request:
             reply, pool = _fault_reply(fault, {}), None
         else:
             reply, pool = self._serve(request, target, body, body_is_json)
+            created_id = _created_id(request.method, reply)
             if fault is not None and fault.status is not None:
                 reply = _fault_reply(fault, reply.headers)
 
@@ -125,6 +127,7 @@ class SimApp:
                 pool=pool.label if pool else None,
                 at=arrived,
                 dropped=bool(fault and fault.drop_response),
+                created_id=created_id,
             )
         )
         if fault is not None and fault.drop_response:
@@ -302,3 +305,12 @@ def _json_bytes(body: Any) -> bytes:
         return orjson.dumps(body)
     except (orjson.JSONEncodeError, TypeError):
         return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _created_id(method: str, reply: Reply) -> int | None:
+    """The id of the record a POST made (whatever the client was told): for tests' bookkeeping."""
+    if method != "POST" or reply.status != 200:
+        return None
+    data = reply.body
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, int) else None

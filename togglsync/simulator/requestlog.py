@@ -23,6 +23,7 @@ class RequestRecord:
     pool: str | None  # "user" | "workspace:<wid>" | "organization:<oid>" | None
     at: datetime  # simulator clock when the request arrived
     dropped: bool = False  # the response was never sent (fault)
+    created_id: int | None = None  # the record a POST made, even if the client never heard of it
 
 
 class RequestLog:
