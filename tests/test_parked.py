@@ -27,10 +27,10 @@ ENTRY_POSTS = "/workspaces/*/time_entries"
 
 
 class Clock:
-    """Our (local) clock: moves only when the test says so."""
+    """Our (local) clock: moves only when the test says so (from a minute after the fixture's sync)."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 
     def __call__(self) -> datetime:
         return self.now
@@ -198,7 +198,7 @@ def test_parked_rule_trusts_no_stamp_from_the_future():
 
 
 def test_sync_quiet_says_in_one_line_that_edits_wait_until_they_are_dropped(synced):
-    assert synced.run("add", "refused by Toggl", "--start", "2 hours ago", "--duration", "10m").exit_code == 0
+    assert synced.run("add", "refused by Toggl", "--start", "-2h", "--duration", "10m").exit_code == 0
     synced.sim.faults.add(status=400, method="POST", path=ENTRY_POSTS, body="Refused for its own reasons", count=100)
     for _ in range(3):
         result = synced.run("sync", "--quiet")
