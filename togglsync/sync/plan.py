@@ -246,7 +246,7 @@ def refusal_status(error: str | None) -> int | None:
 def parked_wait(attempts: int) -> timedelta:
     """How long an operation parked after `attempts` sends waits before it goes again on its own."""
     doublings = min(max(attempts, 1) - 1, 16)
-    return min(PARKED_FIRST_WAIT * 2**doublings, PARKED_MAX_WAIT)
+    return min(PARKED_FIRST_WAIT * (1 << doublings), PARKED_MAX_WAIT)
 
 
 class Parked(StrEnum):
