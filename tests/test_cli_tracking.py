@@ -305,7 +305,7 @@ def test_status_totals_pending_and_last_sync(offline):
     offline.execute("UPDATE pending_operations SET state = 'failed', error = 'rejected' WHERE id = (SELECT min(id) FROM pending_operations)")
     offline.execute("DELETE FROM sync_cursors")
     text = ok(offline.run("status"))
-    assert "Pending:   4 changes to push (1 failed: see `togglsync pending`)" in text and "Last sync: never" in text
+    assert "Pending:   4 changes to push (1 waiting for you: see `togglsync pending`)" in text and "Last sync: never" in text
 
 
 def test_status_reports_the_age_of_the_last_sync(offline):

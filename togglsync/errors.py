@@ -21,7 +21,7 @@ class ExitCode:
     QUOTA = 4  # Toggl's hourly request quota is exhausted (402)
     AUTH = 5  # credentials missing, rejected or not allowed
     NETWORK = 6  # Toggl (or the gateway) could not be reached
-    FAILED_OPS = 7  # sync finished, but some queued operations were rejected
+    FAILED_OPS = 7  # some edits are waiting for you (parked operations are left): see `togglsync pending`
     INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 

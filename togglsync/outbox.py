@@ -9,7 +9,8 @@ here:
     QUEUED    --mark_in_flight--> IN_FLIGHT   (a create, committed durably before it is sent)
     IN_FLIGHT --requeue-->        QUEUED      (it did not reach Toggl, or reconciliation found it did not land)
     QUEUED | IN_FLIGHT --park-->  FAILED      (Toggl refused it; `error` says why)
-    FAILED    --retry-->          QUEUED      (the user, or a reference that changed since)
+    FAILED    --retry-->          QUEUED      (the user; or the sync: a reference that changed since,
+                                               or a back-off that is over, see sync/plan.parked_step)
     any       --settle-->         gone        (Toggl has it; or nothing is left to send)
     any       --drop-->           gone        (the user gave it up; a record deleted everywhere)
 
@@ -146,6 +147,11 @@ def in_flight(conn: Connection) -> list[Operation]:
     return _list(conn, "WHERE state = ?", (State.IN_FLIGHT,))
 
 
+def parked(conn: Connection) -> list[Operation]:
+    """The operations Toggl refused (or a create reconciliation could not decide): state FAILED."""
+    return _list(conn, "WHERE state = ?", (State.FAILED,))
+
+
 def counts(conn: Connection) -> dict[State, int]:
     """How many operations are in each state (states with none are left out)."""
     found = sql.rows(conn, "SELECT state, count(*) AS n FROM pending_operations GROUP BY state")
@@ -268,7 +274,10 @@ def requeue(conn: Connection, op_id: int) -> None:
 
 
 def park(conn: Connection, op_id: int, error: str, now: datetime) -> None:
-    """Toggl refused it (or it cannot be decided): keep it, with why, for the user.
+    """Toggl refused it: keep it, with why (`error`), and when (`updated_at`).
+
+    The sync queues it again on its own once `plan.parked_step` says so (a
+    bounded back-off on `attempts`); the user may retry or drop it sooner.
 
     Operations queued behind a refused create wait for a Toggl id that will
     not come: the row already holds their edits, and a retried create sends
@@ -278,10 +287,12 @@ def park(conn: Connection, op_id: int, error: str, now: datetime) -> None:
     op = get(conn, op_id)
     if op is None:
         return
+    # `attempts` counts sends: a create's when it went in flight, an update's or delete's here.
+    sent = 0 if op.action is Action.CREATE else 1
     sql.execute(
         conn,
-        "UPDATE pending_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-        (str(State.FAILED), error[:500], to_utc_text(now), op_id),
+        "UPDATE pending_operations SET state = ?, error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?",
+        (str(State.FAILED), error[:500], sent, to_utc_text(now), op_id),
     )
     if op.action is not Action.CREATE:
         return
@@ -369,7 +380,8 @@ def _delete(conn: Connection, op_ids: list[int]) -> None:
 def park_undecided(conn: Connection, op_id: int, error: str, now: datetime) -> None:
     """A create in flight whose outcome reconciliation cannot decide (several server records
     match it): keep it, with why, for the user. Unlike `park`, nothing behind it is folded:
-    Toggl may well have the record."""
+    Toggl may well have the record. The sync never retries it on its own (its `error` is no
+    refusal, see sync/plan.parked_step): the user decides."""
     sql.execute(
         conn,
         "UPDATE pending_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",

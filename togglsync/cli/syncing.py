@@ -49,13 +49,29 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
         ctx.exit(ExitCode.INTERRUPTED)
     if as_json:
         click.echo(dumps(result.as_dict()))
-    elif not (quiet and result.exit_code == ExitCode.OK):
-        click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
-        for failure in result.failures:
-            click.echo(f"  failed: {failure}", err=True)
+        if result.error:
+            click.echo(f"Error: {result.error}", err=True)
+    else:
+        render_result(result, quiet=quiet)
+    ctx.exit(result.exit_code)
+
+
+def render_result(result: Any, *, quiet: bool = False) -> None:
+    """What a sync prints (a `SyncResult`): the summary, each refusal, what waits, the error.
+
+    `--quiet` prints nothing on success, and one line when edits wait for the user
+    (exit code 7: cron mails it, every run until they are settled)."""
+    if quiet and result.exit_code in (ExitCode.OK, ExitCode.FAILED_OPS):
+        if result.exit_code == ExitCode.FAILED_OPS:
+            click.echo(result.parked_line(), err=True)
+        return
+    click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
+    for failure in result.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if result.parked:
+        click.echo(result.parked_line(), err=True)
     if result.error:
         click.echo(f"Error: {result.error}", err=True)
-    ctx.exit(result.exit_code)
 
 
 PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "error"]

@@ -284,11 +284,9 @@ def _sync_after(s: _Session, wanted: bool) -> None:
     except TogglSyncError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CliError(f"saved locally but not synced: {message}", exc.exit_code) from None
-    click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
-    for failure in result.failures:
-        click.echo(f"  failed: {failure}", err=True)
-    if result.error:
-        click.echo(f"Error: {result.error}", err=True)
+    from togglsync.cli.syncing import render_result
+
+    render_result(result)
     if result.exit_code != ExitCode.OK:
         s.ctx.exit(result.exit_code)
 
@@ -475,7 +473,8 @@ def status(ctx, as_json) -> None:
     if pending:
         line = f"{pending} change{'s' if pending != 1 else ''} to push"
         if failed:
-            line += f" ({failed} failed: see `togglsync pending`)"
+            # Parked: `sync` exits 7 while any are left (README, exit codes).
+            line += f" ({failed} waiting for you: see `togglsync pending`)"
     else:
         line = "nothing to push"
     click.echo(f"Pending:   {line}")

@@ -213,7 +213,9 @@ class SyncCursor(Base):
 
     `resource` names what was pulled: "time_entries", "projects:<workspace id>"...
     `since` is a server-clock watermark (Toggl's `at` values or Date header);
-    `full_sync_at` and `updated_at` are local clock, for diagnostics only.
+    `full_sync_at` and `updated_at` are local clock: diagnostics, and the catalog's
+    `updated_at` tells parked operations whether it was refreshed since they were
+    refused (same clock as their `updated_at`; sync/plan.parked_step).
     """
 
     __tablename__ = "sync_cursors"
@@ -247,8 +249,8 @@ class PendingOperation(Base):
 
     `state`: "queued" (not sent yet), "in_flight" (a create was sent and its
     outcome is not known yet: never modified, reconciled before any resend),
-    "failed" (the server rejected it; `error` says why; kept until retried or
-    dropped by the user).
+    "failed" (the server rejected it; `error` says why; kept until the sync
+    retries it after a back-off, or the user retries or drops it).
     """
 
     __tablename__ = "pending_operations"

@@ -153,6 +153,11 @@ def get_cursor(conn: Connection, resource: str) -> datetime | None:
     return conn.scalar(select(SyncCursor.since).where(SyncCursor.resource == resource))
 
 
+def cursor_stored_at(conn: Connection, resource: str) -> datetime | None:
+    """When the cursor for `resource` was last stored (our clock, not the server's); None if never."""
+    return conn.scalar(select(SyncCursor.updated_at).where(SyncCursor.resource == resource))
+
+
 def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> None:
     """Remember the latest quota headers per pool.
 

@@ -53,6 +53,7 @@ def beyond_since_reach(moment: datetime, server_time: datetime | None, history_d
 
 
 UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
+PARKED_REFS_REASON = "parked edits name projects, clients or tags that may be gone"
 
 
 @dataclass(frozen=True)
@@ -60,20 +61,32 @@ class CatalogDecision:
     refresh: bool
     reason: str
 
+    @property
+    def users_too(self) -> bool:
+        """A full refresh (first sync, age) fetches the workspace members as well."""
+        return self.refresh and self.reason not in (UNKNOWN_REFS_REASON, PARKED_REFS_REASON)
+
 
 def catalog_decision(
     last_refresh: datetime | None,
     server_now: datetime | None,
     max_age: timedelta,
     unknown_refs: bool = False,
+    parked_refs: bool = False,
 ) -> CatalogDecision:
-    """Refresh the catalog (me, workspaces, clients, projects, tags, users) or not."""
+    """Refresh the catalog (me, workspaces, clients, projects, tags, users) or not.
+
+    `parked_refs`: a parked operation is due and waits for a refresh (`parked_step`).
+    Only the first sync and the age-based refresh fetch the workspace members too
+    (`users_too`)."""
     if last_refresh is None:
         return CatalogDecision(True, "first sync")
     if unknown_refs:
         return CatalogDecision(True, UNKNOWN_REFS_REASON)
     if server_now is not None and server_now - last_refresh >= max_age:
         return CatalogDecision(True, "catalog older than the maximum age")
+    if parked_refs:
+        return CatalogDecision(True, PARKED_REFS_REASON)
     return CatalogDecision(False, "fresh")
 
 
@@ -247,3 +260,60 @@ def in_flight_verdict(
     if sent_at is not None and now - sent_at < margin:
         return Verdict.WAIT
     return Verdict.ASK if near else Verdict.RESEND
+
+
+# --- parked operations: when a refused operation goes again on its own ----------------------------
+
+# The wait after a refusal, doubling with every send (`attempts`), capped: a permanently
+# refused edit costs a handful of requests a day, never one per sync.
+PARKED_FIRST_WAIT = timedelta(minutes=5)
+PARKED_MAX_WAIT = timedelta(hours=4)
+# The server refused this one request (it will not succeed as sent): the push parks the operation
+# and goes on. 401, 402, 429 and 5xx are not here: they stop the push with the queue intact.
+REFUSED = frozenset({400, 403, 404, 409, 410, 422})
+
+
+def refusal(status: int, message: str) -> str:
+    """The `error` a refused operation is parked with: Toggl's status, then its message."""
+    return f"{status}: {message}"
+
+
+def refusal_status(error: str | None) -> int | None:
+    """The HTTP status of a refusal (`refusal`); None for anything else (an undecided create)."""
+    head, sep, _ = (error or "").partition(":")
+    return int(head) if sep and head.isdigit() else None
+
+
+def parked_wait(attempts: int) -> timedelta:
+    """How long an operation parked after `attempts` sends waits before it goes again on its own."""
+    doublings = min(max(attempts, 1) - 1, 16)
+    return min(PARKED_FIRST_WAIT * (1 << doublings), PARKED_MAX_WAIT)
+
+
+class Parked(StrEnum):
+    WAIT = "wait"  # not yet (or never on its own: the user decides)
+    REFRESH = "refresh"  # due, but a record it names may be gone: refresh the catalog, then retry
+    RETRY = "retry"  # due: queue it again now
+
+
+def parked_step(
+    *, error: str | None, attempts: int, parked_at: datetime, now: datetime, catalog_at: datetime | None,
+    references: bool,
+) -> Parked:
+    """What the sync does with one parked (refused) operation now.
+
+    Only a refusal (a 4xx status in `error`) goes again on its own; an undecided
+    create waits for the user. It waits `parked_wait(attempts)` from when it
+    was parked (a stamp in the future, after our clock went back, is not
+    trusted: due). One whose row names a project, client or tag may have been
+    refused for a record deleted on Toggl: it goes once a catalog refresh
+    newer than its parking (`catalog_at`, same clock) has detached what is
+    gone, and asks for one if there was none. Both clocks are ours (local).
+    """
+    if refusal_status(error) not in REFUSED:
+        return Parked.WAIT
+    if parked_at <= now < parked_at + parked_wait(attempts):
+        return Parked.WAIT
+    if references and (catalog_at is None or catalog_at < parked_at):
+        return Parked.REFRESH
+    return Parked.RETRY

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, and_, delete, select
 
 from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, Workspace, WorkspaceUser, Project
-from togglsync.db.repo import get_cursor, set_cursor, upsert
+from togglsync.db.repo import cursor_stored_at, get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
@@ -95,9 +95,14 @@ class Puller:
 
     # --- orchestration ---------------------------------------------------------------------
 
-    def pull(self, *, force_catalog: bool = False, look_back: Mapping[records.Kind, datetime] | None = None) -> PullResult:
-        """Pull what changed. `look_back`: per kind, the moment a create in flight was sent;
-        what changed since then is read too (deleted records included), whatever the cursor."""
+    def pull(
+        self, *, force_catalog: bool = False, look_back: Mapping[records.Kind, datetime] | None = None,
+        parked_refs: bool = False,
+    ) -> PullResult:
+        """Entries since the cursor, and the catalog when due (`parked_refs`: parked edits
+        wait for a refresh, see plan.parked_step; the entries' own reasons come first).
+        `look_back`: per kind, the moment a create in flight was sent; what changed since
+        then is read too (deleted records included), whatever the cursor."""
         result = PullResult()
         look_back = look_back or {}
         with self.engine.connect() as conn:
@@ -125,11 +130,17 @@ class Puller:
             # Only entries this pull wrote can bring new references: skip the scan otherwise.
             changed = entries is not None and (entries.upserted or entries.merged)
             decision = plan.catalog_decision(
-                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=bool(changed) and self._unknown_refs()
+                catalog_at, self.server_now(), self.catalog_max_age,
+                unknown_refs=bool(changed) and self._unknown_refs(), parked_refs=parked_refs,
             )
             if decision.refresh:
-                self.pull_catalog(result, with_users=decision.reason != plan.UNKNOWN_REFS_REASON)
+                self.pull_catalog(result, with_users=decision.users_too)
         return result
+
+    def catalog_stored_at(self) -> datetime | None:
+        """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
+        with self.engine.connect() as conn:
+            return cursor_stored_at(conn, CATALOG_CURSOR)
 
     # --- time entries ------------------------------------------------------------------------
 

@@ -42,9 +42,7 @@ Row = dict[str, Any]
 ENTRY = records.Kind.TIME_ENTRY  # the kind Toggl can patch in bulk
 BULK_LIMIT = 100
 VISIBILITY_MARGIN = plan.VISIBILITY_MARGIN
-# The server refused this one request (it will not succeed as sent): park it, go on.
-# 401, 402, 429 and 5xx are not here: they stop the push with the queue intact.
-REJECTED = frozenset({400, 403, 404, 409, 410, 422})
+REJECTED = plan.REFUSED
 NAME_TAKEN = ("already exists", "already been taken", "name has already", "already taken")
 
 
@@ -143,7 +141,7 @@ class Pusher:
     def _fail(self, op: Operation, exc: ApiError, result: PushResult) -> None:
         with self.engine.begin() as conn:
             # Parking a refused create also folds what was queued behind it (outbox.park).
-            outbox.park(conn, op.id, f"{exc.status}: {exc.message}", self.clock())
+            outbox.park(conn, op.id, plan.refusal(exc.status, exc.message), self.clock())
         result.failed += 1
         line = f"{op.action} {op.resource} {op.record_id}: {exc.message}"
         result.failures.append(line)
@@ -165,6 +163,33 @@ class Pusher:
                 if any(refs):
                     out[op_id] = refs
         return out
+
+    def parked_steps(self, catalog_at: datetime | None) -> dict[int, plan.Parked]:
+        """What `plan.parked_step` says of each parked operation now (`catalog_at`: the last
+        catalog refresh, our clock). No parked operation, no work: one query."""
+        with self.engine.connect() as conn:
+            parked = outbox.parked(conn)
+        if not parked:
+            return {}
+        named = self.references(op.id for op in parked)
+        now = self.clock()
+        return {
+            op.id: plan.parked_step(
+                error=op.error, attempts=op.attempts, parked_at=op.updated_at, now=now, catalog_at=catalog_at,
+                references=op.id in named,
+            )
+            for op in parked
+        }
+
+    def retry_parked(self, catalog_at: datetime | None) -> int:
+        """Queue again the parked operations that are due (their back-off is over and, for one
+        naming a project, client or tag, the catalog was refreshed since); returns how many."""
+        due = [op_id for op_id, step in self.parked_steps(catalog_at).items() if step is plan.Parked.RETRY]
+        if due:
+            with self.engine.begin() as conn:
+                for op_id in due:
+                    outbox.retry(conn, op_id, self.clock())
+        return len(due)
 
     def retry_if_changed(self, before: dict[int, tuple[Any, ...]], result: PushResult) -> int:
         """Queue again the refused operations whose rows lost a reference since `before`
