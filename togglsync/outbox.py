@@ -95,8 +95,8 @@ class Operation:
         """Its record has no Toggl id yet."""
         return self.record_id < 0
 
-    def push_order(self) -> tuple[tuple[int, int], int]:
-        return records.push_phase(self.resource, self.action), self.id
+    def push_order(self) -> tuple[tuple[int, int, int], int]:
+        return records.push_phase(self.resource, self.action, self.record_id), self.id
 
 
 _SELECT = "SELECT * FROM pending_operations"

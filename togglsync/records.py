@@ -147,12 +147,19 @@ def replace_reference(ref: Reference, value: Any, old: int, new: int) -> Any:
     return new if value == old else value
 
 
-def push_phase(kind: str, action: str) -> tuple[int, int]:
-    """Sort key of an operation in a push: creates and updates in PUSH_ORDER, then deletes in reverse."""
+def push_phase(kind: str, action: str, record_id: int) -> tuple[int, int, int]:
+    """Sort key of an operation in a push: creates and updates in PUSH_ORDER, then deletes in reverse.
+
+    Within a kind, updates of records Toggl has go before the creates: a timer
+    stopped here goes before the create of the one that overtook it, which
+    Toggl would otherwise answer by stopping it at its own clock, at sync time
+    (see `overtaken`). Updates of records still waiting for their create come
+    after it.
+    """
     order = PUSH_ORDER.index(Kind(kind))
     if action == "delete":
-        return (1, len(PUSH_ORDER) - order)
-    return (0, order)
+        return (1, len(PUSH_ORDER) - order, 0)
+    return (0, order, 0 if action == "update" and record_id > 0 else 1)
 
 
 # --- ids as people write them ------------------------------------------------------------------
@@ -548,6 +555,26 @@ def from_state(state: Mapping[str, Any]) -> Row:
         if key in out:
             out[key] = parse_ts(out[key])
     return out
+
+
+def overtaken(running: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """One timer runs per user, and the later start wins: of these running entries (id,
+    start), every one but the latest-started stops where the next one started (a timer
+    started after it, anywhere, would have stopped it then). Returns the new `stop` and
+    `duration` of each entry that stops, by id.
+
+    Toggl keeps one running entry too, but stops the old one when the create of the new
+    one arrives, at its clock: for a timer started offline that is sync time, and the
+    overlap would count twice. The timer (`timer.start`), the pull and the reconciliation
+    of creates (`rows.stop_overtaken`) apply this rule, so Toggl hears the stop as an
+    ordinary edit. Equal starts: the entry Toggl has keeps running (the other becomes a
+    zero-length entry and costs no request), else the one created last.
+    """
+    ordered = sorted(running, key=lambda e: (e["start"], e["id"] > 0, abs(e["id"])))
+    return {
+        entry["id"]: {"stop": later["start"], "duration": int((later["start"] - entry["start"]).total_seconds())}
+        for entry, later in zip(ordered, ordered[1:])
+    }
 
 
 def entry_body(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -292,6 +292,28 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
     return row
 
 
+def running_entries(conn: Connection) -> list[Row]:
+    """The running time entries (normally one at most)."""
+    return [from_db(r) for r in sql.rows(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start, id")]
+
+
+def stop_overtaken(conn: Connection, running: Iterable[Mapping[str, Any]], now: datetime) -> list[Row]:
+    """Of these running entries, stop those a later start overtook (`records.overtaken`: one
+    timer runs, the later start wins), each an offline edit the outbox queues for Toggl.
+    Returns the stopped rows."""
+    entry = records.Kind.TIME_ENTRY
+    return [update(conn, entry, entry_id, values, now) for entry_id, values in records.overtaken(running).items()]
+
+
+def one_timer(conn: Connection, now: datetime) -> list[Row]:
+    """After the sync stored server records: at most one timer runs here (`stop_overtaken`).
+
+    An entry whose create is in flight is left alone: it may be the very record the
+    pull just brought, and reconciliation decides that (it calls this again)."""
+    unsure = {op.record_id for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
+    return stop_overtaken(conn, [r for r in running_entries(conn) if r["id"] not in unsure], now)
+
+
 def check_references(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any]) -> None:
     """Every record these values of a `kind` row point at exists, in the same workspace."""
     for ref in records.references_from(kind):
