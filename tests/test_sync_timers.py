@@ -11,7 +11,7 @@ against a frozen simulator clock; the times read like the issue's (13:00,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -189,3 +189,72 @@ def test_an_ordinary_start_then_sync_costs_nothing_extra(scene):
     assert scene.writes() == ["POST"] and result.requests == 2
     assert len(scene.local_running()) == 1
     assert_local_equals_server(scene.env)
+
+
+def test_a_timer_whose_create_goes_again_is_stopped_by_a_later_phone_timer_first(scene):
+    env = scene.env
+    scene.at(14)
+    ours = scene.store().start_timer("ours")
+    env.sim.faults.add(status=502, method="POST", path="/workspaces/*/time_entries")  # refused, nothing applied
+    scene.sync()
+    assert env.ops()[0]["state"] == "in_flight"
+    scene.at(15)
+    scene.phone_starts("theirs")
+    scene.at(16)
+    result = scene.sync()  # the pull cannot tell yet; reconciliation queues ours again
+
+    theirs, mine = scene.server("theirs"), scene.server("ours")
+    assert (theirs["start"], theirs["duration"]) == (scene.hour(15), -1)
+    assert (mine["start"], mine["stop"], mine["duration"]) == (scene.hour(14), scene.hour(15), HOUR)
+    assert scene.writes() == ["POST"] and result.requests == 2
+    assert [e["id"] for e in scene.local_running()] == [theirs["id"]]
+    assert env.entry(ours["id"]) is None
+    assert_local_equals_server(env)
+
+
+def test_a_lost_timer_create_is_adopted_running_not_stopped_by_its_own_copy(scene):
+    env = scene.env
+    scene.at(14)
+    scene.store().start_timer("ours")
+    scene.at(15)
+    env.sim.faults.add(method="POST", path="/workspaces/*/time_entries", drop_response=True)
+    scene.sync()  # it landed; the answer was lost
+    scene.at(16)
+    result = scene.sync()  # the pull brings it, running, beside our copy in flight: the same timer
+
+    mine = scene.server("ours")
+    assert (mine["start"], mine["duration"]) == (scene.hour(14), -1)
+    assert result.adopted == 1 and scene.writes() == []
+    assert [e["id"] for e in scene.local_running()] == [mine["id"]]
+    assert env.live_ops() == []
+    assert_local_equals_server(env)
+
+
+# --- the rule itself (pure) --------------------------------------------------------------------
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
+
+
+def test_the_later_start_wins_and_each_earlier_timer_stops_at_the_next_start():
+    running = [{"id": 7, "start": _at(15)}, {"id": -3, "start": _at(13)}, {"id": 5, "start": _at(14)}]
+    assert records.overtaken(running) == {
+        -3: {"stop": _at(14), "duration": HOUR},
+        5: {"stop": _at(15), "duration": HOUR},
+    }
+    assert records.overtaken(running[:1]) == {}
+    assert records.overtaken([]) == {}
+
+
+def test_a_timer_about_to_start_overtakes_the_running_one():
+    assert records.overtaken([{"id": 5, "start": _at(14)}], starting=_at(14, 30)) == {
+        5: {"stop": _at(14, 30), "duration": HOUR // 2}
+    }
+    assert records.overtaken([], starting=_at(14)) == {}
+
+
+def test_equal_starts_the_timer_toggl_has_keeps_running():
+    assert records.overtaken([{"id": 9, "start": _at(14)}, {"id": -4, "start": _at(14)}]) == {
+        -4: {"stop": _at(14), "duration": 0}
+    }

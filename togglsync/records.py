@@ -557,23 +557,27 @@ def from_state(state: Mapping[str, Any]) -> Row:
     return out
 
 
-def overtaken(running: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+def overtaken(
+    running: Iterable[Mapping[str, Any]], *, starting: datetime | None = None
+) -> dict[int, dict[str, Any]]:
     """One timer runs per user, and the later start wins: of these running entries (id,
     start), every one but the latest-started stops where the next one started (a timer
-    started after it, anywhere, would have stopped it then). Returns the new `stop` and
+    started after it, anywhere, would have stopped it then). `starting`: a timer about to
+    start then, after all of them, which overtakes the latest. Returns the new `stop` and
     `duration` of each entry that stops, by id.
 
     Toggl keeps one running entry too, but stops the old one when the create of the new
     one arrives, at its clock: for a timer started offline that is sync time, and the
     overlap would count twice. The timer (`timer.start`), the pull and the reconciliation
-    of creates (`rows.stop_overtaken`) apply this rule, so Toggl hears the stop as an
-    ordinary edit. Equal starts: the entry Toggl has keeps running (the other becomes a
-    zero-length entry and costs no request), else the one created last.
+    of creates (through `rows.stop_overtaken`) apply this rule, so Toggl hears each stop
+    as an ordinary edit. Equal starts: the entry Toggl has keeps running (the other becomes
+    a zero-length entry and costs no request), else the one created last.
     """
     ordered = sorted(running, key=lambda e: (e["start"], e["id"] > 0, abs(e["id"])))
+    stops = [later["start"] for later in ordered[1:]] + ([starting] if starting is not None else [])
     return {
-        entry["id"]: {"stop": later["start"], "duration": int((later["start"] - entry["start"]).total_seconds())}
-        for entry, later in zip(ordered, ordered[1:])
+        entry["id"]: {"stop": stop, "duration": int((stop - entry["start"]).total_seconds())}
+        for entry, stop in zip(ordered, stops)
     }
 
 

@@ -297,12 +297,15 @@ def running_entries(conn: Connection) -> list[Row]:
     return [from_db(r) for r in sql.rows(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start, id")]
 
 
-def stop_overtaken(conn: Connection, running: Iterable[Mapping[str, Any]], now: datetime) -> list[Row]:
+def stop_overtaken(
+    conn: Connection, running: Iterable[Mapping[str, Any]], now: datetime, *, starting: datetime | None = None
+) -> list[Row]:
     """Of these running entries, stop those a later start overtook (`records.overtaken`: one
-    timer runs, the later start wins), each an offline edit the outbox queues for Toggl.
-    Returns the stopped rows."""
+    timer runs, the later start wins; `starting`: a timer about to start), each an offline
+    edit the outbox queues for Toggl. Returns the stopped rows."""
     entry = records.Kind.TIME_ENTRY
-    return [update(conn, entry, entry_id, values, now) for entry_id, values in records.overtaken(running).items()]
+    stops = records.overtaken(running, starting=starting)
+    return [update(conn, entry, entry_id, values, now) for entry_id, values in stops.items()]
 
 
 def one_timer(conn: Connection, now: datetime) -> list[Row]:
