@@ -461,6 +461,12 @@ class SyncModel(RuleBasedStateMachine):
                 assert op["record_id"] in rows[op["resource"]], op
             assert op["state"] in ("queued", "in_flight", "failed")
 
+    @invariant()
+    def one_timer_here(self) -> None:
+        """After every local command and every sync: at most one timer runs here."""
+        running = [r["id"] for r in self.local("time_entry") if r["duration"] < 0]
+        assert len(running) <= 1, f"{len(running)} timers run here: {running}"
+
     def check_healthy(self) -> None:
         env = self.env
         failed = env.ops("failed")

@@ -258,3 +258,28 @@ def test_equal_starts_the_timer_toggl_has_keeps_running():
     assert records.overtaken([{"id": 9, "start": _at(14)}, {"id": -4, "start": _at(14)}]) == {
         -4: {"stop": _at(14), "duration": 0}
     }
+
+
+def test_a_timer_in_flight_is_stopped_here_by_a_later_phone_timer_while_its_outcome_is_open(scene):
+    env = scene.env
+    scene.at(14)
+    ours = scene.store().start_timer("ours")
+    env.sim.faults.add(status=502, method="POST", path="/workspaces/*/time_entries")  # refused, nothing applied
+    scene.at(15)
+    env.sim.clock.advance(-20)
+    scene.sync()
+    scene.at(15)
+    scene.phone_starts("theirs")
+    scene.sync()  # the send is 20 s old: too soon to tell whether it landed
+    assert env.ops()[0]["state"] == "in_flight"
+    [running] = scene.local_running()
+    assert running["description"] == "theirs"
+    assert env.entry(ours["id"])["stop"] == scene.hour(15)
+
+    scene.at(16)
+    scene.sync()
+    mine, theirs = scene.server("ours"), scene.server("theirs")
+    assert (mine["stop"], mine["duration"]) == (scene.hour(15), HOUR) and theirs["duration"] < 0
+    assert [e["id"] for e in scene.local_running()] == [theirs["id"]]
+    assert env.live_ops() == []
+    assert_local_equals_server(env)

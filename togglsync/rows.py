@@ -311,10 +311,14 @@ def stop_overtaken(
 def one_timer(conn: Connection, now: datetime) -> list[Row]:
     """After the sync stored server records: at most one timer runs here (`stop_overtaken`).
 
-    An entry whose create is in flight is left alone: it may be the very record the
-    pull just brought, and reconciliation decides that (it calls this again)."""
-    unsure = {op.record_id for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
-    return stop_overtaken(conn, [r for r in running_entries(conn) if r["id"] not in unsure], now)
+    A timer whose create is in flight beside a synced one with the same start is left
+    alone: that may be the very record the create made, which the pull just brought,
+    and reconciliation decides (and calls this again)."""
+    running = running_entries(conn)
+    in_flight = {op.record_id for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
+    synced_starts = {r["start"] for r in running if r["id"] > 0}
+    twins = {r["id"] for r in running if r["id"] in in_flight and r["start"] in synced_starts}
+    return stop_overtaken(conn, [r for r in running if r["id"] not in twins], now)
 
 
 def check_references(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any]) -> None:

@@ -264,14 +264,16 @@ class Pusher:
         local_state = records.state_of(resource, current)
         changed_meanwhile = sent is not None and local_state != sent
         values = {k: v for k, v in server_row.items() if k != "id"}
+        later = [op for op in outbox.for_record(conn, resource, record_id) if op.state is State.QUEUED]
         if changed_meanwhile or (sent is None and local_state != server_state):
             # Keep the local values; queue what is still different.
             values = {k: v for k, v in values.items() if k not in records.spec(resource).editable}
-            later = [op for op in outbox.for_record(conn, resource, record_id) if op.state is State.QUEUED]
             if not later and records.changed_fields(server_state, local_state):
                 outbox.queue(conn, resource, Action.UPDATE, record_id, current["workspace_id"], server_state, self.clock())
-            elif later:
-                outbox.rebase(conn, later[0].id, server_state, self.clock())
+        if later:
+            # An edit queued behind a create that was then sent again carries what Toggl
+            # has now: based on its answer, only what is still different goes.
+            outbox.rebase(conn, later[0].id, server_state, self.clock())
         rows.write(conn, resource, record_id, values)
 
     # --- updates -----------------------------------------------------------------------------
