@@ -28,7 +28,7 @@ from typing import Any
 from togglsync import outbox, records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
-from togglsync.db.stored import from_db, json_to_db, to_db
+from togglsync.db.stored import from_db, json_to_db, timestamp_to_db, to_db
 from togglsync.errors import UsageError
 from togglsync.records import Reference, Row
 
@@ -311,13 +311,16 @@ def stop_overtaken(
 def one_timer(conn: Connection, now: datetime) -> list[Row]:
     """After the sync stored server records: at most one timer runs here (`stop_overtaken`).
 
-    A timer whose create is in flight beside a synced one with the same start is left
-    alone: that may be the very record the create made, which the pull just brought,
-    and reconciliation decides (and calls this again)."""
+    A timer whose create is in flight while a synced entry has its start is left alone:
+    that may be the very record the create made, which the pull just brought (stopped
+    by Toggl meanwhile, or running), and reconciliation decides (and calls this again)."""
     running = running_entries(conn)
     in_flight = {op.record_id for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
-    synced_starts = {r["start"] for r in running if r["id"] > 0}
-    twins = {r["id"] for r in running if r["id"] in in_flight and r["start"] in synced_starts}
+    twins = {
+        r["id"] for r in running
+        if r["id"] in in_flight
+        and sql.scalar(conn, "SELECT 1 FROM time_entries WHERE id > 0 AND start = ?", (timestamp_to_db(r["start"]),))
+    }
     return stop_overtaken(conn, [r for r in running if r["id"] not in twins], now)
 
 
