@@ -190,6 +190,17 @@ def test_queued_is_in_push_order_parents_first_deletes_children_first(engine):
     ]
 
 
+def test_updates_of_records_toggl_has_go_before_creates_of_their_kind(engine):
+    """A timer stopped here reaches Toggl before the create of the one that overtook it
+    (Toggl would stop it at sync time); an update of a record not created yet waits for it."""
+    with engine.begin() as conn:
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
+        outbox.queue(conn, "time_entry", Action.UPDATE, temp, WID, {}, NOW)
+        outbox.queue(conn, "time_entry", Action.UPDATE, 8, WID, {}, NOW)
+        order = [(op.action, op.record_id) for op in outbox.queued(conn)]
+    assert order == [("update", 8), ("create", temp), ("update", temp)]
+
+
 def test_note_delete_of_a_never_sent_create_leaves_nothing(engine):
     with engine.begin() as conn:
         temp = outbox.queue_create(conn, "time_entry", WID, NOW)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from togglsync import records
-from togglsync.sync.plan import VISIBILITY_MARGIN, Match, Step, Verdict, create_match, in_flight_verdict, push_step
+from togglsync.records import Match, create_match
+from togglsync.sync.plan import VISIBILITY_MARGIN, Step, Verdict, in_flight_verdict, push_step
 
 ENTRY = {"id": 5, "project_id": 3, "tag_ids": [1, 2]}
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)

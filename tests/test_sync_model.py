@@ -571,6 +571,14 @@ class SyncModel(RuleBasedStateMachine):
                 assert op["record_id"] in rows[op["resource"]], op
             assert op["state"] in ("queued", "in_flight", "failed")
 
+    @invariant()
+    def one_timer_here(self) -> None:
+        """After every local command and every sync: at most one timer runs here."""
+        # A timer whose create is parked as undecided waits for the user untouched.
+        undecided = {op["record_id"] for op in self.env.ops("failed") if (op["error"] or "").startswith("outcome unknown")}
+        running = [r["id"] for r in self.local("time_entry") if r["duration"] < 0 and r["id"] not in undecided]
+        assert len(running) <= 1, f"{len(running)} timers run here: {running}"
+
     def check_healthy(self) -> None:
         env = self.env
         failed = env.ops("failed")

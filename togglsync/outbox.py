@@ -39,6 +39,10 @@ from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
 
 
+# How the error of a create parked by `park_undecided` begins.
+UNDECIDED = "outcome unknown"
+
+
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -92,12 +96,17 @@ class Operation:
         )
 
     @property
+    def undecided(self) -> bool:
+        """A create that may have reached Toggl, parked until the user says what it became."""
+        return self.state is State.FAILED and (self.error or "").startswith(UNDECIDED)
+
+    @property
     def temporary(self) -> bool:
         """Its record has no Toggl id yet."""
         return self.record_id < 0
 
-    def push_order(self) -> tuple[tuple[int, int], int]:
-        return records.push_phase(self.resource, self.action), self.id
+    def push_order(self) -> tuple[tuple[int, int, int], int]:
+        return records.push_phase(self.resource, self.action, self.record_id), self.id
 
 
 _SELECT = "SELECT * FROM pending_operations"
@@ -377,13 +386,12 @@ def _delete(conn: Connection, op_ids: list[int]) -> None:
         sql.execute(conn, f"DELETE FROM pending_operations WHERE id IN ({sql.placeholders(len(chunk))})", chunk)
 
 
-def park_undecided(conn: Connection, op_id: int, error: str, now: datetime) -> None:
-    """A create in flight whose outcome reconciliation cannot decide (several server records
-    match it): keep it, with why, for the user. Unlike `park`, nothing behind it is folded:
-    Toggl may well have the record. The sync never retries it on its own (its `error` is no
-    refusal, see sync/plan.parked_step): the user decides."""
+def park_undecided(conn: Connection, op_id: int, detail: str, now: datetime) -> None:
+    """A create in flight whose outcome reconciliation cannot decide: keep it, with what
+    Toggl has that may be it (`detail`), for the user (its error starts with UNDECIDED).
+    Unlike `park`, nothing behind it is folded: Toggl may well have the record."""
     sql.execute(
         conn,
         "UPDATE pending_operations SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-        (str(State.FAILED), error[:500], to_utc_text(now), op_id),
+        (str(State.FAILED), f"{UNDECIDED}: {detail}"[:500], to_utc_text(now), op_id),
     )

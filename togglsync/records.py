@@ -150,12 +150,19 @@ def replace_reference(ref: Reference, value: Any, old: int, new: int) -> Any:
     return new if value == old else value
 
 
-def push_phase(kind: str, action: str) -> tuple[int, int]:
-    """Sort key of an operation in a push: creates and updates in PUSH_ORDER, then deletes in reverse."""
+def push_phase(kind: str, action: str, record_id: int) -> tuple[int, int, int]:
+    """Sort key of an operation in a push: creates and updates in PUSH_ORDER, then deletes in reverse.
+
+    Within a kind, updates of records Toggl has go before the creates: a timer
+    stopped here goes before the create of the one that overtook it, which
+    Toggl would otherwise answer by stopping it at its own clock, at sync time
+    (see `overtaken`). Updates of records still waiting for their create come
+    after it.
+    """
     order = PUSH_ORDER.index(Kind(kind))
     if action == "delete":
-        return (1, len(PUSH_ORDER) - order)
-    return (0, order)
+        return (1, len(PUSH_ORDER) - order, 0)
+    return (0, order, 0 if action == "update" and record_id > 0 else 1)
 
 
 # --- ids as people write them ------------------------------------------------------------------
@@ -570,6 +577,30 @@ def from_state(state: Mapping[str, Any]) -> Row:
     return out
 
 
+def overtaken(
+    running: Iterable[Mapping[str, Any]], *, starting: datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """One timer runs per user, and the later start wins: of these running entries (id,
+    start), every one but the latest-started stops where the next one started (a timer
+    started after it, anywhere, would have stopped it then). `starting`: a timer about to
+    start then, after all of them, which overtakes the latest. Returns the new `stop` and
+    `duration` of each entry that stops, by id.
+
+    Toggl keeps one running entry too, but stops the old one when the create of the new
+    one arrives, at its clock: for a timer started offline that is sync time, and the
+    overlap would count twice. The timer (`timer.start`), the pull and the reconciliation
+    of creates (through `rows.stop_overtaken`) apply this rule, so Toggl hears each stop
+    as an ordinary edit. Equal starts: the entry Toggl has keeps running (the other becomes
+    a zero-length entry and costs no request), else the one created last.
+    """
+    ordered = sorted(running, key=lambda e: (e["start"], e["id"] > 0, abs(e["id"])))
+    stops = [later["start"] for later in ordered[1:]] + ([starting] if starting is not None else [])
+    return {
+        entry["id"]: {"stop": stop, "duration": int((stop - entry["start"]).total_seconds())}
+        for entry, stop in zip(ordered, stops)
+    }
+
+
 def entry_body(state: Mapping[str, Any]) -> dict[str, Any]:
     """Request body fields for a time entry state (or part of one)."""
     body = dict(state)
@@ -625,6 +656,49 @@ def fingerprint_of(kind: str, row: Mapping[str, Any], *, after_id: int | None = 
     else:
         found["name"] = row["name"]
     return found
+
+
+# --- which server record a create made -----------------------------------------------------------
+
+
+class Match(StrEnum):
+    EXACT = "exact"  # every field the create sent: this is the record it made
+    NEAR = "near"  # made after it, and like it: ours changed elsewhere, or someone else's look-alike
+    NONE = "none"
+
+
+def create_match(kind: str, fingerprint: Mapping[str, Any], row: Mapping[str, Any]) -> Match:
+    """How a server record (as a row; deleted ones included) relates to a create whose answer was lost.
+
+    Only records that cannot be older than the create are asked about (the
+    caller filters by id: Toggl's ids grow). EXACT needs every field the
+    create sent, compared the way Toggl stores them (text trimmed and in NFC,
+    names ignoring case; a timer we sent running may have been stopped since,
+    starting a timer elsewhere stops it). NEAR is a record made since that
+    shares what another device leaves alone more often than not: an entry's
+    start or description, a record's name, or everything but the name.
+    """
+    if row.get("workspace_id") != fingerprint.get("workspace_id"):
+        return Match.NONE
+    sent = fingerprint.get("sent") or {}
+    mine = fingerprint.get("user_id")
+    if mine is not None and row.get("user_id") not in (None, mine):
+        return Match.NONE  # another member's entry
+    theirs = state_of(kind, row)
+    left_to_toggl = {f for f in spec(kind).defaulted if sent.get(f) is None}
+    differ = {f for f in sent if f not in left_to_toggl and not same_value(f, sent[f], theirs.get(f))}
+    if kind == Kind.TIME_ENTRY:
+        sent_running = (sent.get("duration") or 0) < 0
+        if sent_running and (theirs.get("duration") or 0) >= 0:
+            differ -= {"stop", "duration"}  # stopped since, by Toggl or by hand
+        if not sent_running and (theirs.get("duration") or 0) < 0:
+            return Match.NONE  # a stopped entry we sent never comes back running
+        if not differ:
+            return Match.EXACT
+        return Match.NEAR if not {"start", "description"} <= differ else Match.NONE
+    if not differ:
+        return Match.EXACT
+    return Match.NEAR if differ <= {"name"} or "name" not in differ else Match.NONE
 
 
 def describe(kind: str, row: Mapping[str, Any] | None) -> str:

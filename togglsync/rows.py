@@ -28,7 +28,7 @@ from typing import Any
 from togglsync import outbox, records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
-from togglsync.db.stored import from_db, json_to_db, to_db
+from togglsync.db.stored import from_db, json_to_db, timestamp_to_db, to_db
 from togglsync.errors import UsageError
 from togglsync.records import Reference, Row
 
@@ -292,6 +292,53 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
     return row
 
 
+def running_entries(conn: Connection) -> list[Row]:
+    """The running time entries (normally one at most)."""
+    return [from_db(r) for r in sql.rows(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start, id")]
+
+
+def stop_overtaken(
+    conn: Connection, running: Iterable[Mapping[str, Any]], now: datetime, *, starting: datetime | None = None
+) -> list[Row]:
+    """Of these running entries, stop those a later start overtook (`records.overtaken`: one
+    timer runs, the later start wins; `starting`: a timer about to start), each an offline
+    edit the outbox queues for Toggl. Returns the stopped rows."""
+    entry = records.Kind.TIME_ENTRY
+    stops = records.overtaken(running, starting=starting)
+    return [update(conn, entry, entry_id, values, now) for entry_id, values in stops.items()]
+
+
+def one_timer(conn: Connection, now: datetime) -> list[Row]:
+    """After the sync stored server records: at most one timer runs here (`stop_overtaken`).
+
+    A timer whose create is in flight while a synced entry made since it was sent is here
+    is left alone: that may be the very record the create made, which the pull just
+    brought (stopped by Toggl meanwhile, or running, or moved on another device), and
+    reconciliation decides (and calls this again)."""
+    running = running_entries(conn)
+    in_flight = {op.record_id: op for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
+    twins = {r["id"] for r in running if r["id"] in in_flight and _may_have_landed(conn, in_flight[r["id"]], r)}
+    # A timer whose create is parked as undecided may be a record Toggl has (changed
+    # elsewhere): it waits for the user's word untouched, or adopting it would send our stop.
+    undecided = {op.record_id for op in outbox.parked(conn) if op.undecided and op.resource is records.Kind.TIME_ENTRY}
+    return stop_overtaken(conn, [r for r in running if r["id"] not in twins | undecided], now)
+
+
+def _may_have_landed(conn: Connection, op: outbox.Operation, row: Row) -> bool:
+    """Whether a synced entry may be what this in-flight create made: one made since it was
+    sent (an id above its mark) that is like it (`records.create_match`); before marks were
+    kept, one with its start."""
+    fingerprint = op.fingerprint or {}
+    after_id = fingerprint.get("after_id")
+    if after_id is None:
+        return bool(sql.scalar(conn, "SELECT 1 FROM time_entries WHERE id > 0 AND start = ?", (timestamp_to_db(row["start"]),)))
+    kind = records.Kind.TIME_ENTRY
+    made_since = sql.rows(conn, f"SELECT * FROM {_table(kind)} WHERE id > ?", (after_id,))
+    return any(
+        records.create_match(kind, fingerprint, from_db(dict(found))) is not records.Match.NONE for found in made_since
+    )
+
+
 def check_references(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any]) -> None:
     """Every record these values of a `kind` row point at exists, in the same workspace."""
     for ref in records.references_from(kind):
@@ -338,13 +385,15 @@ def take_server_version(
     local_state = records.state_of(kind, current)
     changed_meanwhile = sent is not None and local_state != sent
     values = {k: v for k, v in server_row.items() if k != "id"}
+    later = [op for op in outbox.for_record(conn, kind, record_id) if op.state is outbox.State.QUEUED]
     if changed_meanwhile or (sent is None and local_state != server_state):
         values = {k: v for k, v in values.items() if k not in records.spec(kind).editable}
-        later = [op for op in outbox.for_record(conn, kind, record_id) if op.state is outbox.State.QUEUED]
         if not later and records.changed_fields(server_state, local_state):
             outbox.queue(conn, kind, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, now)
-        elif later:
-            outbox.rebase(conn, later[0].id, server_state, now)
+    if later:
+        # An edit queued behind a create that was then sent again carries what Toggl
+        # has now: based on its answer, only what is still different goes.
+        outbox.rebase(conn, later[0].id, server_state, now)
     write(conn, kind, record_id, values)
 
 

@@ -78,13 +78,12 @@ def start(
     check_refs(conn, wid, project_id, tags)
     running = running_entry(conn)
     check_start(start, now=now, running=running, tz=tz)
-    if running is not None:
-        _stop(conn, running, start, now)
-    created = rows.create(conn, Kind.TIME_ENTRY, wid, {
+    # The running one stops at the new start: one timer runs, the later start wins.
+    rows.stop_overtaken(conn, [running] if running else [], now, starting=start)
+    return rows.create(conn, Kind.TIME_ENTRY, wid, {
         "user_id": account(conn)["id"], "project_id": project_id, "description": description,
         "start": start, "stop": None, "duration": -1, "billable": bool(billable), "tag_ids": tags,
     }, now)
-    return created
 
 
 def stop(conn: Connection, stop: datetime, *, now: datetime, tz: tzinfo | None = None) -> dict[str, Any]:

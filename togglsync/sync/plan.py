@@ -150,46 +150,6 @@ def merge3(
     return merged, conflicts
 
 
-class Match(StrEnum):
-    EXACT = "exact"  # every field the create sent: this is the record it made
-    NEAR = "near"  # made after it, and like it: ours changed elsewhere, or someone else's look-alike
-    NONE = "none"
-
-
-def create_match(kind: str, fingerprint: Mapping[str, Any], row: Mapping[str, Any]) -> Match:
-    """How a server record (as a row; deleted ones included) relates to a create whose answer was lost.
-
-    Only records that cannot be older than the create are asked about (the
-    caller filters by id: Toggl's ids grow). EXACT needs every field the
-    create sent, compared the way Toggl stores them (text trimmed and in NFC,
-    names ignoring case; a timer we sent running may have been stopped since,
-    starting a timer elsewhere stops it). NEAR is a record made since that
-    shares what another device leaves alone more often than not: an entry's
-    start or description, a record's name, or everything but the name.
-    """
-    if row.get("workspace_id") != fingerprint.get("workspace_id"):
-        return Match.NONE
-    sent = fingerprint.get("sent") or {}
-    mine = fingerprint.get("user_id")
-    if mine is not None and row.get("user_id") not in (None, mine):
-        return Match.NONE  # another member's entry
-    theirs = records.state_of(kind, row)
-    left_to_toggl = {f for f in records.spec(kind).defaulted if sent.get(f) is None}
-    differ = {f for f in sent if f not in left_to_toggl and not records.same_value(f, sent[f], theirs.get(f))}
-    if kind == records.Kind.TIME_ENTRY:
-        sent_running = (sent.get("duration") or 0) < 0
-        if sent_running and (theirs.get("duration") or 0) >= 0:
-            differ -= {"stop", "duration"}  # stopped since, by Toggl or by hand
-        if not sent_running and (theirs.get("duration") or 0) < 0:
-            return Match.NONE  # a stopped entry we sent never comes back running
-        if not differ:
-            return Match.EXACT
-        return Match.NEAR if not {"start", "description"} <= differ else Match.NONE
-    if not differ:
-        return Match.EXACT
-    return Match.NEAR if differ <= {"name"} or "name" not in differ else Match.NONE
-
-
 # --- the push: what to do with one operation ------------------------------------------------------
 
 # A create younger than this (server clock) may not be visible in a pull yet:

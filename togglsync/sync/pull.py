@@ -165,8 +165,18 @@ class Puller:
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
         with self.engine.begin() as conn:
-            result.stats("time_entries").add(apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock()))
+            stats = apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock())
+            self._one_timer(conn, stats)
+            result.stats("time_entries").add(stats)
             set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
+
+    def _one_timer(self, conn: Connection, stats: ApplyStats) -> None:
+        """A running entry pulled beside one started here and not sent yet: one timer runs,
+        the later start wins (`records.overtaken`). The stop is an ordinary edit here, queued
+        for Toggl in the same transaction (tests/test_sync_timers.py). Only entries this pull
+        wrote can bring a second timer: nothing is read otherwise."""
+        if stats.upserted or stats.merged:
+            rows.one_timer(conn, self.clock())
 
     def full_entry_resync(self, result: PullResult) -> None:
         """The last `history_days` of entries; local rows in that window that the server lacks go.
@@ -209,6 +219,7 @@ class Puller:
                         seen.update(int(r["id"]) for r in batch)  # validated by apply_records
                 except JSONStreamError as exc:
                     raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
+                self._one_timer(conn, stats)
                 pending = _pending_ids(conn, records.Kind.TIME_ENTRY)
                 local = conn.execute(
                     select(TimeEntry.id).where(
