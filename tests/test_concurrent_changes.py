@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 from test_sync_support import SyncEnv, assert_local_equals_server, make_env
 
+from togglsync import records
 from togglsync.queue import list_conflicts
 
 
@@ -216,3 +217,20 @@ def test_an_entry_deleted_here_and_untouched_elsewhere_is_no_conflict(env):
     result = env.sync()
     assert result.conflicts == 0 and env.server_entry(entry_id) is None
     assert result.requests == 2
+
+
+def test_keeping_the_remote_edit_of_an_entry_deleted_here_brings_it_back(env):
+    from togglsync.queue import resolve_conflict
+
+    entry_id = next(i for i, e in sorted(env.entries().items()) if i > 0 and e["duration"] >= 0)
+    start = env.entry(entry_id)["start"]
+    env.store.delete_entry(entry_id)
+    env.remote_update_entry(entry_id, description="edited on the phone")
+    env.sync()
+    [conflict] = env.conflicts()
+    assert "Re-created" in resolve_conflict(env.engine, conflict["id"], "remote")
+    env.sync()
+    [back] = env.server_entries_described("edited on the phone")
+    assert back["id"] != entry_id and records.parse_ts(back["start"]) == start
+    assert env.ops() == []
+    assert_local_equals_server(env)

@@ -111,10 +111,11 @@ class Puller:
             # Only entries this pull wrote can bring new references: skip the scan otherwise.
             changed = entries is not None and (entries.upserted or entries.merged)
             decision = plan.catalog_decision(
-                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=bool(changed) and self._unknown_refs()
+                catalog_at, self.server_now(), self.catalog_max_age, unknown_refs=bool(changed) and self._unknown_refs(),
+                pending_edits=self._catalog_edits_waiting(),
             )
             if decision.refresh:
-                self.pull_catalog(result, with_users=decision.reason != plan.UNKNOWN_REFS_REASON)
+                self.pull_catalog(result, with_users=decision.with_users)
         return result
 
     # --- time entries ------------------------------------------------------------------------
@@ -202,6 +203,14 @@ class Puller:
                 # Entries changed while this response was built come again next time (overlap).
                 set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
         result.full_entry_resync = True
+
+    def _catalog_edits_waiting(self) -> bool:
+        """Is an update or delete of a synced catalog record queued (see plan.catalog_decision)?"""
+        with self.engine.connect() as conn:
+            return any(
+                op.resource in CATALOG and op.action is not outbox.Action.CREATE and not op.temporary
+                for op in outbox.queued(conn)
+            )
 
     def _unknown_refs(self) -> bool:
         """Does any synced entry point at a project or tag we do not have?"""
