@@ -259,6 +259,25 @@ def test_bulk_patch_timing_and_running(http, wid):
     assert http.get(f"/me/time_entries/{entry['id']}").json()["stop"] == "2025-06-16T10:00:00+00:00"
 
 
+def test_bulk_patch_moves_an_entry_as_one_put_would_and_adds_and_removes_tags(http, wid):
+    """The fields' operations are one change (a new start past the old stop, with its stop,
+    is no error); `add`/`remove` on /tag_ids change tags incrementally, like PUT's tag_action."""
+    entry = create(http, wid, start="2025-06-16T09:00:00Z", duration=60, tags=["urgent", "old"]).json()
+    urgent, old = entry["tag_ids"]
+    kept = create(http, wid, start="2025-06-16T08:00:00Z", duration=60, tags=["new"]).json()["tag_ids"][0]
+    ops = [
+        {"op": "replace", "path": "/start", "value": "2025-06-16T11:00:00Z"},
+        {"op": "replace", "path": "/stop", "value": "2025-06-16T11:30:00Z"},
+        {"op": "replace", "path": "/duration", "value": 1800},
+        {"op": "add", "path": "/tag_ids", "value": [kept]},
+        {"op": "remove", "path": "/tag_ids", "value": [old]},
+    ]
+    assert http.patch(f"/workspaces/{wid}/time_entries/{entry['id']}", json=ops).json()["success"] == [entry["id"]]
+    after = http.get(f"/me/time_entries/{entry['id']}").json()
+    assert (after["start"], after["stop"], after["duration"]) == ("2025-06-16T11:00:00+00:00", "2025-06-16T11:30:00+00:00", 1800)
+    assert sorted(after["tag_ids"]) == sorted([urgent, kept])
+
+
 # -- reads: windows, cursors, parameters ----------------------------------------
 
 

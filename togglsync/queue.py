@@ -112,9 +112,17 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
                 raise UsageError(f"the {records.spec(kind).label} of conflict {conflict_id} no longer exists")
             rows.update(conn, kind, c["record_id"], records.from_state({c["field"]: value}), now)
             message += " It will be pushed on the next sync."
-        elif c["kind"] == "deleted_remotely" and keep == "local":
+        elif c["kind"] == "deleted_locally" and keep == "local" and c["kept"] == "remote":
+            # The edit made elsewhere brought the record back: delete it again.
+            if rows.get(conn, kind, c["record_id"]) is not None:
+                rows.delete(conn, kind, c["record_id"], now)
+                message += " It will be deleted on the next sync."
+        elif (c["kind"] == "deleted_remotely" and keep == "local") or (
+            c["kind"] == "deleted_locally" and keep == "remote" and c["kept"] == "local"
+        ):
+            # The record is gone (or going) on Toggl: the side that lost comes back as a new one.
             state = dict(c["base_value"] or {})
-            state.update(c["local_value"] or {})
+            state.update(c["local_value"] or c["remote_value"] or {})
             # The conflict does not keep the record's workspace: the default one it is.
             new = rows.create(conn, kind, timer.default_workspace(conn, None), records.from_state(state), now)
             message += f" Re-created as {records.format_id(new['id'])}; it will be pushed on the next sync."

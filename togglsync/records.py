@@ -623,9 +623,16 @@ def create_body(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if v is not None}
 
 
-def update_body(kind: str, row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """What an update sends: the changed fields; an entry's times always as a consistent group."""
-    body = dict(changes)
+def tag_changes(base: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+    """The tag ids an edit added and removed relative to its base: what Toggl must hear, not the
+    whole list, so a tag another device added meanwhile survives (issue 10, case 6)."""
+    before, after = set(base.get("tag_ids") or ()), set(current.get("tag_ids") or ())
+    return sorted(after - before), sorted(before - after)
+
+
+def _absolute_fields(kind: str, row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The changed fields sent as values (tags aside); an entry's times always as a consistent group."""
+    body = {k: v for k, v in changes.items() if not (kind == Kind.TIME_ENTRY and k == "tag_ids")}
     if kind == Kind.TIME_ENTRY and set(TIME_FIELDS) & set(body):
         # Absolute times: a stop recorded offline reaches Toggl as that time,
         # not as the moment of the push.
@@ -638,6 +645,39 @@ def update_body(kind: str, row: Mapping[str, Any], changes: Mapping[str, Any]) -
             body["stop"] = state["stop"]
             body["duration"] = state["duration"]
     return body
+
+
+def update_body(
+    kind: str, row: Mapping[str, Any], changes: Mapping[str, Any], base: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What an update sends as one PUT: the changed fields; an entry's tags as `tag_action`
+    additions or removals relative to `base`. None when one PUT cannot say it (tags both
+    added and removed): `update_patch` says it in one request then."""
+    body = _absolute_fields(kind, row, changes)
+    if kind != Kind.TIME_ENTRY or "tag_ids" not in changes:
+        return body
+    added, removed = tag_changes(base, changes)
+    if added and removed:
+        return None
+    if added or removed:
+        body["tag_ids"] = added or removed
+        body["tag_action"] = "add" if added else "delete"
+    return body
+
+
+def update_patch(
+    kind: str, row: Mapping[str, Any], changes: Mapping[str, Any], base: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The same update as JSON-Patch operations (the bulk PATCH, also for one id): each changed
+    field replaced, an entry's tags added and removed relative to `base`."""
+    ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in _absolute_fields(kind, row, changes).items()]
+    if kind == Kind.TIME_ENTRY and "tag_ids" in changes:
+        added, removed = tag_changes(base, changes)
+        if added:
+            ops.append({"op": "add", "path": "/tag_ids", "value": added})
+        if removed:
+            ops.append({"op": "remove", "path": "/tag_ids", "value": removed})
+    return ops
 
 
 def fingerprint_of(kind: str, row: Mapping[str, Any], *, after_id: int | None = None) -> dict[str, Any]:

@@ -287,7 +287,9 @@ class SyncConflict(Base):
 
     `kind`: "both_changed" (the policy kept one value, both are here),
     "deleted_remotely" (the record was deleted on Toggl while edited here;
-    `local_value` holds the lost edit). `resolved_at` NULL means still open.
+    `local_value` holds the lost edit), "deleted_locally" (deleted here while
+    edited on Toggl; `remote_value` holds that edit, `kept` says which side won).
+    `resolved_at` NULL means still open.
     """
 
     __tablename__ = "conflicts"

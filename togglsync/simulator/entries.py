@@ -200,8 +200,8 @@ class TimeEntryRules(Store):
         for entry_id in entry_ids:
             try:
                 draft = _copy(self._user_entry(user_id, workspace_id, entry_id))
-                for op in ops:
-                    self._apply_changes(draft, _patch_as_changes(op), user_id=user_id)
+                for changes in _patch_as_change_sets(ops):
+                    self._apply_changes(draft, changes, user_id=user_id)
             except SimError as error:
                 failure.append({"id": entry_id, "message": error.message})
                 continue
@@ -345,6 +345,24 @@ class TimeEntryRules(Store):
 
 def _copy(entry: TimeEntry) -> TimeEntry:
     return dataclasses.replace(entry, tag_ids=list(entry.tag_ids))
+
+
+def _patch_as_change_sets(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A JSON-Patch array -> PUT-style change sets, applied in turn.
+
+    The fields' operations make one change set, as one PUT with all of them
+    would (a new start and stop together may move an entry past its old stop);
+    each tag operation then adds, removes or replaces tags in the order given.
+    """
+    fields: dict[str, Any] = {}
+    tags: list[dict[str, Any]] = []
+    for op in ops:
+        changes = _patch_as_changes(op)
+        if "tags" in changes or "tag_ids" in changes:
+            tags.append(changes)
+        else:
+            fields.update(changes)
+    return ([fields] if fields else []) + tags
 
 
 def _patch_as_changes(op: dict[str, Any]) -> dict[str, Any]:

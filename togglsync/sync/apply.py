@@ -98,6 +98,9 @@ def apply_records(
             deleted_ids.append(row["id"])
         elif not ops:
             plain_rows.append(row)
+        elif any(op.action is outbox.Action.DELETE for op in ops):
+            if _edited_while_deleted(conn, resource, row, ops, policy, now, stats):
+                plain_rows.append(row)  # the edit made elsewhere wins: the record comes back
         else:
             _merge_into_pending(conn, resource, row, ops, policy, now, stats)
             merged_ids.add(row["id"])
@@ -162,6 +165,35 @@ def deleted_while_pending(
     outbox.drop(conn, [op.id for op in ops])
 
 
+def _edited_while_deleted(
+    conn: Connection,
+    resource: str,
+    row: dict[str, Any],
+    ops: list[outbox.Operation],
+    policy: str,
+    now: datetime,
+    stats: ApplyStats,
+) -> bool:
+    """Deleted here, edited elsewhere: the edit is kept in `conflicts`. Returns whether it wins
+    (the "remote" policy: the delete and every operation of the record go, the row is stored)."""
+    delete = next(op for op in ops if op.action is outbox.Action.DELETE)
+    remote = records.state_of(resource, row)
+    verdict = plan.edited_while_deleted(delete.base or {}, remote, policy)
+    if verdict is None:
+        return False
+    record_conflict(
+        conn, resource, row["id"], "deleted_locally", field=None,
+        base=delete.base, local=None, remote=verdict.remote, kept=verdict.kept, now=now,
+    )
+    stats.conflicts += 1
+    if verdict.kept == "remote":
+        outbox.drop(conn, [op.id for op in ops])
+        return True
+    # The delete goes on; a later pull of this version is no new conflict.
+    outbox.rebase(conn, delete.id, remote, now)
+    return False
+
+
 def _merge_into_pending(
     conn: Connection,
     resource: str,
@@ -172,8 +204,6 @@ def _merge_into_pending(
     stats: ApplyStats,
 ) -> None:
     table = table_for(resource)
-    if any(op.action is outbox.Action.DELETE for op in ops):
-        return  # deleted here; the push deletes it there
     updates = [op for op in ops if op.action is outbox.Action.UPDATE]
     if not updates:
         return

@@ -54,6 +54,7 @@ def beyond_since_reach(moment: datetime, server_time: datetime | None, history_d
 
 UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
 PARKED_REFS_REASON = "parked edits name projects, clients or tags that may be gone"
+PENDING_EDITS_REASON = "catalog edits to push: look for changes made elsewhere first"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class CatalogDecision:
     @property
     def users_too(self) -> bool:
         """A full refresh (first sync, age) fetches the workspace members as well."""
-        return self.refresh and self.reason not in (UNKNOWN_REFS_REASON, PARKED_REFS_REASON)
+        return self.refresh and self.reason not in (UNKNOWN_REFS_REASON, PARKED_REFS_REASON, PENDING_EDITS_REASON)
 
 
 def catalog_decision(
@@ -73,16 +74,23 @@ def catalog_decision(
     max_age: timedelta,
     unknown_refs: bool = False,
     parked_refs: bool = False,
+    pending_edits: bool = False,
 ) -> CatalogDecision:
     """Refresh the catalog (me, workspaces, clients, projects, tags, users) or not.
 
     `parked_refs`: a parked operation is due and waits for a refresh (`parked_step`).
-    Only the first sync and the age-based refresh fetch the workspace members too
-    (`users_too`)."""
+    `pending_edits`: a change of a catalog record (a rename, a delete) waits to be
+    pushed. The snapshot is the only place a change made elsewhere since the last
+    one shows (a PUT overwrites it without a word), so it is looked at first: the
+    merge then records the value that loses as a conflict. One request, paid only
+    by syncs that push a catalog edit. Only the first sync and the age-based
+    refresh fetch the workspace members too (`users_too`)."""
     if last_refresh is None:
         return CatalogDecision(True, "first sync")
     if unknown_refs:
         return CatalogDecision(True, UNKNOWN_REFS_REASON)
+    if pending_edits:
+        return CatalogDecision(True, PENDING_EDITS_REASON)
     if server_now is not None and server_now - last_refresh >= max_age:
         return CatalogDecision(True, "catalog older than the maximum age")
     if parked_refs:
@@ -148,6 +156,25 @@ def merge3(
         elif start and stop and merged["duration"] is not None and merged["duration"] >= 0:
             merged["duration"] = int((stop - start).total_seconds())
     return merged, conflicts
+
+
+@dataclass(frozen=True)
+class DeleteConflict:
+    remote: dict[str, Any]  # the fields changed elsewhere, with their values there
+    kept: str  # "local": the delete goes on; "remote": the record stays, as edited elsewhere
+
+
+def edited_while_deleted(base: dict[str, Any], remote: dict[str, Any], policy: str = "local") -> DeleteConflict | None:
+    """A record deleted here (`base`: its state as the server had it) shows up edited elsewhere.
+
+    Nothing changed there: no conflict, the delete goes on. Otherwise one side's
+    change is lost: under the "local" policy the delete wins, under "remote" the
+    edit does (the delete is dropped); either way the conflict says what the
+    other side had."""
+    changed = {f: v for f, v in remote.items() if base.get(f) != v}
+    if not changed:
+        return None
+    return DeleteConflict(changed, "remote" if policy == "remote" else "local")
 
 
 # --- the push: what to do with one operation ------------------------------------------------------

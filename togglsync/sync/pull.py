@@ -132,6 +132,7 @@ class Puller:
             decision = plan.catalog_decision(
                 catalog_at, self.server_now(), self.catalog_max_age,
                 unknown_refs=bool(changed) and self._unknown_refs(), parked_refs=parked_refs,
+                pending_edits=self._catalog_edits_waiting(),
             )
             if decision.refresh:
                 self.pull_catalog(result, with_users=decision.users_too)
@@ -242,6 +243,14 @@ class Puller:
                 # Entries changed while this response was built come again next time (overlap).
                 set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
         result.full_entry_resync = True
+
+    def _catalog_edits_waiting(self) -> bool:
+        """Is an update or delete of a synced catalog record queued (see plan.catalog_decision)?"""
+        with self.engine.connect() as conn:
+            return any(
+                op.resource in CATALOG and op.action is not outbox.Action.CREATE and not op.temporary
+                for op in outbox.queued(conn)
+            )
 
     def _unknown_refs(self) -> bool:
         """Does any synced entry point at a project or tag we do not have?"""

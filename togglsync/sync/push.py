@@ -292,11 +292,16 @@ class Pusher:
     def _push_update(self, op: Operation, row: dict[str, Any], result: PushResult) -> None:
         resource = op.resource
         current = records.state_of(resource, row)
-        changes = records.changed_fields(op.base or {}, current)
-        if not changes:
+        base = op.base or {}
+        changes = records.changed_fields(base, current)
+        body = records.update_body(resource, row, changes, base)
+        if not changes or body == {}:
             self._drop(op.id)
             return
-        body = records.update_body(resource, row, changes)
+        if body is None:
+            # Tags both added and removed: one PUT cannot say it, one JSON-Patch can.
+            self._send_patch(op.workspace_id, {op.record_id: (op, current)}, records.update_patch(resource, row, changes, base), result)
+            return
         try:
             record = remote.endpoints(resource).update(self.client, op.workspace_id, op.record_id, body)
         except NotFound:
@@ -349,35 +354,40 @@ class Pusher:
                     continue
                 current = records.state_of(ENTRY, row)
                 changes = records.changed_fields(op.base or {}, current)
-                if not changes:
+                patch = records.update_patch(ENTRY, row, changes, op.base or {})
+                if not patch:
                     continue
-                body = records.update_body(ENTRY, row, changes)
-                key = (op.workspace_id, json.dumps(body, sort_keys=True))
+                key = (op.workspace_id, json.dumps(patch, sort_keys=True))
                 groups.setdefault(key, []).append((op, current))
-        for (wid, body_json), members in groups.items():
+        for (wid, patch_json), members in groups.items():
             if len(members) < 2:
                 continue
-            body = json.loads(body_json)
-            patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in body.items()]
+            patch = json.loads(patch_json)
             for i in range(0, len(members), BULK_LIMIT):
                 chunk = members[i : i + BULK_LIMIT]
-                by_id = {op.record_id: (op, state) for op, state in chunk}
-                response = self.client.bulk_patch_time_entries(wid, list(by_id), patch)
-                success = set(int(x) for x in (response or {}).get("success") or [])
-                for failure in (response or {}).get("failure") or []:
-                    fid = int(failure.get("id"))
-                    if fid in by_id:
-                        op, _ = by_id[fid]
-                        message = str(failure.get("message") or "rejected")
-                        if "not found" in message.lower():
-                            self._gone_remotely(op, records.changed_fields(op.base or {}, by_id[fid][1]))
-                        else:
-                            self._fail(op, ApiError(400, message), result)
-                for sid in success:
-                    if sid in by_id:
-                        op, state = by_id[sid]
-                        self._finish_update(op, state, None)
-                        result.pushed += 1
+                self._send_patch(wid, {op.record_id: (op, state) for op, state in chunk}, patch, result)
+
+    def _send_patch(
+        self, wid: int, by_id: dict[int, tuple[Operation, dict[str, Any]]], patch: list[dict[str, Any]],
+        result: PushResult,
+    ) -> None:
+        """One JSON-Patch for these entries; each succeeds or fails on its own (no rollback)."""
+        response = self.client.bulk_patch_time_entries(wid, list(by_id), patch)
+        success = set(int(x) for x in (response or {}).get("success") or [])
+        for failure in (response or {}).get("failure") or []:
+            fid = int(failure.get("id"))
+            if fid in by_id:
+                op, _ = by_id[fid]
+                message = str(failure.get("message") or "rejected")
+                if "not found" in message.lower():
+                    self._gone_remotely(op, records.changed_fields(op.base or {}, by_id[fid][1]))
+                else:
+                    self._fail(op, ApiError(400, message), result)
+        for sid in success:
+            if sid in by_id:
+                op, state = by_id[sid]
+                self._finish_update(op, state, None)
+                result.pushed += 1
 
     # --- deletes -------------------------------------------------------------------------------
 
