@@ -197,7 +197,47 @@ def test_a_workspace_left_that_the_second_look_cannot_read_is_kept(env):
 
 def test_what_a_workspace_owns_covers_every_table_naming_one():
     """The rule is data: every table with a workspace_id is owned (or is the outbox, or the workspace)."""
-    owned = {records.spec(k).table for k in records.contents(records.Kind.WORKSPACE)}
-    owned |= {table for table, _ in records.spec(records.Kind.WORKSPACE).owned_rows}
+    owned = {records.spec(ref.source).table for ref in records.contents(records.Kind.WORKSPACE)}
+    owned |= {table for table, _ in records.owned_rows(records.Kind.WORKSPACE)}
     naming = {t.name for t in Base.metadata.sorted_tables if "workspace_id" in t.c}
     assert naming - SKIPPED == owned
+
+
+def test_an_edit_sent_before_the_catalog_knows_is_parked_then_becomes_a_conflict(env):
+    """The catalog is fresh, so the sync pushes before it learns the workspace went: Toggl refuses
+    (403), the edit is parked (exit 7, `pending` shows why); the next catalog refresh makes it a
+    conflict, and syncs exit 0 again with nothing left to send."""
+    wid = _second(env)
+    with env.engine.connect() as conn:
+        entry_id = conn.scalar(select(TimeEntry.id).where(TimeEntry.workspace_id == wid, TimeEntry.duration >= 0))
+    # No project, no tags: a refusal naming nothing does not make the sync refresh its catalog.
+    env.store.edit_entry(entry_id, description="sent too late", project_id=None, tag_ids=[])
+    env.sim.state.remove_membership(wid, env.uid)
+
+    first = env.sync()
+    assert first.failed == 1 and first.exit_code == 7, first
+    assert [op["state"] for op in env.ops()] == ["failed"]
+
+    second = env.sync(FULL)
+    assert second.exit_code == 0 and env.ops() == []
+    assert [(c["kind"], c["record_id"]) for c in env.conflicts()] == [("workspace_gone", entry_id)]
+    assert _rows_of(env, wid)["time_entries"] == 0
+    env.sim.log.clear()
+    assert env.sync().exit_code == 0 and env.writes() == []
+
+
+def test_an_edit_naming_a_project_refused_there_learns_at_once(env):
+    """Toggl refuses an edit that names a project: the sync refreshes its catalog (one request, as
+    for a project deleted elsewhere), which finds the workspace gone: a conflict in the same sync."""
+    wid = _second(env)
+    with env.engine.connect() as conn:
+        entry_id = conn.scalar(select(TimeEntry.id).where(
+            TimeEntry.workspace_id == wid, TimeEntry.duration >= 0, TimeEntry.project_id.is_not(None)))
+    env.store.edit_entry(entry_id, description="sent too late")
+    env.sim.state.remove_membership(wid, env.uid)
+
+    result = env.sync()
+    assert result.exit_code == 0 and result.failed == 0 and result.failures == [], result
+    assert env.ops() == []
+    assert [(c["kind"], c["record_id"]) for c in env.conflicts()] == [("workspace_gone", entry_id)]
+    assert _rows_of(env, wid)["time_entries"] == 0
