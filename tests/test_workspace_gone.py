@@ -20,6 +20,7 @@ from test_sync_support import SyncEnv, make_env
 
 from togglsync import records
 from togglsync.db.models import Base, TimeEntry
+from togglsync.queue import resolve_conflict
 from togglsync.report import summarize
 from togglsync.sync.engine import SyncOptions
 
@@ -161,6 +162,15 @@ def test_offline_edits_in_a_workspace_left_become_conflicts_and_are_not_sent(env
     env.sim.log.clear()
     again = env.sync()
     assert again.exit_code == 0 and again.failed == 0 and env.writes() == []
+
+    # Keeping the entry made offline re-creates it in the workspace that stays, without the
+    # references it had there; the next sync sends it.
+    message = resolve_conflict(env.engine, lost[("time_entry", new["id"])]["id"], "local")
+    assert f"in workspace {env.wid}" in message
+    assert "nothing to re-create" in resolve_conflict(env.engine, lost[("time_entry", doomed)]["id"], "local")
+    env.sync()
+    [made] = env.server_entries_described("made offline")
+    assert made["workspace_id"] == env.wid and made["duration"] == 600 and made["project_id"] is None
 
 
 @pytest.mark.parametrize("answer", ["snapshot", "both"])

@@ -124,9 +124,22 @@ def owned_rows(kind: str) -> tuple[tuple[str, str], ...]:
     return OWNED_ROWS.get(Kind(kind), ())
 
 
+# The conflict kind of an edit made inside a container that went (a workspace left).
+CONTAINER_GONE = "workspace_gone"
+
+
 def gone_container_message(kind: str, record_id: int) -> str:
     """Why an edit inside a container that went can never reach Toggl (kept with the lost edit)."""
     return f"{spec(kind).label} {format_id(record_id)} is no longer accessible"
+
+
+def without_references(kind: str, state: Mapping[str, Any]) -> State:
+    """A state with every reference cleared (they named records of a container that went)."""
+    out = dict(state)
+    for ref in references_from(kind):
+        if ref.field in out:
+            out[ref.field] = [] if ref.many else None
+    return out
 
 
 # The kinds edited offline, in push order: what others reference goes first

@@ -163,14 +163,11 @@ def deleted_while_pending(
     outbox.drop(conn, [op.id for op in ops])
 
 
-WORKSPACE_GONE = "workspace_gone"
-
-
 def contents_gone(conn: Connection, resource: str, ids: Iterable[int], now: datetime, stats: ApplyStats) -> dict[str, int]:
     """Containers of `resource` are gone for good (a workspace left, or removed): what they hold goes.
 
     Nothing inside can reach Toggl any more, so every pending operation there
-    is recorded as a conflict of its own ("workspace_gone"; `remote_value` says
+    is recorded as a conflict of its own (`records.CONTAINER_GONE`; `remote_value` says
     why, `local_value` holds what was not sent: the edited fields, the record
     made here, nothing for a delete) and dropped: the push never tries it, and
     `togglsync conflicts` shows it. Then the rows go (`rows.delete_contents`);
@@ -201,7 +198,7 @@ def contents_gone(conn: Connection, resource: str, ids: Iterable[int], now: date
                 outbox.drop(conn, [op.id for op in ops])  # an update that had become a no-op: nothing lost
                 continue
             record_conflict(
-                conn, op_kind, record_id, WORKSPACE_GONE, field=None, base=base, local=lost,
+                conn, op_kind, record_id, records.CONTAINER_GONE, field=None, base=base, local=lost,
                 remote=records.gone_container_message(resource, container), kept="remote", now=now,
             )
             stats.conflicts += 1
