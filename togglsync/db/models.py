@@ -285,7 +285,9 @@ class SyncConflict(Base):
 
     `kind`: "both_changed" (the policy kept one value, both are here),
     "deleted_remotely" (the record was deleted on Toggl while edited here;
-    `local_value` holds the lost edit). `resolved_at` NULL means still open.
+    `local_value` holds the lost edit), "workspace_gone" (edited here in a
+    workspace the user has left since; `remote_value` says so, `local_value`
+    holds what was not sent). `resolved_at` NULL means still open.
     """
 
     __tablename__ = "conflicts"
