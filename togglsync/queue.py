@@ -126,5 +126,17 @@ def resolve_conflict(engine: Engine, conflict_id: int, keep: str) -> str:
             # The conflict does not keep the record's workspace: the default one it is.
             new = rows.create(conn, kind, timer.default_workspace(conn, None), records.from_state(state), now)
             message += f" Re-created as {records.format_id(new['id'])}; it will be pushed on the next sync."
+        elif c["kind"] == records.CONTAINER_GONE and keep == "local":
+            if c["local_value"] is None:
+                message += " It was a delete: nothing to re-create."
+            else:
+                # Its workspace is gone, and with it whatever the record pointed at.
+                state = records.without_references(kind, {**(c["base_value"] or {}), **c["local_value"]})
+                wid = timer.default_workspace(conn, None)
+                new = rows.create(conn, kind, wid, records.from_state(state), now)
+                message += (
+                    f" Re-created as {records.format_id(new['id'])} in workspace {wid}, without its references;"
+                    " it will be pushed on the next sync."
+                )
         conn.execute(update(SyncConflict).where(SyncConflict.id == conflict_id).values(resolved_at=now))
         return message

@@ -104,6 +104,47 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(Kind.PROJECT, "client_id", Kind.CLIENT),
 )
 
+# What lives inside what: `source.field` names the record that contains the source. When the
+# container goes (a workspace the user left, was removed from, or that was deleted), everything
+# it contains goes with it. Listed referencing kinds first, so that their rows are gone before
+# the records they point at (nothing is detached in vain).
+CONTAINMENT: tuple[Reference, ...] = tuple(
+    Reference(kind, "workspace_id", Kind.WORKSPACE) for kind in (Kind.TIME_ENTRY, Kind.TAG, Kind.PROJECT, Kind.CLIENT)
+)
+
+# Rows that are no records of their own but belong to one: (table, column naming the record).
+# A workspace's members go with the workspace.
+OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {Kind.WORKSPACE: (("workspace_users", "workspace_id"),)}
+
+
+def contents(kind: str) -> tuple[Reference, ...]:
+    """The kinds a record of `kind` contains, each with the field naming its container."""
+    return tuple(r for r in CONTAINMENT if r.target == kind)
+
+
+def owned_rows(kind: str) -> tuple[tuple[str, str], ...]:
+    """The plain rows (table, column) that belong to a record of `kind` and go with it."""
+    return OWNED_ROWS.get(Kind(kind), ())
+
+
+# The conflict kind of an edit made inside a container that went (a workspace left).
+CONTAINER_GONE = "workspace_gone"
+
+
+def gone_container_message(kind: str, record_id: int) -> str:
+    """Why an edit inside a container that went can never reach Toggl (kept with the lost edit)."""
+    return f"{spec(kind).label} {format_id(record_id)} is no longer accessible"
+
+
+def without_references(kind: str, state: Mapping[str, Any]) -> State:
+    """A state with every reference cleared (they named records of a container that went)."""
+    out = dict(state)
+    for ref in references_from(kind):
+        if ref.field in out:
+            out[ref.field] = [] if ref.many else None
+    return out
+
+
 # The kinds edited offline, in push order: what others reference goes first
 # (deletes go in the reverse order).
 PUSH_ORDER: tuple[Kind, ...] = (Kind.CLIENT, Kind.PROJECT, Kind.TAG, Kind.TIME_ENTRY)

@@ -201,10 +201,39 @@ def detach(conn: Connection, kind: str, ids: Iterable[int]) -> None:
     outbox.forget_references(conn, kind, gone)
 
 
+def delete_contents(conn: Connection, kind: str, ids: Iterable[int]) -> dict[str, int]:
+    """Records of `kind` are gone: what they contain goes with them (`records.CONTAINMENT`,
+    `records.OWNED_ROWS`): a workspace's entries with their tag pairs, tags, projects, clients
+    and members. Returns how many rows went, by table. Pending operations are the caller's:
+    the sync records what they carried before calling this (`sync.apply.contents_gone`)."""
+    gone = sorted(set(ids))
+    counts: dict[str, int] = {}
+    if not gone:
+        return counts
+    for ref in records.contents(kind):
+        found: list[int] = []
+        for chunk in chunks(gone):
+            found.extend(int(i) for i in sql.column(
+                conn, f"SELECT id FROM {_table(ref.source)} WHERE {ref.field} IN ({sql.placeholders(len(chunk))})", chunk
+            ))
+        counts[_table(ref.source)] = delete_records(conn, ref.source, found) if found else 0
+    for table, column in records.owned_rows(kind):
+        count = 0
+        for chunk in chunks(gone):
+            marks = sql.placeholders(len(chunk))
+            count += int(sql.scalar(conn, f"SELECT count(*) FROM {table} WHERE {column} IN ({marks})", chunk) or 0)
+            sql.execute(conn, f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+        counts[table] = count
+    return counts
+
+
 def delete_records(conn: Connection, kind: str, ids: Iterable[int]) -> int:
-    """Remove rows the server deleted (or no longer has), and the references to them; how many rows went."""
+    """Remove rows the server deleted (or no longer has), what they contain, and the references
+    to them; how many rows of `kind` went."""
     gone = list(ids)
     table = _table(kind)
+    if records.contents(kind) or records.owned_rows(kind):
+        delete_contents(conn, kind, gone)
     count = 0
     for chunk in chunks(gone):
         marks = sql.placeholders(len(chunk))

@@ -288,7 +288,9 @@ class SyncConflict(Base):
     `kind`: "both_changed" (the policy kept one value, both are here),
     "deleted_remotely" (the record was deleted on Toggl while edited here;
     `local_value` holds the lost edit), "deleted_locally" (deleted here while
-    edited on Toggl; `remote_value` holds that edit, `kept` says which side won).
+    edited on Toggl; `remote_value` holds that edit, `kept` says which side won),
+    "workspace_gone" (edited here in a workspace the user has left since;
+    `remote_value` says so, `local_value` holds what was not sent).
     `resolved_at` NULL means still open.
     """
 

@@ -72,6 +72,21 @@ class AccountRules(Store):
             user.default_workspace_id = workspace_id
 
     @locked
+    def remove_membership(self, workspace_id: int, user_id: int) -> None:
+        """The user leaves the workspace (or an admin removes them), as Toggl plays it: the
+        workspace, its projects, clients, tags and the user's entries in it vanish from every
+        /me listing, and its endpoints answer 403 for this user. Nothing is marked deleted:
+        a `since` pull hears nothing of it. The workspace and its data live on for the others."""
+        self.memberships = [
+            m for m in self.memberships if not (m.workspace_id == workspace_id and m.user_id == user_id)
+        ]
+        user = self.users[user_id]
+        if user.default_workspace_id == workspace_id:
+            remaining = self.workspace_ids_of(user_id)
+            user.default_workspace_id = remaining[0] if remaining else None
+        user.at = self.stamp()
+
+    @locked
     def set_plan(self, organization_id: int, plan: str) -> None:
         """Change an organization's plan (and so its workspaces' premium flag and quota)."""
         if plan not in PLANS:

@@ -67,7 +67,11 @@ class TimeEntryRules(Store):
         if start_date is not None and (since is not None or before is not None):
             raise check.bad("'start_date' and 'end_date' can not be combined with 'since' or 'before'")
 
-        mine = [e for e in self.entries.values() if e.user_id == user_id and self.visible(e)]
+        # Entries in a workspace the user no longer belongs to are not listed (not even as deleted).
+        member_of = set(self.workspace_ids_of(user_id))
+        mine = [
+            e for e in self.entries.values() if e.user_id == user_id and e.workspace_id in member_of and self.visible(e)
+        ]
         if since is not None:
             cutoff = check.since(since, now=now, max_age_days=MAX_AGE_DAYS)
             found = [e for e in mine if e.at >= cutoff]
@@ -100,6 +104,8 @@ class TimeEntryRules(Store):
     def get_time_entry(self, user_id: int, entry_id: int, *, meta: bool = False) -> dict[str, Any]:
         entry = self.entries.get(entry_id)
         if entry is None or entry.user_id != user_id or entry.deleted or not self.visible(entry):
+            raise SimError(404, NOT_FOUND)
+        if entry.workspace_id not in self.workspace_ids_of(user_id):
             raise SimError(404, NOT_FOUND)
         return shapes.time_entry(self, entry, meta=meta)
 

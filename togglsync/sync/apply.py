@@ -114,6 +114,7 @@ def apply_records(
         if _mirrored(resource):
             rows.mirror_tags(conn, plain_rows, stored=stored_ids)
     if deleted_ids:
+        contents_gone(conn, resource, deleted_ids, now, stats)
         stats.deleted += rows.delete_records(conn, resource, deleted_ids)
     if _named_by_others(resource):
         # Entries keep their tags' names (`tags`) for readers of the table, and Toggl
@@ -192,6 +193,49 @@ def _edited_while_deleted(
     # The delete goes on; a later pull of this version is no new conflict.
     outbox.rebase(conn, delete.id, remote, now)
     return False
+
+
+def contents_gone(conn: Connection, resource: str, ids: Iterable[int], now: datetime, stats: ApplyStats) -> dict[str, int]:
+    """Containers of `resource` are gone for good (a workspace left, or removed): what they hold goes.
+
+    Nothing inside can reach Toggl any more, so every pending operation there
+    is recorded as a conflict of its own (`records.CONTAINER_GONE`; `remote_value` says
+    why, `local_value` holds what was not sent: the edited fields, the record
+    made here, nothing for a delete) and dropped: the push never tries it, and
+    `togglsync conflicts` shows it. Then the rows go (`rows.delete_contents`);
+    returns how many, by table (tests/test_workspace_gone.py)."""
+    gone = sorted(set(ids))
+    if not gone or not records.contents(resource):
+        return {}
+    # Every kind a container holds names it in the same field; operations keep it as their workspace.
+    inside = {ref.source for ref in records.contents(resource)}
+    for op_kind in sorted(inside):
+        if not records.spec(op_kind).local:
+            continue
+        table = table_for(op_kind)
+        for record_id, ops in outbox.by_record(conn, op_kind).items():
+            container = ops[0].workspace_id
+            if container not in gone:
+                continue
+            current = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
+            local = None if current is None else records.state_of(op_kind, dict(current))
+            base = next((op.base for op in ops if op.base is not None), None)
+            if any(op.action is outbox.Action.CREATE for op in ops):
+                lost, base = local, None
+            elif local is None:
+                lost = None  # deleted here: the delete is what was not sent
+            else:
+                lost = records.changed_fields(base or {}, local)
+            if lost == {}:
+                outbox.drop(conn, [op.id for op in ops])  # an update that had become a no-op: nothing lost
+                continue
+            record_conflict(
+                conn, op_kind, record_id, records.CONTAINER_GONE, field=None, base=base, local=lost,
+                remote=records.gone_container_message(resource, container), kept="remote", now=now,
+            )
+            stats.conflicts += 1
+            outbox.drop(conn, [op.id for op in ops])
+    return rows.delete_contents(conn, resource, gone)
 
 
 def _merge_into_pending(

@@ -28,7 +28,7 @@ from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, Premi
 from togglsync.api.streaming import JSONStreamError, iter_json_array
 from togglsync import outbox, records, rows
 from togglsync.sync import plan, remote
-from togglsync.sync.apply import ApplyStats, deleted_while_pending, apply_records, table_for
+from togglsync.sync.apply import ApplyStats, apply_records, contents_gone, deleted_while_pending, table_for
 from togglsync.sync.remote import Toggl
 
 
@@ -294,7 +294,7 @@ class Puller:
                 listed = snapshot[resource]
                 stats = apply_records(conn, resource, listed, policy=self.policy, now=self.clock())
                 # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
-                stats.deleted += self._delete_missing(conn, resource, gone.get(resource), stats)
+                stats.deleted += self._delete_missing(conn, resource, gone.get(resource), stats, result)
                 result.stats(table).add(stats)
             set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
             if with_users:
@@ -345,38 +345,54 @@ class Puller:
                     ids = {int(i) for i in cached if int(i) not in seen}
                     if ids:
                         again = self._look_again(lambda: account_listing(self.client), table.name)
-                        listed.extend(r for r in again if _ids(kind, [r]) & ids)
-                        ids -= _ids(kind, again)
+                        if again is None or not again or not seen <= _ids(kind, again):
+                            # No evidence: the second look was refused, lists no workspace at all
+                            # (no Toggl account has none; a broken gateway answers so), or lacks
+                            # one the snapshot lists (one of the two answers is broken).
+                            ids = set()
+                        else:
+                            listed.extend(r for r in again if _ids(kind, [r]) & ids)
+                            ids -= _ids(kind, again)
                     gone[kind] = ids
                     continue
                 for record_id, wid in conn.execute(select(table.c.id, table.c.workspace_id).where(table.c.id > 0)):
                     if record_id not in seen:
                         missing.setdefault(int(wid), set()).add(int(record_id))
-                # The records that contain the others (workspaces), as this snapshot and its second look have them.
-                workspaces = set().union(*(_ids(k, snapshot[k]) for k in remote.ACCOUNT_LISTINGS))
+                # The containers confirmed gone (a workspace left): what they held goes with them.
+                containers_gone = set().union(*(gone.get(ref.target, set()) for ref in records.CONTAINMENT if ref.source == kind))
                 listing = remote.endpoints(kind).listing
                 gone[kind] = set()
                 for wid, ids in sorted(missing.items()):
-                    if wid not in workspaces or listing is None:
+                    if wid in containers_gone or listing is None:
                         gone[kind] |= ids  # the workspace itself is gone (or we left it)
                         continue
-                    again = self._look_again(lambda: listing(self.client, wid), table.name)
+                    # Refused (403/404): we may no longer see that workspace's records.
+                    again = self._look_again(lambda: listing(self.client, wid), table.name) or []
                     listed.extend(r for r in again if _ids(kind, [r]) & ids)
                     gone[kind] |= ids - _ids(kind, again)
         return gone
 
-    def _look_again(self, ask: Callable[[], Any], what: str) -> list[dict[str, Any]]:
-        """The live records a second request lists; none when we may no longer see them."""
+    def _look_again(self, ask: Callable[[], Any], what: str) -> list[dict[str, Any]] | None:
+        """The live records a second request lists; None when it is refused (403/404)."""
         try:
             answer = ask()
         except (NotFound, AuthError):
-            return []
+            return None
         return [r for r in _expect_list(list(answer or []), what) if not records.is_deleted(r)]
 
-    def _delete_missing(self, conn: Connection, resource: str, gone: set[int] | None, stats: ApplyStats) -> int:
+    def _delete_missing(
+        self, conn: Connection, resource: str, gone: set[int] | None, stats: ApplyStats, result: PullResult
+    ) -> int:
         missing = sorted(gone or ())
         if not missing:
             return 0
+        # A workspace gone takes everything in it, in this transaction; edits made in it
+        # that can no longer reach Toggl become conflicts (tests/test_workspace_gone.py).
+        for table, count in contents_gone(conn, resource, missing, self.clock(), stats).items():
+            result.stats(table).deleted += count
+        if any(table == WorkspaceUser.__tablename__ for table, _ in records.owned_rows(resource)):
+            # Their members went too: a workspace joined again has its members fetched again.
+            conn.execute(delete(SyncCursor).where(SyncCursor.resource.in_([f"{USERS_CURSOR}:{i}" for i in missing])))
         # A deletion wins here as in a `since` pull, records with pending operations
         # included (an update that became a no-op sends no request that could meet the
         # 404): lost edits go to `conflicts`, their operations go (tests/test_sync_pull.py).
