@@ -93,3 +93,22 @@ def _listings(env: SyncEnv) -> list[str]:
     """The second looks the sync made: listings of a kind, for the account or a workspace."""
     ends = ("/projects", "/clients", "/tags", "/me/workspaces")
     return [r.normalized_path for r in env.sim.log.records if r.method == "GET" and r.normalized_path.endswith(ends)]
+
+
+def test_a_stale_snapshot_never_takes_a_record_back_to_an_older_version(env):
+    """An eventually consistent read, or a snapshot built before our own write, is older than
+    what we stored: the rename pushed here stays, no edit is queued to 'restore' it."""
+    stale = _me_answer(env)
+    tag = stale["tags"][0]
+    project = stale["projects"][0]
+    env.store.edit_tag(tag["id"], name="renamed here")
+    env.store.edit_project(project["id"], name="Renamed here")
+    env.sync()
+    assert env.live_ops() == []
+    env.sim.faults.add(status=200, method="GET", path="/me", body=stale)
+    env.sync(FULL)
+    assert env.tag(tag["id"])["name"] == "renamed here"
+    assert env.project(project["id"])["name"] == "Renamed here"
+    assert env.live_ops() == []
+    env.sync(FULL)
+    assert_local_equals_server(env)

@@ -136,14 +136,19 @@ def _local_tag_names(conn: Connection, plain_rows: list[dict[str, Any]]) -> None
 
 
 def _changed_only(conn: Connection, model: type[Base], found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
-    """Drop rows whose stored `at` equals the server's: re-reading an overlap window writes
-    nothing. Also returns the ids of the rows already stored."""
+    """Drop rows whose stored `at` is the server's or newer: re-reading an overlap window
+    writes nothing, and a stale answer (an eventually consistent read, a snapshot from
+    before our own write) never takes a record back to an older version of itself.
+    Also returns the ids of the rows already stored."""
     stored: dict[int, Any] = {}
     ids = [r["id"] for r in found]
     table = model.__table__
     for chunk in rows.chunks(ids):
         stored.update(conn.execute(select(table.c.id, table.c.at).where(table.c.id.in_(chunk))).all())
-    changed = [r for r in found if r["id"] not in stored or r["at"] is None or stored[r["id"]] != r["at"]]
+    changed = [
+        r for r in found
+        if r["id"] not in stored or r["at"] is None or stored[r["id"]] is None or stored[r["id"]] < r["at"]
+    ]
     return changed, set(stored)
 
 
