@@ -80,6 +80,11 @@ class SyncModel(RuleBasedStateMachine):
         self.shared_names: set[str] = set()  # local names another device also created
         self.copies: dict[str, int] = {}  # markers deliberately given to look-alike entries, how many times
         self.deleted_ids: set[tuple[str, int]] = set()
+        # Deleted here, then edited on another device before the delete was pushed: under
+        # --policy remote the edit wins (a deleted_locally conflict either way).
+        self.deleted_here: set[tuple[str, int]] = set()
+        self.contested: set[tuple[str, int]] = set()
+        self.deleted_value: dict[tuple[str, int], Any] = {}
         self.last_cursor = None
         # Records our own POSTs made, whatever we heard back: (resource, id) -> the body sent.
         self.made_by_us: dict[tuple[str, int], dict[str, Any]] = {}
@@ -129,6 +134,16 @@ class SyncModel(RuleBasedStateMachine):
             self.deleted_markers.add(value)
         if row["id"] > 0:
             self.deleted_ids.add((resource, row["id"]))
+            self.deleted_here.add((resource, row["id"]))
+            self.deleted_value[(resource, row["id"])] = value
+
+    def remote_touched(self, resource: str, record_id: int) -> None:
+        """Another device edits a record: if it was deleted here, either side may win."""
+        if (resource, record_id) in self.deleted_here and any(
+            op["resource"] == resource and op["record_id"] == record_id and op["action"] == "delete"
+            for op in self.env.ops()
+        ):
+            self.contested.add((resource, record_id))
 
     def remote_overwrote(self, resource: str, server_value: Any) -> None:
         """A remote change replaced (or deleted) a value the server had from us: that marker is gone legitimately."""
@@ -302,6 +317,7 @@ class SyncModel(RuleBasedStateMachine):
         if not listed:
             return
         record = rnd.choice(listed)
+        self.remote_touched("time_entry", record["id"])
         what = rnd.choice(["description", "billable", "project", "tags", "stop", "start"])
         try:
             if what == "description":
@@ -351,6 +367,7 @@ class SyncModel(RuleBasedStateMachine):
         records = self.server("project")
         if records:
             record = rnd.choice(records)
+            self.remote_touched("project", record["id"])
             if rnd.random() < 0.5:
                 self.sim_state.update_project(self.env.uid, self.env.wid, record["id"], {"name": self.mark("RP", "project")})
                 self.remote_overwrote("project", record["name"])
@@ -389,6 +406,7 @@ class SyncModel(RuleBasedStateMachine):
         records = self.server("tag")
         if records:
             record = rnd.choice(records)
+            self.remote_touched("tag", record["id"])
             self.sim_state.update_tag(self.env.uid, self.env.wid, record["id"], {"name": self.mark("rt", "tag")})
             self.remote_overwrote("tag", record["name"])
 
@@ -612,12 +630,18 @@ class SyncModel(RuleBasedStateMachine):
             )
 
         # Deleted stays deleted.
-        for marker in self.deleted_markers - self.shared_names - set(self.copies):
+        server_ids = {(res, r["id"]) for res in FIELD for r in self.server(res)}
+        revived = {self.deleted_value.get(key) for key in self.contested & server_ids}
+        for marker in self.deleted_markers - self.shared_names - set(self.copies) - revived:
             assert not counts.get(marker), f"{marker} was deleted but is on the server"
         server_ids = {(res, r["id"]) for res in FIELD for r in self.server(res)}
         local_ids = {(res, r["id"]) for res in FIELD for r in self.local(res)}
-        assert not (self.deleted_ids & server_ids)
-        assert not (self.deleted_ids & local_ids)
+        survived = self.contested & server_ids
+        if survived:
+            kept = {(c["resource"], c["record_id"]) for c in env.conflicts() if c["kind"] == "deleted_locally"}
+            assert survived <= kept, f"{survived - kept} survived a local delete without a conflict"
+        assert not ((self.deleted_ids - self.contested) & server_ids)
+        assert not ((self.deleted_ids - self.contested) & local_ids)
 
         # A further sync sends no write.
         env.sim.log.clear()
