@@ -22,6 +22,7 @@ class ExitCode:
     AUTH = 5  # credentials missing, rejected or not allowed
     NETWORK = 6  # Toggl (or the gateway) could not be reached
     FAILED_OPS = 7  # some edits are waiting for you (parked operations are left): see `togglsync pending`
+    DATABASE = 8  # the local database cannot be read or written: read-only, disk full, damaged, busy
     INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 
@@ -193,3 +194,14 @@ class DatabaseOpenError(TogglSyncError):
 
 class DatabaseNotFound(DatabaseOpenError):
     """A read-only open of a database file that does not exist."""
+
+
+class StorageError(TogglSyncError):
+    """The local database (or the lock file beside it) cannot be read or written: a read-only
+    file or folder, a full disk, a damaged file, another program holding it too long.
+
+    `db.lite.storage_error` turns SQLite's errors into this, in one line naming the file and
+    what to do; nothing about the edit itself was wrong.
+    """
+
+    exit_code = ExitCode.DATABASE
