@@ -231,3 +231,36 @@ def test_ctrl_c_during_a_request_of_another_command_exits_130(synced, monkeypatc
     assert result.exit_code == ExitCode.INTERRUPTED, result.output
     assert "Traceback" not in result.output and "Aborted" not in result.output
     assert result.stderr.startswith("Interrupted: nothing was sent")
+
+
+# -- credentials: missing, or a Maton key without a usable connection ------------------------------
+
+
+@pytest.mark.parametrize("transport", ["direct", "maton"])
+def test_missing_credentials_are_an_auth_error_exit_5(make_sim, isolated_home, transport):
+    from conftest import invoke_cli
+
+    sim = make_sim(entries=5, quotas=False)
+    env = {**sim.env(transport), "TOGGL_API_TOKEN": "", "MATON_API_KEY": "", "TOGGLSYNC_HOME": str(isolated_home)}
+    one_error(invoke_cli(["sync"], env=env), ExitCode.AUTH, "login")
+    assert len(sim.log.records) == 0
+
+
+@pytest.mark.parametrize("case", ["no active connection", "a wrong --connection"])
+def test_a_maton_key_without_a_usable_connection_is_an_auth_error_and_one_request(make_sim, isolated_home, case):
+    from conftest import invoke_cli
+
+    sim = make_sim(entries=5, quotas=False)
+    env = {**sim.env("maton"), "TOGGLSYNC_HOME": str(isolated_home), "TOGGLSYNC_PACING": "0"}
+    assert invoke_cli(["sync"], env=env).exit_code == 0  # a cursor now: a 400 on it looked stale
+    sim.log.clear()
+    args = ["sync"]
+    if case == "no active connection":
+        for connection in list(sim.state.connections.values()):
+            connection.status = "PENDING"
+        named = "togglsync connections"
+    else:
+        args = ["--connection", "0000-not-mine", "sync"]
+        named = "0000-not-mine"
+    one_error(invoke_cli(args, env=env), ExitCode.AUTH, named, "togglsync connections")
+    assert len(sim.log.records) == 1  # not retried as a stale cursor's re-sync

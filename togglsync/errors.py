@@ -38,6 +38,12 @@ class ConfigError(TogglSyncError):
     exit_code = ExitCode.USAGE
 
 
+class MissingCredentials(ConfigError):
+    """No API token (or Maton key) for the chosen transport: an authentication failure (exit 5)."""
+
+    exit_code = ExitCode.AUTH
+
+
 class UsageError(TogglSyncError):
     """The user asked for something impossible (bad time, unknown project...)."""
 
@@ -96,6 +102,23 @@ class AuthError(ApiError):
         )
         detail = f": {self.message}" if self.message else ""
         return f"Authentication failed ({self.status}, {hint}){detail}"
+
+
+class NoMatonConnection(AuthError):
+    """The Maton gateway's 400: the key has no active Toggl connection, or not the one asked for.
+
+    Not Toggl refusing a request (a `BadRequest` would be read as a stale cursor and
+    retried as a re-sync): nothing will work until a connection does."""
+
+    def __init__(self, status: int, message: str, *, connection: str | None = None, **kw: Any):
+        self.connection = connection
+        super().__init__(status, message, **kw)
+
+    def _describe(self) -> str:
+        which = f"Maton connection {self.connection}" if self.connection else "an active Maton connection to Toggl"
+        detail = f" ({self.message})" if self.message else ""
+        return (f"Authentication failed: no usable {which}{detail}; see `togglsync connections list` "
+                "(or `togglsync connections create`), or pick one with --connection / MATON_CONNECTION")
 
 
 class BadRequest(ApiError):
