@@ -219,7 +219,7 @@ class DatabaseNotFound(DatabaseOpenError):
     """A read-only open of a database file that does not exist."""
 
 
-class StorageError(TogglSyncError):
+class StorageError(DatabaseOpenError):
     """The local database (or the lock file beside it) cannot be read or written: a read-only
     file or folder, a full disk, a damaged file, another program holding it too long.
 

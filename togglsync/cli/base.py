@@ -59,7 +59,7 @@ class TogglSyncGroup(click.Group):
             return super().invoke(ctx)
         except TogglSyncError as exc:
             raise CliError(one_line(exc), exc.exit_code) from None
-        except UnicodeError as exc:
+        except UnicodeEncodeError as exc:
             # Bytes that are not UTF-8 in an argument (a Latin-1 terminal): Python keeps them as
             # surrogates, which nothing can store or send.
             raise CliError(f"an argument is not valid UTF-8 text ({exc.reason}): set your terminal "
@@ -68,8 +68,8 @@ class TogglSyncGroup(click.Group):
             # Ctrl-C, also at a prompt (click turns it into Abort); end of input at a prompt stays click's.
             if isinstance(exc, click.Abort) and not isinstance(exc.__context__, KeyboardInterrupt):
                 raise
-            click.echo("Interrupted: nothing was sent to Toggl; this command's unfinished change is not saved "
-                       "(`togglsync pending` lists what waits to be pushed).", err=True)
+            click.echo("Interrupted: this command's unfinished change is not saved; local changes not yet pushed "
+                       "stay queued (`togglsync pending`).", err=True)
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
         except Exception as exc:
             # SQLite's errors about the database file (read-only, full, damaged, busy) that a

@@ -239,7 +239,8 @@ def _configure(engine: Engine, *, busy_timeout_ms: int | None, wal: bool, begin:
     def _storage(context: ExceptionContext) -> BaseException | None:
         # SQLite's errors about the file itself (read-only, full, damaged, busy) become one
         # line naming it; the statement's own errors stay SQLAlchemy's.
-        return lite.storage_error(context.original_exception, where)
+        return lite.storage_error(context.original_exception, where, read_only=begin == "DEFERRED",
+                                  timeout_ms=busy_timeout_ms)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:

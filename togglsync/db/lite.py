@@ -32,11 +32,14 @@ def busy_timeout_ms() -> int:
     return int(seconds * 1000)
 
 
-def storage_error(exc: BaseException, file: object) -> StorageError | None:
+def storage_error(
+    exc: BaseException, file: object, *, read_only: bool = False, timeout_ms: int | None = None
+) -> StorageError | None:
     """SQLite's errors about the database file itself, as one line naming it and what to do.
 
     `exc` is a sqlite3 error, or SQLAlchemy's wrapper of one (`.orig`); None for anything
-    else (a statement's own fault, Ctrl-C). The one translation of these errors: the engine's
+    else (a statement's own fault, Ctrl-C; with `read_only`, a write tried on a connection opened
+    read-only on purpose). The one translation of these errors: the engine's
     error hook (db.engine), `Database` here and the CLI's last resort all call it.
     """
     orig = exc if isinstance(exc, sqlite3.Error) else getattr(exc, "orig", None)
@@ -45,6 +48,8 @@ def storage_error(exc: BaseException, file: object) -> StorageError | None:
     name = getattr(orig, "sqlite_errorname", "") or ""
     message = (str(orig).strip().splitlines() or [name or type(orig).__name__])[0]
     if name.startswith("SQLITE_READONLY") or "readonly database" in message:
+        if read_only:
+            return None
         return StorageError(
             f"cannot write the database at {file}: the file or its folder is read-only; make both writable "
             "(or point --db / TOGGLSYNC_DB at a writable place)")
@@ -56,15 +61,19 @@ def storage_error(exc: BaseException, file: object) -> StorageError | None:
         return StorageError(
             f"cannot write the database at {file}: the disk is full; free some space and run the command again "
             "(nothing was half-written)")
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in message or "not a database" in message:
+    if name.startswith("SQLITE_NOTADB") or "not a database" in message:
+        return StorageError(
+            f"{file} is not a SQLite database ({message}): point --db / TOGGLSYNC_DB at your database, or move "
+            "the file aside and run `togglsync sync` to build a new one from Toggl")
+    if name.startswith("SQLITE_CORRUPT") or "disk image is malformed" in message:
         return StorageError(
             f"the database at {file} is damaged ({message}): move it aside and run `togglsync sync` to build a "
             "new one from Toggl (edits not yet pushed stay in the damaged file)")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in message:
         return StorageError(
             f"the database at {file} is busy: another program has been writing to it for more than "
-            f"{busy_timeout_ms() / 1000:g} s; let it finish (or close it) and run the command again")
-    if name.startswith("SQLITE_IOERR") or "disk I/O error" in message:
+            f"{(busy_timeout_ms() if timeout_ms is None else timeout_ms) / 1000:g} s; let it finish (or close it) and run the command again")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_NOMEM", "SQLITE_PROTOCOL")) or "disk I/O error" in message:
         return StorageError(
             f"cannot read or write the database at {file} ({message}): check the disk (full, failing, "
             "or a network folder gone)")
