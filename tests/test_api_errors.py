@@ -22,6 +22,7 @@ from togglsync.errors import (
     BadResponse,
     Conflict,
     NetworkError,
+    NoMatonConnection,
     NotFound,
     PremiumRequired,
     QuotaExceeded,
@@ -117,7 +118,10 @@ def test_wrong_maton_key_401(sim, expect):
 
 def test_unknown_maton_connection_400(sim, expect):
     client = make_client(sim.gateway_url, MatonAuth(sim.seed.maton_api_key, connection="no-such-connection"))
-    assert expect(BadRequest, client.me).status == 400
+    # The gateway's 400 about its connection is an authentication failure, not a refused request
+    # (a BadRequest would be read as a stale cursor and retried as a re-sync).
+    error = expect(NoMatonConnection, client.me)
+    assert error.status == 400 and isinstance(error, AuthError) and "no-such-connection" in str(error)
 
 
 def test_not_found_404(api, expect):

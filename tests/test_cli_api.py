@@ -358,7 +358,7 @@ def test_connections_list_create_get_delete(quiet_sim):
 def test_connections_need_a_maton_key(quiet_sim):
     env = {"TOGGLSYNC_MATON_CTRL_URL": quiet_sim.ctrl_url}
     result = invoke(env, "connections", "list")
-    assert result.exit_code == 2
+    assert result.exit_code == 5
     assert "MATON_API_KEY" in one_line_error(result)
     wrong = invoke({**env, "MATON_API_KEY": "maton_wrong"}, "connections", "list")
     assert wrong.exit_code == 5

@@ -70,7 +70,7 @@ def test_login_checks_with_one_get_me_and_stores_the_token_0600(sim, isolated_ho
     assert "api_token" not in json.loads(config_file.read_text())
     assert mode(config_file) == 0o600
     after = invoke(env, "api", "GET", "/me")
-    assert after.exit_code == 2
+    assert after.exit_code == 5  # missing credentials: an authentication failure
     assert "TOGGL_API_TOKEN" in one_line_error(after)
     assert len(sim.log) == 2  # login's GET /me and the workspaces call
 

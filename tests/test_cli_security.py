@@ -77,7 +77,7 @@ def _error_cases(sim):
     return {
         "wrong token (direct)": ({**direct, "TOGGL_API_TOKEN": "0" * 32}, ["api", "GET", "/me"], 5, "Authentication failed"),
         "wrong key (maton)": ({**maton, "MATON_API_KEY": "maton_" + "0" * 40}, ["api", "GET", "/me"], 5, "Authentication failed"),
-        "missing credential": ({"TOGGLSYNC_API_URL": sim.url}, ["api", "GET", "/me"], 2, "TOGGL_API_TOKEN"),
+        "missing credential": ({"TOGGLSYNC_API_URL": sim.url}, ["api", "GET", "/me"], 5, "TOGGL_API_TOKEN"),
         "unknown entry id": (direct, ["api", "GET", "/me/time_entries/1"], 1, "404"),
         "unknown project id": (maton, ["api", "DELETE", f"/toggl-track/api/v9/workspaces/{wid}/projects/1"], 1, "404"),
         "bad JSON in -d": (direct, ["api", "POST", f"/workspaces/{wid}/tags", "-d", "{name: oops}"], 2, "-d is not valid JSON"),

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from togglsync.db.engine import for_reading, make_engine
 from togglsync.db.open import Mode, open_database
-from togglsync.errors import DatabaseNotFound
+from togglsync.errors import DatabaseNotFound, StorageError
 from togglsync.db.models import Project, QuotaState, TimeEntry, TimeEntryTag
 from togglsync.db.repo import get_cursor, load_quota, record_quota, set_cursor, upsert
 from togglsync.db.types import from_utc_text, to_utc_text
@@ -134,7 +134,7 @@ def test_second_writer_gets_busy_instead_of_deadlocking(db_path):
             started = time.monotonic()
             # The write lock is taken at BEGIN, so the second writer fails at
             # once (after its busy timeout) rather than after reading.
-            with pytest.raises(OperationalError, match="locked"):
+            with pytest.raises(StorageError, match="is busy: another program has been writing to it for more than 0.05 s"):
                 with waiter.begin() as other:
                     other.exec_driver_sql("SELECT count(*) FROM t")
             assert time.monotonic() - started < 2

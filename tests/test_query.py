@@ -79,7 +79,7 @@ def test_errors_are_the_querys_or_the_files(db, tmp_path):
 
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(TogglSyncError, match="cannot read the database at") as error:
+    with pytest.raises(TogglSyncError, match="junk.db is not a SQLite database") as error:
         query.read(junk, lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchall())
     assert not isinstance(error.value, UsageError)
 

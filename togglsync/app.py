@@ -63,11 +63,11 @@ class App:
     def maton(self) -> MatonControl:
         from togglsync.api import MatonControl
         from togglsync.api.retrying import SYSTEM_CLOCK
-        from togglsync.errors import ConfigError
+        from togglsync.errors import MissingCredentials
 
         s = self.settings
         if not s.maton_api_key:
-            raise ConfigError("no Maton API key: set MATON_API_KEY or run `togglsync login --maton`")
+            raise MissingCredentials("no Maton API key: set MATON_API_KEY or run `togglsync login --maton`")
         return MatonControl(s.maton_ctrl_url, s.maton_api_key, retry=self._retry, clock=self._clock or SYSTEM_CLOCK)
 
     def _remember_quota(self, snapshot: QuotaSnapshot) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from togglsync.errors import ConfigError
+from togglsync.errors import ConfigError, MissingCredentials
 
 APP_NAME = "togglsync"
 CONFIG_FILENAME = "config.json"
@@ -87,15 +87,15 @@ class Settings:
         return MATON_URL if self.transport == "maton" else DIRECT_URL
 
     def credential(self) -> str:
-        """The secret for the chosen transport, or a ConfigError saying how to set one."""
+        """The secret for the chosen transport, or MissingCredentials (exit 5) saying how to set one."""
         if self.transport == "maton":
             if not self.maton_api_key:
-                raise ConfigError(
+                raise MissingCredentials(
                     "no Maton API key: set MATON_API_KEY or run `togglsync login --maton`"
                 )
             return self.maton_api_key
         if not self.api_token:
-            raise ConfigError(
+            raise MissingCredentials(
                 "no Toggl API token: set TOGGL_API_TOKEN or run `togglsync login`"
             )
         return self.api_token

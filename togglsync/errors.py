@@ -22,6 +22,7 @@ class ExitCode:
     AUTH = 5  # credentials missing, rejected or not allowed
     NETWORK = 6  # Toggl (or the gateway) could not be reached
     FAILED_OPS = 7  # some edits are waiting for you (parked operations are left): see `togglsync pending`
+    DATABASE = 8  # the local database cannot be read or written: read-only, disk full, damaged, busy
     INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 
@@ -35,6 +36,12 @@ class ConfigError(TogglSyncError):
     """Missing or invalid configuration: credentials, URLs, config file."""
 
     exit_code = ExitCode.USAGE
+
+
+class MissingCredentials(ConfigError):
+    """No API token (or Maton key) for the chosen transport: an authentication failure (exit 5)."""
+
+    exit_code = ExitCode.AUTH
 
 
 class UsageError(TogglSyncError):
@@ -95,6 +102,23 @@ class AuthError(ApiError):
         )
         detail = f": {self.message}" if self.message else ""
         return f"Authentication failed ({self.status}, {hint}){detail}"
+
+
+class NoMatonConnection(AuthError):
+    """The Maton gateway's 400: the key has no active Toggl connection, or not the one asked for.
+
+    Not Toggl refusing a request (a `BadRequest` would be read as a stale cursor and
+    retried as a re-sync): nothing will work until a connection does."""
+
+    def __init__(self, status: int, message: str, *, connection: str | None = None, **kw: Any):
+        self.connection = connection
+        super().__init__(status, message, **kw)
+
+    def _describe(self) -> str:
+        which = f"Maton connection {self.connection}" if self.connection else "an active Maton connection to Toggl"
+        detail = f" ({self.message})" if self.message else ""
+        return (f"Authentication failed: no usable {which}{detail}; see `togglsync connections list` "
+                "(or `togglsync connections create`), or pick one with --connection / MATON_CONNECTION")
 
 
 class BadRequest(ApiError):
@@ -193,3 +217,14 @@ class DatabaseOpenError(TogglSyncError):
 
 class DatabaseNotFound(DatabaseOpenError):
     """A read-only open of a database file that does not exist."""
+
+
+class StorageError(DatabaseOpenError):
+    """The local database (or the lock file beside it) cannot be read or written: a read-only
+    file or folder, a full disk, a damaged file, another program holding it too long.
+
+    `db.lite.storage_error` turns SQLite's errors into this, in one line naming the file and
+    what to do; nothing about the edit itself was wrong.
+    """
+
+    exit_code = ExitCode.DATABASE

@@ -5,7 +5,8 @@ can change it, whatever the statement; the read-only engine also refuses
 ATTACH and the PRAGMAs that set something (db.engine). A missing database is
 never created (`errors.DatabaseNotFound`); an older one is upgraded first
 and `on_upgrade` is told. SQLite's errors come out as ours, in one line: the
-query's fault is a `UsageError` (exit 2), the file's a `TogglSyncError`.
+query's fault is a `UsageError` (exit 2), the file's a `StorageError` (exit 8,
+the db layer's one translation, `db.lite.storage_error`).
 
     with query.run("~/toggl.db", "SELECT * FROM entries WHERE project = :p", {"p": "Website"}) as result:
         for row in result.rows:
@@ -22,15 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from togglsync.errors import TogglSyncError, UsageError
+from togglsync.errors import UsageError
 
 T = TypeVar("T")
 Target = str | os.PathLike[str]
-
-# SQLite errors that are about the file, not the query.
-_FILE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
-                "SQLITE_PERM", "SQLITE_NOMEM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_PROTOCOL")
-
 
 def database_file(target: Target) -> Path:
     """The file a database target (path or SQLite URL) names; it may not exist."""
@@ -40,7 +36,7 @@ def database_file(target: Target) -> Path:
 
 
 def error(exc: sqlite3.Error, target: Target) -> BaseException:
-    """A sqlite3 error -> ours: the query's fault (UsageError) or the file's (TogglSyncError);
+    """A sqlite3 error -> ours: the query's fault (UsageError) or the file's (StorageError);
     a statement interrupted by Ctrl-C -> KeyboardInterrupt."""
     message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if message == "interrupted":  # Ctrl-C, let in by the progress handler of `run`
@@ -51,9 +47,10 @@ def error(exc: sqlite3.Error, target: Target) -> BaseException:
     if (name.startswith(("SQLITE_READONLY", "SQLITE_AUTH")) or "readonly database" in message
             or "not authorized" in message or "too many attached databases" in message):
         return UsageError(f"{message}: togglsync sql is read-only (change data with togglsync's commands)")
-    if name.startswith(_FILE_ERRORS) or isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
-        return TogglSyncError(f"cannot read the database at {database_file(target)}: {message}")
-    return UsageError(message)
+    from togglsync.db.lite import storage_error
+
+    about_the_file = storage_error(exc, database_file(target), read_only=True)
+    return about_the_file if about_the_file is not None else UsageError(message)
 
 
 def read(target: Target, run: Callable[[sqlite3.Connection], T], *, on_upgrade: Callable[[], None] | None = None) -> T:

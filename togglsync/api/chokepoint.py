@@ -26,7 +26,8 @@ from urllib3.exceptions import ConnectTimeoutError
 from togglsync.api.counting import CountingAdapter
 from togglsync.api.responses import api_error, decode_json, network_error
 from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
-from togglsync.errors import ApiError, BudgetExhausted, ConfigError
+from togglsync.api.transport import MatonAuth
+from togglsync.errors import ApiError, BadRequest, BudgetExhausted, ConfigError, NoMatonConnection
 
 log = logging.getLogger("togglsync.api")
 
@@ -168,7 +169,13 @@ class Chokepoint:
             raise self._scrubbed(error) from None
 
     def error(self, response: requests.Response, *, method: str, path: str, pool: str = "other") -> ApiError:
-        return self._scrubbed(api_error(response, method=method, path=path, pool=pool))
+        error = api_error(response, method=method, path=path, pool=pool)
+        if isinstance(self.auth, MatonAuth) and isinstance(error, BadRequest) and error.status == 400 \
+                and "connection" in error.message.lower():
+            # The gateway's own 400 (README of the API contract: "400 no Toggl connection").
+            error = NoMatonConnection(error.status, error.message, connection=self.auth.connection,
+                                      method=method, path=path, body=error.body)
+        return self._scrubbed(error)
 
     def _scrubbed(self, error: ApiError) -> ApiError:
         """The error with our credentials blanked out of its message (a gateway may echo headers)."""

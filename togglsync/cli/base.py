@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 from togglsync import __version__
 from togglsync.app import App
 from togglsync.config import Settings, load_settings
-from togglsync.errors import TogglSyncError
+from togglsync.errors import DatabaseNotFound, ExitCode, TogglSyncError
 
 # Builds the App of an invocation. `App` unless the caller of the root command
 # passes another as click's `obj` (`cli.main(obj=...)`, `CliRunner().invoke(cli, args, obj=...)`).
@@ -57,7 +58,59 @@ class TogglSyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TogglSyncError as exc:
-            raise CliError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code) from None
+            raise CliError(one_line(exc), exc.exit_code) from None
+        except UnicodeEncodeError as exc:
+            # Bytes that are not UTF-8 in an argument (a Latin-1 terminal): Python keeps them as
+            # surrogates, which nothing can store or send.
+            raise CliError(f"an argument is not valid UTF-8 text ({exc.reason}): set your terminal "
+                           "to UTF-8 and type it again", ExitCode.USAGE) from None
+        except (KeyboardInterrupt, click.Abort) as exc:
+            # Ctrl-C, also at a prompt (click turns it into Abort); end of input at a prompt stays click's.
+            if isinstance(exc, click.Abort) and not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            click.echo("Interrupted: this command's unfinished change is not saved; local changes not yet pushed "
+                       "stay queued (`togglsync pending`).", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as exc:
+            # SQLite's errors about the database file (read-only, full, damaged, busy) that a
+            # command's own reads let through: the db layer's one translation, naming the file.
+            from togglsync.db.lite import storage_error
+
+            translated = storage_error(exc, _database_file(ctx))
+            if translated is None:
+                raise
+            raise CliError(one_line(translated), translated.exit_code) from None
+
+
+def one_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _database_file(ctx: click.Context) -> str:
+    invocation = ctx.obj
+    try:
+        target = load_settings(invocation.options).db_target if isinstance(invocation, Invocation) else None
+    except TogglSyncError:
+        target = None
+    if target is None:
+        return "(your database)"
+    from togglsync.query import database_file
+
+    return str(database_file(target))
+
+
+@contextmanager
+def database_found(ctx: click.Context) -> Iterator[None]:
+    """For commands that only read: a missing database is never created; say how to get one."""
+    try:
+        yield
+    except DatabaseNotFound:
+        from togglsync.query import database_file
+
+        raise DatabaseNotFound(
+            f"no database at {database_file(get_app(ctx).settings.db_target)} yet: run `togglsync sync` first "
+            "(or point --db / TOGGLSYNC_DB at your database)"
+        ) from None
 
 
 # Command name -> "module:function". Each module holds the commands of one area.

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from togglsync.cli.base import get_app
+from togglsync.cli.base import database_found, get_app
 from togglsync.errors import UsageError
 from togglsync.output import csv_value, output_format_options
 
@@ -43,25 +42,10 @@ def _upgraded(ctx: click.Context) -> Callable[[], None]:
     return tell
 
 
-@contextmanager
-def _found(ctx: click.Context) -> Iterator[None]:
-    """A missing database is never created here: say how to get one."""
-    from togglsync.errors import DatabaseNotFound
-    from togglsync.query import database_file
-
-    try:
-        yield
-    except DatabaseNotFound:
-        raise DatabaseNotFound(
-            f"no database at {database_file(_target(ctx))} yet: run `togglsync sync` first "
-            "(or point --db / TOGGLSYNC_DB at your database)"
-        ) from None
-
-
 def _read(ctx: click.Context, run: Callable[[Any], T]) -> T:
     from togglsync import query
 
-    with _found(ctx):
+    with database_found(ctx):
         return query.read(_target(ctx), run, on_upgrade=_upgraded(ctx))
 
 
@@ -118,7 +102,7 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
 
     bound = _parse_params(params)
     text = _read_query(query)
-    with _found(ctx), queries.run(_target(ctx), text, bound, on_upgrade=_upgraded(ctx)) as result:
+    with database_found(ctx), queries.run(_target(ctx), text, bound, on_upgrade=_upgraded(ctx)) as result:
         if result is None:  # a statement without a result (e.g. some PRAGMAs)
             return
         out = sys.stdout

@@ -81,8 +81,9 @@ def _create_option(func):
 class _Session:
     """What a command needs: the app, one `now` for the whole command, the display zone, the store."""
 
-    def __init__(self, ctx: click.Context):
+    def __init__(self, ctx: click.Context, *, read_only: bool = False):
         self.ctx = ctx
+        self.read_only = read_only  # status, log: never create a database that is not there
         self.app = _app(ctx)
         self.now = datetime.now(timezone.utc)
         _ = self.tz  # resolved now: a bad --tz must fail before anything is written
@@ -95,9 +96,12 @@ class _Session:
     def db(self) -> Database:
         """The database on the sqlite3 driver alone: every read here, and the writes of
         status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
+        from togglsync.cli.base import database_found
         from togglsync.db.open import Mode, open_database
 
-        db = open_database(self.app.settings.db_target, Mode.FAST_READ_WRITE)
+        with database_found(self.ctx):
+            db = open_database(self.app.settings.db_target,
+                               Mode.FAST_READ_ONLY if self.read_only else Mode.FAST_READ_WRITE)
         self.ctx.call_on_close(db.close)
         return db
 
@@ -435,7 +439,7 @@ def status(ctx, as_json) -> None:
     from togglsync.output import dumps
     from togglsync.report import status as read_status
 
-    s = _Session(ctx)
+    s = _Session(ctx, read_only=True)
     tz = s.tz
     with s.db.snapshot() as conn:
         now = read_status(conn, now=s.now, tz=tz)
@@ -679,7 +683,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     from togglsync.report import entry_rows
     from togglsync.timeparse import explicit_range, named_range
 
-    s = _Session(ctx)
+    s = _Session(ctx, read_only=True)
     flags = dict(zip(_RANGES, (today, yesterday, week, last_week, month, last_month)))
     chosen = [name for name, on in flags.items() if on]
     if len(chosen) > 1 or (chosen and from_text is not None):

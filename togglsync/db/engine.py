@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 
-from togglsync.db.lite import BUSY_TIMEOUT_MS
+from togglsync.db import lite
 from togglsync.errors import DatabaseNotFound
 from togglsync.errors import ConfigError
 
@@ -33,7 +33,7 @@ BEGIN_MODE_OPTION = "togglsync_begin"
 _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 
-def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int | None = None) -> Engine:
     """An engine for the read-write database at a SQLAlchemy URL or a file path.
 
     A plain path (or a sqlite URL naming a file) gets its parent directory
@@ -47,7 +47,7 @@ def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int = B
     return engine
 
 
-def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int | None = None) -> Engine:
     """An engine that cannot write: SQLite opens the file with `mode=ro`.
 
     Read-only is enforced by how the file is opened, not by inspecting SQL,
@@ -209,7 +209,39 @@ def _use_wal(dbapi_connection: sqlite3.Connection, *, timeout_s: float) -> None:
             time.sleep(0.01)
 
 
-def _configure(engine: Engine, *, busy_timeout_ms: int, wal: bool, begin: str) -> None:
+def check_writable(engine: Engine) -> None:
+    """Can this database be written now? A write that changes nothing, rolled back.
+
+    For the sync, before its first request: a read-only file or folder, a damaged
+    file or another program holding the write lock longer than the busy timeout is
+    `StorageError` here, before anything was sent (a full disk shows only when a
+    write grows the file)."""
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+            transaction.rollback()
+
+
+def file_name(url: URL) -> str:
+    """The file an engine's URL names, for messages (a `file:` URI filename unquoted)."""
+    database = url.database or ""
+    if url.query.get("uri") in ("true", "1"):
+        database = unquote(database.removeprefix("file:"))
+    return database or url.render_as_string()
+
+
+def _configure(engine: Engine, *, busy_timeout_ms: int | None, wal: bool, begin: str) -> None:
+    if busy_timeout_ms is None:
+        busy_timeout_ms = lite.busy_timeout_ms()
+    where = file_name(engine.url)
+
+    @event.listens_for(engine, "handle_error")
+    def _storage(context: ExceptionContext) -> BaseException | None:
+        # SQLite's errors about the file itself (read-only, full, damaged, busy) become one
+        # line naming it; the statement's own errors stay SQLAlchemy's.
+        return lite.storage_error(context.original_exception, where, read_only=begin == "DEFERRED",
+                                  timeout_ms=busy_timeout_ms)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
         # Stop the sqlite3 driver from issuing its own (deferred) BEGIN before

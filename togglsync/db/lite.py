@@ -7,13 +7,88 @@ fast modes: a sqlite3 connection with the pragmas our engine sets (`configure`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# How long a writer waits for another one (a sync, another command) to finish.
+from togglsync.errors import StorageError
+
+# How long a writer waits for another one (a sync, another command) to finish,
+# unless TOGGLSYNC_BUSY_TIMEOUT (seconds) says otherwise.
 BUSY_TIMEOUT_MS = 10_000
+
+
+def busy_timeout_ms() -> int:
+    """How long to wait for another writer: TOGGLSYNC_BUSY_TIMEOUT seconds, else BUSY_TIMEOUT_MS."""
+    text = os.environ.get("TOGGLSYNC_BUSY_TIMEOUT", "").strip()
+    try:
+        seconds = float(text) if text else None
+    except ValueError:
+        seconds = None
+    if seconds is None or not 0 <= seconds <= 86_400:
+        return BUSY_TIMEOUT_MS
+    return int(seconds * 1000)
+
+
+def storage_error(
+    exc: BaseException, file: object, *, read_only: bool = False, timeout_ms: int | None = None
+) -> StorageError | None:
+    """SQLite's errors about the database file itself, as one line naming it and what to do.
+
+    `exc` is a sqlite3 error, or SQLAlchemy's wrapper of one (`.orig`); None for anything
+    else (a statement's own fault, Ctrl-C; with `read_only`, a write tried on a connection opened
+    read-only on purpose). The one translation of these errors: the engine's
+    error hook (db.engine), `Database` here and the CLI's last resort all call it.
+    """
+    orig = exc if isinstance(exc, sqlite3.Error) else getattr(exc, "orig", None)
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    message = (str(orig).strip().splitlines() or [name or type(orig).__name__])[0]
+    if name.startswith("SQLITE_READONLY") or "readonly database" in message:
+        if read_only:
+            return None
+        return StorageError(
+            f"cannot write the database at {file}: the file or its folder is read-only; make both writable "
+            "(or point --db / TOGGLSYNC_DB at a writable place)")
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM")) or message == "unable to open database file":
+        return StorageError(
+            f"cannot open the database at {file} ({message}): check that its folder exists and is writable "
+            "(or point --db / TOGGLSYNC_DB elsewhere)")
+    if name.startswith("SQLITE_FULL") or "disk is full" in message:
+        return StorageError(
+            f"cannot write the database at {file}: the disk is full; free some space and run the command again "
+            "(nothing was half-written)")
+    if name.startswith("SQLITE_NOTADB") or "not a database" in message:
+        return StorageError(
+            f"{file} is not a SQLite database ({message}): point --db / TOGGLSYNC_DB at your database, or move "
+            "the file aside and run `togglsync sync` to build a new one from Toggl")
+    if name.startswith("SQLITE_CORRUPT") or "disk image is malformed" in message:
+        return StorageError(
+            f"the database at {file} is damaged ({message}): move it aside and run `togglsync sync` to build a "
+            "new one from Toggl (edits not yet pushed stay in the damaged file)")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in message:
+        return StorageError(
+            f"the database at {file} is busy: another program has been writing to it for more than "
+            f"{(busy_timeout_ms() if timeout_ms is None else timeout_ms) / 1000:g} s; let it finish (or close it) and run the command again")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_NOMEM", "SQLITE_PROTOCOL")) or "disk I/O error" in message:
+        return StorageError(
+            f"cannot read or write the database at {file} ({message}): check the disk (full, failing, "
+            "or a network folder gone)")
+    return None
+
+
+def file_of(conn: sqlite3.Connection) -> str:
+    """The file of this connection's main database, for messages."""
+    try:
+        for _seq, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main":
+                return str(file) or ":memory:"
+    except sqlite3.Error:
+        pass
+    return "(unknown file)"
 
 # The newest revision in migrations/versions. A test checks it equals alembic's
 # head, so forgetting to bump it with a new migration fails the suite.
@@ -22,7 +97,7 @@ SCHEMA_HEAD = "0005"
 
 def configure(conn: sqlite3.Connection) -> None:
     """The per-connection settings our SQLAlchemy engine applies too (db.engine)."""
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     conn.execute("PRAGMA foreign_keys=ON")
     # With WAL, NORMAL loses no data on an application crash (only the last
     # commits on power loss) and avoids an fsync per commit.
@@ -47,23 +122,40 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken at once (BEGIN IMMEDIATE) like our engine's."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        """A write transaction, taken at once (BEGIN IMMEDIATE) like our engine's.
+
+        SQLite's errors about the file (read-only, full, damaged, busy) come out as `StorageError`."""
+        with self.translated():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """Reads that see one state of the database, without blocking a writer (WAL)."""
-        self.conn.execute("BEGIN")
+        with self.translated():
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """SQLite's errors about the file, raised in the block, as `StorageError` (see storage_error)."""
         try:
-            yield self.conn
-        finally:
-            self.conn.execute("ROLLBACK")
+            yield
+        except sqlite3.Error as exc:
+            translated = storage_error(exc, file_of(self.conn))
+            if translated is None:
+                raise
+            raise translated from None
 
     def close(self) -> None:
         if self._engine is not None:

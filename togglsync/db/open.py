@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from togglsync.db.lite import BUSY_TIMEOUT_MS, SCHEMA_HEAD, Database, configure
+from togglsync.db.lite import SCHEMA_HEAD, Database, busy_timeout_ms, configure
 from togglsync.errors import TogglSyncError
 
 if TYPE_CHECKING:
@@ -150,14 +150,14 @@ def _connect_at_head(target: Target, *, readonly: bool) -> sqlite3.Connection | 
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
+                                   timeout=busy_timeout_ms() / 1000)
         else:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms() / 1000)
     except sqlite3.Error:
         return None
     try:
         if readonly:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
             wal = True  # a reader needs no journal mode of its own
         else:
             configure(conn)

@@ -29,6 +29,7 @@ from togglsync.errors import (
     NetworkError,
     QuotaExceeded,
     RateLimited,
+    StorageError,
     TogglSyncError,
 )
 from togglsync import records
@@ -125,11 +126,16 @@ class SyncResult:
 
 
 def lock_path(db_target: str) -> Path | None:
-    """The lock file beside a file database; None for in-memory databases."""
-    target = db_target.removeprefix("sqlite:///") if db_target.startswith("sqlite:///") else db_target
-    if "://" in target or target in ("", ":memory:"):
+    """The lock file beside a file database (a path or any SQLite URL form: `sqlite:///`,
+    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases."""
+    from togglsync.db.engine import file_name, sqlite_url
+
+    url = sqlite_url(db_target)
+    file = file_name(url) if url.database else ""
+    if file in ("", ":memory:") or url.query.get("mode") == "memory" or file.startswith("sqlite:"):
         return None
-    return Path(target).expanduser().with_name(Path(target).name + ".lock")
+    path = Path(file).expanduser()
+    return path.with_name(path.name + ".lock")
 
 
 @contextmanager
@@ -139,12 +145,16 @@ def sync_lock(db_target: str, *, wait: bool = False) -> Iterator[None]:
     if path is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), timeout=-1 if wait else 0)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise LockedError(f"another sync is running on {db_target} (lock {path})") from None
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the sync's lock file {path} ({exc.strerror or exc}): make its folder writable "
+            "(or point --db / TOGGLSYNC_DB at a writable place)") from None
     try:
         # For diagnostics only; the lock itself is the kernel's.
         info = path.with_suffix(".lock.info")
@@ -177,7 +187,13 @@ def run_sync(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> SyncResult:
-    """Pull, reconcile and push once. The caller holds the sync lock."""
+    """Pull, reconcile and push once. The caller holds the sync lock.
+
+    The database must take a write before the first request (`StorageError` otherwise):
+    a read-only or damaged file, or one another program holds, costs no request."""
+    from togglsync.db.engine import check_writable
+
+    check_writable(engine)
     options = options or SyncOptions()
     result = SyncResult()
     start_requests = client.requests_sent
