@@ -270,6 +270,10 @@ def _mirror_links(conn: Connection, kind: str, record_id: int, values: Mapping[s
 def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any], now: datetime) -> Row:
     """A record made here: its row under a temporary id, and its create queued."""
     record_id = outbox.queue_create(conn, kind, workspace_id, now)
+    return _insert(conn, kind, record_id, workspace_id, values)
+
+
+def _insert(conn: Connection, kind: str, record_id: int, workspace_id: int, values: Mapping[str, Any]) -> Row:
     full = _normalised(conn, kind, {"id": record_id, "workspace_id": workspace_id, **values})
     stored = to_db(full)
     sql.execute(
@@ -319,6 +323,22 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
             update(conn, ref.source, source_id, {ref.field: records.without_reference(ref, source, [record_id])}, now)
     delete_row(conn, kind, record_id)
     return row
+
+
+def restore(conn: Connection, kind: str, record_id: int, workspace_id: int, state: Mapping[str, Any]) -> Row:
+    """Put a record back to a state Toggl had (an operation's `base`), telling no one: its
+    row is rewritten, or made again if it was deleted here. What it references is kept
+    only if it is still here (a reference to a record deleted since would be refused)."""
+    values: dict[str, Any] = dict(records.from_state(state))
+    for ref in records.references_from(kind):
+        if ref.field in values:
+            gone = [t for t in records.referenced_ids(ref, values) if get(conn, ref.target, t) is None]
+            if gone:
+                values[ref.field] = records.without_reference(ref, values, gone)
+    if get(conn, kind, record_id) is None:
+        return _insert(conn, kind, record_id, workspace_id, values)
+    write(conn, kind, record_id, values)
+    return require(conn, kind, record_id)
 
 
 def running_entries(conn: Connection) -> list[Row]:
