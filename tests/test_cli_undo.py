@@ -4,13 +4,9 @@ to undo it, and `connections delete` asks first. All through the real CLI, again
 
 from __future__ import annotations
 
-import os
-import pty
 import sqlite3
-import subprocess
-import sys
 
-from conftest import invoke_cli
+from conftest import invoke_cli, run_in_terminal
 
 
 def _query(home, sql, *params):
@@ -216,30 +212,14 @@ def test_connections_delete_refuses_without_a_terminal_or_yes(make_sim):
     assert connection not in sim.state.connections
 
 
-def _in_terminal(args, env, answer):
-    """`togglsync ARGS` in a child process whose stdin is a terminal; `answer` is typed there."""
-    leader, follower = pty.openpty()
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "togglsync", *map(str, args)], stdin=follower, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env={**os.environ, **env}, text=True,
-        )
-        os.write(leader, answer.encode())
-        out, err = child.communicate(timeout=60)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    return child.returncode, out, err
-
-
 def test_connections_delete_asks_in_a_terminal(make_sim, isolated_home):
     sim = make_sim(entries=0, quotas=False)
     env = {**sim.env("maton"), "TOGGLSYNC_HOME": str(isolated_home)}
     connection = sim.seed.connection_id
-    code, out, err = _in_terminal(["connections", "delete", connection], env, "n\n")
+    code, out, err = run_in_terminal(["connections", "delete", connection], env, "n\n")
     assert code == 1 and "[y/N]" in out and "Nothing deleted." in out, (out, err)
     assert connection in sim.state.connections
-    code, out, err = _in_terminal(["connections", "delete", connection], env, "y\n")
+    code, out, err = run_in_terminal(["connections", "delete", connection], env, "y\n")
     assert code == 0, (out, err)
     assert connection not in sim.state.connections and f"Deleted connection {connection}" in out
     assert err == ""
