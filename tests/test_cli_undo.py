@@ -223,3 +223,33 @@ def test_connections_delete_asks_in_a_terminal(make_sim, isolated_home):
     assert code == 0, (out, err)
     assert connection not in sim.state.connections and f"Deleted connection {connection}" in out
     assert err == ""
+
+
+def test_undo_of_a_project_delete_gives_its_entries_their_project_back(synced):
+    synced.sim.stop()
+    (project_id, name), = _query(synced, "SELECT p.id, p.name FROM projects p WHERE p.id > 0 AND EXISTS "
+                                         "(SELECT 1 FROM time_entries e WHERE e.project_id = p.id AND e.id > 0) LIMIT 1")
+    entries = _query(synced, "SELECT id FROM time_entries WHERE project_id = ? ORDER BY id", project_id)
+    # One of them was edited before: that edit stays queued, only the delete is undone.
+    edited = entries[0][0]
+    _ok(synced.run("edit", edited, "-d", "edited before"))
+    _ok(synced.run("projects", "rm", project_id, "--yes"))
+    assert not _query(synced, "SELECT 1 FROM time_entries WHERE project_id = ?", project_id)
+    result = _ok(synced.run("undo"))
+    assert name in result.stdout, result.stdout
+    assert _query(synced, "SELECT id FROM time_entries WHERE project_id = ? ORDER BY id", project_id) == entries
+    assert _ops(synced) == [(_ops(synced)[0][0], "update", edited)]
+    assert _entry(synced, edited)[0] == "edited before"
+
+
+def test_undo_never_removes_an_earlier_record_an_edit_rode_on(synced):
+    """A timer started here and not pushed, stopped by the next start: undoing that start
+    removes the new timer only (the earlier one was added by a change of its own)."""
+    synced.sim.stop()
+    _ok(synced.run("stop"))
+    _ok(synced.run("start", "first", "--at", "-2m"))
+    _ok(synced.run("start", "second"))
+    result = _ok(synced.run("undo"))
+    assert "second" in result.stdout and "first" not in result.stdout, result.stdout
+    assert _query(synced, "SELECT description FROM time_entries WHERE id < 0") == [("first",)]
+    assert "Would undo the add of time entry L" in _ok(synced.run("undo", "--dry-run")).stdout

@@ -236,13 +236,15 @@ def note_edit(
 ) -> None:
     """A record changed here (its state was `base` before): queue an update unless one rides already.
 
-    An edit riding on a queued operation stamps it (`created_at`: when the local change it
-    carries was last made), so `latest_change` finds it."""
+    An edit riding on a queued update stamps it (`created_at`: when the local change it
+    carries was last made), so `latest_change` finds it and undoing it puts back its base.
+    One riding on a queued create does not: undoing that would remove the record, which
+    a change of its own added."""
     ops = for_record(conn, resource, record_id)
     if edit_needs_update(ops):
         queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now)
         return
-    riding = [op for op in ops if op.state is State.QUEUED]
+    riding = [op for op in ops if op.state is State.QUEUED and op.action is Action.UPDATE]
     if riding:
         _stamp(conn, riding[-1].id, now)
 

@@ -124,6 +124,7 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[Give
     creates = {(op.resource, op.record_id): op for op in ops if op.action is Action.CREATE}
     edits = {(op.resource, op.record_id): op for op in ops if (op.resource, op.record_id) not in creates}
     done: list[GivenUp] = []
+    reattached: set[tuple[str, int]] = set()
     for (kind, record_id), op in sorted(creates.items(), key=lambda item: -order.index(item[0][0])):
         row = rows.get(conn, kind, record_id)
         mine = tuple(o.id for o in outbox.for_record(conn, kind, record_id))
@@ -133,6 +134,10 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[Give
         outbox.drop(conn, mine)
         done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row), mine))
     for (kind, record_id), op in sorted(edits.items(), key=lambda item: order.index(item[0][0])):
+        if (str(kind), record_id) in reattached:
+            # It lost its reference to a record put back above (the same change): it has it
+            # back, and its own edits, made before, stay.
+            continue
         unsent = [o for o in outbox.for_record(conn, kind, record_id)
                   if o.action is not Action.CREATE and o.state is not State.IN_FLIGHT]
         # The oldest one's base is what Toggl had before any of them.
@@ -141,6 +146,8 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[Give
         row = rows.get(conn, kind, record_id)
         if base is not None:
             row = rows.restore(conn, kind, record_id, op.workspace_id, base)
+            if any(o.action is Action.DELETE for o in unsent):
+                reattached |= rows.reattach(conn, kind, record_id)
         action = Action.DELETE if any(o.action is Action.DELETE for o in unsent) else Action.UPDATE
         done.append(GivenUp(kind, record_id, op.workspace_id, action, records.describe(kind, row or base),
                             tuple(o.id for o in unsent)))

@@ -335,10 +335,35 @@ def restore(conn: Connection, kind: str, record_id: int, workspace_id: int, stat
             gone = [t for t in records.referenced_ids(ref, values) if get(conn, ref.target, t) is None]
             if gone:
                 values[ref.field] = records.without_reference(ref, values, gone)
-    if get(conn, kind, record_id) is None:
-        return _insert(conn, kind, record_id, workspace_id, values)
-    write(conn, kind, record_id, values)
-    return require(conn, kind, record_id)
+    if get(conn, kind, record_id) is not None:
+        write(conn, kind, record_id, values)
+        return require(conn, kind, record_id)
+    return _insert(conn, kind, record_id, workspace_id, values)
+
+
+def reattach(conn: Connection, kind: str, record_id: int) -> set[tuple[str, int]]:
+    """A record deleted here is back (`restore`): the records that lost their reference to it
+    when it was deleted (`delete`, each an edit queued against a base that still names it)
+    get it back, and an edit left with nothing to send goes; any other edit of theirs stays.
+    Returns the records given their reference back, as (kind, id)."""
+    done: set[tuple[str, int]] = set()
+    for ref in records.references_to(kind):
+        for source_id, ops in outbox.by_record(conn, ref.source).items():
+            waiting = [op for op in ops if op.state is not outbox.State.IN_FLIGHT and op.action is outbox.Action.UPDATE]
+            if not waiting or record_id not in records.referenced_ids(ref, waiting[0].base or {}):
+                continue
+            row = get(conn, ref.source, source_id)
+            if row is None or record_id in records.referenced_ids(ref, row):
+                continue
+            value = sorted({*records.referenced_ids(ref, row), record_id}) if ref.many else record_id
+            if not ref.many and row.get(ref.field) is not None:
+                continue  # it points at something else now: a later edit, kept
+            write(conn, ref.source, source_id, {ref.field: value})
+            done.add((str(ref.source), source_id))
+            state = records.state_of(ref.source, require(conn, ref.source, source_id))
+            if len(waiting) == 1 and state == waiting[0].base:
+                outbox.drop(conn, [waiting[0].id])
+    return done
 
 
 def running_entries(conn: Connection) -> list[Row]:
