@@ -253,3 +253,13 @@ def test_undo_never_removes_an_earlier_record_an_edit_rode_on(synced):
     assert "second" in result.stdout and "first" not in result.stdout, result.stdout
     assert _query(synced, "SELECT description FROM time_entries WHERE id < 0") == [("first",)]
     assert "Would undo the add of time entry L" in _ok(synced.run("undo", "--dry-run")).stdout
+
+
+def test_pending_drop_of_an_edit_of_an_entry_deleted_on_toggl_removes_it_here(synced):
+    entry_id, _ = _latest_synced(synced)
+    _ok(synced.run("edit", entry_id, "-d", "edited here"))
+    (op_id, _, _), = _ops(synced)
+    synced.sim.state.delete_time_entry(synced.sim.seed.user_id, synced.sim.seed.workspace_id, entry_id)
+    result = _ok(synced.run("pending", "drop", op_id))
+    assert _entry(synced, entry_id) is None
+    assert "Toggl has it no more" in result.stdout, result.stdout

@@ -148,14 +148,20 @@ def pending_drop(ctx: click.Context, op_id: int) -> None:
     failed = _reread(app, dropped)
     if failed is None:
         click.echo(f"{head}: {dropped.describe()} is back as Toggl has it (read from Toggl just now).")
+    elif failed is _GONE:
+        click.echo(f"{head}: {dropped.describe()} is removed here: Toggl has it no more (read from Toggl just now).")
     else:
         click.echo(f"{head}: {dropped.describe()} is back as Toggl had it at the last sync (not read again: "
                    f"{failed}); the next sync brings any change made there since.")
 
 
+_GONE = "gone"
+
+
 def _reread(app: Any, dropped: Any) -> str | None:
     """Read the record of a dropped operation again from Toggl (one request, under the sync
-    lock). None when done; else why not (offline, no credentials, a sync running)."""
+    lock). None when done; `_GONE` when Toggl has it no more; else why not (offline, no
+    credentials, a sync running)."""
     from togglsync.errors import TogglSyncError
     from togglsync.sync.engine import reread, sync_lock
 
@@ -163,10 +169,10 @@ def _reread(app: Any, dropped: Any) -> str | None:
         return "Toggl has not given it an id yet"
     try:
         with sync_lock(app.settings.db_target):
-            reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
+            there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
     except TogglSyncError as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return None
+    return None if there else _GONE
 
 
 @click.command()

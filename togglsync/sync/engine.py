@@ -286,10 +286,10 @@ def reread(
     workspace_id: int,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-) -> PullResult:
+) -> bool:
     """Read one record again from Toggl and store it as Toggl has it (removed here when Toggl
     has it no more): after the user gave a local change of it up. One request; the caller
-    holds the sync lock."""
+    holds the sync lock. Returns whether Toggl has it."""
     return Puller(engine, client, clock=clock).pull_record(kind, record_id, workspace_id)
 
 

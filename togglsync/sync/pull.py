@@ -146,28 +146,26 @@ class Puller:
                 self.pull_catalog(result, with_users=decision.users_too)
         return result
 
-    def pull_record(self, kind: records.Kind, record_id: int, workspace_id: int) -> PullResult:
+    def pull_record(self, kind: records.Kind, record_id: int, workspace_id: int) -> bool:
         """One record read again, as Toggl has it now (the user gave a local change of it up):
-        stored, or removed here when Toggl has it no more. One request (`remote.Endpoints.fetch`)."""
-        result = PullResult()
+        stored, or removed here when Toggl has it no more. One request (`remote.Endpoints.fetch`).
+        Returns whether Toggl has it."""
         fetch = remote.endpoints(kind).fetch
         if fetch is None or record_id < 0:
-            return result
+            raise ValueError(f"{kind} {record_id} cannot be read again from Toggl")
         table = records.spec(kind).table
         try:
-            found: list[dict[str, Any]] | None = _expect_list([fetch(self.client, workspace_id, record_id)], table)
+            found = _expect_list([fetch(self.client, workspace_id, record_id)], table)
         except NotFound:
-            found = None
+            found = []
         with self.engine.begin() as conn:
-            if found is None:
-                if not outbox.for_record(conn, kind, record_id):
-                    result.stats(table).deleted += rows.delete_records(conn, kind, [record_id])
-                return result
-            stats = apply_records(conn, kind, found, policy=self.policy, now=self.clock())
-            if kind is records.Kind.TIME_ENTRY:
-                self._one_timer(conn, stats)
-            result.stats(table).add(stats)
-        return result
+            if found:
+                stats = apply_records(conn, kind, found, policy=self.policy, now=self.clock())
+                if kind is records.Kind.TIME_ENTRY:
+                    self._one_timer(conn, stats)
+            elif not outbox.for_record(conn, kind, record_id):
+                rows.delete_records(conn, kind, [record_id])
+        return bool(found) and not records.is_deleted(found[0])
 
     def catalog_stored_at(self) -> datetime | None:
         """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
