@@ -70,6 +70,32 @@ def invoke_cli(args, *, env=None, input=None, clock=None):
                               obj=lambda settings: App(settings, clock=clock))
 
 
+def run_in_terminal(args, env, answer):
+    """`togglsync ARGS` in a child process whose standard input is a terminal (a pty), where
+    `answer` is typed: what a person at a prompt sees. `env` values of None are unset.
+    Returns (exit code, stdout, stderr)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    environ = {**os.environ, **{k: v for k, v in env.items() if v is not None}}
+    for name in [k for k, v in env.items() if v is None]:
+        environ.pop(name, None)
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "togglsync", *map(str, args)], stdin=follower, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=environ, text=True,
+        )
+        os.write(leader, answer.encode())
+        out, err = child.communicate(timeout=120)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return child.returncode, out, err
+
+
 # -- Toggl simulator (togglsync.simulator) ------------------------------------
 
 

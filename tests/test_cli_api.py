@@ -343,7 +343,7 @@ def test_connections_list_create_get_delete(quiet_sim):
     assert got.exit_code == 0, got.stderr
     assert json.loads(got.stdout)["connection_id"] == new["connection_id"]
 
-    deleted = invoke(env, "connections", "delete", new["connection_id"])
+    deleted = invoke(env, "connections", "delete", new["connection_id"], "--yes")
     assert deleted.exit_code == 0 and new["connection_id"] in deleted.stdout
     assert new["connection_id"] not in sim.state.connections
 

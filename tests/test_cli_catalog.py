@@ -8,7 +8,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import _ENV_VARS, SyncedHome
+from conftest import _ENV_VARS, SyncedHome, run_in_terminal
 
 from togglsync.simulator import Simulator
 
@@ -314,17 +314,27 @@ def test_bad_input(shared, args, message):
 def test_declining_a_delete_changes_nothing(shared):
     before = dump(shared.db)
     for args in (("projects", "rm", "Website relaunch"), ("clients", "rm", "Acme Corp"), ("tags", "rm", "urgent")):
-        result = shared.run(*args, input="n\n")
-        assert result.exit_code == 1 and "Nothing deleted." in result.stdout
-        assert "[y/N]" in result.stdout
+        code, out, err = run_in_terminal(args, shared.env, "n\n")
+        assert code == 1 and "Nothing deleted." in out, (out, err)
+        assert "[y/N]" in out
     assert dump(shared.db) == before
 
 
 def test_confirming_a_delete(synced):
     synced.sim.stop()
-    result = ok(synced, "projects", "rm", "Website relaunch", input="y\n")
-    assert "time entries will be left without a project" in result.stdout
+    code, out, err = run_in_terminal(("projects", "rm", "Website relaunch"), synced.env, "y\n")
+    assert code == 0, (out, err)
+    assert "time entries will be left without a project" in out
     assert not query(synced, "SELECT 1 FROM projects WHERE name = 'Website relaunch'")
+
+
+def test_a_delete_without_a_terminal_is_refused_at_once(shared):
+    """Piped, redirected or closed standard input: one line, nothing deleted, no wait for an answer."""
+    before = dump(shared.db)
+    for answer in (None, "y\n"):
+        result = shared.run("projects", "rm", "Website relaunch", input=answer)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "pass --yes" in result.stderr
+    assert dump(shared.db) == before
 
 
 # --- what sync does with it -------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _error_cases(sim):
         "unreachable server": ({**direct, "TOGGLSYNC_API_URL": dead}, ["api", "GET", "/me"], 6, "127.0.0.1"),
         "unreachable ctrl": ({**maton, "TOGGLSYNC_MATON_CTRL_URL": dead}, ["connections", "list"], 6, "127.0.0.1"),
         "blank connection id": (maton, ["connections", "get", " "], 2, "connection id"),
-        "unknown connection id": (maton, ["connections", "delete", "no-such-connection"], 1, "404"),
+        "unknown connection id": (maton, ["connections", "delete", "no-such-connection", "--yes"], 1, "404"),
     }
 
 

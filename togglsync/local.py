@@ -204,9 +204,12 @@ class LocalStore:
         Yields a LocalStore whose methods all join this transaction (each in a
         savepoint of its own); an exception leaving the block rolls every edit
         back, e.g. `start --create` never leaves a new project without its timer.
+        Every edit of the batch is stamped with the same moment: one change.
         """
+        # One moment for the whole batch: its edits are one change (`togglsync undo` reverses them together).
+        moment = self.clock()
         with self.engine.begin() as conn:
-            yield LocalStore(_InTransaction(conn), clock=self.clock)  # type: ignore[arg-type]
+            yield LocalStore(_InTransaction(conn), clock=lambda: moment)  # type: ignore[arg-type]
 
     # --- catalog -----------------------------------------------------------------------------
 

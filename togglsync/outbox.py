@@ -186,6 +186,14 @@ def edit_needs_update(ops: Iterable[Operation]) -> bool:
     return not any(op.state is State.QUEUED for op in ops)
 
 
+def latest_change(conn: Connection) -> list[Operation]:
+    """The operations that carry the last local change (one command's edits share a moment:
+    `rm -1 -2`, a timer start that stopped another): the newest `created_at`, oldest first.
+    Empty when nothing waits."""
+    newest = sql.scalar(conn, "SELECT max(created_at) FROM pending_operations")
+    return [] if newest is None else _list(conn, "WHERE created_at = ?", (newest,))
+
+
 # --- queueing (offline edits) --------------------------------------------------------------------
 
 
@@ -226,9 +234,19 @@ def queue_create(conn: Connection, resource: str, workspace_id: int, now: dateti
 def note_edit(
     conn: Connection, resource: str, record_id: int, workspace_id: int, base: Mapping[str, Any], now: datetime
 ) -> None:
-    """A record changed here (its state was `base` before): queue an update unless one rides already."""
-    if edit_needs_update(for_record(conn, resource, record_id)):
+    """A record changed here (its state was `base` before): queue an update unless one rides already.
+
+    An edit riding on a queued update stamps it (`created_at`: when the local change it
+    carries was last made), so `latest_change` finds it and undoing it puts back its base.
+    One riding on a queued create does not: undoing that would remove the record, which
+    a change of its own added."""
+    ops = for_record(conn, resource, record_id)
+    if edit_needs_update(ops):
         queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now)
+        return
+    riding = [op for op in ops if op.state is State.QUEUED and op.action is Action.UPDATE]
+    if riding:
+        _stamp(conn, riding[-1].id, now)
 
 
 def note_delete(
@@ -253,8 +271,8 @@ def note_delete(
     if waiting and waiting[-1].action is Action.UPDATE:
         sql.execute(
             conn,
-            "UPDATE pending_operations SET action = ?, updated_at = ? WHERE id = ?",
-            (str(Action.DELETE), to_utc_text(now), waiting[-1].id),
+            "UPDATE pending_operations SET action = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            (str(Action.DELETE), to_utc_text(now), to_utc_text(now), waiting[-1].id),
         )
     else:
         queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now)
@@ -378,6 +396,11 @@ def _rewrite_bases(conn: Connection, ref: records.Reference, change: Callable[[A
         if value != base[ref.field]:
             base[ref.field] = value
             sql.execute(conn, "UPDATE pending_operations SET base = ? WHERE id = ?", (json_to_db(base), row["id"]))
+
+
+def _stamp(conn: Connection, op_id: int, now: datetime) -> None:
+    stamp = to_utc_text(now)
+    sql.execute(conn, "UPDATE pending_operations SET created_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, op_id))
 
 
 def _delete(conn: Connection, op_ids: list[int]) -> None:

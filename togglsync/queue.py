@@ -1,7 +1,15 @@
-"""Inspect and steer the outbox and the conflicts: what `pending` and `conflicts` show and do."""
+"""Inspect and steer the outbox and the conflicts: what `pending`, `conflicts` and `undo` show and do.
+
+Giving a local change up (`pending drop`, `undo`) has one rule, `_give_up`: a record
+made here and never sent goes; an update or delete gives way with every unsent edit of
+its record, and the row is put back to the operation's `base`, the state Toggl had
+when the edit was made (the pull keeps it current). The CLI may then fetch the record
+(`sync.engine.reread`) to be sure: the library never talks to Toggl.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -74,16 +82,121 @@ def adopt_operation(engine: Engine, op_id: int, toggl_id: int) -> int:
         return rows.adopt(conn, op, found, _now())
 
 
-def drop_operation(engine: Engine, op_id: int) -> None:
-    """Forget an operation. A create that never reached Toggl takes its local row with it."""
+@dataclass(frozen=True)
+class GivenUp:
+    """A local change given up: what its record was, and what became of the row."""
+
+    kind: records.Kind
+    record_id: int
+    workspace_id: int
+    action: Action
+    # The record as people know it (its row before, or the state it is put back to).
+    what: str
+    # Operations that went with it (every unsent edit of the record).
+    op_ids: tuple[int, ...]
+
+    @property
+    def restored(self) -> bool:
+        """The row was put back to Toggl's state (an update or delete); else a create went."""
+        return self.action is not Action.CREATE
+
+    def describe(self) -> str:
+        return f"{records.spec(self.kind).label} {records.format_id(self.record_id)} ({self.what})"
+
+    def change(self) -> str:
+        """The change given up, for people: `the delete of time entry 41 (Writing @ ...)`."""
+        what = {Action.CREATE: "the add", Action.UPDATE: "the changes to", Action.DELETE: "the delete"}[self.action]
+        return f"{what} of {self.describe()}" if self.action is not Action.UPDATE else f"{what} {self.describe()}"
+
+    def outcome(self) -> str:
+        """What became of the record: `it is <outcome>`."""
+        if self.action is Action.CREATE:
+            return "removed (Toggl never had it)"
+        if self.action is Action.DELETE:
+            return "back as Toggl has it"
+        return "back as Toggl has it (every edit of it since the last sync is undone)"
+
+
+def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[GivenUp]:
+    """Give these operations up (see the module's docstring). Records made here go
+    children first; records put back go parents first, so their references find them."""
+    order = records.PUSH_ORDER
+    creates = {(op.resource, op.record_id): op for op in ops if op.action is Action.CREATE}
+    edits = {(op.resource, op.record_id): op for op in ops if (op.resource, op.record_id) not in creates}
+    done: list[GivenUp] = []
+    reattached: set[tuple[str, int]] = set()
+    for (kind, record_id), op in sorted(creates.items(), key=lambda item: -order.index(item[0][0])):
+        row = rows.get(conn, kind, record_id)
+        mine = tuple(o.id for o in outbox.for_record(conn, kind, record_id))
+        if row is not None:
+            # Toggl never had it: the row goes, with every operation queued behind its create.
+            rows.delete(conn, kind, record_id, now)
+        outbox.drop(conn, mine)
+        done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row), mine))
+    for (kind, record_id), op in sorted(edits.items(), key=lambda item: order.index(item[0][0])):
+        if (str(kind), record_id) in reattached:
+            # It lost its reference to a record put back above (the same change): it has it
+            # back, and its own edits, made before, stay.
+            continue
+        unsent = [o for o in outbox.for_record(conn, kind, record_id)
+                  if o.action is not Action.CREATE and o.state is not State.IN_FLIGHT]
+        # The oldest one's base is what Toggl had before any of them.
+        base = next((o.base for o in unsent if o.base is not None), None)
+        outbox.drop(conn, [o.id for o in unsent])
+        row = rows.get(conn, kind, record_id)
+        if base is not None:
+            row = rows.restore(conn, kind, record_id, op.workspace_id, base)
+            if any(o.action is Action.DELETE for o in unsent):
+                reattached |= rows.reattach(conn, kind, record_id)
+        action = Action.DELETE if any(o.action is Action.DELETE for o in unsent) else Action.UPDATE
+        done.append(GivenUp(kind, record_id, op.workspace_id, action, records.describe(kind, row or base),
+                            tuple(o.id for o in unsent)))
+    return done
+
+
+def drop_operation(engine: Engine, op_id: int) -> GivenUp:
+    """Forget an operation. A create that never reached Toggl takes its local row with it; an
+    update or delete goes with every unsent edit of its record, whose row is put back as Toggl
+    had it (the caller may fetch it to be sure: `sync.engine.reread`)."""
     with engine.begin() as conn:
         op = _op(conn, op_id)
         if op.state is State.IN_FLIGHT:
             raise UsageError(f"operation {op_id} is in flight: sync first to learn whether it landed")
-        if op.action is Action.CREATE and rows.get(conn, op.resource, op.record_id) is not None:
-            # Toggl never had it: the row goes, with every operation queued behind its create.
-            rows.delete(conn, op.resource, op.record_id, _now())
-        outbox.drop(conn, [op_id])
+        return _give_up(conn, [op], _now())[0]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """What `undo` did (or would do): `given_up` empty means nothing, and `reason` says why."""
+
+    given_up: list[GivenUp]
+    reason: str | None = None
+
+
+NOTHING_PUSHED_NOTE = (
+    "a change already pushed is not undone here: edit the record again (`togglsync edit`) "
+    "or add it again (`togglsync add`)"
+)
+
+
+def undo_last(engine: Engine, *, dry_run: bool = False) -> Undo:
+    """Reverse the last local change not pushed yet (`outbox.latest_change`: one command's
+    edits together). Offline: a row goes back to the state Toggl had when it was edited."""
+    with engine.connect() as conn, conn.begin() as transaction:
+        ops = outbox.latest_change(conn)
+        if not ops:
+            return Undo([], f"no local change waits to be pushed; {NOTHING_PUSHED_NOTE}")
+        sending = [op for op in ops if op.state is State.IN_FLIGHT or op.undecided]
+        if sending:
+            op = sending[0]
+            name = records.describe(op.resource, rows.get(conn, op.resource, op.record_id))
+            return Undo([], f"the last change ({op.action} of {records.spec(op.resource).label} "
+                            f"{records.format_id(op.record_id)}, {name}) may have reached Toggl already: run "
+                            f"`togglsync sync`, then see `togglsync pending`; {NOTHING_PUSHED_NOTE}")
+        given_up = _give_up(conn, ops, _now())
+        if dry_run:
+            transaction.rollback()  # what it would do, done and taken back: the same rule says it
+        return Undo(given_up)
 
 
 def list_conflicts(engine: Engine, include_resolved: bool = False) -> list[dict[str, Any]]:

@@ -270,6 +270,10 @@ def _mirror_links(conn: Connection, kind: str, record_id: int, values: Mapping[s
 def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any], now: datetime) -> Row:
     """A record made here: its row under a temporary id, and its create queued."""
     record_id = outbox.queue_create(conn, kind, workspace_id, now)
+    return _insert(conn, kind, record_id, workspace_id, values)
+
+
+def _insert(conn: Connection, kind: str, record_id: int, workspace_id: int, values: Mapping[str, Any]) -> Row:
     full = _normalised(conn, kind, {"id": record_id, "workspace_id": workspace_id, **values})
     stored = to_db(full)
     sql.execute(
@@ -319,6 +323,47 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
             update(conn, ref.source, source_id, {ref.field: records.without_reference(ref, source, [record_id])}, now)
     delete_row(conn, kind, record_id)
     return row
+
+
+def restore(conn: Connection, kind: str, record_id: int, workspace_id: int, state: Mapping[str, Any]) -> Row:
+    """Put a record back to a state Toggl had (an operation's `base`), telling no one: its
+    row is rewritten, or made again if it was deleted here. What it references is kept
+    only if it is still here (a reference to a record deleted since would be refused)."""
+    values: dict[str, Any] = dict(records.from_state(state))
+    for ref in records.references_from(kind):
+        if ref.field in values:
+            gone = [t for t in records.referenced_ids(ref, values) if get(conn, ref.target, t) is None]
+            if gone:
+                values[ref.field] = records.without_reference(ref, values, gone)
+    if get(conn, kind, record_id) is not None:
+        write(conn, kind, record_id, values)
+        return require(conn, kind, record_id)
+    return _insert(conn, kind, record_id, workspace_id, values)
+
+
+def reattach(conn: Connection, kind: str, record_id: int) -> set[tuple[str, int]]:
+    """A record deleted here is back (`restore`): the records that lost their reference to it
+    when it was deleted (`delete`, each an edit queued against a base that still names it)
+    get it back, and an edit left with nothing to send goes; any other edit of theirs stays.
+    Returns the records given their reference back, as (kind, id)."""
+    done: set[tuple[str, int]] = set()
+    for ref in records.references_to(kind):
+        for source_id, ops in outbox.by_record(conn, ref.source).items():
+            waiting = [op for op in ops if op.state is not outbox.State.IN_FLIGHT and op.action is outbox.Action.UPDATE]
+            if not waiting or record_id not in records.referenced_ids(ref, waiting[0].base or {}):
+                continue
+            row = get(conn, ref.source, source_id)
+            if row is None or record_id in records.referenced_ids(ref, row):
+                continue
+            value = sorted({*records.referenced_ids(ref, row), record_id}) if ref.many else record_id
+            if not ref.many and row.get(ref.field) is not None:
+                continue  # it points at something else now: a later edit, kept
+            write(conn, ref.source, source_id, {ref.field: value})
+            done.add((str(ref.source), source_id))
+            state = records.state_of(ref.source, require(conn, ref.source, source_id))
+            if len(waiting) == 1 and state == waiting[0].base:
+                outbox.drop(conn, [waiting[0].id])
+    return done
 
 
 def running_entries(conn: Connection) -> list[Row]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import click
 from togglsync import __version__
 from togglsync.app import App
 from togglsync.config import Settings, load_settings
-from togglsync.errors import DatabaseNotFound, ExitCode, TogglSyncError
+from togglsync.errors import DatabaseNotFound, ExitCode, TogglSyncError, UsageError
 
 # Builds the App of an invocation. `App` unless the caller of the root command
 # passes another as click's `obj` (`cli.main(obj=...)`, `CliRunner().invoke(cli, args, obj=...)`).
@@ -35,6 +36,24 @@ class CliError(click.ClickException):
     @exit_code.setter
     def exit_code(self, value: int) -> None:
         self._exit_code = value
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before deleting; `--yes` skips it. Only a person at a terminal is asked: with
+    standard input a pipe, a file or nothing (cron, ssh, scripts) it refuses at once, in one
+    line, rather than wait for an answer that may never come. "No" stops (exit 1)."""
+    if yes:
+        return
+    refused = "not deleted: pass --yes to delete without asking"
+    if not sys.stdin.isatty():
+        raise UsageError(f"{refused} (no terminal to ask)")
+    try:
+        answer = click.confirm(question, default=False)
+    except click.Abort:
+        raise UsageError(refused) from None
+    if not answer:
+        click.echo("Nothing deleted.")
+        raise click.exceptions.Exit(1)
 
 
 class TogglSyncGroup(click.Group):
@@ -142,6 +161,7 @@ COMMANDS = {
     "stop": "togglsync.cli.tracking:stop",
     "sync": "togglsync.cli.syncing:sync",
     "tags": "togglsync.cli.catalog:tags",
+    "undo": "togglsync.cli.syncing:undo",
     "users": "togglsync.cli.catalog:users",
     "workspaces": "togglsync.cli.catalog:workspaces",
 }

@@ -18,7 +18,7 @@ import click
 from sqlalchemy import Connection
 
 from togglsync import catalog, lookup
-from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import confirm, get_app as _app
 from togglsync.errors import UsageError
 from togglsync.output import output_format_options, render_rows
 from togglsync.records import Kind, format_id
@@ -73,19 +73,6 @@ def _ref(record_id: int | None) -> str | int | None:
 
 def _shown(name: str | None, record_id: int) -> str:
     return f"{name!r} ({format_id(record_id)})"
-
-
-def _confirm(question: str, yes: bool) -> None:
-    """Ask before deleting; --yes skips it. No answer (no terminal) is an error, "no" stops."""
-    if yes:
-        return
-    try:
-        answer = click.confirm(question, default=False)
-    except click.Abort:
-        raise UsageError("not deleted: pass --yes to delete without asking") from None
-    if not answer:
-        click.echo("Nothing deleted.")
-        raise click.exceptions.Exit(1)
 
 
 PENDING_NOTE = "`togglsync sync` sends it to Toggl"
@@ -236,7 +223,7 @@ def projects_rm(ctx: click.Context, project: str, yes: bool, workspace: str | No
     """Delete a project; its time entries are kept without a project (as Toggl does)."""
     project_id, name, uses = _usage(ctx, Kind.PROJECT, project, workspace)
     entries = _entries(uses["time_entry"])
-    _confirm(f"Delete project {_shown(name, project_id)}? {entries} will be left without a project", yes)
+    confirm(f"Delete project {_shown(name, project_id)}? {entries} will be left without a project", yes)
     _store(ctx).delete_project(project_id)
     click.echo(f"Deleted project {_shown(name, project_id)} ({entries} unassigned); {PENDING_NOTE}.")
 
@@ -320,7 +307,7 @@ def clients_rm(ctx: click.Context, client: str, yes: bool, workspace: str | None
     client_id, name, uses = _usage(ctx, Kind.CLIENT, client, workspace)
     n = uses["project"]
     projects_text = f"{n} project{'' if n == 1 else 's'}"
-    _confirm(f"Delete client {_shown(name, client_id)}? {projects_text} will be left without a client", yes)
+    confirm(f"Delete client {_shown(name, client_id)}? {projects_text} will be left without a client", yes)
     _store(ctx).delete_client(client_id)
     click.echo(f"Deleted client {_shown(name, client_id)} ({projects_text} unassigned); {PENDING_NOTE}.")
 
@@ -424,6 +411,6 @@ def tags_rm(ctx: click.Context, tag: str, yes: bool, workspace: str | None) -> N
     """Delete a tag; it is removed from the time entries that carry it."""
     tag_id, name, uses = _usage(ctx, Kind.TAG, tag, workspace)
     entries = _entries(uses["time_entry"])
-    _confirm(f"Delete tag {_shown(name, tag_id)}? It will be removed from {entries}", yes)
+    confirm(f"Delete tag {_shown(name, tag_id)}? It will be removed from {entries}", yes)
     _store(ctx).delete_tag(tag_id)
     click.echo(f"Deleted tag {_shown(name, tag_id)} (removed from {entries}); {PENDING_NOTE}.")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import confirm, get_app as _app
 from togglsync.errors import UsageError
 from togglsync.output import dumps, output_format_options, render_rows
 
@@ -149,10 +149,13 @@ def connections_get(ctx: click.Context, connection_id: str) -> None:
 
 @connections.command("delete")
 @click.argument("connection_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def connections_delete(ctx: click.Context, connection_id: str) -> None:
-    """Delete a connection."""
-    _app(ctx).maton.delete_connection(_connection_id(connection_id))
+def connections_delete(ctx: click.Context, connection_id: str, yes: bool) -> None:
+    """Delete a connection (asks first; Toggl must be authorised again to make a new one)."""
+    wanted = _connection_id(connection_id)
+    confirm(f"Delete Maton connection {connection_id}? Syncing through it stops until you connect again", yes)
+    _app(ctx).maton.delete_connection(wanted)
     click.echo(f"Deleted connection {connection_id}.")
 
 

@@ -18,8 +18,9 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.option("--pull-only", is_flag=True, help="Only pull changes from Toggl.")
 @click.option("--push-only", is_flag=True, help="Only push local changes (still pulls first if a create's outcome is unknown).")
 @click.option("--full", is_flag=True,
-              help="Refresh the whole catalog (workspaces, clients, projects, tags, users) now, and trust a "
-                   "re-sync of entries that finds none left on Toggl (a plain sync refuses to empty the cache).")
+              help="Read everything again: the whole catalog (workspaces, clients, projects, tags, users) and "
+                   "every entry of the last 89 days (and a year ahead); trusts a re-sync that finds no entries "
+                   "left on Toggl (a plain sync refuses to empty the cache).")
 @click.option("--policy", type=click.Choice(["local", "remote"]), default="local", show_default=True,
               help="Which side wins when both changed the same field (the other value goes to `conflicts`).")
 @click.option("--wait", is_flag=True, help="Wait for a running sync to finish instead of exiting with code 3.")
@@ -34,7 +35,7 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
         raise UsageError("--pull-only and --push-only exclude each other")
     app = _app(ctx)
     options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
-                          accept_empty_resync=full)
+                          full_entries=full, accept_empty_resync=full)
     try:
         with sync_lock(app.settings.db_target, wait=wait):
             result = run_sync(app.engine, app.client, options)
@@ -133,11 +134,68 @@ def pending_adopt(ctx: click.Context, op_id: int, toggl_id: int) -> None:
 @click.argument("op_id", type=click.IntRange(0, 2**63 - 1))
 @click.pass_context
 def pending_drop(ctx: click.Context, op_id: int) -> None:
-    """Forget a pending operation (the local row stays as it is; the next full sync corrects it)."""
+    """Give a pending operation up: a record made here goes; a record changed or deleted here is
+    put back as Toggl has it (read again from Toggl, one request, when it answers)."""
     from togglsync.queue import drop_operation
 
-    drop_operation(_app(ctx).engine, op_id)
-    click.echo(f"Operation {op_id} dropped.")
+    app = _app(ctx)
+    dropped = drop_operation(app.engine, op_id)
+    others = [str(i) for i in dropped.op_ids if i != op_id]
+    head = f"Operation {op_id} dropped" + (f" (with {', '.join(others)}: every unsent edit of the record)" if others else "")
+    if not dropped.restored:
+        click.echo(f"{head}: {dropped.describe()} is {dropped.outcome()}.")
+        return
+    failed = _reread(app, dropped)
+    if failed is None:
+        click.echo(f"{head}: {dropped.describe()} is back as Toggl has it (read from Toggl just now).")
+    elif failed is _GONE:
+        click.echo(f"{head}: {dropped.describe()} is removed here: Toggl has it no more (read from Toggl just now).")
+    else:
+        click.echo(f"{head}: {dropped.describe()} is back as Toggl had it at the last sync (not read again: "
+                   f"{failed}); the next sync brings any change made there since.")
+
+
+_GONE = "gone"
+
+
+def _reread(app: Any, dropped: Any) -> str | None:
+    """Read the record of a dropped operation again from Toggl (one request, under the sync
+    lock). None when done; `_GONE` when Toggl has it no more; else why not (offline, no
+    credentials, a sync running)."""
+    from togglsync.errors import TogglSyncError
+    from togglsync.sync.engine import reread, sync_lock
+
+    if dropped.record_id < 0:
+        return "Toggl has not given it an id yet"
+    try:
+        with sync_lock(app.settings.db_target):
+            there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
+    except TogglSyncError as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None if there else _GONE
+
+
+@click.command()
+@click.option("--dry-run", "-n", is_flag=True, help="Say what would be undone, and change nothing.")
+@click.pass_context
+def undo(ctx: click.Context, dry_run: bool) -> None:
+    """Reverse the last local change not pushed yet (all that one command did), and say what it did.
+
+    A record added here goes; one changed or deleted here is back as Toggl has it (a record's
+    edits since the last sync travel together, so all of them are undone). Works offline and
+    sends nothing. A change already pushed is not undone: edit the record, or add it again.
+    """
+    from togglsync.queue import undo_last
+
+    done = undo_last(_app(ctx).engine, dry_run=dry_run)
+    if not done.given_up:
+        click.echo(f"Nothing to undo: {done.reason}.")
+        return
+    for item in done.given_up:
+        if dry_run:
+            click.echo(f"Would undo {item.change()}: it would be {item.outcome()}.")
+        else:
+            click.echo(f"Undid {item.change()}: it is {item.outcome()}.")
 
 
 _CONFLICT_COLUMNS = ["id", "resource", "record_id", "kind", "field", "base_value", "local_value", "remote_value", "kept", "detected_at"]

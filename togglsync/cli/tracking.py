@@ -628,6 +628,11 @@ def rm(ctx, entries, sync_now) -> None:
             store.delete_entry(entry_id)
     for label in labels:
         click.echo(f"Deleted {label}.")
+    if any(entry_id > 0 for entry_id in ids) and not sync_now:
+        # Toggl still has them until the next sync: the delete can be taken back until then.
+        many = len(ids) > 1
+        click.echo(f"Toggl still has {'them' if many else 'it'} until the next sync: `togglsync undo` brings "
+                   f"{'them' if many else 'it'} back.")
     _sync_after(s, sync_now)
 
 

@@ -80,8 +80,10 @@ def apply_records(
     *,
     policy: str,
     now: datetime,
+    rewrite: bool = False,
 ) -> ApplyStats:
-    """Apply server records (live or deleted) of one resource."""
+    """Apply server records (live or deleted) of one resource. A row whose stored `at` is the
+    server's is left alone, unless `rewrite` (`sync --full`: a cache gone wrong is put right)."""
     stats = ApplyStats()
     pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
     to_row = records.row_builder(resource)
@@ -106,7 +108,8 @@ def apply_records(
             merged_ids.add(row["id"])
     stored_ids: set[int] = set()
     if plain_rows:
-        plain_rows, stored_ids = _changed_only(conn, model, plain_rows)
+        changed, stored_ids = _changed_only(conn, model, plain_rows)
+        plain_rows = plain_rows if rewrite else changed
     if plain_rows:
         if _mirrored(resource):
             _local_tag_names(conn, plain_rows)

@@ -61,6 +61,8 @@ class SyncOptions:
     catalog_max_age: timedelta = timedelta(hours=1)
     history_days: int = 89
     force_catalog: bool = False
+    # Every entry of the window read again (`sync --full`; see Puller.full_entry_resync).
+    full_entries: bool = False
     # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
     accept_empty_resync: bool = False
 
@@ -223,7 +225,8 @@ def run_sync(
                 if op.sent_at is not None:
                     look_back[op.resource] = min(op.sent_at, look_back.get(op.resource, op.sent_at))
             try:
-                pulled = puller.pull(force_catalog=options.force_catalog, look_back=look_back, parked_refs=parked_refs)
+                pulled = puller.pull(force_catalog=options.force_catalog, look_back=look_back, parked_refs=parked_refs,
+                                     full_entries=options.full_entries)
                 _merge_pull(result, pulled)
                 catalog_refreshed = pulled.catalog_refreshed
             except TogglSyncError:
@@ -289,6 +292,21 @@ def run_sync(
         # cron mails them (`togglsync pending` lists them).
         result.exit_code = ExitCode.FAILED_OPS
     return result
+
+
+def reread(
+    engine: Engine,
+    client: Toggl,
+    kind: records.Kind,
+    record_id: int,
+    workspace_id: int,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> bool:
+    """Read one record again from Toggl and store it as Toggl has it (removed here when Toggl
+    has it no more): after the user gave a local change of it up. One request; the caller
+    holds the sync lock. Returns whether Toggl has it."""
+    return Puller(engine, client, clock=clock).pull_record(kind, record_id, workspace_id)
 
 
 def open_conflicts(engine: Engine) -> int:

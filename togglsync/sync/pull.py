@@ -97,10 +97,11 @@ class Puller:
 
     def pull(
         self, *, force_catalog: bool = False, look_back: Mapping[records.Kind, datetime] | None = None,
-        parked_refs: bool = False,
+        parked_refs: bool = False, full_entries: bool = False,
     ) -> PullResult:
         """Entries since the cursor, and the catalog when due (`parked_refs`: parked edits
         wait for a refresh, see plan.parked_step; the entries' own reasons come first).
+        `full_entries` (`sync --full`): every entry of the re-sync window read again.
         `look_back`: per kind, the moment a create in flight was sent; what changed since
         then is read too (deleted records included), whatever the cursor."""
         result = PullResult()
@@ -116,7 +117,14 @@ class Puller:
             # An earlier run stored the catalog but stopped (budget, quota) before the
             # workspace members: fetch them first, or a tight budget never gets there.
             self.pull_users(result)
-        self.pull_entries(result, entries_cursor, reach=look_back.get(records.Kind.TIME_ENTRY))
+        reach = look_back.get(records.Kind.TIME_ENTRY)
+        if full_entries:
+            self.full_entry_resync(result, rewrite=True)
+        if not full_entries or reach is not None:
+            # (A create in flight also wants the deleted entries since its send: a re-sync lists none.)
+            with self.engine.connect() as conn:
+                entries_cursor = get_cursor(conn, ENTRIES_CURSOR) if full_entries else entries_cursor
+            self.pull_entries(result, entries_cursor, reach=reach)
         for kind, sent_at in sorted(look_back.items()):
             changed_since = remote.endpoints(kind).changed_since if kind in remote.ENDPOINTS else None
             if changed_since is not None:
@@ -137,6 +145,27 @@ class Puller:
             if decision.refresh:
                 self.pull_catalog(result, with_users=decision.users_too)
         return result
+
+    def pull_record(self, kind: records.Kind, record_id: int, workspace_id: int) -> bool:
+        """One record read again, as Toggl has it now (the user gave a local change of it up):
+        stored, or removed here when Toggl has it no more. One request (`remote.Endpoints.fetch`).
+        Returns whether Toggl has it."""
+        fetch = remote.endpoints(kind).fetch
+        if fetch is None or record_id < 0:
+            raise ValueError(f"{kind} {record_id} cannot be read again from Toggl")
+        table = records.spec(kind).table
+        try:
+            found = _expect_list([fetch(self.client, workspace_id, record_id)], table)
+        except NotFound:
+            found = []
+        with self.engine.begin() as conn:
+            if found:
+                stats = apply_records(conn, kind, found, policy=self.policy, now=self.clock())
+                if kind is records.Kind.TIME_ENTRY:
+                    self._one_timer(conn, stats)
+            elif not outbox.for_record(conn, kind, record_id):
+                rows.delete_records(conn, kind, [record_id])
+        return bool(found) and not records.is_deleted(found[0])
 
     def catalog_stored_at(self) -> datetime | None:
         """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
@@ -179,8 +208,9 @@ class Puller:
         if stats.upserted or stats.merged:
             rows.one_timer(conn, self.clock())
 
-    def full_entry_resync(self, result: PullResult) -> None:
+    def full_entry_resync(self, result: PullResult, *, rewrite: bool = False) -> None:
         """The last `history_days` of entries; local rows in that window that the server lacks go.
+        `rewrite` (`sync --full`): every entry is stored again, whatever its `at` says.
 
         The answer can be tens of megabytes: it is spooled to a temporary file,
         then parsed and stored in batches inside one transaction, so memory
@@ -216,7 +246,8 @@ class Puller:
                     for batch in _batches(stream, ENTRY_BATCH):
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
-                        stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy, now=self.clock()))
+                        stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
+                                                now=self.clock(), rewrite=rewrite))
                         seen.update(int(r["id"]) for r in batch)  # validated by apply_records
                 except JSONStreamError as exc:
                     raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None

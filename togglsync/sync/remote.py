@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
-from togglsync.errors import QuotaSnapshot
+from togglsync.errors import NotFound, QuotaSnapshot
 from togglsync.records import Kind
 
 Record = dict[str, Any]
@@ -51,6 +51,11 @@ class Toggl(Protocol):
     def download_time_entries(
         self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str
     ) -> None: ...
+
+    # one record (putting back one the user gave a local change of up)
+    def time_entry(self, entry_id: int, meta: bool = False) -> Record: ...
+    def project(self, wid: int, project_id: int) -> Record: ...
+    def client(self, wid: int, client_id: int) -> Record: ...
 
     # push
     def create_time_entry(self, wid: int, body: Mapping[str, Any]) -> Record: ...
@@ -108,6 +113,16 @@ class Endpoints:
     listing: Callable[[Toggl, int], Iterable[Any]] | None = None
     # Named kinds only: the account's records changed since a moment (UNIX seconds), deleted included.
     changed_since: Callable[[Toggl, int], Iterable[Any]] | None = None
+    # One record by workspace and id (NotFound when Toggl has none): one request.
+    fetch: Callable[[Toggl, int, int], Any] | None = None
+
+
+def _fetch_tag(toggl: Toggl, wid: int, tag_id: int) -> Any:
+    """Toggl has no GET of one tag: the workspace's list, one request."""
+    for tag in toggl.tags(wid):
+        if isinstance(tag, dict) and tag.get("id") == tag_id:
+            return tag
+    raise NotFound(404, f"no tag {tag_id} in workspace {wid}")
 
 
 def _update_client(toggl: Toggl, wid: int, client_id: int, body: Record) -> Any:
@@ -129,6 +144,7 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         create=lambda t, wid, body: t.create_time_entry(wid, body),
         update=lambda t, wid, rid, body: t.update_time_entry(wid, rid, body),
         delete=lambda t, wid, rid: t.delete_time_entry(wid, rid),
+        fetch=lambda t, wid, rid: t.time_entry(rid),
     ),
     Kind.PROJECT: Endpoints(
         create=lambda t, wid, body: t.create_project(wid, body),
@@ -137,6 +153,7 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         delete=lambda t, wid, rid: t.delete_project(wid, rid, te_deletion_mode="unassign"),
         listing=lambda t, wid: t.iter_projects(wid),
         changed_since=lambda t, since: t.my_projects(since=since),
+        fetch=lambda t, wid, rid: t.project(wid, rid),
     ),
     Kind.CLIENT: Endpoints(
         create=lambda t, wid, body: t.create_client(wid, body),
@@ -144,6 +161,7 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         delete=lambda t, wid, rid: t.delete_client(wid, rid),
         listing=lambda t, wid: t.clients(wid, status="both"),
         changed_since=lambda t, since: t.my_clients(since=since),
+        fetch=lambda t, wid, rid: t.client(wid, rid),
     ),
     Kind.TAG: Endpoints(
         create=lambda t, wid, body: t.create_tag(wid, body),
@@ -151,6 +169,7 @@ ENDPOINTS: dict[Kind, Endpoints] = {
         delete=lambda t, wid, rid: t.delete_tag(wid, rid),
         listing=lambda t, wid: t.tags(wid),
         changed_since=lambda t, since: t.my_tags(since=since),
+        fetch=_fetch_tag,
     ),
 }
 
