@@ -244,3 +244,15 @@ def test_a_busy_port_is_one_error_line_naming_port(tmp_path):
     assert done.stderr.strip() == (f"Error: port {port} on 127.0.0.1 is in use: choose another with --port "
                                    "(--port 0 picks a free one)")
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"format": 99}'])
+def test_a_state_file_that_cannot_be_used_is_one_error_line(tmp_path, content):
+    state = tmp_path / ("missing-dir/sim.json" if content is None else "sim.json")
+    if content is not None:
+        state.write_text(content)
+    done = subprocess.run([*TOGGLSYNC, "simulator", "--port", "0", "--entries", "1", "--state", str(state)],
+                          capture_output=True, text=True, timeout=60, env=clean_env())
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --state: "), done.stderr

@@ -82,6 +82,17 @@ def save(state: SimState, seed: SeedInfo, path: Path) -> None:
         raise
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before serving, a state file that could not be saved when the server stops."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise StateFileError(f"cannot save to {path}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK):
+        raise StateFileError(f"cannot save to {path}: {folder} is not writable")
+    if Path(path).is_dir():
+        raise StateFileError(f"cannot save to {path}: it is a directory")
+
+
 def load(state: SimState, path: Path) -> SeedInfo:
     """Fill an empty `state` from `path`; returns the seeded account's SeedInfo."""
     try:

@@ -224,6 +224,8 @@ def run_forever(
     Raises PortInUse when the port is taken, persist.StateFileError for a bad file.
     """
     out = out or sys.stdout
+    if state_file is not None:
+        persist.check_writable(Path(state_file))
     sim = Simulator(
         entries=entries,
         plan=plan,
@@ -263,6 +265,12 @@ def run_forever(
         pass
     finally:
         sim.stop()
-        sim.save()
+        try:
+            saved = sim.save()
+        except OSError as error:
+            print(f"Error: cannot save the simulator's state to {sim.state_file}: {error.strerror}", file=sys.stderr)
+        else:
+            if saved is not None:
+                print(f"# Saved the account to {saved}.", file=out)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
