@@ -98,10 +98,18 @@ class Cli:
 def same_as_server(cli_data, server_response):
     """What the CLI printed is the server's JSON (credentials in it are redacted, see test_cli_security)."""
     assert server_response.status_code == 200
-    expected = server_response.json()
-    if isinstance(expected, dict) and expected.get("api_token"):
-        expected["api_token"] = "********"
-    assert cli_data == expected
+    assert cli_data == redacted(server_response.json())
+
+
+def redacted(value):
+    """A credential under any key records.is_secret_field names (a user's or a workspace's api_token) is blanked."""
+    from togglsync.records import is_secret_field
+
+    if isinstance(value, dict):
+        return {k: "********" if is_secret_field(k) and isinstance(v, str) and v else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
 
 
 @pytest.fixture(params=[(v, s) for v in VARIANTS for s in STYLES], ids=lambda p: f"{p[0]}/{p[1]}")

@@ -111,10 +111,25 @@ class Settings:
                 value = "********" if value else None
             elif isinstance(value, Path):
                 value = str(value)
+            elif f.name == "db" and value:
+                value = without_password(value)
             out[f.name] = {"value": value, "source": self.sources.get(f.name, "default")}
         out["api_url"]["effective"] = self.root_url
-        out["db"]["effective"] = self.db_target
+        out["db"]["effective"] = without_password(self.db_target)
         return out
+
+
+def without_password(target: str) -> str:
+    """A database URL with its password shown as `***` (a file path as it is)."""
+    if "://" not in target:
+        return target
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(a database URL togglsync cannot read)"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

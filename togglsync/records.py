@@ -427,7 +427,7 @@ def _validated(what: str) -> Callable[[_Row], _Row]:
             if not isinstance(record, dict):
                 raise BadResponse(200, f"expected a {what} record (an object), got {type(record).__name__}")
             try:
-                return build(*args, **kwargs)
+                row = build(*args, **kwargs)
             except (_FieldError, KeyError, OverflowError) as error:
                 which = record.get("id")
                 named = f" {which}" if isinstance(which, int) and not isinstance(which, bool) else ""
@@ -435,6 +435,11 @@ def _validated(what: str) -> Callable[[_Row], _Row]:
                 if isinstance(error, OverflowError):
                     detail = "a time or duration is out of range"
                 raise BadResponse(200, f"malformed {what} record{named}: {detail}") from None
+            # One rule for every table: no credential is stored (a workspace's `api_token` too).
+            raw = row.get("raw")
+            if isinstance(raw, dict):
+                row["raw"] = without_secrets(raw)
+            return row
 
         return checked  # type: ignore[return-value]
 
@@ -558,8 +563,8 @@ def workspace_user_row(workspace_id: int, record: dict[str, Any]) -> dict[str, A
 
 @_validated("account")
 def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
-    # GET /me answers with the user's `api_token`: credentials are never stored (tests/test_security.py).
-    core = {k: v for k, v in record.items() if k not in _RELATED and not is_secret_field(k)}
+    # GET /me answers with the user's `api_token`: `_validated` strips it (tests/test_security.py).
+    core = {k: v for k, v in record.items() if k not in _RELATED}
     return {
         "id": _as_int(record["id"], "id"),
         "email": _opt_str(record.get("email"), "email"),
@@ -573,15 +578,61 @@ def account_row(record: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
     }
 
 
-# Fields of `GET /me` that are credentials: never stored. The rule migration 0004 applied
-# to databases written before it (spelled out there too: migrations do not import us).
-# Not "*password*": GET /me has a harmless boolean `has_password`.
+# --- secrets: one rule for what is stored, printed and logged ----------------------------------
+#
+# Keys of an API record that hold a credential: GET /me's `api_token`, a workspace's
+# `api_token`, anything named like a token or key. Never stored (every row builder's
+# `raw` goes through `without_secrets`), never printed (`togglsync api`, error lines
+# and the --debug log go through `redact`). Migrations 0004 and 0006 applied the rule
+# to databases written before it (spelled out there: migrations do not import us).
+# Top-level keys only; not "*password*": GET /me has a harmless boolean `has_password`.
 _SECRET_NAMES = frozenset({"api_token", "api_key", "apikey", "password"})
+REDACTED = "********"
 
 
+@functools.lru_cache(maxsize=4096)  # a record's keys repeat; a hostile server's cannot grow it
 def is_secret_field(key: str) -> bool:
     name = key.lower()
     return name in _SECRET_NAMES or "token" in name
+
+
+def without_secrets(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without its secret keys (the same object when it has none)."""
+    if not any(map(is_secret_field, record)):
+        return record
+    return {k: v for k, v in record.items() if not is_secret_field(k)}
+
+
+# `"<key>": "<value>"` in JSON text (an error quoting a body, a logged line).
+_JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,64})"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+
+
+def _blank(text: str, secret: str) -> str:
+    """`text` without `secret`, nor any start of it of 16 characters or more (a quote cut short: `_short`)."""
+    if len(secret) < 16:
+        return text.replace(secret, REDACTED)
+    head, parts, i = secret[:16], [], 0
+    while (j := text.find(head, i)) >= 0:
+        k = j + len(head)
+        while k < len(text) and k - j < len(secret) and text[k] == secret[k - j]:
+            k += 1
+        parts += [text[i:j], REDACTED]
+        i = k
+    return "".join(parts) + text[i:]
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Text with every given secret value, and the value of every secret key it quotes as JSON, blanked."""
+    for secret in secrets:
+        if secret:
+            text = _blank(text, secret)
+    if '"' not in text:
+        return text
+    return _JSON_PAIR.sub(
+        lambda m: f'"{m["key"]}": "{REDACTED}"' if is_secret_field(m["key"]) else m[0], text
+    )
+
+
 # Lists `GET /me?with_related_data=true` embeds; not part of the account row's raw JSON.
 _RELATED = frozenset({"clients", "projects", "tags", "tasks", "time_entries", "workspaces"})
 

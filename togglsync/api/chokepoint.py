@@ -28,6 +28,7 @@ from togglsync.api.responses import api_error, decode_json, network_error
 from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
 from togglsync.api.transport import MatonAuth
 from togglsync.errors import ApiError, BadRequest, BudgetExhausted, ConfigError, NoMatonConnection
+from togglsync.records import redact
 
 log = logging.getLogger("togglsync.api")
 
@@ -178,16 +179,17 @@ class Chokepoint:
         return self._scrubbed(error)
 
     def _scrubbed(self, error: ApiError) -> ApiError:
-        """The error with our credentials blanked out of its message (a gateway may echo headers)."""
-        if any(s in str(error) or s in error.message for s in _secrets(self.auth)):
-            error.message = self.scrub(error.message)
-            error.args = (self.scrub(str(error)),)
+        """The error with credentials blanked out of its message (a gateway may echo headers,
+        a body excerpt may quote a record's `api_token`): `records.redact`, the one rule."""
+        text, message = str(error), error.message
+        clean_text, clean_message = self.scrub(text), self.scrub(message)
+        if (clean_text, clean_message) != (text, message):
+            error.message = clean_message
+            error.args = (clean_text,)
         return error
 
     def scrub(self, text: str) -> str:
-        for secret in _secrets(self.auth):
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, _secrets(self.auth))
 
     def _note_date(self, response: requests.Response) -> None:
         value = response.headers.get("Date")

@@ -21,8 +21,10 @@ from togglsync.output import dumps, render_rows
 def login(ctx: click.Context, maton: bool) -> None:
     """Store credentials after checking them with one request (GET /me).
 
-    The secret is read from a hidden prompt (or standard input) and written to
-    the config file with mode 0600.
+    The secret is read from a hidden prompt, or as one line from standard input
+    when that is not a terminal (`pass show toggl | togglsync login`), and
+    written to the config file with mode 0600. With `togglsync --connection ID
+    login --maton` the key is checked through that connection, and both are kept.
     """
     from togglsync.config import with_overrides
 
@@ -50,7 +52,11 @@ def login(ctx: click.Context, maton: bool) -> None:
     trial = new_app(ctx, with_overrides(app.settings, transport=transport, **{key: secret}))
     me = trial.client.me()
     trial.close()
-    update_config_file(app.settings.config_file, {key: secret, "transport": transport})
+    changes = {key: secret, "transport": transport}
+    if maton and app.settings.sources.get("maton_connection") == "option":
+        # `togglsync --connection ID login --maton` checked the key through that connection: keep both.
+        changes["maton_connection"] = app.settings.maton_connection
+    update_config_file(app.settings.config_file, changes)
     click.echo(f"Logged in as {me.get('fullname') or '?'} <{me.get('email') or '?'}> "
                f"({transport}); credentials saved to {app.settings.config_file}")
 

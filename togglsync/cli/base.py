@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -16,6 +16,7 @@ from togglsync import __version__
 from togglsync.app import App
 from togglsync.config import Settings, load_settings
 from togglsync.errors import DatabaseNotFound, ExitCode, TogglSyncError, UsageError
+from togglsync.records import redact
 
 # Builds the App of an invocation. `App` unless the caller of the root command
 # passes another as click's `obj` (`cli.main(obj=...)`, `CliRunner().invoke(cli, args, obj=...)`).
@@ -77,7 +78,10 @@ class TogglSyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TogglSyncError as exc:
-            raise CliError(one_line(exc), exc.exit_code) from None
+            raise CliError(scrubbed(one_line(exc)), exc.exit_code) from None
+        except CliError as exc:
+            # A command's own CliError may quote a TogglSyncError (`--sync`): the same rule.
+            raise CliError(scrubbed(exc.message), exc.exit_code) from None
         except UnicodeEncodeError as exc:
             # Bytes that are not UTF-8 in an argument (a Latin-1 terminal): Python keeps them as
             # surrogates, which nothing can store or send.
@@ -98,7 +102,7 @@ class TogglSyncGroup(click.Group):
             translated = storage_error(exc, _database_file(ctx))
             if translated is None:
                 raise
-            raise CliError(one_line(translated), translated.exit_code) from None
+            raise CliError(scrubbed(one_line(translated)), translated.exit_code) from None
 
 
 def one_line(exc: BaseException) -> str:
@@ -172,11 +176,47 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 @dataclass
 class Invocation:
-    """The root context's object: the global options, and the App built from them on first use."""
+    """The root context's object: the global options, and the App built from them on first use.
+
+    `secrets`: every credential an App of this invocation was given (`login` tries one
+    that is not configured yet); error lines and the --debug log never show them."""
 
     options: dict[str, Any]
     make_app: AppFactory = App
     app: App | None = None
+    secrets: set[str] = field(default_factory=set)
+
+
+def configured_secrets(ctx: click.Context) -> set[str]:
+    """The credentials this invocation used or could use: what must never be printed."""
+    invocation = ctx.find_root().obj
+    if not isinstance(invocation, Invocation):
+        return set()
+    found = set(invocation.secrets)
+    try:
+        settings = load_settings(invocation.options)
+    except TogglSyncError:
+        return found
+    return found | {s for s in (settings.api_token, settings.maton_api_key) if s}
+
+
+def scrubbed(text: str) -> str:
+    """Text for the terminal without any credential (error lines, a sync's refusals):
+    `records.redact` with the secrets this invocation has, the rule the --debug log follows."""
+    ctx = click.get_current_context(silent=True)
+    return redact(text, configured_secrets(ctx) if ctx is not None else ())
+
+
+class _RedactingFilter(logging.Filter):
+    """The --debug log through `records.redact`, the rule error lines follow."""
+
+    def __init__(self, secrets: set[str]):
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage(), self.secrets), ()
+        return True
 
 
 def get_app(ctx: click.Context) -> App:
@@ -191,6 +231,7 @@ def get_app(ctx: click.Context) -> App:
 def new_app(ctx: click.Context, settings: Settings) -> App:
     """An App on these settings, built like this invocation's; the caller closes it."""
     invocation: Invocation = ctx.find_root().obj
+    invocation.secrets.update(s for s in (settings.api_token, settings.maton_api_key) if s)
     return invocation.make_app(settings)
 
 
@@ -210,10 +251,13 @@ def new_app(ctx: click.Context, settings: Settings) -> App:
 @click.pass_context
 def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, timezone, debug) -> None:
     """Offline-first local sync cache for Toggl Track."""
+    invocation = Invocation({}, ctx.obj or App)
     if debug:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_RedactingFilter(invocation.secrets))
         logging.getLogger("togglsync").setLevel(logging.DEBUG)
-    options = {
+    invocation.options = {
         "home": home,
         "db": db,
         "transport": transport,
@@ -221,6 +265,6 @@ def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, time
         "maton_connection": maton_connection,
         "timezone": timezone,
     }
-    ctx.obj = Invocation(options, ctx.obj or App)
+    ctx.obj = invocation
 
 

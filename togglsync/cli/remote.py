@@ -73,26 +73,24 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
         click.echo(dumps(_redact_secrets(response.data, app.settings)))
 
 
-# Response fields that hold a credential (GET /me answers with the user's api_token).
-_SECRET_FIELDS = frozenset({"api_token"})
-_REDACTED = "********"
-
-
 def _redact_secrets(data: Any, settings: Any) -> Any:
-    """The response with credentials blanked: tokens never reach our output, even from GET /me."""
+    """The response with credentials blanked: tokens never reach our output, even from GET /me.
+
+    Which keys are credentials is `records.is_secret_field`, the rule the database and error lines follow."""
+    from togglsync.records import REDACTED, is_secret_field, redact
+
     secrets = [s for s in (settings.api_token, settings.maton_api_key) if s]
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
             return {
-                k: (_REDACTED if k in _SECRET_FIELDS and isinstance(v, str) and v else walk(v))
+                k: (REDACTED if is_secret_field(k) and isinstance(v, str) and v else walk(v))
                 for k, v in value.items()
             }
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, _REDACTED)
+            return redact(value, secrets) if any(s in value for s in secrets) else value
         return value
 
     return walk(data)

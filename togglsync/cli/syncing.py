@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import scrubbed
 from togglsync.errors import ExitCode, UsageError
 from togglsync.output import dumps, output_format_options, render_rows
 
@@ -49,9 +50,9 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
         click.echo(f"Interrupted: {what}; run `togglsync sync` again to finish.", err=True)
         ctx.exit(ExitCode.INTERRUPTED)
     if as_json:
-        click.echo(dumps(result.as_dict()))
+        click.echo(scrubbed(dumps(result.as_dict())))
         if result.error:
-            click.echo(f"Error: {result.error}", err=True)
+            click.echo(f"Error: {scrubbed(result.error)}", err=True)
     else:
         render_result(result, quiet=quiet)
     ctx.exit(result.exit_code)
@@ -68,11 +69,11 @@ def render_result(result: Any, *, quiet: bool = False) -> None:
         return
     click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
     for failure in result.failures:
-        click.echo(f"  failed: {failure}", err=True)
+        click.echo(f"  failed: {scrubbed(failure)}", err=True)
     if result.parked:
         click.echo(result.parked_line(), err=True)
     if result.error:
-        click.echo(f"Error: {result.error}", err=True)
+        click.echo(f"Error: {scrubbed(result.error)}", err=True)
 
 
 PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ class AccountRules(Store):
             created_at=created,
             at=created,
         )
+        workspace.api_token = hashlib.sha256(f"workspace:{workspace.id}:{created.isoformat()}".encode()).hexdigest()[:32]
         self.workspaces[workspace.id] = workspace
         return workspace
 

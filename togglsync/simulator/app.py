@@ -15,16 +15,18 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from . import ctrl_routes, toggl_routes
+from . import admin_routes, ctrl_routes, toggl_routes
 from .calls import EMPTY, Call, Reply
 from .faults import FaultPlan, FaultRule
 from .limits import LeakyBucket, QuotaBook
@@ -54,7 +56,12 @@ class Target:
     normalized_path: str
 
 
+ADMIN_PREFIX = "/_sim"
+
+
 def classify(path: str) -> Target:
+    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        return Target("admin", "admin", path[len(ADMIN_PREFIX) :] or "/")
     transport, rest = "direct", path
     if path == MATON_PREFIX or path.startswith(MATON_PREFIX + "/"):
         transport, rest = "maton", path[len(MATON_PREFIX) :] or "/"
@@ -86,20 +93,38 @@ class SimApp:
         rate_limit: float | None = None,
         burst: int = 3,
         retry_after_header: bool = True,
+        latency: float = 0.0,
     ):
         self.state = state
         self.clock = state.clock
         self.log = RequestLog()
         self.faults = FaultPlan()
         self.quotas = QuotaBook(state.clock, enforce=quotas, user_quota=user_quota, org_quota=org_quota)
-        self.bucket = LeakyBucket(state.clock, rate=rate_limit, burst=burst) if rate_limit else None
+        self.burst = burst
+        self.rate_limit: float | None = None
+        self.bucket: LeakyBucket | None = None
+        self.set_rate_limit(rate_limit)
         self.retry_after_header = retry_after_header
+        # Real seconds added before every API answer (a slow network, a slow Toggl).
+        self.latency = latency
+        # For the admin endpoints (admin_routes.py): who "another device" acts as, how to save.
+        self.acting_user_id: int | None = None
+        self.save_state: Callable[[], Any] | None = None
+
+    def set_rate_limit(self, rate: float | None) -> None:
+        """Answer 429 beyond `rate` requests per second per credential (None: never)."""
+        self.rate_limit = rate
+        self.bucket = LeakyBucket(self.state.clock, rate=rate, burst=self.burst) if rate else None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         arrived = self.clock.now()
         target = classify(request.path)
         body, body_is_json = _read_json(request)
+        if target.api == "admin":
+            return self._to_response(self._admin(request, target, body, body_is_json))(environ, start_response)
+        if self.latency:
+            time.sleep(self.latency)  # real time on purpose, as a fault's latency
 
         fault = self.faults.take(request.method, target.normalized_path)
         if fault is not None and fault.latency:
@@ -178,6 +203,43 @@ class SimApp:
         reply.headers.update(quota_headers)
         return reply, pool
 
+    def _admin(self, request: Request, target: Target, body: Any, body_is_json: bool) -> Reply:
+        """The practice server's own endpoints (admin_routes.py): not Toggl's, never logged or limited."""
+        if not _from_loopback(request):
+            return _error(403, "the simulator's admin endpoints answer loopback clients only")
+        adapter = admin_routes.ADMIN.bind("simulator")
+        try:
+            handler, args = adapter.match(target.normalized_path, method=request.method)
+        except MethodNotAllowed:
+            return _error(405, f"{request.method} is not supported on {request.path}")
+        except NotFound:
+            return _no_route(request)
+        try:
+            if not body_is_json:
+                raise SimError(400, "Invalid JSON input")
+            return _as_reply(handler(self, body, **args))
+        except SimError as error:
+            return _error(error.status, error.message, error.headers)
+
+    def act_as_user(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """A Toggl v9 request by the seeded user from elsewhere: the routes' rules, no quota, fault or log."""
+        if self.acting_user_id is None:
+            raise SimError(409, "no user to act as")
+        path, _, query = path.partition("?")
+        adapter = ROUTES["v9"].bind("simulator")
+        try:
+            handler, args = adapter.match(path, method=method)
+        except MethodNotAllowed:
+            return 405, f"{method} is not supported on {path}"
+        except NotFound:
+            return 404, f"simulator: no route for {method} {path}"
+        call = Call(state=self.state, query=MultiDict(parse_qsl(query)), body=body, user_id=self.acting_user_id)
+        try:
+            reply = _as_reply(handler(call, **args))
+        except SimError as error:
+            return error.status, error.message
+        return reply.status, None if reply.body is EMPTY else reply.body
+
     def _authenticate(self, request: Request, target: Target) -> tuple[int, str]:
         """(user id, credential for the rate limit), or the transport's auth error."""
         header = request.headers.get("Authorization", "")
@@ -248,6 +310,11 @@ class SimApp:
             response.headers[name] = value
         response.headers["Date"] = email.utils.format_datetime(self.clock.now(), usegmt=True)
         return response
+
+
+def _from_loopback(request: Request) -> bool:
+    address = request.remote_addr or ""
+    return address.startswith("127.") or address in ("::1", "localhost")
 
 
 def _read_json(request: Request) -> tuple[Any, bool]:

@@ -44,6 +44,8 @@ class Workspace:
     created_at: datetime
     at: datetime
     max_data_retention_days: int = -1  # -1: reports reach back without limit
+    # Toggl's workspace objects carry a (legacy) workspace API token: a credential the client must not keep.
+    api_token: str | None = None
 
 
 @dataclass(slots=True)

@@ -182,7 +182,7 @@ def workspace(store: Store, record: Workspace, *, user_id: int) -> dict[str, Any
         "reports_collapse": True,
         "rounding": 1,
         "rounding_minutes": 0,
-        "api_token": None,
+        "api_token": record.api_token,
         "at": tf.fmt_at_offset(record.at),
         "logo_url": "https://assets.track.toggl.com/images/workspace.jpg",
         "ical_url": "",

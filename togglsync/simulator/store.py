@@ -11,7 +11,7 @@ import functools
 import threading
 import unicodedata
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, TypeVar
 
 from .clock import SimClock
@@ -44,6 +44,28 @@ ID_BASES = {
 }
 
 
+# A simulator run as a practice server (`togglsync simulator`) takes ids from the wall
+# clock instead: ID_BASES plus this many ids per second since ID_EPOCH, so a run started
+# later hands out larger ids than an earlier one did (Toggl's ids grow over time, and
+# the client relies on it), as long as the earlier run made fewer records of a kind
+# than this rate times the time between the two starts (500 seeded entries: half a second).
+ID_RATES = {
+    "organization": 10,
+    "workspace": 10,
+    "user": 10,
+    "client": 50,
+    "project": 50,
+    "tag": 50,
+    "time_entry": 1000,
+}
+ID_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+def clock_id(kind: str, unix_seconds: float) -> int:
+    """The smallest id a clock-driven simulator hands out for `kind` at this moment."""
+    return ID_BASES[kind] + max(0, int((unix_seconds - ID_EPOCH) * ID_RATES[kind]))
+
+
 def locked(method: F) -> F:
     """Run a SimState method under the state's lock."""
 
@@ -70,6 +92,8 @@ class Store:
         self.maton_keys: dict[str, MatonKey] = {}
         self.connections: dict[str, Connection] = {}
         self._next_ids = dict(ID_BASES)
+        # Set (to time.time) by a practice server: ids follow the wall clock (see ID_RATES).
+        self.id_clock: Callable[[], float] | None = None
         self._last_at: datetime | None = None
         self._running_by_user: dict[int, int] = {}
         # Bumped on every change; lets derived data (project totals, report rows) be cached.
@@ -91,8 +115,25 @@ class Store:
 
     def new_id(self, kind: str) -> int:
         value = self._next_ids[kind]
+        if self.id_clock is not None:
+            value = max(value, clock_id(kind, self.id_clock()))
         self._next_ids[kind] = value + 1
         return value
+
+    def next_ids(self) -> dict[str, int]:
+        """The next id of each kind (saved with the account: persist.py)."""
+        return dict(self._next_ids)
+
+    def last_at(self) -> datetime | None:
+        return self._last_at
+
+    def restore_ids(self, next_ids: dict[str, int], last_at: datetime | None) -> None:
+        """Go on from a saved account: its next ids, and stamps after its last one."""
+        for kind, value in next_ids.items():
+            if kind in self._next_ids:
+                self._next_ids[kind] = max(self._next_ids[kind], int(value))
+        if last_at is not None:
+            self.note_at(last_at)
 
     def reserve_id(self, kind: str, value: int) -> None:
         """Keep generated ids above an id chosen by the caller."""
