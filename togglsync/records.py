@@ -621,11 +621,12 @@ def _blank(text: str, secret: str) -> str:
     return "".join(parts) + text[i:]
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Text with every given secret value, and the value of every secret key it quotes as JSON, blanked."""
+def redact(text: str, secrets: Iterable[object] = ()) -> str:
+    """Text with every given secret value, and the value of every secret key it quotes as JSON, blanked.
+    (A value that is not text, a number typed into the config file, is blanked as its text.)"""
     for secret in secrets:
         if secret:
-            text = _blank(text, secret)
+            text = _blank(text, str(secret))
     if '"' not in text:
         return text
     return _JSON_PAIR.sub(
