@@ -21,7 +21,7 @@ from togglsync import catalog, lookup
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import UsageError
 from togglsync.output import output_format_options, render_rows
-from togglsync.records import Kind, format_id
+from togglsync.records import Kind, format_id, public_id
 # Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
 IDS = ("id", "user_id", "organization_id", "color")
 
@@ -66,9 +66,7 @@ def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> 
 
 def _ref(record_id: int | None) -> str | int | None:
     """An id as the CLI accepts it back: Toggl's as a number, an unsynced one as "L<n>"."""
-    if record_id is None:
-        return None
-    return format_id(record_id) if record_id < 0 else record_id
+    return public_id(record_id)
 
 
 def _shown(name: str | None, record_id: int) -> str:

@@ -218,6 +218,13 @@ def _fmt_id(record_id: int) -> str:
     return format_id(record_id)
 
 
+def _public_id(record_id: int | None) -> int | str | None:
+    """An id in --json/--csv: a number for Toggl's, "L<n>" for an unsynced record (README, Ids)."""
+    from togglsync.records import public_id
+
+    return public_id(record_id)
+
+
 def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: bool = False) -> int:
     """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
     from togglsync import lookup
@@ -447,9 +454,9 @@ def status(ctx, as_json) -> None:
     if as_json:
         click.echo(dumps({
             "running": None if running is None else {
-                "id": _fmt_id(running["id"]),
+                "id": _public_id(running["id"]),
                 "description": running["description"],
-                "project_id": None if running["project_id"] is None else _fmt_id(running["project_id"]),
+                "project_id": _public_id(running["project_id"]),
                 "tags": list(running["tags"] or []),
                 "billable": bool(running["billable"]),
                 "start": running["start"].astimezone(tz),
@@ -712,8 +719,8 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     if fmt in ("json", "csv"):
         data = [{
             **r,
-            "id": _fmt_id(r["id"]),
-            "project_id": None if r["project_id"] is None else _fmt_id(r["project_id"]),
+            "id": _public_id(r["id"]),
+            "project_id": _public_id(r["project_id"]),
             "start": r["start"].isoformat(),
             "stop": r["stop"].isoformat() if r["stop"] else None,
             "duration": _duration(r["seconds"]),
