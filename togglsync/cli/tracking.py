@@ -68,6 +68,13 @@ def _tag_option(func):
     )(func)
 
 
+def _allow_long_option(func):
+    return click.option(
+        "--allow-long", is_flag=True,
+        help="Accept an entry longer than 24 hours (refused otherwise: usually a start on the wrong day).",
+    )(func)
+
+
 def _create_option(func):
     return click.option(
         "--create", is_flag=True,
@@ -174,6 +181,29 @@ def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     from togglsync import rows
 
     return rows.require(conn, "time_entry", entry_id)
+
+
+def _what_changed(s: _Session, conn: Connection, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """`description: "a" -> "b"`, one line per field an edit changed (times as one span)."""
+    from togglsync.catalog import name_of
+
+    def project(row: dict[str, Any]) -> str:
+        pid = row.get("project_id")
+        return "(none)" if pid is None else str(name_of(conn, "project", pid) or _fmt_id(pid))
+
+    shown = {
+        "description": lambda row: f'"{row["description"]}"' if row.get("description") else "(none)",
+        "project": project,
+        "tags": lambda row: ", ".join(f"#{t}" for t in row.get("tags") or []) or "(none)",
+        "billable": lambda row: "yes" if row.get("billable") else "no",
+        "times": lambda row: _span(s, row),
+    }
+    lines = []
+    for field, show in shown.items():
+        old, new = show(before), show(after)
+        if old != new:
+            lines.append(f"{field}: {old} -> {new}")
+    return lines or ["nothing changed: it was so already"]
 
 
 def _span(s: _Session, row: dict[str, Any]) -> str:
@@ -503,11 +533,13 @@ def status(ctx, as_json) -> None:
 @_project_option
 @_tag_option
 @click.option("--billable", is_flag=True, help="Mark the entry billable.")
+@_allow_long_option
 @_create_option
 @_workspace_option
 @_sync_option
 @click.pass_context
-def add(ctx, description, start_text, stop_text, duration, project, tags, billable, create, workspace, sync_now) -> None:
+def add(ctx, description, start_text, stop_text, duration, project, tags, billable, allow_long, create, workspace,
+        sync_now) -> None:
     """Add a finished entry: --start and --stop or --duration (a running timer is `start`)."""
     from togglsync import lookup
 
@@ -525,7 +557,7 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
         created = refs.apply(store)
         entry = store.add_entry(
             description, start=start_at, stop=stop_at, duration=seconds, project_id=refs.project_id,
-            tag_ids=refs.tag_ids, billable=billable, workspace_id=refs.workspace_id, tz=s.tz,
+            tag_ids=refs.tag_ids, billable=billable, workspace_id=refs.workspace_id, tz=s.tz, allow_long=allow_long,
         )
     _print_created(created)
     with s.db.snapshot() as conn:
@@ -551,12 +583,16 @@ def _split_tags(text: str) -> list[str]:
               help="New stop (stops a running entry); a time without a date is on the entry's day.")
 @click.option("--duration", metavar="DURATION", help=f"New length, moving the stop, {DURATION_HELP}.")
 @click.option("--billable/--no-billable", default=None, help="Mark billable or not.")
+@_allow_long_option
 @_create_option
 @_sync_option
 @click.pass_context
 def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags, start_text, stop_text,
-         duration, billable, create, sync_now) -> None:
-    """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the most recent entry)."""
+         duration, billable, allow_long, create, sync_now) -> None:
+    """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the entry started latest).
+
+    It prints which entry it changed and what changed (before -> after).
+    """
     from togglsync import lookup
 
     s = _Session(ctx)
@@ -600,11 +636,14 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
         elif add_tags:
             changes["add_tag_ids"] = refs.tag_ids
         updated = store.edit_entry(
-            entry_id, remove_tag_ids=removed, start=new_start, stop=new_stop, duration=seconds, tz=s.tz, **changes
+            entry_id, remove_tag_ids=removed, start=new_start, stop=new_stop, duration=seconds, tz=s.tz,
+            allow_long=allow_long, **changes
         )
     _print_created(created)
     with s.db.snapshot() as conn:
         click.echo(f"Updated {_label(conn, updated)} {_span(s, updated)}.")
+        for line in _what_changed(s, conn, row, updated):
+            click.echo(f"  {line}")
     _sync_after(s, sync_now)
 
 
