@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from togglsync.cli.base import CliError
+from togglsync.cli.base import CliError, note_pushed
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
 
@@ -177,6 +177,15 @@ def _label(conn: Connection, row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _entry_id(conn: Connection, value: str) -> int:
+    """An entry named on the command line (Toggl id, L<n>, -N); an L<n> pushed since is said so."""
+    from togglsync import lookup
+
+    entry_id = lookup.entry_id(conn, value)
+    note_pushed(value, entry_id)
+    return entry_id
+
+
 def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     from togglsync import rows
 
@@ -259,7 +268,9 @@ def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: 
     """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
     from togglsync import lookup
 
-    return lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
+    found = lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
+    note_pushed(value, found)
+    return found
 
 
 # The option that names a record of each kind, for messages.
@@ -277,6 +288,8 @@ def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int
     if not create:
         return _existing(conn, kind, wid, text, can_create=True)
     found = lookup.find_id(conn, kind, wid, text)
+    if found is not None:
+        note_pushed(text, found)
     if found is None and re.fullmatch(r"[Ll]?\d+", text):
         # An id that is not there is a typo, never a name to create.
         raise UsageError(f"no {kind} with id {text} in this workspace (--create makes names, not ids)")
@@ -416,7 +429,7 @@ def continue_(ctx, entry, at, sync_now) -> None:
         _not_an_option(entry)
     start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
-        entry_id = lookup.entry_id(conn, entry) if entry is not None else None
+        entry_id = _entry_id(conn, entry) if entry is not None else None
         running = timer.running_entry(conn)
     new = s.store.continue_entry(entry_id, start=start_at, tz=s.tz)
     _report_started(s, new, running)
@@ -609,7 +622,7 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
         project = None
     replace = tag_list is not None or bool(tags)
     with s.db.snapshot() as conn:
-        entry_id = lookup.entry_id(conn, entry)
+        entry_id = _entry_id(conn, entry)
         row = _entry(conn, entry_id)
         wid = row["workspace_id"]
         day = s.local_date(row["start"])
@@ -662,7 +675,7 @@ def rm(ctx, entries, sync_now) -> None:
         _not_an_option(value)
     with s.db.snapshot() as conn:
         # All resolved before any is deleted: `rm -1 -2` means the two most recent entries.
-        ids = list(dict.fromkeys(lookup.entry_id(conn, value) for value in entries))
+        ids = list(dict.fromkeys(_entry_id(conn, value) for value in entries))
         rows = [_entry(conn, entry_id) for entry_id in ids]
         labels = [f"{_label(conn, row)} {_span(s, row)}" for row in rows]
     with s.store.batch() as store:
