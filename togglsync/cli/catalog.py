@@ -72,7 +72,7 @@ def _ref(record_id: int | None) -> str | int | None:
     return public_id(record_id)
 
 
-def _client(conn: Connection, value: str, workspace: int) -> int:
+def _client_id(conn: Connection, value: str, workspace: int) -> int:
     """A project's client, named by -c (name, Toggl id or L<n>)."""
     client_id = lookup.resolve(conn, Kind.CLIENT, value, workspace)[0]
     note_pushed(value, client_id)
@@ -193,7 +193,7 @@ def projects_add(ctx: click.Context, name: str, client: str | None, color: str |
     """Create a project (offline; it gets a local id L<n> until synced)."""
     with _app(ctx).engine.connect() as conn:
         wid = lookup.workspace_id(conn, workspace)
-        client_id = _client(conn, client, wid) if client is not None else None
+        client_id = _client_id(conn, client, wid) if client is not None else None
     row = _store(ctx).create_project(
         name, client_id=client_id, color=color, billable=billable, is_private=not public, workspace_id=wid
     )
@@ -228,7 +228,7 @@ def projects_edit(ctx: click.Context, project: str, name: str | None, client: st
         project_id, wid = _resolve(conn, Kind.PROJECT, workspace, project)
         if client is not None:
             none = client.strip().lower() in ("", "none")
-            values["client_id"] = None if none else _client(conn, client, wid)
+            values["client_id"] = None if none else _client_id(conn, client, wid)
     if not values:
         raise UsageError("nothing to change: give --name, --client, --color, --billable, --public or --archive")
     row = _store(ctx).edit_project(project_id, **values)
