@@ -141,9 +141,10 @@ MAX_LENGTH = timedelta(hours=24)
 
 
 def check_length(start: datetime, end: datetime, *, allow_long: bool = False, running: bool = False,
-                 tz: tzinfo | None = None) -> None:
-    """An entry from `start` to `end` (now, for a running one) lasts at most MAX_LENGTH, unless `allow_long`."""
-    if allow_long or end - start <= MAX_LENGTH:
+                 was: timedelta | None = None, tz: tzinfo | None = None) -> None:
+    """An entry from `start` to `end` (now, for a running one) lasts at most MAX_LENGTH, unless
+    `allow_long`; an edit of one that already lasted longer (`was`) may keep or shorten it."""
+    if allow_long or end - start <= max(MAX_LENGTH, was or MAX_LENGTH):
         return
     length = format_duration(int((end - start).total_seconds()))
     what = f"would have run {length} since {_shown(start, tz, day=end)}" if running else (
@@ -202,8 +203,11 @@ def edited_times(
         return {}
     begin = truncate(start) if start is not None else row["start"]
     running = row["duration"] < 0
+    # How long it lasted (a running one: has run) before this edit.
+    was = (now - row["start"]) if running else timedelta(seconds=max(0, row["duration"]))
     if stop is not None or duration is not None:
-        end = span(begin, truncate(stop) if stop is not None else None, duration, tz=tz, allow_long=allow_long)
+        end = span(begin, truncate(stop) if stop is not None else None, duration, tz=tz, allow_long=True)
+        check_length(begin, end, allow_long=allow_long, was=was, tz=tz)
         if running and end > now:
             raise UsageError(
                 f"the stop ({_shown(end, tz, day=now)}) is in the future: a running timer can't stop later than now"
@@ -214,7 +218,7 @@ def edited_times(
                 f"the start ({_shown(begin, tz, day=now)}) is in the future: a running timer can't start later than now"
             )
         if start is not None:
-            check_length(begin, now, allow_long=allow_long, running=True, tz=tz)
+            check_length(begin, now, allow_long=allow_long, running=True, was=was, tz=tz)
         return {"start": begin}
     else:
         end = row["stop"] if row["stop"] is not None else begin + timedelta(seconds=row["duration"])
@@ -223,5 +227,5 @@ def edited_times(
             raise UsageError(
                 f"the new start ({_shown(begin, tz, day=day)}) is after the entry's stop ({_shown(end, tz, day=day)})"
             )
-        check_length(begin, end, allow_long=allow_long, tz=tz)
+        check_length(begin, end, allow_long=allow_long, was=was, tz=tz)
     return {"start": begin, "stop": end, "duration": int((end - begin).total_seconds())}
