@@ -191,9 +191,9 @@ def test_calendar_edges_in_the_cli_are_refused_and_write_nothing(synced, args, t
 def test_entries_at_the_supported_edges_work_everywhere(synced, tz):
     env = {"TOGGLSYNC_TZ": tz}
     for args in (
-        ("add", "last", "--start", "9998-12-31 23:59", "--duration", "1000h"),
+        ("add", "last", "--start", "9998-12-31 23:59", "--duration", "1000h", "--allow-long"),
         ("add", "first", "--start", "0002-01-01 00:00", "--duration", "1h"),
-        ("edit", "-1", "--start", "9998-12-31 23:00", "--duration", "1000h"),
+        ("edit", "-1", "--start", "9998-12-31 23:00", "--duration", "1000h", "--allow-long"),
         ("log", "--from", "0002-01-01", "--to", "9998-12-31"),
         ("log", "--from", "9998-12-31", "--to", "9998-12-31", "--json"),
         ("report", "--by", "day", "--from", "9998-12-01", "--to", "9998-12-31", "--chart"),

@@ -313,7 +313,7 @@ def test_the_cli_opens_a_database_from_0001_and_reads_it(db_file):
     finally:
         engine.dispose()
 
-    assert status["running"]["id"] == "4290254980"
+    assert status["running"]["id"] == 4290254980  # a Toggl id is a number in --json (README, Ids)
     assert status["running"]["description"] == "Läuft gerade"
     assert 25 * 60 <= status["running"]["seconds"] < 35 * 60
     assert status["timezone"] == "Europe/Berlin"
@@ -323,10 +323,10 @@ def test_the_cli_opens_a_database_from_0001_and_reads_it(db_file):
     logged = json.loads(run_cli("log", "--from", "2025-03-03", "--to", "2025-03-04", "--json"))
     assert [(e["id"], e["date"], e["start"], e["seconds"], e["project"], e["tags"], e["description"])
             for e in logged] == [
-        ("4290254971", "2025-03-03", "2025-03-03T09:00:00+01:00", 5400, "Website relaunch — 2025",
+        (4290254971, "2025-03-03", "2025-03-03T09:00:00+01:00", 5400, "Website relaunch — 2025",
          ["urgent", "café"], "Überarbeitung der Startseite ✓"),
-        ("4290254972", "2025-03-03", "2025-03-03T14:00:00+01:00", 2730, None, ["日本語"], None),
-        ("9007199254740993", "2025-03-04", "2025-03-04T10:00:00+01:00", 1200,
+        (4290254972, "2025-03-03", "2025-03-03T14:00:00+01:00", 2730, None, ["日本語"], None),
+        (9007199254740993, "2025-03-04", "2025-03-04T10:00:00+01:00", 1200,
          "Intern'; DROP TABLE projects;--", [], "emoji 🚀 and 'single' \"double\" quotes"),
         ("L1", "2025-03-04", "2025-03-04T11:00:00+01:00", 600, "Neues Projekt", ["urgent"], "Offline erstellt"),
     ]

@@ -45,6 +45,7 @@ TABLES = {
     "pending_operations",
     "conflicts",
     "tz_offsets",
+    "id_map",
 }
 
 

@@ -459,7 +459,8 @@ class SyncModel(RuleBasedStateMachine):
         row = rnd.choice(rows)
         project, _ = self._refs(rnd)
         duration = max(60, (row["duration"] or 60) + rnd.choice([-600, 300, 900]))
-        self.store.add_entry(row["description"], start=row["start"], duration=duration, project_id=project)
+        self.store.add_entry(row["description"], start=row["start"], duration=duration, project_id=project,
+                             allow_long=True)  # a copy of an entry that may be long
         self.copies[row["description"]] = self.copies.get(row["description"], 0) + 1
 
     @rule(rnd=RANDOM)

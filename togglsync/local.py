@@ -96,10 +96,13 @@ class LocalStore:
         billable: bool = False,
         workspace_id: int | None = None,
         tz: tzinfo | None = None,
+        allow_long: bool = False,
     ) -> dict[str, Any]:
-        """Add a finished entry: give `stop` or `duration` (seconds), or both if they agree."""
+        """Add a finished entry: give `stop` or `duration` (seconds), or both if they agree.
+        More than 24 hours is refused unless `allow_long`."""
         start = truncate(start)
-        stop = truncate(timer.span(start, truncate(stop) if stop is not None else None, duration, tz=tz))
+        stop = truncate(timer.span(start, truncate(stop) if stop is not None else None, duration, tz=tz,
+                                   allow_long=allow_long))
         tag_ids = sorted(set(tag_ids))
         description = records.clean_description(description)
         with self.engine.begin() as conn:
@@ -132,13 +135,15 @@ class LocalStore:
         duration: int | None = None,
         billable: Any = _UNSET,
         tz: tzinfo | None = None,
+        allow_long: bool = False,
     ) -> dict[str, Any]:
         """Change an entry; what is not given stays as it is.
 
         Tags: `tag_ids` replaces them (else the current ones are kept), then
         `add_tag_ids` are added and `remove_tag_ids` removed. Times: a new
         `start` keeps the stop where it is; `stop` or `duration` (seconds) ends
-        the entry, stopping it when running (see `timer.edited_times`).
+        the entry, stopping it when running (see `timer.edited_times`); new times
+        that make it last more than 24 hours are refused unless `allow_long`.
         `tz`: the zone in which error messages show times (default UTC).
         """
         now = self.clock()
@@ -153,7 +158,9 @@ class LocalStore:
             if project_id is not self._UNSET:
                 timer.check_refs(conn, row["workspace_id"], project_id, ())
                 values["project_id"] = project_id
-            values.update(timer.edited_times(row, start=start, stop=stop, duration=duration, now=now, tz=tz))
+            values.update(timer.edited_times(
+                row, start=start, stop=stop, duration=duration, now=now, tz=tz, allow_long=allow_long
+            ))
             if tag_ids is not self._UNSET or add or remove:
                 replace = None if tag_ids is self._UNSET else (tag_ids or ())
                 values["tag_ids"] = records.edited_tags(row["tag_ids"] or (), replace=replace, add=add, remove=remove)

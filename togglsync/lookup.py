@@ -4,7 +4,9 @@ Names match case-insensitively within a workspace; an unknown name is an
 error that suggests the closest existing names. Records created offline and
 not pushed yet have negative ids in the database and are written `L<n>` on
 the command line (`L5` is id -5), so they never clash with `-1`, `-2`...
-which count back from the most recent entry.
+which count back from the most recent entry. Once pushed, `L5` still names
+the record: `rows.rewrite_id` keeps the pair in `id_map`, and `pushed_as`
+reads it (the CLI says "L5 was pushed; it is now 4100000502").
 """
 
 from __future__ import annotations
@@ -109,10 +111,11 @@ def resolve(
         raise UsageError(f"there is a {label} {text!r} in several workspaces: pass -w/--workspace")
     table = records.spec(kind).table
     if workspace is not None and _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
-        elsewhere = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (parse_id(text),))
+        record_id = _current_id(conn, kind, text)
+        elsewhere = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (record_id,))
         if elsewhere is not None:
             if not strict:
-                return parse_id(text), int(elsewhere)
+                return record_id, int(elsewhere)
             raise UsageError(
                 f"{label} {text} is in {_workspace_label(conn, int(elsewhere))}, not {_workspace_label(conn, workspace)}"
             )
@@ -129,6 +132,31 @@ def resolve(
 _ID = re.compile(r"[Ll]?\d+")
 
 
+def pushed_as(conn: Connection, kind: str, local_id: int) -> int | None:
+    """The Toggl id a record created offline as `local_id` (negative) got when pushed, if it was."""
+    if local_id >= 0:
+        return None
+    found = sql.scalar(conn, "SELECT toggl_id FROM id_map WHERE kind = ? AND local_id = ?", (str(kind), local_id))
+    return None if found is None else int(found)
+
+
+def _current_id(conn: Connection, kind: str, text: str) -> int:
+    """The id `text` names now: `L5`, once pushed, is the Toggl id it got; else as written."""
+    record_id = parse_id(text)
+    table = records.spec(kind).table
+    if record_id < 0 and sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)) is None:
+        return pushed_as(conn, kind, record_id) or record_id
+    return record_id
+
+
+def pushed_note(text: str, record_id: int) -> str | None:
+    """What to tell a person who named a record by the `L<n>` it had before its push."""
+    value = (text or "").strip()
+    if re.fullmatch(r"[Ll]\d+", value) and record_id > 0:
+        return f"{value.upper()} was pushed; it is now {record_id}"
+    return None
+
+
 def _matches(conn: Connection, kind: str, text: str, workspaces: list[int]) -> list[tuple[int, int]]:
     """(id, workspace) of the records this text names in these workspaces: by id first, else by name."""
     table = records.spec(kind).table
@@ -136,7 +164,7 @@ def _matches(conn: Connection, kind: str, text: str, workspaces: list[int]) -> l
     found: list[tuple[int, int]] = []
     for workspace in workspaces:
         if _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
-            record_id = parse_id(text)
+            record_id = _current_id(conn, kind, text)
             if sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ? AND workspace_id = ?", (record_id, workspace)):
                 found.append((record_id, workspace))
                 continue
@@ -161,8 +189,10 @@ def entry_id(conn: Connection, value: str) -> int:
             count = sql.scalar(conn, "SELECT count(*) FROM time_entries")
             raise UsageError(f"there is no entry {text}: only {count} entries")
         return int(found)
-    record_id = parse_id(text)
+    record_id = _current_id(conn, records.Kind.TIME_ENTRY, text)
     if sql.first(conn, "SELECT 1 FROM time_entries WHERE id = ?", (record_id,)) is None:
+        if record_id > 0 and record_id != parse_id(text):
+            raise UsageError(f"{text.upper()} was pushed as {record_id}, which is no longer here (deleted)")
         raise UsageError(f"no time entry {text}")
     return record_id
 

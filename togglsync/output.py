@@ -37,9 +37,20 @@ def csv_value(value: Any) -> Any:
     """A value for a CSV cell: NULL is empty, a BLOB is hex."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON writes them, not Python's True/False
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     return value
+
+
+def _csv_cell(value: Any) -> Any:
+    """A listing's value in CSV: booleans true/false, numbers as they are, lists joined."""
+    if value is None or isinstance(value, (bool, bytes, bytearray, memoryview)):
+        return csv_value(value)
+    if isinstance(value, (int, float)):
+        return value
+    return _cell(value)
 
 
 def _cell(value: Any) -> str:
@@ -74,7 +85,7 @@ def render_rows(
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([_cell(r.get(c)) if not isinstance(r.get(c), (int, float)) else r.get(c) for c in columns])
+            writer.writerow([_csv_cell(r.get(c)) for c in columns])
     else:
         from rich.console import Console
         from rich.table import Table

@@ -213,6 +213,14 @@ def format_id(record_id: int) -> str:
     return f"L{-record_id}" if record_id < 0 else str(record_id)
 
 
+def public_id(record_id: int | None) -> int | str | None:
+    """An id in --json and --csv: a Toggl id is a number, an unsynced record's the string `L<n>`
+    (never the database's negative id, which the CLI reads as -N, the Nth most recent entry)."""
+    if record_id is None:
+        return None
+    return format_id(record_id) if record_id < 0 else int(record_id)
+
+
 # SQLite's INTEGER: anything past it cannot be an id (and would overflow the driver).
 MAX_ID = 2**63 - 1
 

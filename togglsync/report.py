@@ -22,7 +22,7 @@ from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, to_utc_text
 from togglsync.errors import UsageError
-from togglsync.records import format_ts
+from togglsync.records import format_ts, public_id
 
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
@@ -405,7 +405,7 @@ def row_dict(report: Report, row: ReportRow) -> dict[str, Any]:
 
     out: dict[str, Any] = {report.by: row.key}
     if report.by in ("project", "client", "tag"):
-        out[f"{report.by}_id"] = row.id
+        out[f"{report.by}_id"] = public_id(row.id)
     out.update(
         seconds=row.seconds,
         hours=round(row.seconds / 3600, 2),
@@ -430,8 +430,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "now": format_ts(report.now),
         "filters": {
             "workspace_id": report.filters.workspace_id,
-            "project_ids": list(report.filters.project_ids),
-            "tag_ids": list(report.filters.tag_ids),
+            "project_ids": [public_id(i) for i in report.filters.project_ids],
+            "tag_ids": [public_id(i) for i in report.filters.tag_ids],
         },
         "rows": [row_dict(report, row) for row in report.rows],
         "total": {

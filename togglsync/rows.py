@@ -146,9 +146,14 @@ def mirror_tags(conn: Connection, rows: Iterable[Mapping[str, Any]], *, stored: 
 # --- ids, detaching, deleting ---------------------------------------------------------------------
 
 
-def rewrite_id(conn: Connection, kind: str, old: int, new: int) -> None:
+def rewrite_id(conn: Connection, kind: str, old: int, new: int, now: datetime) -> None:
     """Replace a temporary id by Toggl's everywhere: the row, every reference to it
-    (records.REFERENCES), and the pending operations and their bases."""
+    (records.REFERENCES), and the pending operations and their bases. The pair is kept
+    in `id_map`, so `L5` still names the record once pushed (`lookup`)."""
+    sql.execute(
+        conn, "INSERT OR REPLACE INTO id_map (kind, local_id, toggl_id, pushed_at) VALUES (?, ?, ?, ?)",
+        (str(kind), old, new, timestamp_to_db(now)),
+    )
     sql.execute(conn, f"UPDATE {_table(kind)} SET id = ? WHERE id = ?", (new, old))
     for ref in records.references_to(kind):
         source = _table(ref.source)
@@ -479,7 +484,7 @@ def adopt(conn: Connection, op: outbox.Operation, server_row: Row, now: datetime
     kind, old_id, new_id = op.resource, op.record_id, int(server_row["id"])
     if old_id != new_id:
         delete_row(conn, kind, new_id)
-        rewrite_id(conn, kind, old_id, new_id)
+        rewrite_id(conn, kind, old_id, new_id, now)
     outbox.settle(conn, op.id)
     take_server_version(conn, kind, new_id, server_row, (op.fingerprint or {}).get("sent"), now)
     return new_id

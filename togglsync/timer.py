@@ -6,7 +6,8 @@ transaction, so there is one implementation of the rules. As with every
 offline edit, the row changes at once and an operation is queued (`outbox`).
 
 The rules (a timer starts and stops no later than now, an entry never ends
-before it starts, a stop and a duration must agree...) raise `UsageError`;
+before it starts, a stop and a duration must agree, an added or edited entry
+lasts at most 24 hours unless `allow_long`...) raise `UsageError`;
 their messages show times in `tz` when given (the CLI's display zone), else
 in UTC.
 """
@@ -134,9 +135,29 @@ def check_stop(running: Mapping[str, Any], stop: datetime, *, now: datetime, tz:
         raise UsageError(f"the stop ({_shown(stop, tz, day=now)}) is in the future: a timer can't stop later than now")
 
 
-def span(start: datetime, stop: datetime | None, duration: int | None, *, tz: tzinfo | None = None) -> datetime:
+# An entry added or edited to last longer than this is almost always a mistake (a start
+# on the wrong day, `-1` naming another entry than meant): refused unless `allow_long`.
+MAX_LENGTH = timedelta(hours=24)
+
+
+def check_length(start: datetime, end: datetime, *, allow_long: bool = False, running: bool = False,
+                 was: timedelta | None = None, tz: tzinfo | None = None) -> None:
+    """An entry from `start` to `end` (now, for a running one) lasts at most MAX_LENGTH, unless
+    `allow_long`; an edit of one that already lasted longer (`was`) may keep or shorten it."""
+    if allow_long or end - start <= max(MAX_LENGTH, was or MAX_LENGTH):
+        return
+    length = format_duration(int((end - start).total_seconds()))
+    what = f"would have run {length} since {_shown(start, tz, day=end)}" if running else (
+        f"would last {length} ({_shown(start, tz, day=end)} to {_shown(end, tz, day=start)})"
+    )
+    raise UsageError(f"the entry {what}, more than 24 hours: pass --allow-long if you mean it")
+
+
+def span(start: datetime, stop: datetime | None, duration: int | None, *, tz: tzinfo | None = None,
+         allow_long: bool = False) -> datetime:
     """A finished entry's stop, from its start and a stop and/or a duration (seconds); refuses
-    a stop before the start and a stop and a duration that disagree."""
+    a stop before the start, a stop and a duration that disagree, and more than 24 hours
+    unless `allow_long`."""
     if stop is None and duration is None:
         raise UsageError("give a stop time or a duration")
     if stop is not None and stop < start:
@@ -146,6 +167,7 @@ def span(start: datetime, stop: datetime | None, duration: int | None, *, tz: tz
         )
     if duration is None:
         assert stop is not None
+        check_length(start, stop, allow_long=allow_long, tz=tz)
         return stop
     if duration < 0:
         raise UsageError("the duration can't be negative")
@@ -155,6 +177,7 @@ def span(start: datetime, stop: datetime | None, duration: int | None, *, tz: tz
             f"the stop ({_shown(stop, tz, day=start, seconds=True)}) and the duration ({format_duration(int(duration))}) "
             f"disagree (the start plus the duration is {_shown(end, tz, day=start, seconds=True)}): give one of them"
         )
+    check_length(start, end, allow_long=allow_long, tz=tz)
     return end
 
 
@@ -166,20 +189,25 @@ def edited_times(
     duration: int | None = None,
     now: datetime,
     tz: tzinfo | None = None,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
     """The start, stop and duration an entry gets from a new start, stop and/or duration ({} for none).
 
     A new stop or duration ends the entry (and stops it, when running): a
     running one no later than now. Otherwise the stop stays where it is, so a
     new start must not be after it; a running entry's start stays no later
-    than now.
+    than now. The entry lasts (a running one: has run) at most 24 hours unless
+    `allow_long`.
     """
     if start is None and stop is None and duration is None:
         return {}
     begin = truncate(start) if start is not None else row["start"]
     running = row["duration"] < 0
+    # How long it lasted (a running one: has run) before this edit.
+    was = (now - row["start"]) if running else timedelta(seconds=max(0, row["duration"]))
     if stop is not None or duration is not None:
-        end = span(begin, truncate(stop) if stop is not None else None, duration, tz=tz)
+        end = span(begin, truncate(stop) if stop is not None else None, duration, tz=tz, allow_long=True)
+        check_length(begin, end, allow_long=allow_long, was=was, tz=tz)
         if running and end > now:
             raise UsageError(
                 f"the stop ({_shown(end, tz, day=now)}) is in the future: a running timer can't stop later than now"
@@ -189,6 +217,8 @@ def edited_times(
             raise UsageError(
                 f"the start ({_shown(begin, tz, day=now)}) is in the future: a running timer can't start later than now"
             )
+        if start is not None:
+            check_length(begin, now, allow_long=allow_long, running=True, was=was, tz=tz)
         return {"start": begin}
     else:
         end = row["stop"] if row["stop"] is not None else begin + timedelta(seconds=row["duration"])
@@ -197,4 +227,5 @@ def edited_times(
             raise UsageError(
                 f"the new start ({_shown(begin, tz, day=day)}) is after the entry's stop ({_shown(end, tz, day=day)})"
             )
+        check_length(begin, end, allow_long=allow_long, was=was, tz=tz)
     return {"start": begin, "stop": end, "duration": int((end - begin).total_seconds())}

@@ -228,6 +228,19 @@ def get_app(ctx: click.Context) -> App:
     return invocation.app
 
 
+def note_pushed(text: str | None, record_id: int) -> None:
+    """Say once, on stderr, that the `L<n>` a person typed was pushed and has a Toggl id now
+    (the command acts on that record): stdout stays the command's output (--json...)."""
+    from togglsync.lookup import pushed_note
+
+    note = pushed_note(text or "", record_id)
+    ctx = click.get_current_context(silent=True)
+    said: set[str] = set() if ctx is None else ctx.find_root().meta.setdefault("togglsync.pushed_notes", set())
+    if note is not None and note not in said:
+        said.add(note)
+        click.echo(f"{note}.", err=True)
+
+
 def new_app(ctx: click.Context, settings: Settings) -> App:
     """An App on these settings, built like this invocation's; the caller closes it."""
     invocation: Invocation = ctx.find_root().obj

@@ -19,9 +19,10 @@ from sqlalchemy import Connection
 
 from togglsync import catalog, lookup
 from togglsync.cli.base import confirm, get_app as _app
+from togglsync.cli.base import note_pushed
 from togglsync.errors import UsageError
 from togglsync.output import output_format_options, render_rows
-from togglsync.records import Kind, format_id
+from togglsync.records import Kind, format_id, public_id
 # Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
 IDS = ("id", "user_id", "organization_id", "color")
 
@@ -61,14 +62,21 @@ def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> 
     Names are looked up in the chosen workspace; an id is also found in
     another workspace when -w was not given.
     """
-    return lookup.resolve(conn, kind, value, lookup.workspace_id(conn, workspace), strict=workspace is not None)
+    found = lookup.resolve(conn, kind, value, lookup.workspace_id(conn, workspace), strict=workspace is not None)
+    note_pushed(value, found[0])
+    return found
 
 
 def _ref(record_id: int | None) -> str | int | None:
     """An id as the CLI accepts it back: Toggl's as a number, an unsynced one as "L<n>"."""
-    if record_id is None:
-        return None
-    return format_id(record_id) if record_id < 0 else record_id
+    return public_id(record_id)
+
+
+def _client_id(conn: Connection, value: str, workspace: int) -> int:
+    """A project's client, named by -c (name, Toggl id or L<n>)."""
+    client_id = lookup.resolve(conn, Kind.CLIENT, value, workspace)[0]
+    note_pushed(value, client_id)
+    return client_id
 
 
 def _shown(name: str | None, record_id: int) -> str:
@@ -172,7 +180,7 @@ def projects_add(ctx: click.Context, name: str, client: str | None, color: str |
     """Create a project (offline; it gets a local id L<n> until synced)."""
     with _app(ctx).engine.connect() as conn:
         wid = lookup.workspace_id(conn, workspace)
-        client_id = lookup.resolve(conn, Kind.CLIENT, client, wid)[0] if client is not None else None
+        client_id = _client_id(conn, client, wid) if client is not None else None
     row = _store(ctx).create_project(
         name, client_id=client_id, color=color, billable=billable, is_private=not public, workspace_id=wid
     )
@@ -207,7 +215,7 @@ def projects_edit(ctx: click.Context, project: str, name: str | None, client: st
         project_id, wid = _resolve(conn, Kind.PROJECT, workspace, project)
         if client is not None:
             none = client.strip().lower() in ("", "none")
-            values["client_id"] = None if none else lookup.resolve(conn, Kind.CLIENT, client, wid)[0]
+            values["client_id"] = None if none else _client_id(conn, client, wid)
     if not values:
         raise UsageError("nothing to change: give --name, --client, --color, --billable, --public or --archive")
     row = _store(ctx).edit_project(project_id, **values)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from togglsync.cli.base import database_found, get_app
+from togglsync.cli.base import database_found, get_app, note_pushed
 from togglsync.errors import UsageError
 from togglsync.output import csv_value, output_format_options
 
@@ -263,10 +263,15 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
         tz = display_tz(conn, app.settings.timezone)
         start, end, period_name = _report_range(conn, period, from_, to, tz, now)
         wid = workspace_id(conn, workspace) if workspace else None
+        def named(kind: str, value: str) -> int:
+            found = lookup.resolve(conn, kind, value, wid)[0]
+            note_pushed(value, found)
+            return found
+
         filters = Filters(
             workspace_id=wid,
-            project_ids=tuple(dict.fromkeys(lookup.resolve(conn, "project", p, wid)[0] for p in projects)),
-            tag_ids=tuple(dict.fromkeys(lookup.resolve(conn, "tag", t, wid)[0] for t in tags)),
+            project_ids=tuple(dict.fromkeys(named("project", p) for p in projects)),
+            tag_ids=tuple(dict.fromkeys(named("tag", t) for t in tags)),
         )
         return summarize(conn, by=by, start=start, end=end, tz=tz, now=now, filters=filters), period_name
 

@@ -82,12 +82,11 @@ PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "er
 def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
     """The outbox as people read it: an unsynced record as L<n> (a string), never its negative id."""
     from togglsync.queue import list_pending
-    from togglsync.records import format_id
+    from togglsync.records import public_id
 
     rows = list_pending(_app(ctx).engine)
     for row in rows:
-        if row["record_id"] < 0:
-            row["record_id"] = format_id(row["record_id"])
+        row["record_id"] = public_id(row["record_id"])
     return rows
 
 
@@ -202,15 +201,24 @@ def undo(ctx: click.Context, dry_run: bool) -> None:
 _CONFLICT_COLUMNS = ["id", "resource", "record_id", "kind", "field", "base_value", "local_value", "remote_value", "kept", "detected_at"]
 
 
+def _conflict_rows(ctx: click.Context, include_resolved: bool = False) -> list[dict[str, Any]]:
+    """Conflicts as people read them: an unsynced record as L<n>, like `pending`."""
+    from togglsync.queue import list_conflicts
+    from togglsync.records import public_id
+
+    rows = list_conflicts(_app(ctx).engine, include_resolved=include_resolved)
+    for row in rows:
+        row["record_id"] = public_id(row["record_id"])
+    return rows
+
+
 @click.group(invoke_without_command=True)
 @output_format_options
 @click.pass_context
 def conflicts(ctx: click.Context, fmt: str) -> None:
     """Fields both sides changed, and edits lost to deletions on Toggl (default: list open ones)."""
     if ctx.invoked_subcommand is None:
-        from togglsync.queue import list_conflicts
-
-        render_rows(list_conflicts(_app(ctx).engine), _CONFLICT_COLUMNS, fmt)
+        render_rows(_conflict_rows(ctx), _CONFLICT_COLUMNS, fmt)
 
 
 @conflicts.command("list")
@@ -219,9 +227,7 @@ def conflicts(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def conflicts_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
     """List conflicts."""
-    from togglsync.queue import list_conflicts
-
-    render_rows(list_conflicts(_app(ctx).engine, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt)
+    render_rows(_conflict_rows(ctx, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt)
 
 
 @conflicts.command("resolve")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from togglsync.cli.base import CliError
+from togglsync.cli.base import CliError, note_pushed
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
 
@@ -65,6 +65,13 @@ def _tag_option(func):
     return click.option(
         "-t", "--tag", "tags", multiple=True, metavar="NAME|ID",
         help="Tag by name (case-insensitive) or id; repeat for several.",
+    )(func)
+
+
+def _allow_long_option(func):
+    return click.option(
+        "--allow-long", is_flag=True,
+        help="Accept an entry longer than 24 hours (refused otherwise: usually a start on the wrong day).",
     )(func)
 
 
@@ -174,10 +181,42 @@ def _label(conn: Connection, row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _entry_id(conn: Connection, value: str) -> int:
+    """An entry named on the command line (Toggl id, L<n>, -N); an L<n> pushed since is said so."""
+    from togglsync import lookup
+
+    entry_id = lookup.entry_id(conn, value)
+    note_pushed(value, entry_id)
+    return entry_id
+
+
 def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     from togglsync import rows
 
     return rows.require(conn, "time_entry", entry_id)
+
+
+def _what_changed(s: _Session, conn: Connection, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """`description: "a" -> "b"`, one line per field an edit changed (times as one span)."""
+    from togglsync.catalog import name_of
+
+    def project(row: dict[str, Any]) -> str:
+        pid = row.get("project_id")
+        return "(none)" if pid is None else str(name_of(conn, "project", pid) or _fmt_id(pid))
+
+    shown = {
+        "description": lambda row: f'"{row["description"]}"' if row.get("description") else "(none)",
+        "project": project,
+        "tags": lambda row: ", ".join(f"#{t}" for t in row.get("tags") or []) or "(none)",
+        "billable": lambda row: "yes" if row.get("billable") else "no",
+        "times": lambda row: _span(s, row),
+    }
+    lines = []
+    for field, show in shown.items():
+        old, new = show(before), show(after)
+        if old != new:
+            lines.append(f"{field}: {old} -> {new}")
+    return lines or ["nothing changed: it was so already"]
 
 
 def _span(s: _Session, row: dict[str, Any]) -> str:
@@ -222,11 +261,20 @@ def _fmt_id(record_id: int) -> str:
     return format_id(record_id)
 
 
+def _public_id(record_id: int | None) -> int | str | None:
+    """An id in --json/--csv: a number for Toggl's, "L<n>" for an unsynced record (README, Ids)."""
+    from togglsync.records import public_id
+
+    return public_id(record_id)
+
+
 def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: bool = False) -> int:
     """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
     from togglsync import lookup
 
-    return lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
+    found = lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
+    note_pushed(value, found)
+    return found
 
 
 # The option that names a record of each kind, for messages.
@@ -244,6 +292,8 @@ def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int
     if not create:
         return _existing(conn, kind, wid, text, can_create=True)
     found = lookup.find_id(conn, kind, wid, text)
+    if found is not None:
+        note_pushed(text, found)
     if found is None and re.fullmatch(r"[Ll]?\d+", text):
         # An id that is not there is a typo, never a name to create.
         raise UsageError(f"no {kind} with id {text} in this workspace (--create makes names, not ids)")
@@ -383,7 +433,7 @@ def continue_(ctx, entry, at, sync_now) -> None:
         _not_an_option(entry)
     start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
-        entry_id = lookup.entry_id(conn, entry) if entry is not None else None
+        entry_id = _entry_id(conn, entry) if entry is not None else None
         running = timer.running_entry(conn)
     new = s.store.continue_entry(entry_id, start=start_at, tz=s.tz)
     _report_started(s, new, running)
@@ -451,9 +501,9 @@ def status(ctx, as_json) -> None:
     if as_json:
         click.echo(dumps({
             "running": None if running is None else {
-                "id": _fmt_id(running["id"]),
+                "id": _public_id(running["id"]),
                 "description": running["description"],
-                "project_id": None if running["project_id"] is None else _fmt_id(running["project_id"]),
+                "project_id": _public_id(running["project_id"]),
                 "tags": list(running["tags"] or []),
                 "billable": bool(running["billable"]),
                 "start": running["start"].astimezone(tz),
@@ -500,11 +550,13 @@ def status(ctx, as_json) -> None:
 @_project_option
 @_tag_option
 @click.option("--billable", is_flag=True, help="Mark the entry billable.")
+@_allow_long_option
 @_create_option
 @_workspace_option
 @_sync_option
 @click.pass_context
-def add(ctx, description, start_text, stop_text, duration, project, tags, billable, create, workspace, sync_now) -> None:
+def add(ctx, description, start_text, stop_text, duration, project, tags, billable, allow_long, create, workspace,
+        sync_now) -> None:
     """Add a finished entry: --start and --stop or --duration (a running timer is `start`)."""
     from togglsync import lookup
 
@@ -522,7 +574,7 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
         created = refs.apply(store)
         entry = store.add_entry(
             description, start=start_at, stop=stop_at, duration=seconds, project_id=refs.project_id,
-            tag_ids=refs.tag_ids, billable=billable, workspace_id=refs.workspace_id, tz=s.tz,
+            tag_ids=refs.tag_ids, billable=billable, workspace_id=refs.workspace_id, tz=s.tz, allow_long=allow_long,
         )
     _print_created(created)
     with s.db.snapshot() as conn:
@@ -548,12 +600,16 @@ def _split_tags(text: str) -> list[str]:
               help="New stop (stops a running entry); a time without a date is on the entry's day.")
 @click.option("--duration", metavar="DURATION", help=f"New length, moving the stop, {DURATION_HELP}.")
 @click.option("--billable/--no-billable", default=None, help="Mark billable or not.")
+@_allow_long_option
 @_create_option
 @_sync_option
 @click.pass_context
 def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags, start_text, stop_text,
-         duration, billable, create, sync_now) -> None:
-    """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the most recent entry)."""
+         duration, billable, allow_long, create, sync_now) -> None:
+    """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the entry started latest).
+
+    It prints which entry it changed and what changed (before -> after).
+    """
     from togglsync import lookup
 
     s = _Session(ctx)
@@ -570,7 +626,7 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
         project = None
     replace = tag_list is not None or bool(tags)
     with s.db.snapshot() as conn:
-        entry_id = lookup.entry_id(conn, entry)
+        entry_id = _entry_id(conn, entry)
         row = _entry(conn, entry_id)
         wid = row["workspace_id"]
         day = s.local_date(row["start"])
@@ -597,11 +653,14 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
         elif add_tags:
             changes["add_tag_ids"] = refs.tag_ids
         updated = store.edit_entry(
-            entry_id, remove_tag_ids=removed, start=new_start, stop=new_stop, duration=seconds, tz=s.tz, **changes
+            entry_id, remove_tag_ids=removed, start=new_start, stop=new_stop, duration=seconds, tz=s.tz,
+            allow_long=allow_long, **changes
         )
     _print_created(created)
     with s.db.snapshot() as conn:
         click.echo(f"Updated {_label(conn, updated)} {_span(s, updated)}.")
+        for line in _what_changed(s, conn, row, updated):
+            click.echo(f"  {line}")
     _sync_after(s, sync_now)
 
 
@@ -620,7 +679,7 @@ def rm(ctx, entries, sync_now) -> None:
         _not_an_option(value)
     with s.db.snapshot() as conn:
         # All resolved before any is deleted: `rm -1 -2` means the two most recent entries.
-        ids = list(dict.fromkeys(lookup.entry_id(conn, value) for value in entries))
+        ids = list(dict.fromkeys(_entry_id(conn, value) for value in entries))
         rows = [_entry(conn, entry_id) for entry_id in ids]
         labels = [f"{_label(conn, row)} {_span(s, row)}" for row in rows]
     with s.store.batch() as store:
@@ -721,8 +780,8 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     if fmt in ("json", "csv"):
         data = [{
             **r,
-            "id": _fmt_id(r["id"]),
-            "project_id": None if r["project_id"] is None else _fmt_id(r["project_id"]),
+            "id": _public_id(r["id"]),
+            "project_id": _public_id(r["project_id"]),
             "start": r["start"].isoformat(),
             "stop": r["stop"].isoformat() if r["stop"] else None,
             "duration": _duration(r["seconds"]),

@@ -310,6 +310,21 @@ class SyncConflict(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class IdMap(Base):
+    """Where a record created offline went: its temporary id (negative: `L5` is -5) and the
+    Toggl id its create got, written when the id is replaced (`rows.rewrite_id`), so `L5`
+    still names the record after the push (`lookup`). Never reused: temporary ids are minus
+    an operation's id, and operation ids never repeat."""
+
+    __tablename__ = "id_map"
+
+    # "client", "project", "tag" or "time_entry"
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    local_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    toggl_id: Mapped[int] = mapped_column(BigInteger)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TzOffset(Base):
     """The display time zone's UTC offsets over time (one row per DST period), for the views.
 
