@@ -59,6 +59,8 @@ from test_sync_support import WRITE_METHODS, SyncEnv, assert_local_equals_server
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
 from togglsync.db.models import Base
+from togglsync import queue
+from togglsync.outbox import UNDECIDED
 from togglsync.queue import retry_operation
 from togglsync.simulator.model import SimError
 from togglsync import records as rec
@@ -195,6 +197,8 @@ class Soak:
         self.last_cursor: datetime | None = None
         self.remote_changes = 0
         self.retried = 0
+        # Records our own POSTs made, whatever we heard back: (kind, id) -> the body sent.
+        self.made_by_us: dict[tuple[str, int], dict[str, Any]] = {}
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -244,6 +248,11 @@ class Soak:
     def sync(self, **options: Any) -> Any:
         result = self.env.sync(**options)
         self.did("sync", f"{options or ''}: {result.summary()} stopped={result.stopped} {result.error or ''}")
+        for r in self.sim.log.records:
+            if r["method"] == "POST" and r.get("created_id"):
+                kind = {"time_entries": "time_entry", "projects": "project", "tags": "tag", "clients": "client"}[
+                    r["normalized_path"].rstrip("/").split("/")[-1]]
+                self.made_by_us[(kind, r["created_id"])] = r["json"] or {}
         cursor = self.env.cursor()
         if self.last_cursor is not None:
             assert cursor is not None and cursor >= self.last_cursor, "the entries cursor went backwards"
@@ -608,6 +617,7 @@ class Soak:
         for attempt in range(8):
             self.sim.clock.advance(plan.VISIBILITY_MARGIN.total_seconds() + 1)  # past the window in which a lost create may still appear
             result = self.sync(force_catalog=(attempt == 0))
+            self.settle_unknown_outcomes()
             if attempt == 0:
                 for op in self.env.ops("failed"):
                     assert STALE_REFERENCE.search(op["error"]), f"rejected for another reason: {op}"
@@ -620,6 +630,23 @@ class Soak:
         assert result.stopped is None, result
         self.sync()
         self.sim.log.clear()
+
+    def settle_unknown_outcomes(self) -> None:
+        """What a person told "outcome unknown" does, knowing the truth: adopt the record the
+        create made if it is on Toggl, drop the create if it was deleted there, else send it."""
+        live = {(res, r["id"]) for res in FIELD for r in self.server(res)}
+        for op in self.env.ops("failed"):
+            if not (op["error"] or "").startswith(UNDECIDED):
+                continue
+            sent = (op["fingerprint"] or {}).get("sent") or {}
+            made = [key for key, body in self.made_by_us.items() if key[0] == op["resource"] and _sent_as(sent, body)]
+            self.did("settle", f"{op['id']} made {made}")
+            if not made:
+                retry_operation(self.env.engine, op["id"])
+            elif made[-1] in live:
+                queue.adopt_operation(self.env.engine, op["id"], made[-1][1])
+            else:
+                queue.drop_operation(self.env.engine, op["id"])
 
     def check_healthy(self) -> None:
         env, ledger = self.env, self.ledger
@@ -652,6 +679,23 @@ class Soak:
         result = self.sync()
         writes = [(r["method"], r["normalized_path"]) for r in self.sim.log.records if r["method"] in WRITE_METHODS]
         assert writes == [] and result.requests == 1, (writes, result)
+
+
+def _sent_as(sent: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a POST body carried this sent state (the fields it sent at all)."""
+    for name, value in sent.items():
+        if value is None or name not in body:
+            continue
+        theirs = body[name]
+        if name == "duration" and value < 0:
+            value, theirs = -1, (-1 if theirs is not None and theirs < 0 else theirs)
+        if isinstance(value, list):
+            value, theirs = sorted(value), sorted(theirs or [])
+        if name in ("start", "stop"):
+            value, theirs = rec.parse_ts(value), rec.parse_ts(theirs)
+        if value != theirs:
+            return False
+    return True
 
 
 def assert_clients_equal(env: SyncEnv) -> None:
