@@ -159,6 +159,7 @@ def test_systemd_units_pass_systemd_analyze(tmp_path, monkeypatch, fake_systemd)
     home = tmp_path / "a home 50%"
     monkeypatch.setenv("TOGGLSYNC_HOME", str(home))
     monkeypatch.setenv("TOGGLSYNC_PACING", "0.5")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "my certs" / "ca 100%.pem"))
     result = invoke_cli(["schedule", "--systemd", "--install", "--every", "30m"])
     assert result.exit_code == 0, result.output
     units = tmp_path / "units"
@@ -167,9 +168,8 @@ def test_systemd_units_pass_systemd_analyze(tmp_path, monkeypatch, fake_systemd)
     assert "OnCalendar=*-*-* *:00/30:00" in timer and "Persistent=true" in timer and "RandomizedDelaySec=" in timer
     assert "OnUnitActiveSec" not in timer
     assert f'--home "{str(home).replace("%", "%%")}"' in service
+    assert f'Environment="REQUESTS_CA_BUNDLE={tmp_path}/my certs/ca 100%%.pem"' in service
     assert "enable --now togglsync-sync.timer" in fake_systemd.read_text()
-    if not sys.platform.startswith("linux"):
-        pass
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed here: the units were not verified")
