@@ -27,9 +27,49 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.option("--wait", is_flag=True, help="Wait for a running sync to finish instead of exiting with code 3.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for cron).")
+@click.option("--log", "log_run", is_flag=True,
+              help="Add one line about this run (time, exit code, summary) to sync.log in the home "
+                   "(scheduled syncs do; `status` and `schedule status` read it).")
 @click.pass_context
-def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
+def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet, log_run) -> None:
     """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
+    if not log_run:
+        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet)
+        return
+    from togglsync.cli.base import one_line
+    from togglsync.errors import TogglSyncError
+
+    said = ctx.meta.setdefault("togglsync.sync_summary", [])
+    try:
+        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet)
+    except click.exceptions.Exit as done:
+        _log_run(ctx, done.exit_code, said[-1] if said else "")
+        raise
+    except TogglSyncError as exc:
+        _log_run(ctx, exc.exit_code, f"Error: {scrubbed(one_line(exc))}")
+        raise
+    except click.ClickException as exc:
+        _log_run(ctx, exc.exit_code, f"Error: {scrubbed(exc.format_message())}")
+        raise
+    _log_run(ctx, ExitCode.OK, said[-1] if said else "")
+
+
+def _log_run(ctx: click.Context, code: int, message: str) -> None:
+    """One line in the run log of the home this run used (also when its settings would not load)."""
+    from pathlib import Path
+
+    from togglsync import runlog
+    from togglsync.config import home_dir, load_settings
+
+    options = ctx.find_root().obj.options
+    try:
+        home = load_settings(options).home
+    except Exception:
+        home = Path(options["home"]) if options.get("home") else home_dir()
+    runlog.append(home, int(code), message)
+
+
+def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
     from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
 
     if pull_only and push_only:
@@ -48,7 +88,11 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
         else:
             what = "what was pulled so far is kept"
         click.echo(f"Interrupted: {what}; run `togglsync sync` again to finish.", err=True)
+        ctx.meta.setdefault("togglsync.sync_summary", []).append(f"Interrupted: {what}")
         ctx.exit(ExitCode.INTERRUPTED)
+    # What the run log says of it (`sync --log`): the summary, and why it did not finish.
+    ctx.meta.setdefault("togglsync.sync_summary", []).append(
+        scrubbed(result.summary() + (f"; Error: {result.error}" if result.error else "")))
     if as_json:
         click.echo(scrubbed(dumps(result.as_dict())))
         if result.error:
@@ -242,30 +286,98 @@ def conflicts_resolve(ctx: click.Context, conflict_id: int, keep: str) -> None:
     click.echo(message)
 
 
-@click.command()
-@click.option("--cron", "kind", flag_value="cron", help="A crontab line (the default).")
-@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer.")
+@click.group(invoke_without_command=True)
+@click.option("--cron", "kind", flag_value="cron", help="A crontab line (the default on Linux).")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer (Linux).")
+@click.option("--launchd", "kind", flag_value="launchd", help="A launchd agent (the default on macOS).")
 @click.option("--every", default="15m", show_default=True, help="Interval, e.g. 15m or 1h.")
 @click.option("--install", is_flag=True, help="Install it for the current user instead of printing it.")
+@click.option("--remove", is_flag=True, help="Remove every togglsync schedule installed for the current user.")
 @click.pass_context
-def schedule(ctx: click.Context, kind: str | None, every: str, install: bool) -> None:
-    """Run `togglsync sync --quiet` on a schedule (quiet on success, loud on failure).
+def schedule(ctx: click.Context, kind: str | None, every: str, install: bool, remove: bool) -> None:
+    """Run `togglsync sync --quiet --log` on a schedule (quiet on success, loud on failure).
 
-    Every 15 minutes costs about 5 of the free plan's 30 hourly /me requests.
+    Prints the crontab line (Linux) or launchd agent (macOS) unless --install; `schedule
+    status` says what is installed and how its last run ended. Every 15 minutes costs about
+    5 of the free plan's 30 hourly /me requests.
+
+    \b
+    Examples:
+      togglsync schedule --install             # cron on Linux, launchd on macOS
+      togglsync schedule --systemd --install   # a systemd user timer instead
+      togglsync schedule status
+      togglsync schedule --remove
     """
     from togglsync import schedule as sched
 
-    minutes = sched.parse_interval(every)
-    home = _app(ctx).settings.home
-    if (kind or "cron") == "cron":
-        line = sched.cron_line(minutes, home)
-        done = sched.install_cron(line) if install else None
-        click.echo(line if done is None else "\n".join(done))
-    else:
-        units = sched.systemd_units(minutes, home)
+    if ctx.invoked_subcommand is not None:
+        return
+    if remove:
         if install:
-            click.echo("\n".join(sched.install_systemd(units)))
-        else:
+            raise UsageError("--install and --remove exclude each other")
+        done = sched.remove()
+        click.echo("\n".join(done) if done else "Nothing to remove: no togglsync schedule is installed.")
+        return
+    kind = kind or sched.default_kind()
+    sched.check_kind(kind)
+    minutes = sched.parse_interval(every)
+    sched.check_interval(minutes)
+    settings = _app(ctx).settings
+    job = sched.scheduled_job(settings)
+    for warning in job.warnings:
+        if not (install and job.secrets and "is set only in this shell" in warning):
+            click.echo(f"Warning: {warning}", err=True)
+    if kind == "cron":
+        line = sched.cron_line(minutes, job)
+        if not install:
+            click.echo(line)
+            return
+        done = sched.save_secrets(settings, job) + sched.install_cron(line)
+    elif kind == "systemd":
+        units = sched.systemd_units(minutes, job)
+        hint = sched.linger_hint()
+        if not install:
             click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.service\n{units.service}")
             click.echo(f"# ~/.config/systemd/user/{sched.UNIT_NAME}.timer\n{units.timer}")
             click.echo(f"# then: systemctl --user daemon-reload && systemctl --user enable --now {sched.UNIT_NAME}.timer")
+            if hint:
+                click.echo(f"# Note: {hint}")
+            return
+        done = sched.save_secrets(settings, job) + sched.install_systemd(units)
+        done += [f"Note: {hint}"] if hint else []
+    else:
+        plist = sched.launchd_plist(minutes, job)
+        if not install:
+            click.echo(plist.decode(), nl=False)
+            click.echo(f"Save it as ~/Library/LaunchAgents/{sched.LAUNCHD_LABEL}.plist, then run: launchctl "
+                       f"bootstrap gui/$(id -u) ~/Library/LaunchAgents/{sched.LAUNCHD_LABEL}.plist", err=True)
+            return
+        done = sched.save_secrets(settings, job) + sched.install_launchd(plist)
+    click.echo("\n".join(done))
+
+
+@schedule.command("status")
+@click.pass_context
+def schedule_status(ctx: click.Context) -> None:
+    """What is installed, when it last ran and how that ended, when it runs next."""
+    from datetime import datetime
+
+    from togglsync import runlog
+    from togglsync import schedule as sched
+
+    home = _app(ctx).settings.home
+    now = datetime.now().astimezone()
+    last = runlog.last_run(home)
+    found = sched.installed()
+    if not found:
+        click.echo("Installed: nothing (`togglsync schedule --install`)")
+    for item in found:
+        every = f"every {item.minutes} minutes" if item.minutes else "its own schedule"
+        click.echo(f"Installed: {item.kind}, {every} ({item.where})")
+        click.echo(f"  runs:    {item.command}")
+    if last is None:
+        click.echo(f"Last run:  none logged yet ({runlog.log_path(home)})")
+    else:
+        click.echo(f"Last run:  {last.at.astimezone(now.tzinfo):%Y-%m-%d %H:%M} exit {last.exit_code}: {last.message}")
+    for item in found:
+        click.echo(f"Next run:  {sched.next_run(item, now, last)}" + (f" ({item.kind})" if len(found) > 1 else ""))

@@ -498,6 +498,10 @@ def status(ctx, as_json) -> None:
     today, today_seconds, week_start, week_seconds = now.today, now.today_seconds, now.week_start, now.week_seconds
     pending, failed, last_sync = now.pending, now.failed, now.last_sync
     elapsed = max(0, int((s.now - running["start"]).total_seconds())) if running else 0
+    from togglsync.runlog import last_failure
+
+    # The last logged sync (`sync --log`: scheduled ones), when it failed and none has worked since.
+    failure = last_failure(s.app.settings.home)
     if as_json:
         click.echo(dumps({
             "running": None if running is None else {
@@ -516,6 +520,8 @@ def status(ctx, as_json) -> None:
             "failed": failed,
             "last_sync": last_sync,
             "last_sync_seconds_ago": None if last_sync is None else max(0, int((s.now - last_sync).total_seconds())),
+            "last_failed_sync": None if failure is None else {
+                "at": failure.at, "exit_code": failure.exit_code, "message": failure.message},
         }))
         return
     if running:
@@ -536,6 +542,9 @@ def status(ctx, as_json) -> None:
         click.echo("Last sync: never")
     else:
         click.echo(f"Last sync: {_ago((s.now - last_sync).total_seconds())} ({s.hm(last_sync)})")
+    if failure is not None:
+        click.echo(f"Failed:    a sync {_ago((s.now - failure.at).total_seconds())} "
+                   f"({s.hm(failure.at)}), exit {failure.exit_code}: {failure.message}")
 
 
 # --- add, edit, rm ------------------------------------------------------------------------------
