@@ -77,9 +77,11 @@ def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, 
     app = _app(ctx)
     options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
                           full_entries=full, accept_empty_resync=full)
+    from togglsync.cli.progress import shown
+
     try:
-        with sync_lock(app.settings.db_target, wait=wait):
-            result = run_sync(app.engine, app.client, options)
+        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress):
+            result = run_sync(app.engine, app.client, options, progress=progress)
     except KeyboardInterrupt as interrupted:
         # Everything done so far is kept; the next sync goes on from there.
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None

@@ -36,6 +36,7 @@ from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
+from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
 
 
@@ -141,16 +142,23 @@ def lock_path(db_target: str) -> Path | None:
 
 
 @contextmanager
-def sync_lock(db_target: str, *, wait: bool = False) -> Iterator[None]:
-    """One sync per database: an OS lock the kernel drops if the process dies."""
+def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT) -> Iterator[None]:
+    """One sync per database: an OS lock the kernel drops if the process dies.
+    `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
     path = lock_path(db_target)
     if path is None:
         yield
         return
-    lock = FileLock(str(path), timeout=-1 if wait else 0)
+    lock = FileLock(str(path), timeout=0)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
+        try:
+            lock.acquire()
+        except Timeout:
+            if not wait:
+                raise
+            progress.stage("waiting for another sync to finish")
+            lock.acquire(timeout=-1)
     except Timeout:
         raise LockedError(f"another sync is running on {db_target} (lock {path})") from None
     except OSError as exc:
@@ -188,8 +196,10 @@ def run_sync(
     options: SyncOptions | None = None,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    progress: Progress = SILENT,
 ) -> SyncResult:
-    """Pull, reconcile and push once. The caller holds the sync lock.
+    """Pull, reconcile and push once. The caller holds the sync lock; `progress` hears
+    what it is doing (a terminal's display; nothing by default).
 
     The database must take a write before the first request (`StorageError` otherwise):
     a read-only or damaged file, or one another program holds, costs no request."""
@@ -203,8 +213,9 @@ def run_sync(
     puller = Puller(
         engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
         history_days=options.history_days, clock=clock, accept_empty_resync=options.accept_empty_resync,
+        progress=progress,
     )
-    pusher = Pusher(engine, client, clock=clock)
+    pusher = Pusher(engine, client, clock=clock, progress=progress)
     pushed = PushResult()
     interrupted: KeyboardInterrupt | None = None
     try:

@@ -29,6 +29,7 @@ from togglsync.api.streaming import JSONStreamError, iter_json_array
 from togglsync import outbox, records, rows
 from togglsync.sync import plan, remote
 from togglsync.sync.apply import ApplyStats, apply_records, contents_gone, deleted_while_pending, table_for
+from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
 
 
@@ -79,7 +80,9 @@ class Puller:
         history_days: int = plan.HISTORY_DAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         accept_empty_resync: bool = False,
+        progress: Progress = SILENT,
     ):
+        self.progress = progress
         self.engine = engine
         self.client = client
         self.policy = policy
@@ -225,6 +228,7 @@ class Puller:
         now = self.server_now()
         start_date = (now - timedelta(days=self.history_days)).date()
         end_date = (now + plan.FUTURE_REACH).date()
+        self.progress.stage(f"downloading time entries from {start_date}")
         with tempfile.TemporaryFile() as spool:
             try:
                 self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
@@ -243,7 +247,9 @@ class Puller:
                 stats = ApplyStats()
                 seen: set[int] = set()
                 try:
+                    self.progress.stage("storing time entries")
                     for batch in _batches(stream, ENTRY_BATCH):
+                        self.progress.advance(len(batch))
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
@@ -307,6 +313,7 @@ class Puller:
     # --- catalog --------------------------------------------------------------------------------
 
     def pull_catalog(self, result: PullResult, *, with_users: bool) -> None:
+        self.progress.stage("reading workspaces, clients, projects and tags")
         me = self.client.me(with_related_data=True)
         if not isinstance(me, dict) or "id" not in me:
             raise BadResponse(200, "GET /me returned no account")

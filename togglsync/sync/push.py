@@ -35,6 +35,7 @@ from togglsync.errors import (
 )
 from togglsync.sync import plan, remote
 from togglsync.sync.apply import record_conflict, table_for
+from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
 
 Row = dict[str, Any]
@@ -77,10 +78,12 @@ class Pusher:
         client: Toggl,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        progress: Progress = SILENT,
     ):
         self.engine = engine
         self.client = client
         self.clock = clock
+        self.progress = progress
 
     def server_now(self) -> datetime:
         return self.client.server_time or self.clock()
@@ -95,11 +98,15 @@ class Pusher:
         # Counts go into `result` as they happen: a push stopped by quota, rate limit
         # or network raises, and what it did before must still be reported.
         result = result if result is not None else PushResult()
-        result.to_send.update(op.id for op in self._queued())
+        queued = self._queued()
+        result.to_send.update(op.id for op in queued)
+        if queued:
+            self.progress.stage("pushing local changes", total=len(queued))
         try:
             self._push_bulk_updates(result)
             for op in self._queued():
                 self._push_one(op.id, result)
+                self.progress.advance()
         except UnknownOutcome:
             pass  # the next sync reconciles before sending anything again
         return result
