@@ -38,6 +38,10 @@ class ConfigError(TogglSyncError):
     exit_code = ExitCode.USAGE
 
 
+class AnotherAccount(ConfigError):
+    """The credentials are another Toggl account's than the one whose data the database holds."""
+
+
 class MissingCredentials(ConfigError):
     """No API token (or Maton key) for the chosen transport: an authentication failure (exit 5)."""
 

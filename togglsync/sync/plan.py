@@ -52,6 +52,14 @@ def beyond_since_reach(moment: datetime, server_time: datetime | None, history_d
     return server_time is not None and server_time - moment > timedelta(days=history_days - 4)
 
 
+def another_account(stored: int | None, seen: Iterable[Any]) -> int | None:
+    """The user id, among those an answer carries, that is not the account the database holds
+    (None: all are, or the database holds no account yet). One database holds one account."""
+    if stored is None:
+        return None
+    return next((int(u) for u in seen if u is not None and int(u) != stored), None)
+
+
 UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
 PARKED_REFS_REASON = "parked edits name projects, clients or tags that may be gone"
 PENDING_EDITS_REASON = "catalog edits to push: look for changes made elsewhere first"

@@ -13,7 +13,7 @@ transaction: a crash leaves the cursor where the stored data ends.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -24,7 +24,7 @@ from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, Workspace, WorkspaceUser, Project
 from togglsync.db.repo import cursor_stored_at, get_cursor, set_cursor, upsert
 from togglsync.db.tzoffsets import store_zone
-from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
+from togglsync.errors import AnotherAccount, AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array
 from togglsync import outbox, records, rows
 from togglsync.sync import plan, remote
@@ -83,6 +83,8 @@ class Puller:
         progress: Progress = SILENT,
     ):
         self.progress = progress
+        self._account_id: int | None = None
+        self._account_read = False
         self.engine = engine
         self.client = client
         self.policy = policy
@@ -109,6 +111,7 @@ class Puller:
         then is read too (deleted records included), whatever the cursor."""
         result = PullResult()
         look_back = look_back or {}
+        self.account_id()
         with self.engine.connect() as conn:
             catalog_at = get_cursor(conn, CATALOG_CURSOR)
             entries_cursor = get_cursor(conn, ENTRIES_CURSOR)
@@ -170,6 +173,26 @@ class Puller:
                 rows.delete_records(conn, kind, [record_id])
         return bool(found) and not records.is_deleted(found[0])
 
+    def account_id(self) -> int | None:
+        """The account whose data the database holds (read once per puller: the check runs
+        inside the re-sync's write transaction, where another connection would wait)."""
+        if not self._account_read:
+            with self.engine.connect() as conn:
+                self._account_id = conn.execute(select(Account.id).limit(1)).scalar()
+            self._account_read = True
+        return self._account_id
+
+    def _same_account(self, user_ids: Iterable[Any]) -> None:
+        """Refuse, before anything is stored, an answer for another account than the database's:
+        its cursors, and a re-sync's deletions by absence, would wreck both (tests/test_account_guard.py)."""
+        stored = self.account_id()
+        other = plan.another_account(stored, user_ids)
+        if other is not None:
+            raise AnotherAccount(
+                f"these credentials are Toggl user {other}'s, but this database holds user {stored}'s data: "
+                "use another database for them (--db or TOGGLSYNC_DB); one database holds one account"
+            )
+
     def catalog_stored_at(self) -> datetime | None:
         """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
         with self.engine.connect() as conn:
@@ -195,6 +218,7 @@ class Puller:
             # The server refuses a `since` this old: start over from what it still serves.
             self.full_entry_resync(result)
             return
+        self._same_account(r.get("user_id") for r in changed)
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
         with self.engine.begin() as conn:
@@ -252,6 +276,7 @@ class Puller:
                         self.progress.advance(len(batch))
                         if not all(isinstance(r, dict) for r in batch):
                             raise BadResponse(200, "expected a list of time entry objects")
+                        self._same_account(r.get("user_id") for r in batch)
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
                                                 now=self.clock(), rewrite=rewrite))
                         seen.update(int(r["id"]) for r in batch)  # validated by apply_records
@@ -317,6 +342,7 @@ class Puller:
         me = self.client.me(with_related_data=True)
         if not isinstance(me, dict) or "id" not in me:
             raise BadResponse(200, "GET /me returned no account")
+        self._same_account([me.get("id")])
         # The catalog's kinds, in the order references need them; GET /me lists each under its table's name.
         snapshot = {kind: _expect_list(me.get(records.spec(kind).table), records.spec(kind).table) for kind in CATALOG}
         gone = self._confirm_missing(snapshot)
