@@ -164,6 +164,8 @@ class TimeEntry(Base):
         # Running entries only (one, as a rule): "which timer is running?" without
         # walking back through every entry when none is (migration 0005).
         Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0")),
+        # Grouping by day (the `entries` view's local_date, Datasette's facet) reads this index only.
+        Index(None, "local_date"),
         # The API says "running" with any negative number (-1, or -<start
         # epoch> from /current); the sync engine stores -1 so that sums and
         # comparisons on `duration` stay meaningful in plain SQL.
@@ -186,6 +188,10 @@ class TimeEntry(Base):
     tags: Mapped[list[str]] = mapped_column(JSONText, server_default=EMPTY_JSON_LIST)
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # The start's date in the account's time zone (tz_offsets), YYYY-MM-DD, for grouping by
+    # day. Derived, never set by hand: db.repo.upsert computes it (`info`), migration 0008's
+    # triggers fill it for other writers, db.tzoffsets.store_zone when the zone changes.
+    local_date: Mapped[str | None] = mapped_column(Text, info={"local_date_of": "start"})
 
 
 class TimeEntryTag(Base):
