@@ -48,10 +48,10 @@ def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str,
     if not rows:
         return 0
     target = table.__table__ if isinstance(table, type) else table
-    _derive(conn, target, rows)
-    columns = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         raise ValueError(f"upsert into {target.name}: every row must have the same columns")
+    _derive(conn, target, rows)
+    columns = tuple(rows[0])
     key = [column.name for column in target.primary_key.columns]
     missing = [name for name in key if name not in columns]
     if missing:
