@@ -298,7 +298,7 @@ def test_views_exist_and_answer(engine):
     run_alembic(engine, command.upgrade, "head")
     with engine.connect() as connection:
         views = set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'view'")).scalars())
-        assert views == {"entries", "daily_totals"}
+        assert views == {"entries", "daily_totals", "entry_tags"}
         assert connection.execute(text("SELECT count(*) FROM entries")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM daily_totals")).scalar() == 0
 
