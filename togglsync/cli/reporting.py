@@ -215,6 +215,7 @@ def db_serve(ctx: click.Context, datasette_args: tuple[str, ...]) -> None:
     togglsync db serve
     togglsync db serve --port 8002 --open
     """
+    import importlib
     import json
     import subprocess
     import tempfile
@@ -224,7 +225,7 @@ def db_serve(ctx: click.Context, datasette_args: tuple[str, ...]) -> None:
     from togglsync.query import database_file
 
     try:
-        import datasette  # noqa: F401  (an optional extra)
+        importlib.import_module("datasette")  # an optional extra
     except ImportError:
         raise UsageError("Datasette is not installed: pip install 'togglsync[datasette]' (or pip install datasette)") from None
     _read(ctx, lambda conn: None)  # the file exists and is at this version's schema
