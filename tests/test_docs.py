@@ -44,5 +44,5 @@ def test_readme_names_the_two_setup_commands():
 
 
 def test_views_are_documented():
-    for view in ("entries", "daily_totals"):
+    for view in ("entries", "daily_totals", "entry_tags"):
         assert f"| `{view}` |" in README

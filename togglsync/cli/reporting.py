@@ -174,6 +174,70 @@ def db_path(ctx: click.Context) -> None:
         click.echo("(it does not exist yet: `togglsync sync` creates it)", err=True)
 
 
+@db.command("metadata")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write it to this file instead of standard output.")
+@click.pass_context
+def db_metadata(ctx: click.Context, output: str | None) -> None:
+    """Print Datasette metadata for the database (JSON): titles, descriptions, units, facets, queries.
+
+    \b
+    togglsync db metadata -o metadata.json
+    datasette "$(togglsync db path)" --metadata metadata.json
+    """
+    import json
+
+    from togglsync.db.browsing import metadata
+    from togglsync.query import database_file
+
+    text = json.dumps(metadata(database_file(_target(ctx)).stem), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@db.command("serve", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def db_serve(ctx: click.Context, datasette_args: tuple[str, ...]) -> None:
+    """Browse the database in Datasette, with togglsync's metadata (needs `pip install togglsync[datasette]`).
+
+    Other arguments go to `datasette serve` as they are. The database is opened
+    read-only; a sync can run meanwhile.
+
+    \b
+    togglsync db serve
+    togglsync db serve --port 8002 --open
+    """
+    import importlib
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from togglsync.db.browsing import metadata
+    from togglsync.query import database_file
+
+    try:
+        importlib.import_module("datasette")  # an optional extra
+    except ImportError:
+        raise UsageError("Datasette is not installed: pip install 'togglsync[datasette]' (or pip install datasette)") from None
+    _read(ctx, lambda conn: None)  # the file exists and is at this version's schema
+    path = database_file(_target(ctx))
+    with tempfile.TemporaryDirectory(prefix="togglsync-datasette-") as folder:
+        meta = Path(folder) / "metadata.json"
+        meta.write_text(json.dumps(metadata(path.stem), ensure_ascii=False), encoding="utf-8")
+        command = [sys.executable, "-m", "datasette", "serve", str(path), "--metadata", str(meta), *datasette_args]
+        code = subprocess.call(command)
+    ctx.exit(code)
+
+
 # --- togglsync report ---------------------------------------------------------------------------
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -88,6 +88,8 @@ class Account(Base):
 
 
 class Workspace(Base):
+    """Toggl workspaces the account belongs to: every other record lives in one."""
+
     __tablename__ = "workspaces"
 
     id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
@@ -113,6 +115,8 @@ class WorkspaceUser(Base):
 
 
 class Client(Base):
+    """Clients, the people or companies projects are for."""
+
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
@@ -126,6 +130,8 @@ class Client(Base):
 
 
 class Project(Base):
+    """Projects entries are booked on; a project may have a client."""
+
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
@@ -143,6 +149,8 @@ class Project(Base):
 
 
 class Tag(Base):
+    """Tags of a workspace; which entries carry them is in time_entry_tags."""
+
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(TogglId, primary_key=True, autoincrement=False)
@@ -164,6 +172,8 @@ class TimeEntry(Base):
         # Running entries only (one, as a rule): "which timer is running?" without
         # walking back through every entry when none is (migration 0005).
         Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0")),
+        # Grouping by day (the `entries` view's local_date, Datasette's facet) reads this index only.
+        Index(None, "local_date"),
         # The API says "running" with any negative number (-1, or -<start
         # epoch> from /current); the sync engine stores -1 so that sums and
         # comparisons on `duration` stay meaningful in plain SQL.
@@ -175,17 +185,29 @@ class TimeEntry(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     project_id: Mapped[int | None] = mapped_column(BigInteger)
     task_id: Mapped[int | None] = mapped_column(BigInteger)
-    description: Mapped[str | None] = mapped_column(Text)
-    start: Mapped[datetime] = mapped_column(UTCDateTime)
-    stop: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    duration: Mapped[int] = mapped_column(Integer)  # seconds
-    billable: Mapped[bool] = mapped_column(server_default=FALSE)
+    description: Mapped[str | None] = mapped_column(Text, doc="What was done.")
+    start: Mapped[datetime] = mapped_column(UTCDateTime, doc="When the entry started (UTC).")
+    stop: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="When it stopped (UTC); empty while running.")
+    duration: Mapped[int] = mapped_column(
+        Integer, doc="Length in seconds; -1 while running.", info={"unit": "s"}
+    )
+    billable: Mapped[bool] = mapped_column(server_default=FALSE, doc="1 if billable.")
     # Both as the API gives them (ids, and names for readability); the
     # queryable form is the time_entry_tags table.
-    tag_ids: Mapped[list[int]] = mapped_column(JSONText, server_default=EMPTY_JSON_LIST)
-    tags: Mapped[list[str]] = mapped_column(JSONText, server_default=EMPTY_JSON_LIST)
+    tag_ids: Mapped[list[int]] = mapped_column(
+        JSONText, server_default=EMPTY_JSON_LIST, doc="The tags' ids (JSON array)."
+    )
+    tags: Mapped[list[str]] = mapped_column(
+        JSONText, server_default=EMPTY_JSON_LIST, doc="The tags' names (JSON array)."
+    )
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
+    # The start's date in the account's time zone (tz_offsets), YYYY-MM-DD, for grouping by
+    # day. Derived, never set by hand: db.repo.upsert computes it (`info`), migration 0008's
+    # triggers fill it for other writers, db.tzoffsets.store_zone when the zone changes.
+    local_date: Mapped[str | None] = mapped_column(
+        Text, info={"local_date_of": "start"}, doc="The start's date in the account's time zone."
+    )
 
 
 class TimeEntryTag(Base):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.db.models import Base, QuotaState, SyncCursor
+from togglsync.db.tzoffsets import local_dates
 from togglsync.errors import QuotaSnapshot
 
 class QuotaObservation(Protocol):
@@ -47,9 +48,10 @@ def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str,
     if not rows:
         return 0
     target = table.__table__ if isinstance(table, type) else table
-    columns = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         raise ValueError(f"upsert into {target.name}: every row must have the same columns")
+    _derive(conn, target, rows)
+    columns = tuple(rows[0])
     key = [column.name for column in target.primary_key.columns]
     missing = [name for name in key if name not in columns]
     if missing:
@@ -68,6 +70,18 @@ def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str,
     finally:
         cursor.close()
     return len(rows)
+
+
+def _derive(conn: Connection, target: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the derived columns (`info["local_date_of"]`: time_entries.local_date) to rows that
+    carry their source, in place: cheaper than the database's trigger, a second write a row."""
+    for column in target.columns:
+        source = column.info.get("local_date_of")
+        if source is None or source not in rows[0] or column.name in rows[0]:
+            continue
+        local_date = local_dates(conn)
+        for row in rows:
+            row[column.name] = local_date(row[source])
 
 
 def _stored_rows(
