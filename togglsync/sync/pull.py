@@ -13,6 +13,8 @@ transaction: a crash leaves the cursor where the stored data ends.
 from __future__ import annotations
 
 import tempfile
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -259,17 +261,18 @@ class Puller:
             window_end = datetime(end_date.year, end_date.month, end_date.day, tzinfo=timezone.utc)
             marker = REWRITE_MARKER if rewrite else RESYNC_MARKER
             stats = ApplyStats()
-            seen: set[int] = set()
+            # The ids seen, 8 bytes each (a set of ints takes about 90: 27 MB at 300,000 entries).
+            seen = array("q")
             try:
                 for batch in _batches(stream, ENTRY_BATCH):
                     if not all(isinstance(r, dict) for r in batch):
                         raise BadResponse(200, "expected a list of time entry objects")
                     with self.engine.begin() as conn, large_page_cache(conn):
-                        if not seen:
+                        if not len(seen):
                             set_cursor(conn, marker, server_now, now=self.clock())
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
                                                 now=self.clock(), rewrite=rewrite))
-                    seen.update(int(r["id"]) for r in batch)  # validated by apply_records
+                    seen.extend(int(r["id"]) for r in batch)  # validated by apply_records
             except JSONStreamError as exc:
                 raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
             with self.engine.connect() as conn:
@@ -279,13 +282,15 @@ class Puller:
                     select(TimeEntry.id).where(
                         and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end)
                     )
-                ).scalars().all()
-            unseen = [i for i in local if i not in seen]
+                ).scalars()
+                listed = array("q", sorted(seen))
+                del seen
+                unseen = [i for i in local if not _sorted_contains(listed, i)]
             with self.engine.begin() as conn:
                 self._one_timer(conn, stats)
                 pending = _pending_ids(conn, records.Kind.TIME_ENTRY)  # edits made while it ran included
                 missing = [i for i in unseen if i not in pending]
-                if not seen and missing and not self.accept_empty_resync:
+                if not listed and missing and not self.accept_empty_resync:
                     # Raising rolls the transaction back: no row and no cursor changes.
                     raise BadResponse(
                         200,
@@ -484,6 +489,11 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def _sorted_contains(items: array[int], value: int) -> bool:
+    at = bisect_left(items, value)
+    return at < len(items) and items[at] == value
 
 
 def _pending_ids(conn: Connection, resource: str) -> set[int]:
