@@ -49,3 +49,52 @@ def test_multibyte_characters_split_across_chunks():
     data = json.dumps([{"description": "日本語 🔬 é"}], ensure_ascii=False).encode()
     chunks = [data[i : i + 1] for i in range(len(data))]
     assert list(iter_json_array(chunks)) == [{"description": "日本語 🔬 é"}]
+
+
+def test_memory_stays_at_one_chunk_however_long_the_body():
+    """The chunks are read as the elements are handed out, not all before the first one:
+    a body of many chunks never has more than a few of them read ahead."""
+    element = json.dumps({"id": 1, "description": "x" * 200}).encode()
+    total = 5000
+    read = 0
+
+    def body():
+        nonlocal read
+        yield b"["
+        for i in range(total):
+            read += 1
+            yield element + (b"," if i < total - 1 else b"]")
+
+    handed_out = 0
+    for value in iter_json_array(body()):
+        handed_out += 1
+        assert value["id"] == 1
+        # Never more than a couple of chunks read ahead of the element handed out.
+        assert read - handed_out <= 2
+    assert handed_out == total
+
+
+def test_peak_memory_does_not_grow_with_the_body():
+    """tracemalloc peak while decoding a 10 MB body in 64 KiB chunks stays near one chunk."""
+    import tracemalloc
+
+    element = json.dumps({"id": 123456789, "description": "some work on a thing", "tags": ["a", "b"]}).encode()
+    count = 100_000  # about 10 MB of JSON
+
+    def body():
+        chunk = bytearray(b"[")
+        for i in range(count):
+            chunk += element + (b"," if i < count - 1 else b"]")
+            if len(chunk) >= 1 << 16:
+                yield bytes(chunk)
+                chunk = bytearray()
+        yield bytes(chunk)
+
+    tracemalloc.start()
+    try:
+        seen = sum(1 for _ in iter_json_array(body()))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == count
+    assert peak < 2_000_000, f"peak {peak} bytes while decoding"

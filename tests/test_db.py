@@ -489,3 +489,27 @@ def test_quota_round_trip_keeps_the_newest_observation(engine):
         assert quota["user"] == newer
         assert quota["user"].resets_at == datetime(2025, 9, 1, 12, 20, tzinfo=UTC)
         assert conn.scalar(select(QuotaState.resets_at).where(QuotaState.pool == "user")) == newer.resets_at
+
+
+def _pages_after_upserts(path, batches) -> int:
+    engine = open_database(str(path))
+    try:
+        for batch in batches:
+            with engine.begin() as conn:
+                upsert(conn, TimeEntry, batch)
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as raw:
+        return int(raw.execute("PRAGMA page_count").fetchone()[0])
+
+
+def test_rows_sent_newest_first_take_no_more_room_than_sorted_ones(tmp_path):
+    """Toggl sends entries newest first: inserting them so splits the B-tree's pages half
+    empty. The file must stay about the size the same rows take inserted by id."""
+    ids = list(range(1_000_000, 1_000_000 + 6000))
+    made = lambda i: entry(i, description=f"entry {i} " + "x" * 120, raw={"id": i, "d": "y" * 200},  # noqa: E731
+                           start=datetime(2024, 12, 16, tzinfo=UTC) + timedelta(minutes=i - ids[0]))
+    newest_first = [made(i) for i in reversed(ids)]
+    sorted_pages = _pages_after_upserts(tmp_path / "a" / "t.db", [[made(i) for i in ids[k:k + 2000]] for k in range(0, 6000, 2000)])
+    newest_first_pages = _pages_after_upserts(tmp_path / "b" / "t.db", [newest_first[k:k + 2000] for k in range(0, 6000, 2000)])
+    assert newest_first_pages <= sorted_pages * 1.1, (newest_first_pages, sorted_pages)

@@ -139,7 +139,8 @@ def mirror_tags(conn: Connection, rows: Iterable[Mapping[str, Any]], *, stored: 
     ids = [r["id"] for r in rows if stored is None or r["id"] in stored]
     for chunk in chunks(ids):
         sql.execute(conn, f"DELETE FROM {table} WHERE {source_column} IN ({sql.placeholders(len(chunk))})", chunk)
-    pairs = [(r["id"], t) for r in rows for t in sorted(set(r[TAGS.field] or ()))]
+    # In key order, as upsert writes rows: newest-first pairs would split the index's pages.
+    pairs = sorted((r["id"], t) for r in rows for t in set(r[TAGS.field] or ()))
     sql.executemany(conn, f"INSERT OR IGNORE INTO {table} ({source_column}, {target_column}) VALUES (?, ?)", pairs)
 
 

@@ -13,6 +13,7 @@ element starts.
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -41,7 +42,8 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
     text_decoder = codecs.getincrementaldecoder("utf-8")()
     buf, pos = "", 0
     state = "start"  # -> "value" (expect an element or "]") -> "comma" (expect "," or "]") -> "done"
-    for chunk in (*chunks, None):
+    # Lazily: the chunks are read as the elements are handed out (never all of them first).
+    for chunk in itertools.chain(chunks, (None,)):
         at_end = chunk is None
         buf = buf[pos:] + (text_decoder.decode(b"", final=True) if chunk is None else text_decoder.decode(chunk))
         pos = 0

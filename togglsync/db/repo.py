@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Dialect, Table, select
@@ -44,6 +45,10 @@ def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str,
     driver's executemany in the caller's transaction. (Letting SQLAlchemy
     execute them costs about 30 us per row in parameter bookkeeping: most of
     a cold sync's time. Multi-row VALUES measured slower still.)
+
+    The rows are written in primary key order: Toggl lists entries newest
+    first, and inserting descending keys splits the B-tree's pages half empty
+    (a cold sync of 100,000 entries: 141 MB instead of about 80 MB, and slower).
     """
     if not rows:
         return 0
@@ -56,6 +61,10 @@ def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str,
     missing = [name for name in key if name not in columns]
     if missing:
         raise ValueError(f"upsert into {target.name}: rows lack primary key column(s) {missing}")
+    if len(key) == 1:
+        rows = sorted(rows, key=itemgetter(key[0]))
+    else:
+        rows = sorted(rows, key=lambda row: tuple(row[name] for name in key))
     sql, names, converters = _upsert_statement(conn.dialect, target, columns)
     stored = _stored_rows(rows, names, converters)
     if not conn.in_transaction():

@@ -1,0 +1,116 @@
+"""A full re-sync of the entries is stored in batches, each its own transaction.
+
+An offline edit must never wait for a sync, whatever the account's size: the
+write lock is free between batches. A re-sync interrupted between batches
+keeps what it stored, deletes nothing and leaves the cursor where it was; the
+next sync does it again and completes it (issue 13).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import event
+from test_sync_support import assert_local_equals_server, make_env
+
+from togglsync.sync import pull
+from togglsync.sync.engine import SyncOptions
+
+BATCH = 4
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    monkeypatch.setattr(pull, "ENTRY_BATCH", BATCH)
+
+
+def _server_body(sim) -> list[dict]:
+    """The server's entries as GET /me/time_entries lists them (newest first)."""
+    now = sim.clock.now()
+    answer = requests.get(
+        sim.url + "/api/v9/me/time_entries", params={"start_date": (now - timedelta(days=89)).date().isoformat(), "end_date": (now + timedelta(days=1)).date().isoformat()},
+        auth=(sim.seed.api_token, "api_token"), timeout=10,
+    )
+    answer.raise_for_status()
+    sim.log.clear()
+    return answer.json()
+
+
+def _cut_after(entries: list[dict], count: int) -> bytes:
+    """A body that breaks off inside the element after the first `count` (a connection dropped mid-body)."""
+    return (json.dumps(entries[:count])[:-1] + ', {"id": ').encode()
+
+
+def test_the_write_lock_is_free_between_batches_of_a_cold_sync(make_sim, tmp_path, small_batches):
+    env = make_env(make_sim, tmp_path, entries=20)
+    total = len(_server_body(env.sim))
+    probes: list[tuple[bool, int]] = []
+
+    def probe(*_args: object) -> None:
+        # Another program wanting to write now (an offline `start`): does it get the lock at once?
+        other = sqlite3.connect(env.db_path, timeout=0, isolation_level=None)
+        try:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                got = False
+            else:
+                got = True
+                other.execute("ROLLBACK")
+            stored = other.execute("SELECT count(*) FROM time_entries").fetchone()[0]
+            probes.append((got, stored))
+        finally:
+            other.close()
+
+    event.listen(env.engine, "before_cursor_execute", probe)
+    try:
+        env.sync()
+    finally:
+        event.remove(env.engine, "before_cursor_execute", probe)
+    assert len(env.entries()) == total
+    midway = [got for got, stored in probes if 0 < stored < total]
+    assert midway, "no batch was committed before the last one"
+    assert any(midway), "the write lock was held from the first batch to the last"
+
+
+@pytest.mark.parametrize("how", ["full", "cold"])
+def test_an_interrupted_resync_keeps_its_batches_deletes_nothing_and_the_next_sync_completes_it(
+    make_sim, tmp_path, small_batches, how
+):
+    env = make_env(make_sim, tmp_path, entries=20)
+    entries = _server_body(env.sim)
+    wrong = entries[15]["id"]  # beyond the part of the body that arrives
+    if how == "full":
+        env.sync()
+        # A cache gone wrong (what `sync --full` is for): same `at`, another description.
+        with sqlite3.connect(env.db_path) as conn:
+            conn.execute("UPDATE time_entries SET description = 'gone wrong' WHERE id = ?", (wrong,))
+        env.store.add_entry("made offline", start=env.ago(hours=2), duration=600)
+    before_cursor = env.cursor()
+    before_ids = set(env.entries())
+
+    env.sim.faults.add(status=200, method="GET", path="/me/time_entries", raw_body=_cut_after(entries, 10))
+    failed = env.sync(SyncOptions(full_entries=how == "full"))
+    assert failed.error and "unusable JSON" in failed.error
+
+    stored = set(env.entries())
+    assert before_ids <= stored  # nothing deleted, though most of the window never arrived
+    assert {e["id"] for e in entries[:2 * BATCH]} <= stored  # the batches before the break are kept
+    assert env.cursor() == before_cursor
+    if how == "full":
+        assert env.entry(wrong)["description"] == "gone wrong"
+
+    env.sim.clock.advance(60)
+    done = env.sync()  # an ordinary sync: it does the interrupted re-sync again
+    assert done.error is None, done.error
+    assert env.cursor() is not None and env.cursor() != before_cursor
+    assert {e["id"] for e in entries} <= set(env.entries())
+    if how == "full":
+        assert env.entry(wrong)["description"] == entries[15]["description"]
+        assert [e for e in env.entries().values() if e["description"] == "made offline"]
+    env.sync_until_idle()
+    assert_local_equals_server(env)
