@@ -49,10 +49,9 @@ ID_BASES = {
 # later hands out larger ids than an earlier one did (Toggl's ids grow over time, and
 # the client relies on it), as long as the earlier run made fewer records of a kind
 # than this rate times the time between the two starts (500 seeded entries: half a second).
+# The account itself (organization, workspaces, user) keeps its seeded ids: a run with the
+# same --seed is the same account (the client refuses to mix two accounts in a database).
 ID_RATES = {
-    "organization": 10,
-    "workspace": 10,
-    "user": 10,
     "client": 50,
     "project": 50,
     "tag": 50,
@@ -115,7 +114,7 @@ class Store:
 
     def new_id(self, kind: str) -> int:
         value = self._next_ids[kind]
-        if self.id_clock is not None:
+        if self.id_clock is not None and kind in ID_RATES:
             value = max(value, clock_id(kind, self.id_clock()))
         self._next_ids[kind] = value + 1
         return value

@@ -57,7 +57,8 @@ def another_account(stored: int | None, seen: Iterable[Any]) -> int | None:
     (None: all are, or the database holds no account yet). One database holds one account."""
     if stored is None:
         return None
-    return next((int(u) for u in seen if u is not None and int(u) != stored), None)
+    # Only whole numbers are ids; anything else is a malformed answer, which validation refuses.
+    return next((u for u in seen if isinstance(u, int) and not isinstance(u, bool) and u != stored), None)
 
 
 UNKNOWN_REFS_REASON = "entries reference unknown projects or tags"
