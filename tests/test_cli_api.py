@@ -379,7 +379,7 @@ def test_connections_need_a_maton_key(quiet_sim):
 
 def test_quota_answers_from_persisted_headers_without_requests(sim):
     env = sim.env("direct")
-    empty = invoke(env, "quota")
+    empty = invoke(env, "quota", "--table")
     assert empty.exit_code == 0 and "No quota information" in empty.stdout
 
     assert invoke(env, "api", "GET", "/me").exit_code == 0

@@ -1,16 +1,28 @@
-"""Table / JSON / CSV rendering shared by every listing command."""
+"""Table / plain rows / JSON / NDJSON / CSV rendering shared by every listing command.
+
+At a terminal a listing is a table (rich, wrapped to the terminal's width, ids
+never cut); anywhere else (a pipe, a file, cron) it is plain rows: a header
+line, then one line per record, the cells separated by a tab, nothing cut,
+wrapped or drawn, and rich is not imported. `--table` forces the table;
+`TOGGLSYNC_FORCE_TTY=1` makes togglsync behave as at a terminal (tests,
+`watch`, `less -R`).
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import os
+import re
 import sys
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "plain", "json", "nl", "csv")
+HUMAN = ("table", "plain")  # what a person reads: the table's columns, not the data columns
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,12 +37,49 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
 
 
+def is_terminal() -> bool:
+    """Is standard output a person's terminal? (`TOGGLSYNC_FORCE_TTY=1` says yes, `=0` no.)"""
+    forced = os.environ.get("TOGGLSYNC_FORCE_TTY", "")
+    if forced:
+        return forced not in ("0", "false", "no")
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stdout
+        return False
+
+
+def human_format() -> str:
+    """The default format: a table at a terminal, plain rows anywhere else."""
+    return "table" if is_terminal() else "plain"
+
+
+def format_options(*, json_help: str = "Output JSON (an array).") -> Callable[[F], F]:
+    """--table / --json / --nl / --csv flags; none given: `human_format()` (the command sees the
+    resolved name: table, plain, json, nl or csv)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def resolved(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("fmt") is None:
+                kwargs["fmt"] = human_format()
+            return func(*args, **kwargs)
+
+        wrapped: Any = resolved
+        wrapped = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(wrapped)
+        wrapped = click.option("--nl", "fmt", flag_value="nl",
+                               help="Output newline-delimited JSON: one object per line.")(wrapped)
+        wrapped = click.option("--json", "fmt", flag_value="json", help=json_help)(wrapped)
+        wrapped = click.option("--table", "fmt", flag_value="table",
+                               help="A table even when the output is not a terminal (default: a table at a "
+                                    "terminal, tab-separated rows with a header line elsewhere).")(wrapped)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate
+
+
 def output_format_options(func: F) -> F:
-    """--json / --csv flags (table is the default)."""
-    func = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(func)
-    func = click.option("--json", "fmt", flag_value="json", help="Output JSON.")(func)
-    func = click.option("--table", "fmt", flag_value="table", default=True, hidden=True)(func)
-    return func
+    """`format_options()` with the ordinary help texts."""
+    return format_options()(func)
 
 
 def csv_value(value: Any) -> Any:
@@ -65,27 +114,54 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def plain_cell(value: Any) -> str:
+    """A cell of plain rows: as in the table, on one line, no tab inside."""
+    return _PLAIN_BREAKS.sub(" ", _cell(value))
+
+
+_PLAIN_BREAKS = re.compile(r"[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def write_plain(rows: Iterable[Sequence[Any]], columns: Sequence[str], stream: Any = None) -> None:
+    """Plain rows: the header line, then each row, cells joined by a tab."""
+    out = stream or sys.stdout
+    out.write("\t".join(plain_cell(c) for c in columns) + "\n")
+    for row in rows:
+        out.write("\t".join(plain_cell(v) for v in row) + "\n")
+
+
+def is_id_column(name: str) -> bool:
+    """`id`, `record_id`, `user_id`...: a table never wraps or cuts these."""
+    return name == "id" or name.endswith("_id")
+
+
 def render_rows(
     rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
-    fmt: str = "table",
+    fmt: str | None = None,
     *,
     title: str | None = None,
     fixed: Sequence[str] = (),
 ) -> None:
-    """Print rows as a table (default), JSON or CSV.
+    """Print rows as a table, plain rows, JSON, NDJSON or CSV (None: `human_format()`).
 
-    `fixed` names table columns that are never wrapped or cut (ids, times,
-    durations): narrow terminals squeeze the other columns instead.
+    `fixed` names table columns that are never wrapped or cut (times,
+    durations; ids always): narrow terminals squeeze the other columns instead.
+    `title` is the table's; plain rows have none.
     """
+    fmt = fmt or human_format()
     rows = list(rows)
     if fmt == "json":
         click.echo(dumps([{c: r.get(c) for c in columns} for r in rows]))
+    elif fmt == "nl":
+        write_ndjson(({c: r.get(c) for c in columns} for r in rows), sys.stdout)
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for r in rows:
             writer.writerow([_csv_cell(r.get(c)) for c in columns])
+    elif fmt == "plain":
+        write_plain(([r.get(c) for c in columns] for r in rows), columns)
     else:
         from rich.console import Console
         from rich.table import Table
@@ -93,7 +169,7 @@ def render_rows(
 
         table = Table(title=title, show_edge=False, header_style="bold")
         for c in columns:
-            if c in fixed:
+            if c in fixed or is_id_column(c):
                 from rich.cells import cell_len
 
                 width = max([cell_len(c)] + [cell_len(_cell(r.get(c))) for r in rows])
@@ -106,8 +182,16 @@ def render_rows(
         Console().print(table)
 
 
-def json_value(value: Any) -> Any:
-    """A database value as JSON can carry it: blobs as hex text, infinities as text."""
+def json_value(value: Any, *, decode: bool = False) -> Any:
+    """A database value as JSON can carry it: blobs as hex text, infinities as text.
+
+    `decode`: the column holds JSON text (`raw`, `tags`...): its value, not a string of JSON
+    (text that is not JSON stays text)."""
+    if decode and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, float) and value in (float("inf"), float("-inf")):  # not JSON (SQLite has no NaN)
@@ -122,4 +206,13 @@ def write_json_array(objects: Iterable[dict[str, Any]], stream: Any) -> int:
         stream.write(("[\n  " if count == 0 else ",\n  ") + json.dumps(obj, ensure_ascii=False, default=_json_default))
         count += 1
     stream.write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def write_ndjson(objects: Iterable[dict[str, Any]], stream: Any) -> int:
+    """Newline-delimited JSON: one object per line, streamed. Returns the count."""
+    count = 0
+    for obj in objects:
+        stream.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        count += 1
     return count

@@ -57,6 +57,20 @@ def confirm(question: str, yes: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+class DefaultListGroup(click.Group):
+    """A group that runs its `list` command when no command is named.
+
+    `togglsync projects` and `togglsync projects --all --json` mean
+    `togglsync projects list ...` (so do `pending` and `conflicts`); `-h`
+    still shows the group's help.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ctx.help_option_names):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
 class TogglSyncGroup(click.Group):
     """The root group: commands load on first use; our errors become `Error: <one line>` + exit code.
 

@@ -10,7 +10,7 @@ import click
 
 from togglsync.cli.base import confirm, get_app as _app
 from togglsync.errors import UsageError
-from togglsync.output import dumps, output_format_options, render_rows
+from togglsync.output import HUMAN, dumps, output_format_options, render_rows
 
 # --- raw API access ---------------------------------------------------------------------
 
@@ -161,9 +161,9 @@ def connections_delete(ctx: click.Context, connection_id: str, yes: bool) -> Non
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@output_format_options
 @click.pass_context
-def quota(ctx: click.Context, as_json: bool) -> None:
+def quota(ctx: click.Context, fmt: str) -> None:
     """Toggl request quota left, from the last responses seen (sends no request)."""
     from togglsync.db.repo import load_quota
 
@@ -175,10 +175,8 @@ def quota(ctx: click.Context, as_json: bool) -> None:
         {"pool": s.pool, "remaining": s.remaining, "resets_at": s.resets_at, "observed_at": s.observed_at}
         for _, s in sorted(snapshots.items())
     ]
-    if as_json:
-        click.echo(dumps(rows))
+    if fmt in HUMAN and not rows:
+        click.echo("No quota information yet: it is recorded from the responses of the next request.",
+                   err=fmt == "plain")
         return
-    if not rows:
-        click.echo("No quota information yet: it is recorded from the responses of the next request.")
-        return
-    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"])
+    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"], fmt)

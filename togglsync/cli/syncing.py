@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import DefaultListGroup, get_app as _app
 from togglsync.cli.base import scrubbed
 from togglsync.errors import ExitCode, UsageError
 from togglsync.output import dumps, output_format_options, render_rows
@@ -90,13 +90,9 @@ def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
     return rows
 
 
-@click.group(invoke_without_command=True)
-@output_format_options
-@click.pass_context
-def pending(ctx: click.Context, fmt: str) -> None:
-    """Local changes waiting to be pushed (default: list them)."""
-    if ctx.invoked_subcommand is None:
-        render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
+@click.group(cls=DefaultListGroup)
+def pending() -> None:
+    """Local changes waiting to be pushed (with no command, or only options: list them)."""
 
 
 @pending.command("list")
@@ -212,13 +208,10 @@ def _conflict_rows(ctx: click.Context, include_resolved: bool = False) -> list[d
     return rows
 
 
-@click.group(invoke_without_command=True)
-@output_format_options
-@click.pass_context
-def conflicts(ctx: click.Context, fmt: str) -> None:
-    """Fields both sides changed, and edits lost to deletions on Toggl (default: list open ones)."""
-    if ctx.invoked_subcommand is None:
-        render_rows(_conflict_rows(ctx), _CONFLICT_COLUMNS, fmt)
+@click.group(cls=DefaultListGroup)
+def conflicts() -> None:
+    """Fields both sides changed, and edits lost to deletions on Toggl (with no command, or only
+    options: list open ones; `conflicts --all` includes resolved ones)."""
 
 
 @conflicts.command("list")

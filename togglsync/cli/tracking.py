@@ -26,6 +26,7 @@ import click
 from togglsync.cli.base import CliError, note_pushed
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
+from togglsync.output import format_options
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -732,9 +733,7 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
 @click.option("-w", "--workspace", metavar="NAME|ID", default=None,
               help="Only this workspace's entries (default: all); -p/-t names are looked up here "
                    "(default: your default workspace).")
-@click.option("--json", "fmt", flag_value="json", help="Output JSON (local times with their UTC offset).")
-@click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")
-@click.option("--table", "fmt", flag_value="table", default=True, hidden=True)
+@format_options(json_help="Output JSON (local times with their UTC offset).")
 @click.pass_context
 def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to_text, project, tags,
         workspace, fmt) -> None:
@@ -743,7 +742,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     Days are cut in the display zone; an entry belongs to the day it starts.
     """
     from togglsync import lookup
-    from togglsync.output import render_rows
+    from togglsync.output import HUMAN, render_rows
     from togglsync.report import entry_rows
     from togglsync.timeparse import explicit_range, named_range
 
@@ -777,7 +776,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
         workspace_id=wid if workspace is not None else None,
     )
     rows.reverse()  # oldest first: the most recent (-1) ends up right above the total
-    if fmt in ("json", "csv"):
+    if fmt not in HUMAN:
         data = [{
             **r,
             "id": _public_id(r["id"]),
@@ -799,11 +798,20 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     } for r in rows]
     last_day = (end - timedelta(seconds=1)).astimezone(tz).date()
     first_day = start.astimezone(tz).date()
-    when = first_day.isoformat() if first_day == last_day else f"{first_day} to {last_day}"
+    one_day = first_day == last_day
+    when = first_day.isoformat() if one_day else f"{first_day} to {last_day}"
     title = f"{name + ', ' if name else ''}{when} ({tz.key})"
     total = sum(r["seconds"] for r in rows)
+    if fmt == "plain":
+        # For grep, cut and awk: every row complete with its date, no title, no total line.
+        render_rows(table, _LOG_COLUMNS, "plain")
+        if not rows:
+            click.echo(f"No entries: {title}.", err=True)
+        return
     if not rows:
         click.echo(f"No entries: {title}.")
         return
-    render_rows(table, _LOG_COLUMNS, "table", title=title, fixed=_LOG_FIXED)
+    # One day: its date is in the title, and the description gets the room.
+    columns = [c for c in _LOG_COLUMNS if not (one_day and c == "date")]
+    render_rows(table, columns, "table", title=title, fixed=_LOG_FIXED)
     click.echo(f"Total: {_duration(total)} in {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
