@@ -175,7 +175,8 @@ def render_rows(
                 width = max([cell_len(c)] + [cell_len(_cell(r.get(c))) for r in rows])
                 table.add_column(c, no_wrap=True, min_width=width)
             else:
-                table.add_column(c)
+                # Squeezed, a cell wraps, and a word longer than the column is folded, never cut.
+                table.add_column(c, overflow="fold", min_width=min(len(c), 8))
         for r in rows:
             # Text, not str: a description like "[WIP] fix" is data, not rich markup.
             table.add_row(*(Text(_cell(r.get(c))) for c in columns))
@@ -185,9 +186,10 @@ def render_rows(
 def json_value(value: Any, *, decode: bool = False) -> Any:
     """A database value as JSON can carry it: blobs as hex text, infinities as text.
 
-    `decode`: the column holds JSON text (`raw`, `tags`...): its value, not a string of JSON
-    (text that is not JSON stays text)."""
-    if decode and isinstance(value, str):
+    `decode`: the column may hold JSON text (`raw`, `tag_ids`...): an object or array is given as
+    itself, not as a string of JSON; any other text stays text (the `entries` view's `tags` is
+    "a, b", and a tag may be named `42`)."""
+    if decode and isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return json.loads(value)
         except ValueError:

@@ -1,0 +1,164 @@
+"""Output where it goes: plain rows in pipes, tables at a terminal (80 columns too), --nl, options anywhere.
+
+A listing in a pipe (`togglsync log --week | grep ...`) prints a header line and
+one tab-separated line per record, complete: nothing cut, wrapped or drawn.
+At a terminal (here forced with TOGGLSYNC_FORCE_TTY=1 and COLUMNS=80) it is a
+table whose ids are never cut.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import time_machine
+from test_cli_tracking_support import offline_copy, ok, synced_template
+from test_lite import _probe
+
+from conftest import invoke_cli
+
+BOX = set("─│┃━┏┓┗┛╇╿┡┩┼┬┴╴╶╸╺…")
+LONG = "Rewrite the onboarding guide for the new reporting screens, then ask support to review every screenshot"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return synced_template(tmp_path_factory)
+
+
+@pytest.fixture
+def offline(template, tmp_path):
+    return offline_copy(template, tmp_path)
+
+
+def terminal(columns: int = 80) -> dict[str, str]:
+    return {"TOGGLSYNC_FORCE_TTY": "1", "COLUMNS": str(columns)}
+
+
+def _week_with_a_long_entry(offline) -> None:
+    ok(offline.run("add", LONG, "--start", "monday 9:00", "--duration", "1h", "-p", "Mobile app", "-t", "review"))
+    ok(offline.run("add", "Short", "--start", "monday 11:00", "--duration", "30m"))
+
+
+# --- plain rows in pipes ------------------------------------------------------------------------
+
+
+def test_log_in_a_pipe_prints_complete_tab_separated_rows(offline):
+    _week_with_a_long_entry(offline)
+    out = ok(offline.run("log", "--week"))
+    lines = out.splitlines()
+    assert lines[0].split("\t") == ["id", "date", "time", "duration", "project", "tags", "description"]
+    assert not BOX & set(out)
+    assert all(line.count("\t") == 6 for line in lines)  # one line per entry, every column there
+    [row] = [line.split("\t") for line in lines if LONG in line]
+    assert row[0].startswith("L") and row[3] == "1:00:00" and row[4] == "Mobile app" and row[5] == "review"
+    assert row[6] == LONG  # complete: not cut, not wrapped
+    assert "Total" not in out  # rows only: grep/cut/awk see records
+
+    forced = ok(offline.run("log", "--week", "--table"))
+    assert "│" in forced and "Total:" in forced
+
+
+def test_every_listing_is_plain_in_a_pipe(offline):
+    for args in (("projects",), ("clients",), ("tags",), ("workspaces",), ("users",), ("pending",),
+                 ("conflicts",), ("config", "show"), ("report", "--week"),
+                 ("sql", "SELECT id, description FROM entries LIMIT 3")):
+        result = offline.run(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        lines = result.stdout.splitlines()
+        assert lines and "\t" in lines[0] and not BOX & set(result.stdout), (args, result.stdout)
+        width = lines[0].count("\t")
+        assert all(line.count("\t") == width for line in lines), args
+
+
+def test_plain_rows_keep_tabs_and_newlines_of_a_value_on_one_line(offline):
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        ok(offline.run("add", "placeholder", "--start", "9:00", "--duration", "1h"))
+        offline.execute("UPDATE time_entries SET description = 'two' || char(9) || 'cells' || char(10) || 'and a line' "
+                        "WHERE description = 'placeholder'")  # as a sync may bring it
+        lines = ok(offline.run("log")).splitlines()
+    assert any(line.endswith("\ttwo cells and a line") for line in lines)
+    assert all(line.count("\t") == 6 for line in lines)
+
+
+def test_a_real_pipe_gets_plain_rows_without_importing_rich(offline):
+    _week_with_a_long_entry(offline)
+    env = {**os.environ, **{k: v for k, v in offline.env.items() if v is not None}}
+    env.pop("TOGGLSYNC_FORCE_TTY", None)
+    done = subprocess.run([sys.executable, "-m", "togglsync", "log", "--week"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert any(line.endswith("\t" + LONG) for line in done.stdout.splitlines())
+
+    class Home:
+        env = {k: v for k, v in offline.env.items() if v is not None}
+
+    for args in (["log", "--week"], ["report", "--week"], ["log", "--week", "--nl"]):
+        done, heavy = _probe(Home, *args)
+        assert done.returncode == 0, done.stderr
+        assert heavy == "", f"togglsync {' '.join(args)} in a pipe imported {heavy}"
+
+
+# --- tables at 80 columns ----------------------------------------------------------------------
+
+
+def test_tables_at_80_columns_never_cut_ids(offline):
+    _week_with_a_long_entry(offline)
+    week = ok(offline.run("log", "--week", env=terminal(80)))
+    assert "│" in week and all(len(line) <= 80 for line in week.splitlines())
+    ids = [r["id"] for r in json.loads(ok(offline.run("log", "--week", "--json")))]
+    assert all(str(i) in week for i in ids)
+    assert "…" not in week
+
+    pending = ok(offline.run("pending", env=terminal(80)))
+    for op in json.loads(ok(offline.run("pending", "--json"))):
+        assert str(op["record_id"]) in pending
+    assert all(len(line) <= 80 for line in pending.splitlines())
+
+
+def test_a_one_day_log_drops_the_date_column_and_gives_the_description_room(offline):
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        ok(offline.run("add", LONG, "--start", "9:00", "--duration", "1h"))
+        table = ok(offline.run("log", env=terminal(80)))
+    header = next(line for line in table.splitlines() if "description" in line)
+    assert "date" not in header
+    assert "2026-11-20" in table.splitlines()[0]  # in the title
+    assert " ".join(table.replace("│", " ").split()).count("Rewrite the onboarding guide") == 1
+    words = " ".join(line.split("│")[-1].strip() for line in table.splitlines() if "│" in line)
+    assert " ".join(LONG.split()) in " ".join(words.split())
+
+
+def test_connections_list_shows_whole_ids_at_80_columns(make_sim):
+    sim = make_sim(entries=0, seed=5, quotas=False)
+    for columns in (80, 120):
+        result = invoke_cli(["connections", "list"], env={**sim.env("maton"), **terminal(columns)})
+        assert result.exit_code == 0, result.stderr
+        assert sim.seed.connection_id in result.stdout
+
+
+# --- --nl ----------------------------------------------------------------------------------------
+
+
+def test_nl_prints_one_json_object_per_line(offline):
+    _week_with_a_long_entry(offline)
+    for args in (("log", "--week"), ("projects",), ("tags",), ("pending",), ("report", "--week"),
+                 ("sql", "SELECT id, tags, tag_ids FROM time_entries LIMIT 5"), ("config", "show")):
+        out = ok(offline.run(*args, "--nl"))
+        lines = out.splitlines()
+        assert lines, args
+        objects = [json.loads(line) for line in lines]
+        assert all(isinstance(o, dict) for o in objects), args
+    log = [json.loads(line) for line in ok(offline.run("log", "--week", "--nl")).splitlines()]
+    assert log == json.loads(ok(offline.run("log", "--week", "--json")))
+
+
+def test_json_output_decodes_json_columns(offline):
+    rows = json.loads(ok(offline.run("sql", "SELECT tags, tag_ids, raw FROM time_entries WHERE raw IS NOT NULL "
+                                             "LIMIT 3", "--json")))
+    assert rows and all(isinstance(r["tags"], list) and isinstance(r["raw"], dict) for r in rows)
+    # Text that only looks like JSON stays text: the view's tags are "a, b", a tag may be named 42.
+    named = json.loads(ok(offline.run("sql", "SELECT '42' AS tags, 'x, y' AS raw", "--json")))
+    assert named == [{"tags": "42", "raw": "x, y"}]
