@@ -116,7 +116,8 @@ def _cell(value: Any) -> str:
 
 def plain_cell(value: Any) -> str:
     """A cell of plain rows: as in the table, on one line, no tab inside."""
-    return _PLAIN_BREAKS.sub(" ", _cell(value))
+    text = value if type(value) is str else _cell(value)
+    return text if text.isprintable() else _PLAIN_BREAKS.sub(" ", text)  # isprintable: the quick test
 
 
 _PLAIN_BREAKS = re.compile(r"[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
