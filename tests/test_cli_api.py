@@ -141,13 +141,13 @@ def test_every_documented_request(api):
 
     # --- reading time entries
     since = int((now - timedelta(days=2)).timestamp())
-    recent, record = api.ok("GET", "/me/time_entries", "-q", f"since={since}")
+    recent, record = api.ok("GET", "/me/time_entries", "--query", f"since={since}")
     assert record.query == {"since": str(since)}
     assert seed.running_entry_id in {e["id"] for e in recent}
     same_as_server(recent, http.get("/me/time_entries", params={"since": since}))
 
     start_date, end_date = (now - timedelta(days=7)).date().isoformat(), (now + timedelta(days=1)).date().isoformat()
-    ranged, record = api.ok("GET", "/me/time_entries", "-q", f"start_date={start_date}", "-q", f"end_date={end_date}")
+    ranged, record = api.ok("GET", "/me/time_entries", "--query", f"start_date={start_date}", "--query", f"end_date={end_date}")
     assert record.query == {"start_date": start_date, "end_date": end_date}
     assert ranged and all(start_date <= e["start"][:10] <= end_date for e in ranged)
     same_as_server(ranged, http.get("/me/time_entries", params={"start_date": start_date, "end_date": end_date}))

@@ -162,3 +162,75 @@ def test_json_output_decodes_json_columns(offline):
     # Text that only looks like JSON stays text: the view's tags are "a, b", a tag may be named 42.
     named = json.loads(ok(offline.run("sql", "SELECT '42' AS tags, 'x, y' AS raw", "--json")))
     assert named == [{"tags": "42", "raw": "x, y"}]
+
+
+# --- options: global ones after the command, group ones like the list's, one meaning per short one ----
+
+
+def test_global_options_work_after_the_command(offline):
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        ok(offline.run("add", "Zoned", "--start", "9:00", "--duration", "1h"))  # 09:00 in Paris = 08:00 UTC
+        before = json.loads(ok(offline.run("--tz", "UTC", "log", "--json")))
+        after = json.loads(ok(offline.run("log", "--json", "--tz", "UTC")))
+        paris = json.loads(ok(offline.run("log", "--json")))
+    [zoned] = [r for r in after if r["description"] == "Zoned"]
+    assert zoned["start"] == "2026-11-20T08:00:00+00:00" and after == before and paris != after
+    elsewhere = offline.run("log", "--db", str(offline.db.parent / "missing.db"))
+    assert elsewhere.exit_code != 0 and "missing.db" in elsewhere.stderr  # --db after the command is heard
+
+
+def test_debug_after_sync_logs_the_requests(synced):
+    env = {**os.environ, **synced.env}
+    env.pop("TOGGLSYNC_FORCE_TTY", None)
+    done = subprocess.run([sys.executable, "-m", "togglsync", "sync", "--debug"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "GET" in done.stderr and synced.sim.seed.api_token not in done.stderr
+
+
+def test_a_command_keeps_its_own_option_of_a_global_name(tmp_path):
+    result = invoke_cli(["demo", "--help"])
+    assert result.exit_code == 0 and "--home" in result.stdout  # demo's own --home, not the hidden global
+
+
+def test_conflicts_all_works_like_projects_all(offline):
+    offline.execute("INSERT INTO conflicts (resource, record_id, kind, field, base_value, local_value, remote_value, "
+                    "kept, detected_at, resolved_at) VALUES ('time_entry', 4100000001, 'field', 'description', "
+                    "'\"a\"', '\"b\"', '\"c\"', 'remote', '2026-11-20 10:00:00', '2026-11-20 11:00:00')")
+    assert json.loads(ok(offline.run("conflicts", "--json"))) == []
+    everything = json.loads(ok(offline.run("conflicts", "--all", "--json")))
+    assert everything == json.loads(ok(offline.run("conflicts", "list", "--all", "--json")))
+    assert [c["record_id"] for c in everything] == [4100000001]
+
+
+@pytest.mark.parametrize("args, instead", [
+    (["api", "GET", "/me", "-q", "a=b"], "--query KEY=VALUE"),
+    (["sql", "SELECT :a", "-p", "a=1"], "--param NAME=VALUE"),
+])
+def test_a_short_option_means_one_thing_everywhere(offline, args, instead):
+    result = offline.run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and instead in result.stderr
+    assert result.stderr.startswith("Error: ")
+
+
+def test_short_options_have_one_meaning_across_commands():
+    import click
+
+    from togglsync.cli.base import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    meanings: dict[str, set[str]] = {}
+
+    def walk(command):
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                longs = [o for o in param.opts if o.startswith("--")]
+                for short in (o for o in param.opts if len(o) == 2):
+                    meanings.setdefault(short, set()).add(longs[0] if longs else str(param.name))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    for name in COMMANDS:
+        walk(cli.get_command(ctx, name))
+    assert meanings["-q"] == {"--quiet"} and meanings["-p"] == {"--project"}

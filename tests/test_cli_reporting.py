@@ -61,7 +61,7 @@ def digest(path) -> str:
 def sql_json(home, query, **params):
     args = ["sql", query, "--json"]
     for name, value in params.items():
-        args += ["-p", f"{name}={value}"]
+        args += ["--param", f"{name}={value}"]
     return js(home.run(*args))
 
 
@@ -269,8 +269,8 @@ def test_sql_parameters_and_stdin(home):
     assert js(home.run("sql", "--json", input="SELECT 2 AS n")) == [{"n": 2}]
 
     fails(home.run("sql", "SELECT :x"), 2, r"supply a value for binding parameter :x")
-    fails(home.run("sql", "SELECT 1", "-p", "x"), 2, r"expected NAME=VALUE")
-    fails(home.run("sql", "SELECT 1", "-p", "1x=2"), 2, r"expected NAME=VALUE")
+    fails(home.run("sql", "SELECT 1", "--param", "x"), 2, r"expected NAME=VALUE")
+    fails(home.run("sql", "SELECT 1", "--param", "1x=2"), 2, r"expected NAME=VALUE")
     fails(home.run("sql", "", "--json"), 2, r"the query is empty")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import confirm, get_app as _app
+from togglsync.cli.base import confirm, get_app as _app, retired_short_option
 from togglsync.errors import UsageError
 from togglsync.output import HUMAN, dumps, output_format_options, render_rows
 
@@ -37,7 +37,7 @@ def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"-q expects key=value, got {pair!r}")
+            raise UsageError(f"--query expects KEY=VALUE, got {pair!r}")
         if key in query:
             prev = query[key]
             query[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
@@ -50,7 +50,8 @@ def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.argument("method", type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False))
 @click.argument("path")
 @click.option("-d", "--data", metavar="JSON", help="Request body: JSON text, @file, or - for stdin.")
-@click.option("-q", "--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
+@click.option("--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
+@retired_short_option("-q", "--quiet", "--query KEY=VALUE")
 @click.option("-i", "--include", is_flag=True, help="Print the status and quota headers to stderr.")
 @click.pass_context
 def api(ctx: click.Context, method: str, path: str, data: str | None, query: tuple[str, ...], include: bool) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from togglsync.cli.base import database_found, get_app, note_pushed
+from togglsync.cli.base import database_found, get_app, note_pushed, retired_short_option
 from togglsync.errors import UsageError
 from togglsync.output import csv_value, output_format_options
 
@@ -78,7 +78,8 @@ def _read_query(query: str | None) -> str:
 
 @click.command()
 @click.argument("query", required=False)
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+@retired_short_option("-p", "--project", "--param NAME=VALUE")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind :NAME in the query to VALUE (text; SQLite converts it where a number is compared). Repeatable.")
 @click.option("--max-rows", type=click.IntRange(0), default=500, show_default=True,
               help="Table output only: show at most N rows (0 = all). Plain rows (in a pipe), --json, --nl "
@@ -97,7 +98,7 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
 
     \b
     togglsync sql "SELECT date, hours FROM daily_totals ORDER BY date DESC LIMIT 7"
-    togglsync sql "SELECT * FROM entries WHERE project = :p" -p p="Website relaunch" --csv
+    togglsync sql "SELECT * FROM entries WHERE project = :p" --param p="Website relaunch" --csv
     """
     from togglsync import query as queries
 
