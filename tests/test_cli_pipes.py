@@ -234,3 +234,30 @@ def test_short_options_have_one_meaning_across_commands():
     for name in COMMANDS:
         walk(cli.get_command(ctx, name))
     assert meanings["-q"] == {"--quiet"} and meanings["-p"] == {"--project"}
+
+
+# --- times in the display zone ---------------------------------------------------------------------
+
+
+def test_pending_and_undo_show_times_in_the_display_zone(offline):
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        ok(offline.run("add", "Zoned", "--start", "9:00", "--duration", "1h"))  # Paris: 08:00 UTC
+        paris = json.loads(ok(offline.run("pending", "--json")))
+        utc = json.loads(ok(offline.run("pending", "--json", "--tz", "UTC")))
+        table = ok(offline.run("pending", "--table", env={"COLUMNS": "200"}))
+        undone = ok(offline.run("undo", "--dry-run"))
+    assert [p["what"] for p in paris if p["what"].startswith("Zoned")] == ["Zoned @ 2026-11-20 09:00"]
+    assert [p["what"] for p in utc if p["what"].startswith("Zoned")] == ["Zoned @ 2026-11-20 08:00"]
+    assert "Zoned @ 2026-11-20 09:00" in table
+    assert "Zoned @ 2026-11-20 09:00" in undone
+
+
+def test_quota_shows_its_times_in_the_display_zone_and_names_it(make_sim, tmp_path):
+    sim = make_sim(entries=0, seed=5)
+    env = {**sim.env("direct"), "TOGGLSYNC_HOME": str(tmp_path / "home")}
+    assert invoke_cli(["api", "GET", "/me"], env=env).exit_code == 0
+    data = json.loads(ok(invoke_cli(["quota", "--json", "--tz", "Asia/Tokyo"], env=env)))
+    assert data and all(r["observed_at"].endswith("+09:00") for r in data)
+    table = ok(invoke_cli(["quota", "--table", "--tz", "Asia/Tokyo"], env={**env, "COLUMNS": "120"}))
+    assert "Times in Asia/Tokyo." in table
+    assert data[0]["observed_at"][:16].replace("T", " ") in table

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
@@ -143,15 +143,20 @@ def render_rows(
     *,
     title: str | None = None,
     fixed: Sequence[str] = (),
+    zone: tzinfo | None = None,
 ) -> None:
     """Print rows as a table, plain rows, JSON, NDJSON or CSV (None: `human_format()`).
 
     `fixed` names table columns that are never wrapped or cut (times,
     durations; ids always): narrow terminals squeeze the other columns instead.
-    `title` is the table's; plain rows have none.
+    `title` is the table's; plain rows have none. `zone`: the display zone, in
+    which every time is shown (`2026-11-20 14:05`; JSON: ISO with its offset),
+    named under the table.
     """
     fmt = fmt or human_format()
     rows = list(rows)
+    if zone is not None:
+        rows = [{k: in_zone(v, zone) for k, v in r.items()} for r in rows]
     if fmt == "json":
         click.echo(dumps([{c: r.get(c) for c in columns} for r in rows]))
     elif fmt == "nl":
@@ -181,7 +186,21 @@ def render_rows(
         for r in rows:
             # Text, not str: a description like "[WIP] fix" is data, not rich markup.
             table.add_row(*(Text(_cell(r.get(c))) for c in columns))
+        if zone is not None and any(isinstance(r.get(c), datetime) for r in rows for c in columns):
+            table.caption = f"Times in {zone_name(zone)}."
         Console().print(table)
+
+
+def in_zone(value: Any, zone: tzinfo) -> Any:
+    """An aware datetime in the display zone; anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone)
+    return value
+
+
+def zone_name(zone: tzinfo) -> str:
+    """`Europe/Paris` (an IANA zone's key), else what the zone calls itself."""
+    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
 
 
 def json_value(value: Any, *, decode: bool = False) -> Any:

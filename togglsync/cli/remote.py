@@ -180,4 +180,8 @@ def quota(ctx: click.Context, fmt: str) -> None:
         click.echo("No quota information yet: it is recorded from the responses of the next request.",
                    err=fmt == "plain")
         return
-    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"], fmt)
+    from togglsync.lookup import display_tz
+
+    with app.engine.connect() as conn:
+        zone = display_tz(conn, app.settings.timezone)
+    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"], fmt, zone=zone)

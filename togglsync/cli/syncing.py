@@ -79,12 +79,21 @@ def render_result(result: Any, *, quiet: bool = False) -> None:
 PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "error"]
 
 
+def display_zone(ctx: click.Context) -> Any:
+    """The display zone (--tz, else your Toggl time zone): times in listings and messages."""
+    from togglsync.lookup import display_tz
+
+    app = _app(ctx)
+    with app.engine.connect() as conn:
+        return display_tz(conn, app.settings.timezone)
+
+
 def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
     """The outbox as people read it: an unsynced record as L<n> (a string), never its negative id."""
     from togglsync.queue import list_pending
     from togglsync.records import public_id
 
-    rows = list_pending(_app(ctx).engine)
+    rows = list_pending(_app(ctx).engine, display_zone(ctx))
     for row in rows:
         row["record_id"] = public_id(row["record_id"])
     return rows
@@ -100,7 +109,7 @@ def pending() -> None:
 @click.pass_context
 def pending_list(ctx: click.Context, fmt: str) -> None:
     """List pending operations, oldest first."""
-    render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
+    render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt, zone=display_zone(ctx))
 
 
 @pending.command("retry")
@@ -135,7 +144,7 @@ def pending_drop(ctx: click.Context, op_id: int) -> None:
     from togglsync.queue import drop_operation
 
     app = _app(ctx)
-    dropped = drop_operation(app.engine, op_id)
+    dropped = drop_operation(app.engine, op_id, display_zone(ctx))
     others = [str(i) for i in dropped.op_ids if i != op_id]
     head = f"Operation {op_id} dropped" + (f" (with {', '.join(others)}: every unsent edit of the record)" if others else "")
     if not dropped.restored:
@@ -183,7 +192,7 @@ def undo(ctx: click.Context, dry_run: bool) -> None:
     """
     from togglsync.queue import undo_last
 
-    done = undo_last(_app(ctx).engine, dry_run=dry_run)
+    done = undo_last(_app(ctx).engine, dry_run=dry_run, tz=display_zone(ctx))
     if not done.given_up:
         click.echo(f"Nothing to undo: {done.reason}.")
         return
@@ -220,7 +229,8 @@ def conflicts() -> None:
 @click.pass_context
 def conflicts_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
     """List conflicts."""
-    render_rows(_conflict_rows(ctx, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt)
+    render_rows(_conflict_rows(ctx, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt,
+                zone=display_zone(ctx))
 
 
 @conflicts.command("resolve")
