@@ -190,9 +190,9 @@ def test_every_documented_request(api):
     assert "404" in one_line_error(gone)
 
     # --- projects (paged), one project's lifecycle
-    page1, record = api.ok("GET", f"/workspaces/{wid}/projects", "-q", "page=1", "-q", "per_page=3")
+    page1, record = api.ok("GET", f"/workspaces/{wid}/projects", "--query", "page=1", "--query", "per_page=3")
     assert record.query == {"page": "1", "per_page": "3"}
-    page2, _ = api.ok("GET", f"/workspaces/{wid}/projects", "-q", "page=2", "-q", "per_page=3")
+    page2, _ = api.ok("GET", f"/workspaces/{wid}/projects", "--query", "page=2", "--query", "per_page=3")
     assert len(page1) == len(page2) == 3
     assert not {p["id"] for p in page1} & {p["id"] for p in page2}
     same_as_server(page2, http.get(f"/workspaces/{wid}/projects", params={"page": 2, "per_page": 3}))
@@ -276,7 +276,7 @@ def test_body_from_file_and_stdin_and_query_in_path(quiet_sim, tmp_path):
         {"name": "from-stdin"},
     ]
 
-    result = invoke(env, "api", "GET", f"/workspaces/{wid}/projects?per_page=2", "-q", "page=2")
+    result = invoke(env, "api", "GET", f"/workspaces/{wid}/projects?per_page=2", "--query", "page=2")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)) == 2
     assert sim.log.records[-1].query == {"per_page": "2", "page": "2"}
