@@ -261,3 +261,24 @@ def test_quota_shows_its_times_in_the_display_zone_and_names_it(make_sim, tmp_pa
     table = ok(invoke_cli(["quota", "--table", "--tz", "Asia/Tokyo"], env={**env, "COLUMNS": "120"}))
     assert "Times in Asia/Tokyo." in table
     assert data[0]["observed_at"][:16].replace("T", " ") in table
+
+
+# --- --help shows examples -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["start", "add", "edit", "log", "sync", "report", "api"])
+def test_everyday_help_shows_examples_that_parse(command):
+    import shlex
+
+    from togglsync.cli.base import cli
+
+    result = invoke_cli([command, "--help"])
+    assert result.exit_code == 0
+    examples = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(f"togglsync {command}")]
+    assert 2 <= len(examples) <= 4, result.stdout
+    for example in examples:
+        args = shlex.split(example.split("  #")[0].split(" | ")[0], comments=True)[1:]
+        ctx = cli.make_context("togglsync", list(args), resilient_parsing=False)  # the root parses it
+        with ctx:
+            sub = cli.get_command(ctx, args[0])
+            sub.make_context(args[0], list(args[1:]), parent=ctx)  # and so does the command: no typo

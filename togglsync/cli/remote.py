@@ -60,6 +60,11 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
     PATH is a Toggl API path such as /me, /api/v9/me/time_entries,
     /reports/api/v3/workspace/WID/search/time_entries, or a Maton-style
     /toggl-track/api/v9/... path.
+
+    \b
+    togglsync api GET /me
+    togglsync api GET /me/time_entries --query since=1732406400 -i
+    togglsync api POST /workspaces/WID/tags -d '{"name": "urgent"}'
     """
     body = _parse_data(data)
     params = _parse_query(query)

@@ -29,7 +29,13 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for cron).")
 @click.pass_context
 def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
-    """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
+    """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went.
+
+    \b
+    togglsync sync
+    togglsync sync --quiet        # for cron: nothing printed on success
+    togglsync sync --json --debug # the result as JSON, the requests logged to stderr
+    """
     from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
 
     if pull_only and push_only:

@@ -372,6 +372,11 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
 
     Offline: the timer is in the local database at once and reaches Toggl on
     the next sync.
+
+    \b
+    togglsync start "Writing docs" -p "Website relaunch" -t review
+    togglsync start "Call" --at 9:30 -p "New client" --create   # makes the project offline
+    togglsync start                                            # a timer without a description
     """
     from togglsync import lookup, timer
 
@@ -558,7 +563,12 @@ def status(ctx, as_json) -> None:
 @click.pass_context
 def add(ctx, description, start_text, stop_text, duration, project, tags, billable, allow_long, create, workspace,
         sync_now) -> None:
-    """Add a finished entry: --start and --stop or --duration (a running timer is `start`)."""
+    """Add a finished entry: --start and --stop or --duration (a running timer is `start`).
+
+    \b
+    togglsync add "Review" --start "yesterday 14:00" --duration 1h30m -p "Website relaunch"
+    togglsync add "Standup" --start 9:30 --stop 9:45 -t meeting --billable
+    """
     from togglsync import lookup
 
     s = _Session(ctx)
@@ -610,6 +620,11 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
     """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the entry started latest).
 
     It prints which entry it changed and what changed (before -> after).
+
+    \b
+    togglsync edit -1 --description "Fix the login page" --add-tag urgent
+    togglsync edit -2 --start 9:00 --stop 10:15       # the entry's own day
+    togglsync edit 4100000123 --project none
     """
     from togglsync import lookup
 
@@ -740,6 +755,13 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     """List time entries, oldest first, with a total (default: today's).
 
     Days are cut in the display zone; an entry belongs to the day it starts.
+    At a terminal: a table; in a pipe: tab-separated rows with a header line
+    (no title, no total), so grep, cut and awk see whole records.
+
+    \b
+    togglsync log --yesterday
+    togglsync log --week -p "Website relaunch" | grep -i review
+    togglsync log --from 2026-11-01 --to 2026-11-15 --nl
     """
     from togglsync import lookup
     from togglsync.output import HUMAN, render_rows
