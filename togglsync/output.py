@@ -72,7 +72,7 @@ def format_options(*, json_help: str = "Output JSON (an array).") -> Callable[[F
         wrapped = click.option("--table", "fmt", flag_value="table",
                                help="A table even when the output is not a terminal (default: a table at a "
                                     "terminal, tab-separated rows with a header line elsewhere).")(wrapped)
-        return wrapped  # type: ignore[no-any-return]
+        return wrapped
 
     return decorate
 

@@ -319,7 +319,7 @@ def _blank_row() -> Any:
     return ReportRow("", None, 0, 0)
 
 
-def _report_cells(report: Report) -> tuple[list[str], list[tuple[str, ...]], tuple[str, ...]]:
+def _report_cells(report: Report) -> tuple[list[str], list[tuple[str, str, str, str]], tuple[str, str, str, str]]:
     """The table's labels, its rows' cells and the total's cells."""
     from togglsync.timeparse import format_duration, format_hours
 
