@@ -282,3 +282,36 @@ def test_everyday_help_shows_examples_that_parse(command):
         with ctx:
             sub = cli.get_command(ctx, args[0])
             sub.make_context(args[0], list(args[1:]), parent=ctx)  # and so does the command: no typo
+
+
+# --- the table itself ------------------------------------------------------------------------------
+
+
+def test_the_table_aligns_wide_characters_and_folds_long_words(offline):
+    from togglsync.output import cell_width
+
+    word = "Überarbeitungsfortschrittsbericht" * 2
+    ok(offline.run("projects", "add", "翻訳プロジェクト 2"))
+    ok(offline.run("projects", "add", word))
+    table = ok(offline.run("projects", "--table", env={"COLUMNS": "80"}))
+    lines = table.splitlines()
+    assert all(cell_width(line) <= 80 for line in lines), table
+
+    def rules(line):  # the display columns of the column rules
+        return [cell_width(line[:i]) for i, ch in enumerate(line) if ch in "│┃"]
+
+    body = [rules(line) for line in lines if "│" in line or "┃" in line]
+    assert len(set(map(tuple, body))) == 1, table  # every rule under the one above, CJK or not
+    name_column = 1
+    pieces = [line.split("│")[name_column].strip() for line in lines if "│" in line]
+    assert word in "".join(pieces)  # folded, never cut short
+    assert "…" not in table
+
+
+def test_a_table_of_thousands_of_rows_imports_no_rich(offline):
+    class Home:
+        env = {**{k: v for k, v in offline.env.items() if v is not None}, "TOGGLSYNC_FORCE_TTY": "1"}
+
+    done, heavy = _probe(Home, "log", "--month")
+    assert done.returncode == 0 and "│" in done.stdout, done.stderr
+    assert heavy == ""
