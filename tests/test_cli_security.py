@@ -100,7 +100,7 @@ CASE_NAMES = [
     "unknown entry id",
     "unknown project id",
     "bad JSON in -d",
-    "bad -q",
+    "bad --query",
     "missing -d file",
     "plain http remote (env)",
     "plain http remote (option)",
