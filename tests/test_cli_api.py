@@ -141,13 +141,13 @@ def test_every_documented_request(api):
 
     # --- reading time entries
     since = int((now - timedelta(days=2)).timestamp())
-    recent, record = api.ok("GET", "/me/time_entries", "-q", f"since={since}")
+    recent, record = api.ok("GET", "/me/time_entries", "--query", f"since={since}")
     assert record.query == {"since": str(since)}
     assert seed.running_entry_id in {e["id"] for e in recent}
     same_as_server(recent, http.get("/me/time_entries", params={"since": since}))
 
     start_date, end_date = (now - timedelta(days=7)).date().isoformat(), (now + timedelta(days=1)).date().isoformat()
-    ranged, record = api.ok("GET", "/me/time_entries", "-q", f"start_date={start_date}", "-q", f"end_date={end_date}")
+    ranged, record = api.ok("GET", "/me/time_entries", "--query", f"start_date={start_date}", "--query", f"end_date={end_date}")
     assert record.query == {"start_date": start_date, "end_date": end_date}
     assert ranged and all(start_date <= e["start"][:10] <= end_date for e in ranged)
     same_as_server(ranged, http.get("/me/time_entries", params={"start_date": start_date, "end_date": end_date}))
@@ -190,9 +190,9 @@ def test_every_documented_request(api):
     assert "404" in one_line_error(gone)
 
     # --- projects (paged), one project's lifecycle
-    page1, record = api.ok("GET", f"/workspaces/{wid}/projects", "-q", "page=1", "-q", "per_page=3")
+    page1, record = api.ok("GET", f"/workspaces/{wid}/projects", "--query", "page=1", "--query", "per_page=3")
     assert record.query == {"page": "1", "per_page": "3"}
-    page2, _ = api.ok("GET", f"/workspaces/{wid}/projects", "-q", "page=2", "-q", "per_page=3")
+    page2, _ = api.ok("GET", f"/workspaces/{wid}/projects", "--query", "page=2", "--query", "per_page=3")
     assert len(page1) == len(page2) == 3
     assert not {p["id"] for p in page1} & {p["id"] for p in page2}
     same_as_server(page2, http.get(f"/workspaces/{wid}/projects", params={"page": 2, "per_page": 3}))
@@ -276,7 +276,7 @@ def test_body_from_file_and_stdin_and_query_in_path(quiet_sim, tmp_path):
         {"name": "from-stdin"},
     ]
 
-    result = invoke(env, "api", "GET", f"/workspaces/{wid}/projects?per_page=2", "-q", "page=2")
+    result = invoke(env, "api", "GET", f"/workspaces/{wid}/projects?per_page=2", "--query", "page=2")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)) == 2
     assert sim.log.records[-1].query == {"per_page": "2", "page": "2"}
@@ -379,7 +379,7 @@ def test_connections_need_a_maton_key(quiet_sim):
 
 def test_quota_answers_from_persisted_headers_without_requests(sim):
     env = sim.env("direct")
-    empty = invoke(env, "quota")
+    empty = invoke(env, "quota", "--table")
     assert empty.exit_code == 0 and "No quota information" in empty.stdout
 
     assert invoke(env, "api", "GET", "/me").exit_code == 0

@@ -310,3 +310,5 @@ def test_demo_runs(tmp_path):
     assert "Traceback" not in done.stderr
     assert "account" in done.stdout.lower()
     assert not (tmp_path / "home").exists()  # the demo keeps to its own temporary home
+    # Its times are in the account's zone, named, like `report --week` at its end (not UTC beside it).
+    assert "(Europe/Paris)" in done.stdout and "UTC" not in done.stdout

@@ -61,7 +61,7 @@ def digest(path) -> str:
 def sql_json(home, query, **params):
     args = ["sql", query, "--json"]
     for name, value in params.items():
-        args += ["-p", f"{name}={value}"]
+        args += ["--param", f"{name}={value}"]
     return js(home.run(*args))
 
 
@@ -165,7 +165,7 @@ def test_report_json_and_csv_shapes(home):
 
 
 def test_report_table_and_chart(home):
-    result = ok(home.run("report", "--month", env={"COLUMNS": "100"}))
+    result = ok(home.run("report", "--month", env={"COLUMNS": "100", "TOGGLSYNC_FORCE_TTY": "1"}))
     out = result.stdout
     assert out.splitlines()[0].startswith("Time by project · This month, ")
     assert "Europe/Paris" in out.splitlines()[0]
@@ -173,7 +173,7 @@ def test_report_table_and_chart(home):
     assert "█" not in out
     assert "running entry" in out
 
-    charted = ok(home.run("report", "--month", "--chart", env={"COLUMNS": "100"})).stdout
+    charted = ok(home.run("report", "--month", "--chart", env={"COLUMNS": "100", "TOGGLSYNC_FORCE_TTY": "1"})).stdout
     lines = charted.splitlines()
     assert all(cell_len(line) <= 100 for line in lines)
     bars = [re.sub(r"[^█▏▎▍▌▋▊▉]", "", line) for line in lines if "│" in line and "Total" not in line]
@@ -182,10 +182,10 @@ def test_report_table_and_chart(home):
     assert len(bars[0]) >= 30  # the bars take the room left on a 100-column line
     assert [len(b) for b in bars] == sorted((len(b) for b in bars), reverse=True)
 
-    wide = ok(home.run("report", "--month", "--chart", env={"COLUMNS": "160"})).stdout
+    wide = ok(home.run("report", "--month", "--chart", env={"COLUMNS": "160", "TOGGLSYNC_FORCE_TTY": "1"})).stdout
     assert max(len(re.sub(r"[^█]", "", line)) for line in wide.splitlines()) > len(bars[0])
 
-    days = ok(home.run("report", "--by", "day", "--chart", env={"COLUMNS": "100"})).stdout
+    days = ok(home.run("report", "--by", "day", "--chart", env={"COLUMNS": "100", "TOGGLSYNC_FORCE_TTY": "1"})).stdout
     assert len(re.findall(r"^ (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d ", days, re.M)) == 7
 
 
@@ -246,11 +246,11 @@ def test_sql_outputs(home):
     assert parsed[0] == ["id", "description"] and len(parsed) == 6
     assert ok(home.run("sql", "SELECT 1 AS n WHERE 0", "--csv")).stdout == "n\n"
 
-    table = ok(home.run("sql", "SELECT count(*) AS n FROM entries"))
+    table = ok(home.run("sql", "SELECT count(*) AS n FROM entries", "--table"))
     assert re.search(r"^\s*n\s*$", table.stdout, re.M) and "200" in table.stdout
     assert "(1 row)" in table.stderr
 
-    capped = ok(home.run("sql", "SELECT id FROM time_entries", "--max-rows", "10"))
+    capped = ok(home.run("sql", "SELECT id FROM time_entries", "--max-rows", "10", "--table"))
     assert len(re.findall(r"^\s*\d{6,}\s*$", capped.stdout, re.M)) == 10
     assert "10 rows shown; there are more" in capped.stderr
     every = ok(home.run("sql", "SELECT id FROM time_entries", "--max-rows", "0"))
@@ -269,8 +269,8 @@ def test_sql_parameters_and_stdin(home):
     assert js(home.run("sql", "--json", input="SELECT 2 AS n")) == [{"n": 2}]
 
     fails(home.run("sql", "SELECT :x"), 2, r"supply a value for binding parameter :x")
-    fails(home.run("sql", "SELECT 1", "-p", "x"), 2, r"expected NAME=VALUE")
-    fails(home.run("sql", "SELECT 1", "-p", "1x=2"), 2, r"expected NAME=VALUE")
+    fails(home.run("sql", "SELECT 1", "--param", "x"), 2, r"expected NAME=VALUE")
+    fails(home.run("sql", "SELECT 1", "--param", "1x=2"), 2, r"expected NAME=VALUE")
     fails(home.run("sql", "", "--json"), 2, r"the query is empty")
 
 

@@ -72,7 +72,7 @@ def test_sync_stores_no_workspace_token_and_sql_shows_none(make_sim, isolated_ho
     for token in [*tokens, sim.seed.api_token]:
         assert token not in shown.output and token not in everything.output
         assert token.encode() not in (isolated_home / "togglsync.db").read_bytes()
-    keys = {k for row in json.loads(everything.output) for k in json.loads(row["raw"])}
+    keys = {k for row in json.loads(everything.output) for k in row["raw"]}  # JSON columns come decoded
     assert not {k for k in keys if "token" in k.lower() or k.lower() in ("api_key", "password")}
 
 
@@ -103,8 +103,8 @@ def test_an_older_database_loses_every_stored_token_when_opened(make_sim, isolat
     result = invoke_cli(["sql", "SELECT id, raw FROM workspaces UNION ALL SELECT id, raw FROM time_entries", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["id"]: r["raw"] for r in json.loads(result.stdout)}
-    assert json.loads(rows[RECORDED_WORKSPACE["id"]]) == {k: v for k, v in RECORDED_WORKSPACE.items() if k != "api_token"}
-    assert json.loads(rows[entry["id"]]) == {"id": entry["id"], "description": "Überarbeitung ✓"}
+    assert rows[RECORDED_WORKSPACE["id"]] == {k: v for k, v in RECORDED_WORKSPACE.items() if k != "api_token"}
+    assert rows[entry["id"]] == {"id": entry["id"], "description": "Überarbeitung ✓"}
     assert rows[2] == "not json"
     for secret in (RECORDED_WORKSPACE["api_token"], entry["session_token"]):
         assert secret not in result.output

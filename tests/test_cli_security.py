@@ -81,7 +81,7 @@ def _error_cases(sim):
         "unknown entry id": (direct, ["api", "GET", "/me/time_entries/1"], 1, "404"),
         "unknown project id": (maton, ["api", "DELETE", f"/toggl-track/api/v9/workspaces/{wid}/projects/1"], 1, "404"),
         "bad JSON in -d": (direct, ["api", "POST", f"/workspaces/{wid}/tags", "-d", "{name: oops}"], 2, "-d is not valid JSON"),
-        "bad -q": (direct, ["api", "GET", "/me/time_entries", "-q", "since"], 2, "key=value"),
+        "bad --query": (direct, ["api", "GET", "/me/time_entries", "--query", "since"], 2, "KEY=VALUE"),
         "missing -d file": (direct, ["api", "POST", f"/workspaces/{wid}/tags", "-d", "@/nonexistent/body.json"], 2, "cannot read"),
         "plain http remote (env)": ({**direct, "TOGGLSYNC_API_URL": "http://example.com"}, ["api", "GET", "/me"], 2, "https://"),
         "plain http remote (option)": (maton, ["--api-url", "http://example.com/toggl-track", "api", "GET", "/me"], 2, "https://"),
@@ -100,7 +100,7 @@ CASE_NAMES = [
     "unknown entry id",
     "unknown project id",
     "bad JSON in -d",
-    "bad -q",
+    "bad --query",
     "missing -d file",
     "plain http remote (env)",
     "plain http remote (option)",
@@ -167,7 +167,7 @@ def test_no_credential_in_any_command_output(transport, make_sim, isolated_home,
     wid = sim.seed.workspace_id
     commands = [
         ["api", "GET", "/me"],  # Toggl answers with the user's api_token: it must be redacted
-        ["api", "GET", "/me", "-q", "with_related_data=true"],
+        ["api", "GET", "/me", "--query", "with_related_data=true"],
         ["api", "-i", "GET", "/toggl-track/api/v9/me/workspaces"],
         ["api", "GET", f"/workspaces/{wid}"],
         ["api", "GET", "/me/time_entries/1"],  # 404

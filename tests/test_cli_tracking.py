@@ -326,7 +326,7 @@ def test_log_defaults_to_today_with_local_ids_and_a_total(offline):
         ok(offline.run("add", "Yesterday's", "--start", "yesterday 9:00", "--duration", "1h"))
         ok(offline.run("add", "Morning", "--start", "9:00", "--stop", "10:30", "-p", "Mobile app", "-t", "review"))
         ok(offline.run("start", "Afternoon", "--at", "15:00"))
-        table = ok(offline.run("log"))
+        table = ok(offline.run("log", "--table"))
         data = json.loads(ok(offline.run("log", "--json")))
         csv_text = ok(offline.run("log", "--csv"))
         yesterday = json.loads(ok(offline.run("log", "--yesterday", "--json")))

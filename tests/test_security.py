@@ -87,7 +87,7 @@ def _everyday_session(s: Session) -> None:
         ("sync", "--json"),
         ("sync", "--full"),
         ("api", "GET", "/me"),
-        ("api", "GET", "/me", "-q", "with_related_data=true", "-i"),
+        ("api", "GET", "/me", "--query", "with_related_data=true", "-i"),
         ("status",),
         ("status", "--json"),
         ("log", "--week"),

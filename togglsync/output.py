@@ -1,16 +1,28 @@
-"""Table / JSON / CSV rendering shared by every listing command."""
+"""Table / plain rows / JSON / NDJSON / CSV rendering shared by every listing command.
+
+At a terminal a listing is a table (rich, wrapped to the terminal's width, ids
+never cut); anywhere else (a pipe, a file, cron) it is plain rows: a header
+line, then one line per record, the cells separated by a tab, nothing cut,
+wrapped or drawn, and rich is not imported. `--table` forces the table;
+`TOGGLSYNC_FORCE_TTY=1` makes togglsync behave as at a terminal (tests,
+`watch`, `less -R`).
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import os
+import re
 import sys
-from datetime import date, datetime
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from datetime import date, datetime, tzinfo
+from typing import AbstractSet, Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "plain", "json", "nl", "csv")
+HUMAN = ("table", "plain")  # what a person reads: the table's columns, not the data columns
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,12 +37,49 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
 
 
+def is_terminal() -> bool:
+    """Is standard output a person's terminal? (`TOGGLSYNC_FORCE_TTY=1` says yes, `=0` no.)"""
+    forced = os.environ.get("TOGGLSYNC_FORCE_TTY", "")
+    if forced:
+        return forced not in ("0", "false", "no")
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stdout
+        return False
+
+
+def human_format() -> str:
+    """The default format: a table at a terminal, plain rows anywhere else."""
+    return "table" if is_terminal() else "plain"
+
+
+def format_options(*, json_help: str = "Output JSON (an array).") -> Callable[[F], F]:
+    """--table / --json / --nl / --csv flags; none given: `human_format()` (the command sees the
+    resolved name: table, plain, json, nl or csv)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def resolved(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("fmt") is None:
+                kwargs["fmt"] = human_format()
+            return func(*args, **kwargs)
+
+        wrapped: Any = resolved
+        wrapped = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(wrapped)
+        wrapped = click.option("--nl", "fmt", flag_value="nl",
+                               help="Output newline-delimited JSON: one object per line.")(wrapped)
+        wrapped = click.option("--json", "fmt", flag_value="json", help=json_help)(wrapped)
+        wrapped = click.option("--table", "fmt", flag_value="table",
+                               help="A table even when the output is not a terminal (default: a table at a "
+                                    "terminal, tab-separated rows with a header line elsewhere).")(wrapped)
+        return wrapped
+
+    return decorate
+
+
 def output_format_options(func: F) -> F:
-    """--json / --csv flags (table is the default)."""
-    func = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(func)
-    func = click.option("--json", "fmt", flag_value="json", help="Output JSON.")(func)
-    func = click.option("--table", "fmt", flag_value="table", default=True, hidden=True)(func)
-    return func
+    """`format_options()` with the ordinary help texts."""
+    return format_options()(func)
 
 
 def csv_value(value: Any) -> Any:
@@ -65,49 +114,234 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def plain_cell(value: Any) -> str:
+    """A cell of plain rows: as in the table, on one line, no tab inside."""
+    text = value if type(value) is str else _cell(value)
+    return text if text.isprintable() else _PLAIN_BREAKS.sub(" ", text)  # isprintable: the quick test
+
+
+_PLAIN_BREAKS = re.compile(r"[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def write_plain(rows: Iterable[Sequence[Any]], columns: Sequence[str], stream: Any = None) -> None:
+    """Plain rows: the header line, then each row, cells joined by a tab."""
+    out = stream or sys.stdout
+    out.write("\t".join(plain_cell(c) for c in columns) + "\n")
+    for row in rows:
+        out.write("\t".join(plain_cell(v) for v in row) + "\n")
+
+
+def is_id_column(name: str) -> bool:
+    """`id`, `record_id`, `user_id`...: a table never wraps or cuts these."""
+    return name == "id" or name.endswith("_id")
+
+
 def render_rows(
     rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
-    fmt: str = "table",
+    fmt: str | None = None,
     *,
     title: str | None = None,
     fixed: Sequence[str] = (),
+    zone: tzinfo | None = None,
 ) -> None:
-    """Print rows as a table (default), JSON or CSV.
+    """Print rows as a table, plain rows, JSON, NDJSON or CSV (None: `human_format()`).
 
-    `fixed` names table columns that are never wrapped or cut (ids, times,
-    durations): narrow terminals squeeze the other columns instead.
+    `fixed` names table columns that are never wrapped or cut (times,
+    durations; ids always): narrow terminals squeeze the other columns instead.
+    `title` is the table's; plain rows have none. `zone`: the display zone, in
+    which every time is shown (`2026-11-20 14:05`; JSON: ISO with its offset),
+    named under the table.
     """
+    fmt = fmt or human_format()
     rows = list(rows)
+    if zone is not None:
+        rows = [{k: in_zone(v, zone) for k, v in r.items()} for r in rows]
     if fmt == "json":
         click.echo(dumps([{c: r.get(c) for c in columns} for r in rows]))
+    elif fmt == "nl":
+        write_ndjson(({c: r.get(c) for c in columns} for r in rows), sys.stdout)
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for r in rows:
             writer.writerow([_csv_cell(r.get(c)) for c in columns])
+    elif fmt == "plain":
+        write_plain(([r.get(c) for c in columns] for r in rows), columns)
     else:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(title=title, show_edge=False, header_style="bold")
-        for c in columns:
-            if c in fixed:
-                from rich.cells import cell_len
-
-                width = max([cell_len(c)] + [cell_len(_cell(r.get(c))) for r in rows])
-                table.add_column(c, no_wrap=True, min_width=width)
-            else:
-                table.add_column(c)
-        for r in rows:
-            # Text, not str: a description like "[WIP] fix" is data, not rich markup.
-            table.add_row(*(Text(_cell(r.get(c))) for c in columns))
-        Console().print(table)
+        caption = None
+        if zone is not None and any(isinstance(r.get(c), datetime) for r in rows for c in columns):
+            caption = f"Times in {zone_name(zone)}."
+        write_table(
+            [[_cell(r.get(c)) for c in columns] for r in rows], columns,
+            fixed={i for i, c in enumerate(columns) if c in fixed or is_id_column(c)},
+            title=title, caption=caption,
+        )
 
 
-def json_value(value: Any) -> Any:
-    """A database value as JSON can carry it: blobs as hex text, infinities as text."""
+# --- the table: drawn here, not by rich (5,000 rows in a few hundredths of a second, not seconds) ---
+
+_WIDE = frozenset({"W", "F"})
+
+
+def cell_width(text: str) -> int:
+    """Columns `text` takes in a terminal: East Asian wide characters 2, combining marks 0."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in _WIDE else 1
+    return width
+
+
+def _fold(word: str, width: int) -> list[str]:
+    """A word longer than the column, in pieces that fit (never cut short)."""
+    pieces, piece, used = [], "", 0
+    for char in word:
+        w = cell_width(char)
+        if used + w > width and piece:
+            pieces.append(piece)
+            piece, used = "", 0
+        piece += char
+        used += w
+    return [*pieces, piece]
+
+
+def wrap_cell(text: str, width: int) -> list[str]:
+    """A cell's lines at `width`: words wrapped, a longer word folded, line breaks kept."""
+    if "\n" not in text and cell_width(text) <= width:
+        return [text]
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line, used = "", 0
+        for word in paragraph.split(" "):
+            w = cell_width(word)
+            if line and used + 1 + w <= width:
+                line, used = f"{line} {word}", used + 1 + w
+                continue
+            if line:
+                lines.append(line)
+            if w > width:
+                *full, word = _fold(word, width)
+                lines.extend(full)
+                w = cell_width(word)
+            line, used = word, w
+        lines.append(line)
+    return lines
+
+
+def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int]) -> list[int]:
+    """Column widths: natural ones when they fit in `room`. Else columns give room in stages:
+    the others down to 10 cells, then the `roomy` ones (a description) down to 24, then every
+    column down to its minimum (ids and other fixed columns have minimum = natural); within a
+    stage the widest gives first."""
+    widths = list(natural)
+    excess = sum(widths) - room
+    others = [k for k in range(len(widths)) if k not in roomy]
+    for group, floor in ((others, 10), (sorted(roomy), 24), (list(range(len(widths))), 0)):
+        lows = {k: max(minimum[k], floor) for k in group}
+        while excess > 0:
+            i = max(group, key=lambda k: widths[k] - lows[k], default=None)
+            if i is None or widths[i] <= lows[i]:
+                break  # this stage has nothing left to give
+            give = min(excess, widths[i] - lows[i], max(1, (widths[i] - lows[i]) // 2))
+            widths[i] -= give
+            excess -= give
+    return widths
+
+
+def write_table(
+    rows: Sequence[Sequence[str]], columns: Sequence[str], *, fixed: AbstractSet[int] = frozenset(),
+    title: str | None = None, caption: str | None = None, width: int | None = None, stream: Any = None,
+    roomy: Sequence[str] = ("description", "what", "error"),
+) -> None:
+    """A table for a person (rich's look: a heavy line under the header, `│` between columns, no outer
+    edge), fitted to `width` (default: the terminal's, or COLUMNS). Columns in `fixed` are never
+    wrapped or cut; the others wrap, folding a word that is longer than the column. Squeezed, the
+    `roomy` columns (free text) keep room longest."""
+    import shutil
+
+    out = stream or sys.stdout
+    width = width or shutil.get_terminal_size().columns
+    styled = _colours(out)
+    count = len(columns)
+    def longest_line(text: str) -> int:
+        if "\n" in text:
+            return max(map(cell_width, text.splitlines() or [""]))
+        return len(text) if text.isascii() else cell_width(text)
+
+    natural = [max([cell_width(c)] + [longest_line(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    minimum = [natural[i] if i in fixed else min(natural[i], max(4, min(cell_width(c), 8)))
+               for i, c in enumerate(columns)]
+    widths = _widths(natural, minimum, width - 3 * count + 1, {i for i, c in enumerate(columns) if c in roomy})
+    total = sum(widths) + 3 * count - 1
+
+    buffer: list[str] = []
+
+    def line(cells: Sequence[str], rule: str, bold: bool = False) -> None:
+        wrapped = [wrap_cell(text, widths[i]) for i, text in enumerate(cells)]
+        for k in range(max(map(len, wrapped))):
+            parts = []
+            for i, lines in enumerate(wrapped):
+                text = lines[k] if k < len(lines) else ""
+                pad = " " * (widths[i] - (len(text) if text.isascii() else cell_width(text)))
+                parts.append(f"\x1b[1m{text}\x1b[0m{pad}" if bold and styled and text else text + pad)
+            buffer.append((" " + f" {rule} ".join(parts)).rstrip() + "\n")
+
+    def centred(text: str, style: str) -> None:
+        for piece in wrap_cell(text, max(total, 1)):
+            padded = piece.center(total).rstrip()
+            buffer.append(f"{padded[:len(padded) - len(piece)]}\x1b[{style}m{piece}\x1b[0m\n" if styled
+                          else padded + "\n")
+
+    if title:
+        centred(title, "3")
+    line(columns, "┃", bold=True)
+    buffer.append("━" + "╇".join("━" * (w + 2) for w in widths)[1:-1] + "━\n")
+    for row in rows:
+        line(row, "│")
+    if caption:
+        centred(caption, "2")
+    out.write("".join(buffer))
+
+
+def _colours(stream: Any) -> bool:
+    """Bold and dim only for a real terminal that wants them (NO_COLOR, TERM=dumb: none)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def in_zone(value: Any, zone: tzinfo) -> Any:
+    """An aware datetime in the display zone; anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone)
+    return value
+
+
+def zone_name(zone: tzinfo) -> str:
+    """`Europe/Paris` (an IANA zone's key), else what the zone calls itself."""
+    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
+
+
+def json_value(value: Any, *, decode: bool = False) -> Any:
+    """A database value as JSON can carry it: blobs as hex text, infinities as text.
+
+    `decode`: the column may hold JSON text (`raw`, `tag_ids`...): an object or array is given as
+    itself, not as a string of JSON; any other text stays text (the `entries` view's `tags` is
+    "a, b", and a tag may be named `42`)."""
+    if decode and isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, float) and value in (float("inf"), float("-inf")):  # not JSON (SQLite has no NaN)
@@ -122,4 +356,13 @@ def write_json_array(objects: Iterable[dict[str, Any]], stream: Any) -> int:
         stream.write(("[\n  " if count == 0 else ",\n  ") + json.dumps(obj, ensure_ascii=False, default=_json_default))
         count += 1
     stream.write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def write_ndjson(objects: Iterable[dict[str, Any]], stream: Any) -> int:
+    """Newline-delimited JSON: one object per line, streamed. Returns the count."""
+    count = 0
+    for obj in objects:
+        stream.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        count += 1
     return count

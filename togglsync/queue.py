@@ -10,7 +10,7 @@ when the edit was made (the pull keeps it current). The CLI may then fetch the r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -25,7 +25,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def list_pending(engine: Engine) -> list[dict[str, Any]]:
+def list_pending(engine: Engine, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """The outbox, oldest first; an entry's start in `what` in `tz` (the display zone) when given."""
     out = []
     with engine.connect() as conn:
         for op in outbox.every(conn):
@@ -37,7 +38,7 @@ def list_pending(engine: Engine) -> list[dict[str, Any]]:
                 "record_id": op.record_id,
                 "workspace_id": op.workspace_id,
                 "state": str(op.state),
-                "what": records.describe(op.resource, row or op.base),
+                "what": records.describe(op.resource, row or op.base, tz),
                 "attempts": op.attempts,
                 "error": op.error,
                 "created_at": op.created_at,
@@ -117,7 +118,7 @@ class GivenUp:
         return "back as Toggl has it (every edit of it since the last sync is undone)"
 
 
-def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[GivenUp]:
+def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime, tz: tzinfo | None = None) -> list[GivenUp]:
     """Give these operations up (see the module's docstring). Records made here go
     children first; records put back go parents first, so their references find them."""
     order = records.PUSH_ORDER
@@ -132,7 +133,7 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[Give
             # Toggl never had it: the row goes, with every operation queued behind its create.
             rows.delete(conn, kind, record_id, now)
         outbox.drop(conn, mine)
-        done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row), mine))
+        done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row, tz), mine))
     for (kind, record_id), op in sorted(edits.items(), key=lambda item: order.index(item[0][0])):
         if (str(kind), record_id) in reattached:
             # It lost its reference to a record put back above (the same change): it has it
@@ -149,12 +150,12 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime) -> list[Give
             if any(o.action is Action.DELETE for o in unsent):
                 reattached |= rows.reattach(conn, kind, record_id)
         action = Action.DELETE if any(o.action is Action.DELETE for o in unsent) else Action.UPDATE
-        done.append(GivenUp(kind, record_id, op.workspace_id, action, records.describe(kind, row or base),
+        done.append(GivenUp(kind, record_id, op.workspace_id, action, records.describe(kind, row or base, tz),
                             tuple(o.id for o in unsent)))
     return done
 
 
-def drop_operation(engine: Engine, op_id: int) -> GivenUp:
+def drop_operation(engine: Engine, op_id: int, tz: tzinfo | None = None) -> GivenUp:
     """Forget an operation. A create that never reached Toggl takes its local row with it; an
     update or delete goes with every unsent edit of its record, whose row is put back as Toggl
     had it (the caller may fetch it to be sure: `sync.engine.reread`)."""
@@ -162,7 +163,7 @@ def drop_operation(engine: Engine, op_id: int) -> GivenUp:
         op = _op(conn, op_id)
         if op.state is State.IN_FLIGHT:
             raise UsageError(f"operation {op_id} is in flight: sync first to learn whether it landed")
-        return _give_up(conn, [op], _now())[0]
+        return _give_up(conn, [op], _now(), tz)[0]
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ NOTHING_PUSHED_NOTE = (
 )
 
 
-def undo_last(engine: Engine, *, dry_run: bool = False) -> Undo:
+def undo_last(engine: Engine, *, dry_run: bool = False, tz: tzinfo | None = None) -> Undo:
     """Reverse the last local change not pushed yet (`outbox.latest_change`: one command's
     edits together). Offline: a row goes back to the state Toggl had when it was edited."""
     with engine.connect() as conn, conn.begin() as transaction:
@@ -189,11 +190,11 @@ def undo_last(engine: Engine, *, dry_run: bool = False) -> Undo:
         sending = [op for op in ops if op.state is State.IN_FLIGHT or op.undecided]
         if sending:
             op = sending[0]
-            name = records.describe(op.resource, rows.get(conn, op.resource, op.record_id))
+            name = records.describe(op.resource, rows.get(conn, op.resource, op.record_id), tz)
             return Undo([], f"the last change ({op.action} of {records.spec(op.resource).label} "
                             f"{records.format_id(op.record_id)}, {name}) may have reached Toggl already: run "
                             f"`togglsync sync`, then see `togglsync pending`; {NOTHING_PUSHED_NOTE}")
-        given_up = _give_up(conn, ops, _now())
+        given_up = _give_up(conn, ops, _now(), tz)
         if dry_run:
             transaction.rollback()  # what it would do, done and taken back: the same rule says it
         return Undo(given_up)

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -842,17 +842,19 @@ def create_match(kind: str, fingerprint: Mapping[str, Any], row: Mapping[str, An
     return Match.NEAR if differ <= {"name"} or "name" not in differ else Match.NONE
 
 
-def describe(kind: str, row: Mapping[str, Any] | None) -> str:
-    """One line naming a record for people: an entry's description and start, else its name."""
+def describe(kind: str, row: Mapping[str, Any] | None, tz: tzinfo | None = None) -> str:
+    """One line naming a record for people: an entry's description and start (in `tz`, the
+    display zone, when given), else its name."""
     source = row or {}
     if kind == Kind.TIME_ENTRY:
         text = source.get("description") or "(no description)"
         start = source.get("start")
+        if isinstance(start, str):
+            start = parse_ts(start) or start
         if isinstance(start, datetime):
+            if tz is not None and start.tzinfo is not None:
+                start = start.astimezone(tz)
             start = start.strftime("%Y-%m-%d %H:%M")
-        elif isinstance(start, str):
-            parsed = parse_ts(start)
-            start = parsed.strftime("%Y-%m-%d %H:%M") if parsed else start
         return f"{text} @ {start}" if start else str(text)
     return str(source.get("name") or "")
 

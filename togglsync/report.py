@@ -83,7 +83,7 @@ def entry_rows(
             "project_id": row["project_id"],
             "project": row["project"],
             "client": row["client"],
-            "tags": json.loads(row["tags"]) if row["tags"] else [],
+            "tags": json.loads(row["tags"]) if row["tags"] and row["tags"] != "[]" else [],
             "billable": bool(row["billable"]),
             "unsynced": row["id"] < 0,
         })

@@ -10,7 +10,7 @@ from togglsync.cli.base import get_app as _app
 from togglsync.cli.base import new_app
 from togglsync.config import update_config_file
 from togglsync.errors import UsageError
-from togglsync.output import dumps, render_rows
+from togglsync.output import dumps, format_options, render_rows
 
 # --- credentials and configuration -------------------------------------------------
 
@@ -76,19 +76,19 @@ def config() -> None:
 
 
 @config.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@format_options(json_help="Output JSON (an object: setting -> value, source).")
 @click.pass_context
-def config_show(ctx: click.Context, as_json: bool) -> None:
+def config_show(ctx: click.Context, fmt: str) -> None:
     """Every setting, its value and where it came from (secrets redacted)."""
     data = _app(ctx).settings.redacted()
-    if as_json:
+    if fmt == "json":
         click.echo(dumps(data))
         return
     rows = [
         {"setting": k, "value": v.get("effective", v["value"]), "source": v["source"]}
         for k, v in data.items()
     ]
-    render_rows(rows, ["setting", "value", "source"])
+    render_rows(rows, ["setting", "value", "source"], fmt)
 
 
 @config.command("path")

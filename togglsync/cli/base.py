@@ -57,6 +57,20 @@ def confirm(question: str, yes: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+class DefaultListGroup(click.Group):
+    """A group that runs its `list` command when no command is named.
+
+    `togglsync projects` and `togglsync projects --all --json` mean
+    `togglsync projects list ...` (so do `pending` and `conflicts`); `-h`
+    still shows the group's help.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ctx.help_option_names):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
 class TogglSyncGroup(click.Group):
     """The root group: commands load on first use; our errors become `Error: <one line>` + exit code.
 
@@ -71,7 +85,9 @@ class TogglSyncGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMANDS:
             module_name, attr = COMMANDS[name].split(":")
-            self.add_command(getattr(importlib.import_module(module_name), attr), name)
+            command = getattr(importlib.import_module(module_name), attr)
+            _take_global_options(command, [p for p in self.params if p.name in GLOBAL_OPTIONS])
+            self.add_command(command, name)
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -103,6 +119,65 @@ class TogglSyncGroup(click.Group):
             if translated is None:
                 raise
             raise CliError(scrubbed(one_line(translated)), translated.exit_code) from None
+
+
+# The root's options that a command also takes after its name (`togglsync log --tz UTC`,
+# `togglsync sync --debug`), by the name of the root's parameter (and of `Invocation.options`).
+GLOBAL_OPTIONS = frozenset({"home", "db", "transport", "api_url", "maton_connection", "timezone", "debug"})
+
+
+def _take_global_options(command: click.Command, options: list[click.Parameter]) -> None:
+    """Give `command` and every command under it the root's options, hidden, unless it has an
+    option of that spelling itself (`login --connection`, `demo --home`: theirs wins there)."""
+    mine = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    for option in options:
+        if not isinstance(option, click.Option) or mine & set(option.opts):
+            continue
+        command.params.append(click.Option(
+            [*option.opts, f"global_{option.name}"], type=None if option.is_flag else option.type,
+            is_flag=option.is_flag, metavar=option.metavar, hidden=True, expose_value=False,
+            callback=_set_global,
+        ))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _take_global_options(sub, options)
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: as if given before it (the later one wins)."""
+    if value is None or value is False:
+        return
+    invocation = ctx.find_root().obj
+    if not isinstance(invocation, Invocation):
+        return
+    name = str(param.name).removeprefix("global_")
+    if name == "debug":
+        enable_debug(invocation)
+    else:
+        invocation.options[name] = value
+
+
+def retired_short_option(short: str, meaning: str, instead: str) -> Callable[[Any], Any]:
+    """A short option this command no longer has because it means something else everywhere
+    else: giving it is a one-line error saying what to type instead."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value:
+            raise UsageError(f"{short} means {meaning} in togglsync; here write {instead}")
+
+    return click.option(short, f"retired_{short.lstrip('-')}", multiple=True, hidden=True,
+                        expose_value=False, callback=refuse)
+
+
+def enable_debug(invocation: Invocation) -> None:
+    """--debug: HTTP requests logged to stderr, through the redacting filter."""
+    if invocation.debug:
+        return
+    invocation.debug = True
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactingFilter(invocation.secrets))
+    logging.getLogger("togglsync").setLevel(logging.DEBUG)
 
 
 def one_line(exc: BaseException) -> str:
@@ -185,6 +260,7 @@ class Invocation:
     make_app: AppFactory = App
     app: App | None = None
     secrets: set[str] = field(default_factory=set)
+    debug: bool = False
 
 
 def configured_secrets(ctx: click.Context) -> set[str]:
@@ -248,7 +324,8 @@ def new_app(ctx: click.Context, settings: Settings) -> App:
     return invocation.make_app(settings)
 
 
-@click.group(cls=TogglSyncGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TogglSyncGroup, context_settings=CONTEXT_SETTINGS,
+             epilog="The options above also work after the command: togglsync log --tz UTC, togglsync sync --debug.")
 @click.version_option(__version__, "--version", prog_name="togglsync")
 @click.option("--home", type=click.Path(file_okay=False),
               help="Config and data directory (env TOGGLSYNC_HOME; default: the platform's user data dir).")
@@ -266,10 +343,7 @@ def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, time
     """Offline-first local sync cache for Toggl Track."""
     invocation = Invocation({}, ctx.obj or App)
     if debug:
-        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_RedactingFilter(invocation.secrets))
-        logging.getLogger("togglsync").setLevel(logging.DEBUG)
+        enable_debug(invocation)
     invocation.options = {
         "home": home,
         "db": db,

@@ -18,26 +18,13 @@ import click
 from sqlalchemy import Connection
 
 from togglsync import catalog, lookup
-from togglsync.cli.base import confirm, get_app as _app
+from togglsync.cli.base import DefaultListGroup, confirm, get_app as _app
 from togglsync.cli.base import note_pushed
 from togglsync.errors import UsageError
-from togglsync.output import output_format_options, render_rows
+from togglsync.output import HUMAN, output_format_options, render_rows
 from togglsync.records import Kind, format_id, public_id
 # Table columns never wrapped or cut: an id must stay usable on a narrow terminal.
 IDS = ("id", "user_id", "organization_id", "color")
-
-
-class DefaultListGroup(click.Group):
-    """A group that runs its `list` command when no command is named.
-
-    `togglsync projects` and `togglsync projects --all --json` mean
-    `togglsync projects list ...`; `-h` still shows the group's help.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0].startswith("-") and args[0] not in ctx.help_option_names):
-            args = ["list", *args]
-        return super().parse_args(ctx, args)
 
 
 def workspace_option(func):
@@ -164,7 +151,7 @@ def projects_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt
         }
         for r in _listing(ctx, Kind.PROJECT, workspace, show_all)
     ]
-    render_rows(rows, PROJECT_TABLE if fmt == "table" else PROJECT_DATA, fmt, fixed=IDS)
+    render_rows(rows, PROJECT_TABLE if fmt in HUMAN else PROJECT_DATA, fmt, fixed=IDS)
 
 
 @projects.command("add")
@@ -268,7 +255,7 @@ def clients_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt:
         }
         for r in _listing(ctx, Kind.CLIENT, workspace, show_all)
     ]
-    render_rows(rows, CLIENT_TABLE if fmt == "table" else CLIENT_DATA, fmt, fixed=IDS)
+    render_rows(rows, CLIENT_TABLE if fmt in HUMAN else CLIENT_DATA, fmt, fixed=IDS)
 
 
 @clients.command("add")
@@ -380,7 +367,7 @@ def tags_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
         {"id": _ref(r["id"]), "name": r["name"], "workspace_id": r["workspace_id"], "entries": r["uses"]["time_entry"]}
         for r in _listing(ctx, Kind.TAG, workspace, True)
     ]
-    render_rows(rows, TAG_TABLE if fmt == "table" else TAG_DATA, fmt, fixed=IDS)
+    render_rows(rows, TAG_TABLE if fmt in HUMAN else TAG_DATA, fmt, fixed=IDS)
 
 
 @tags.command("add")

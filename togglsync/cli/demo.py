@@ -30,6 +30,13 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
     return table
 
 
+def _clock(stamp: str | None, zone: ZoneInfo) -> str:
+    """Toggl's ISO time -> `HH:MM` in the display zone ("" for none)."""
+    if not stamp:
+        return ""
+    return f"{datetime.fromisoformat(stamp.replace('Z', '+00:00')).astimezone(zone):%H:%M}"
+
+
 def run_demo(home: str | None = None, entries: int = 300, console: Console | None = None) -> None:
     from togglsync.cli.base import cli
     from togglsync import catalog, lookup, report, rows as local_rows
@@ -68,6 +75,7 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         sync()
         with engine.connect() as conn:
             counts = catalog.totals(conn)
+            zone = lookup.display_tz(conn, settings.timezone)  # every time below is shown in it
         console.print(f"Local database now holds {counts[Kind.TIME_ENTRY]} time entries and {counts[Kind.PROJECT]} projects.")
 
         step("2. Offline: nothing below sends a request")
@@ -85,7 +93,8 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         console.print(
             f"Created project [bold]Offline launch[/] (local id {format_id(project['id'])}), "
             f"tag [bold]offline[/] ({format_id(tag['id'])}),\n"
-            f"started a timer at {now - timedelta(minutes=50):%H:%M} and stopped it at {now - timedelta(minutes=5):%H:%M} UTC "
+            f"started a timer at {(now - timedelta(minutes=50)).astimezone(zone):%H:%M} and stopped it at "
+            f"{(now - timedelta(minutes=5)).astimezone(zone):%H:%M} ({zone.key}) "
             f"(entry {format_id(timer['id'])}), and logged 45 minutes on the new project "
             f"(entry {format_id(added['id'])}).\n"
             f"Requests sent meanwhile: [bold]{len(sim.log.records) - before}[/]."
@@ -93,7 +102,7 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         console.print("[green]$ togglsync pending[/]")
         console.print(_table(
             "", ["id", "action", "resource", "record", "what"],
-            [[p["id"], p["action"], p["resource"], format_id(p["record_id"]), p["what"]] for p in list_pending(engine)],
+            [[p["id"], p["action"], p["resource"], format_id(p["record_id"]), p["what"]] for p in list_pending(engine, zone)],
         ))
         console.print("The running entry from the web app was stopped locally when the new timer started: that is the update.")
 
@@ -101,17 +110,17 @@ def run_demo(home: str | None = None, entries: int = 300, console: Console | Non
         sync()
         with engine.connect() as conn:
             project_id, _ = lookup.resolve(conn, Kind.PROJECT, "Offline launch", None)
-            local_entries = report.entry_rows(conn, project_id=project_id, now=now, tz=ZoneInfo("UTC"))[::-1]
+            local_entries = report.entry_rows(conn, project_id=project_id, now=now, tz=zone)[::-1]
         pending_left = len(list_pending(engine))
         server_entries = {e["id"]: e for e in sim.state.all_time_entries()}
         rows = []
         for e in local_entries:
             s = server_entries.get(e["id"], {})
             rows.append([e["id"], e["description"], f"{e['start']:%H:%M}-{e['stop']:%H:%M}" if e["stop"] else "running",
-                         "yes" if s.get("project_id") == project_id else "NO", (s.get("stop") or "")[11:16]])
+                         "yes" if s.get("project_id") == project_id else "NO", _clock(s.get("stop"), zone)])
         console.print(f"The project now has its Toggl id [bold]{project_id}[/]; entries follow it. Pending left: {pending_left}.")
         console.print(_table(
-            "Local entries and what the server holds", ["id", "description", "local time (UTC)", "server project matches", "server stop"], rows,
+            "Local entries and what the server holds", ["id", "description", f"local time ({zone.key})", "server project matches", "server stop"], rows,
         ))
 
         step("4. A change from another device, then a sync that finds nothing")

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import confirm, get_app as _app
+from togglsync.cli.base import confirm, get_app as _app, retired_short_option
 from togglsync.errors import UsageError
-from togglsync.output import dumps, output_format_options, render_rows
+from togglsync.output import HUMAN, dumps, output_format_options, render_rows
 
 # --- raw API access ---------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"-q expects key=value, got {pair!r}")
+            raise UsageError(f"--query expects KEY=VALUE, got {pair!r}")
         if key in query:
             prev = query[key]
             query[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
@@ -50,7 +50,8 @@ def _parse_query(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.argument("method", type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False))
 @click.argument("path")
 @click.option("-d", "--data", metavar="JSON", help="Request body: JSON text, @file, or - for stdin.")
-@click.option("-q", "--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
+@click.option("--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
+@retired_short_option("-q", "--quiet", "--query KEY=VALUE")
 @click.option("-i", "--include", is_flag=True, help="Print the status and quota headers to stderr.")
 @click.pass_context
 def api(ctx: click.Context, method: str, path: str, data: str | None, query: tuple[str, ...], include: bool) -> None:
@@ -59,6 +60,11 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
     PATH is a Toggl API path such as /me, /api/v9/me/time_entries,
     /reports/api/v3/workspace/WID/search/time_entries, or a Maton-style
     /toggl-track/api/v9/... path.
+
+    \b
+    togglsync api GET /me
+    togglsync api GET /me/time_entries --query since=1732406400 -i
+    togglsync api POST /workspaces/WID/tags -d '{"name": "urgent"}'
     """
     body = _parse_data(data)
     params = _parse_query(query)
@@ -161,9 +167,9 @@ def connections_delete(ctx: click.Context, connection_id: str, yes: bool) -> Non
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@output_format_options
 @click.pass_context
-def quota(ctx: click.Context, as_json: bool) -> None:
+def quota(ctx: click.Context, fmt: str) -> None:
     """Toggl request quota left, from the last responses seen (sends no request)."""
     from togglsync.db.repo import load_quota
 
@@ -175,10 +181,12 @@ def quota(ctx: click.Context, as_json: bool) -> None:
         {"pool": s.pool, "remaining": s.remaining, "resets_at": s.resets_at, "observed_at": s.observed_at}
         for _, s in sorted(snapshots.items())
     ]
-    if as_json:
-        click.echo(dumps(rows))
+    if fmt in HUMAN and not rows:
+        click.echo("No quota information yet: it is recorded from the responses of the next request.",
+                   err=fmt == "plain")
         return
-    if not rows:
-        click.echo("No quota information yet: it is recorded from the responses of the next request.")
-        return
-    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"])
+    from togglsync.lookup import display_tz
+
+    with app.engine.connect() as conn:
+        zone = display_tz(conn, app.settings.timezone)
+    render_rows(rows, ["pool", "remaining", "resets_at", "observed_at"], fmt, zone=zone)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from togglsync.cli.base import database_found, get_app, note_pushed
+from togglsync.cli.base import database_found, get_app, note_pushed, retired_short_option
 from togglsync.errors import UsageError
 from togglsync.output import csv_value, output_format_options
 
@@ -78,10 +78,12 @@ def _read_query(query: str | None) -> str:
 
 @click.command()
 @click.argument("query", required=False)
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+@retired_short_option("-p", "--project", "--param NAME=VALUE")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind :NAME in the query to VALUE (text; SQLite converts it where a number is compared). Repeatable.")
 @click.option("--max-rows", type=click.IntRange(0), default=500, show_default=True,
-              help="Table output only: show at most N rows (0 = all). --json and --csv stream every row.")
+              help="Table output only: show at most N rows (0 = all). Plain rows (in a pipe), --json, --nl "
+                   "and --csv stream every row.")
 @output_format_options
 @click.pass_context
 def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows: int, fmt: str) -> None:
@@ -96,21 +98,29 @@ def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows
 
     \b
     togglsync sql "SELECT date, hours FROM daily_totals ORDER BY date DESC LIMIT 7"
-    togglsync sql "SELECT * FROM entries WHERE project = :p" -p p="Website relaunch" --csv
+    togglsync sql "SELECT * FROM entries WHERE project = :p" --param p="Website relaunch" --csv
     """
     from togglsync import query as queries
 
+    from togglsync.db.stored import JSON_COLUMNS
+
+    decoded = JSON_COLUMNS  # raw, tags, tag_ids...: JSON text in SQLite, JSON values in --json/--nl
     bound = _parse_params(params)
     text = _read_query(query)
     with database_found(ctx), queries.run(_target(ctx), text, bound, on_upgrade=_upgraded(ctx)) as result:
         if result is None:  # a statement without a result (e.g. some PRAGMAs)
             return
         out = sys.stdout
-        if fmt == "json":
-            from togglsync.output import json_value, write_json_array
+        if fmt in ("json", "nl"):
+            from togglsync.output import json_value, write_json_array, write_ndjson
 
             keys = result.keys
-            write_json_array(({k: json_value(v) for k, v in zip(keys, row)} for row in result.rows), out)
+            objects = ({k: json_value(v, decode=k in decoded) for k, v in zip(keys, row)} for row in result.rows)
+            (write_json_array if fmt == "json" else write_ndjson)(objects, out)
+        elif fmt == "plain":
+            from togglsync.output import write_plain
+
+            write_plain((tuple(csv_value(v) for v in row) for row in result.rows), result.columns, out)
         elif fmt == "csv":
             import csv
 
@@ -345,6 +355,13 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
         from togglsync.report import report_dict
 
         click.echo(dumps(report_dict(result)))
+    elif fmt == "nl":
+        from togglsync.output import write_ndjson
+        from togglsync.report import row_dict
+
+        write_ndjson((row_dict(result, row) for row in result.rows), sys.stdout)
+    elif fmt == "plain":
+        _plain_report(result)
     elif fmt == "csv":
         import csv
 
@@ -366,6 +383,31 @@ def _blank_row() -> Any:
     return ReportRow("", None, 0, 0)
 
 
+def _report_cells(report: Report) -> tuple[list[str], list[tuple[str, str, str, str]], tuple[str, str, str, str]]:
+    """The table's labels, its rows' cells and the total's cells."""
+    from togglsync.timeparse import format_duration, format_hours
+
+    labels = [_day_label(r.day) if r.day else r.key for r in report.rows]
+    cells = [
+        (format_duration(r.seconds), format_hours(r.seconds), f"{r.entries:,}", f"{report.share(r):.1f}%")
+        for r in report.rows
+    ]
+    total_share = "" if report.by == "tag" else ("100.0%" if report.total_seconds else "")
+    total_cells = (format_duration(report.total_seconds), format_hours(report.total_seconds),
+                   f"{report.total_entries:,}", total_share)
+    return labels, cells, total_cells
+
+
+def _plain_report(report: Report) -> None:
+    """Plain rows (a pipe): the table's columns, its rows, then the total as a last row named Total."""
+    from togglsync.output import write_plain
+
+    labels, cells, total_cells = _report_cells(report)
+    rows = [(label, *values) for label, values in zip(labels, cells)]
+    rows.append(("Total", *total_cells))
+    write_plain(rows, [report.by, "time", "hours", "entries", "share"])
+
+
 def _print_report(report: Report, *, chart: bool, period_name: str) -> None:
     from rich.cells import cell_len
     from rich.console import Console
@@ -373,7 +415,7 @@ def _print_report(report: Report, *, chart: bool, period_name: str) -> None:
     from rich.text import Text
 
     from togglsync.chart import MIN_WIDTH, bar, unicode_ok
-    from togglsync.timeparse import format_duration, format_hours, to_local
+    from togglsync.timeparse import to_local
 
     console = Console(highlight=False)
     heading = f"Time by {report.by}"
@@ -386,14 +428,7 @@ def _print_report(report: Report, *, chart: bool, period_name: str) -> None:
         console.print("No time entries in this range.")
         return
 
-    labels = [_day_label(r.day) if r.day else r.key for r in report.rows]
-    cells = [
-        (format_duration(r.seconds), format_hours(r.seconds), f"{r.entries:,}", f"{report.share(r):.1f}%")
-        for r in report.rows
-    ]
-    total_share = "" if report.by == "tag" else ("100.0%" if report.total_seconds else "")
-    total_cells = (format_duration(report.total_seconds), format_hours(report.total_seconds),
-                   f"{report.total_entries:,}", total_share)
+    labels, cells, total_cells = _report_cells(report)
 
     top = max((r.seconds for r in report.rows), default=0)
     ascii_only = not unicode_ok(getattr(console.file, "encoding", None) or sys.getdefaultencoding())

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from togglsync.cli.base import get_app as _app
+from togglsync.cli.base import DefaultListGroup, get_app as _app
 from togglsync.cli.base import scrubbed
 from togglsync.errors import ExitCode, UsageError
 from togglsync.output import dumps, output_format_options, render_rows
@@ -32,7 +32,13 @@ from togglsync.output import dumps, output_format_options, render_rows
                    "(scheduled syncs do; `status` and `schedule status` read it).")
 @click.pass_context
 def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet, log_run) -> None:
-    """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went."""
+    """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went.
+
+    \b
+    togglsync sync
+    togglsync sync --quiet        # for cron: nothing printed on success
+    togglsync sync --json --debug # the result as JSON, the requests logged to stderr
+    """
     if not log_run:
         _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet)
         return
@@ -125,24 +131,29 @@ def render_result(result: Any, *, quiet: bool = False) -> None:
 PENDING_COLUMNS = ["id", "action", "resource", "record_id", "state", "what", "error"]
 
 
+def display_zone(ctx: click.Context) -> Any:
+    """The display zone (--tz, else your Toggl time zone): times in listings and messages."""
+    from togglsync.lookup import display_tz
+
+    app = _app(ctx)
+    with app.engine.connect() as conn:
+        return display_tz(conn, app.settings.timezone)
+
+
 def _pending_rows(ctx: click.Context) -> list[dict[str, Any]]:
     """The outbox as people read it: an unsynced record as L<n> (a string), never its negative id."""
     from togglsync.queue import list_pending
     from togglsync.records import public_id
 
-    rows = list_pending(_app(ctx).engine)
+    rows = list_pending(_app(ctx).engine, display_zone(ctx))
     for row in rows:
         row["record_id"] = public_id(row["record_id"])
     return rows
 
 
-@click.group(invoke_without_command=True)
-@output_format_options
-@click.pass_context
-def pending(ctx: click.Context, fmt: str) -> None:
-    """Local changes waiting to be pushed (default: list them)."""
-    if ctx.invoked_subcommand is None:
-        render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
+@click.group(cls=DefaultListGroup)
+def pending() -> None:
+    """Local changes waiting to be pushed (with no command, or only options: list them)."""
 
 
 @pending.command("list")
@@ -150,7 +161,7 @@ def pending(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def pending_list(ctx: click.Context, fmt: str) -> None:
     """List pending operations, oldest first."""
-    render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt)
+    render_rows(_pending_rows(ctx), PENDING_COLUMNS, fmt, zone=display_zone(ctx))
 
 
 @pending.command("retry")
@@ -185,7 +196,7 @@ def pending_drop(ctx: click.Context, op_id: int) -> None:
     from togglsync.queue import drop_operation
 
     app = _app(ctx)
-    dropped = drop_operation(app.engine, op_id)
+    dropped = drop_operation(app.engine, op_id, display_zone(ctx))
     others = [str(i) for i in dropped.op_ids if i != op_id]
     head = f"Operation {op_id} dropped" + (f" (with {', '.join(others)}: every unsent edit of the record)" if others else "")
     if not dropped.restored:
@@ -233,7 +244,7 @@ def undo(ctx: click.Context, dry_run: bool) -> None:
     """
     from togglsync.queue import undo_last
 
-    done = undo_last(_app(ctx).engine, dry_run=dry_run)
+    done = undo_last(_app(ctx).engine, dry_run=dry_run, tz=display_zone(ctx))
     if not done.given_up:
         click.echo(f"Nothing to undo: {done.reason}.")
         return
@@ -258,13 +269,10 @@ def _conflict_rows(ctx: click.Context, include_resolved: bool = False) -> list[d
     return rows
 
 
-@click.group(invoke_without_command=True)
-@output_format_options
-@click.pass_context
-def conflicts(ctx: click.Context, fmt: str) -> None:
-    """Fields both sides changed, and edits lost to deletions on Toggl (default: list open ones)."""
-    if ctx.invoked_subcommand is None:
-        render_rows(_conflict_rows(ctx), _CONFLICT_COLUMNS, fmt)
+@click.group(cls=DefaultListGroup)
+def conflicts() -> None:
+    """Fields both sides changed, and edits lost to deletions on Toggl (with no command, or only
+    options: list open ones; `conflicts --all` includes resolved ones)."""
 
 
 @conflicts.command("list")
@@ -273,7 +281,8 @@ def conflicts(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def conflicts_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
     """List conflicts."""
-    render_rows(_conflict_rows(ctx, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt)
+    render_rows(_conflict_rows(ctx, include_resolved=show_all), _CONFLICT_COLUMNS + ["resolved_at"], fmt,
+                zone=display_zone(ctx))
 
 
 @conflicts.command("resolve")

@@ -26,6 +26,7 @@ import click
 from togglsync.cli.base import CliError, note_pushed
 from togglsync.cli.base import get_app as _app
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
+from togglsync.output import format_options
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -371,6 +372,11 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
 
     Offline: the timer is in the local database at once and reaches Toggl on
     the next sync.
+
+    \b
+    togglsync start "Writing docs" -p "Website relaunch" -t review
+    togglsync start "Call" --at 9:30 -p "New client" --create   # makes the project offline
+    togglsync start                                            # a timer without a description
     """
     from togglsync import lookup, timer
 
@@ -566,7 +572,12 @@ def status(ctx, as_json) -> None:
 @click.pass_context
 def add(ctx, description, start_text, stop_text, duration, project, tags, billable, allow_long, create, workspace,
         sync_now) -> None:
-    """Add a finished entry: --start and --stop or --duration (a running timer is `start`)."""
+    """Add a finished entry: --start and --stop or --duration (a running timer is `start`).
+
+    \b
+    togglsync add "Review" --start "yesterday 14:00" --duration 1h30m -p "Website relaunch"
+    togglsync add "Standup" --start 9:30 --stop 9:45 -t meeting --billable
+    """
     from togglsync import lookup
 
     s = _Session(ctx)
@@ -618,6 +629,11 @@ def edit(ctx, entry, description, project, tag_list, tags, add_tags, remove_tags
     """Change an entry: ID is a Toggl id, L<n> or -N (-1 is the entry started latest).
 
     It prints which entry it changed and what changed (before -> after).
+
+    \b
+    togglsync edit -1 --description "Fix the login page" --add-tag urgent
+    togglsync edit -2 --start 9:00 --stop 10:15       # the entry's own day
+    togglsync edit 4100000123 --project none
     """
     from togglsync import lookup
 
@@ -741,18 +757,23 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
 @click.option("-w", "--workspace", metavar="NAME|ID", default=None,
               help="Only this workspace's entries (default: all); -p/-t names are looked up here "
                    "(default: your default workspace).")
-@click.option("--json", "fmt", flag_value="json", help="Output JSON (local times with their UTC offset).")
-@click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")
-@click.option("--table", "fmt", flag_value="table", default=True, hidden=True)
+@format_options(json_help="Output JSON (local times with their UTC offset).")
 @click.pass_context
 def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to_text, project, tags,
         workspace, fmt) -> None:
     """List time entries, oldest first, with a total (default: today's).
 
     Days are cut in the display zone; an entry belongs to the day it starts.
+    At a terminal: a table; in a pipe: tab-separated rows with a header line
+    (no title, no total), so grep, cut and awk see whole records.
+
+    \b
+    togglsync log --yesterday
+    togglsync log --week -p "Website relaunch" | grep -i review
+    togglsync log --from 2026-11-01 --to 2026-11-15 --nl
     """
     from togglsync import lookup
-    from togglsync.output import render_rows
+    from togglsync.output import HUMAN, render_rows
     from togglsync.report import entry_rows
     from togglsync.timeparse import explicit_range, named_range
 
@@ -786,7 +807,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
         workspace_id=wid if workspace is not None else None,
     )
     rows.reverse()  # oldest first: the most recent (-1) ends up right above the total
-    if fmt in ("json", "csv"):
+    if fmt not in HUMAN:
         data = [{
             **r,
             "id": _public_id(r["id"]),
@@ -808,11 +829,20 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     } for r in rows]
     last_day = (end - timedelta(seconds=1)).astimezone(tz).date()
     first_day = start.astimezone(tz).date()
-    when = first_day.isoformat() if first_day == last_day else f"{first_day} to {last_day}"
+    one_day = first_day == last_day
+    when = first_day.isoformat() if one_day else f"{first_day} to {last_day}"
     title = f"{name + ', ' if name else ''}{when} ({tz.key})"
     total = sum(r["seconds"] for r in rows)
+    if fmt == "plain":
+        # For grep, cut and awk: every row complete with its date, no title, no total line.
+        render_rows(table, _LOG_COLUMNS, "plain")
+        if not rows:
+            click.echo(f"No entries: {title}.", err=True)
+        return
     if not rows:
         click.echo(f"No entries: {title}.")
         return
-    render_rows(table, _LOG_COLUMNS, "table", title=title, fixed=_LOG_FIXED)
+    # One day: its date is in the title, and the description gets the room.
+    columns = [c for c in _LOG_COLUMNS if not (one_day and c == "date")]
+    render_rows(table, columns, "table", title=title, fixed=_LOG_FIXED)
     click.echo(f"Total: {_duration(total)} in {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
