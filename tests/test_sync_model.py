@@ -136,6 +136,10 @@ class SyncModel(RuleBasedStateMachine):
             self.deleted_ids.add((resource, row["id"]))
             self.deleted_here.add((resource, row["id"]))
             self.deleted_value[(resource, row["id"])] = value
+            # Already edited on another device since the last pull: either side may win too.
+            server = next((r for r in self.server(resource) if r["id"] == row["id"]), None)
+            if server is not None and rec.parse_ts(server.get("at")) != row.get("at"):
+                self.contested.add((resource, row["id"]))
 
     def remote_touched(self, resource: str, record_id: int) -> None:
         """Another device edits a record: if it was deleted here, either side may win."""
