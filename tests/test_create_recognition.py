@@ -281,3 +281,18 @@ def test_2_no_other_create_of_the_kind_goes_while_one_waits_to_be_recognised(env
     assert result.failed == 0, result.failures  # not parked as "outcome unknown" because of the later one
     assert len(env.server_entries_described("standup")) == 2
     _assert_settled(env)
+
+
+def test_3_a_lost_timer_stopped_here_by_a_later_one_is_still_recognised(env):
+    """Found by the model test: the pull brought our lost timer (running on Toggl) while a
+    later timer started here had stopped our copy; the one-timer rule stopped the synced
+    one as if it were another device's, and the create went again."""
+    timer, landed = _lost_timer(env, "lost, then overtaken")
+    env.store.start_timer("the next one", start=timer["start"] + timedelta(minutes=5))
+    env.sim.clock.advance(PAST_MARGIN)
+    env.sim.log.clear()
+    env.sync()
+    assert env.sim.log.count("POST", ENTRY_POSTS) == 1  # only the next timer
+    [ours] = env.server_entries_described("lost, then overtaken")
+    assert ours["id"] == landed["id"] and ours["duration"] == 300
+    _assert_settled(env)

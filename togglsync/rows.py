@@ -391,32 +391,40 @@ def stop_overtaken(
 def one_timer(conn: Connection, now: datetime) -> list[Row]:
     """After the sync stored server records: at most one timer runs here (`stop_overtaken`).
 
-    A timer whose create is in flight while a synced entry made since it was sent is here
-    is left alone: that may be the very record the create made, which the pull just
-    brought (stopped by Toggl meanwhile, or running, or moved on another device), and
-    reconciliation decides (and calls this again)."""
+    While a create is in flight, the synced entries that may be what it made (made since
+    it was sent, and like it: `_landed_copies`) are left alone, and so is its own timer
+    when it has one: the pull may just have brought our own record (stopped by Toggl
+    meanwhile, or running, or moved on another device), and stopping it would make it
+    look like someone else's. Reconciliation decides, then calls this again."""
     running = running_entries(conn)
     in_flight = {op.record_id: op for op in outbox.in_flight(conn) if op.resource is records.Kind.TIME_ENTRY}
-    twins = {r["id"] for r in running if r["id"] in in_flight and _may_have_landed(conn, in_flight[r["id"]], r)}
+    copies = {op.record_id: _landed_copies(conn, op) for op in in_flight.values()}
+    twins = {r["id"] for r in running if copies.get(r["id"])}
+    landed = set().union(*copies.values()) if copies else set()
     # A timer whose create is parked as undecided may be a record Toggl has (changed
     # elsewhere): it waits for the user's word untouched, or adopting it would send our stop.
     undecided = {op.record_id for op in outbox.parked(conn) if op.undecided and op.resource is records.Kind.TIME_ENTRY}
-    return stop_overtaken(conn, [r for r in running if r["id"] not in twins | undecided], now)
+    return stop_overtaken(conn, [r for r in running if r["id"] not in twins | undecided | landed], now)
 
 
-def _may_have_landed(conn: Connection, op: outbox.Operation, row: Row) -> bool:
-    """Whether a synced entry may be what this in-flight create made: one made since it was
-    sent (an id above its mark) that is like it (`records.create_match`); before marks were
-    kept, one with its start."""
+def _landed_copies(conn: Connection, op: outbox.Operation) -> set[int]:
+    """Synced entries that may be what this in-flight create made: made since it was sent
+    (an id above its mark) and like it (`records.create_match`); before marks were kept,
+    those with its start."""
     fingerprint = op.fingerprint or {}
     after_id = fingerprint.get("after_id")
-    if after_id is None:
-        return bool(sql.scalar(conn, "SELECT 1 FROM time_entries WHERE id > 0 AND start = ?", (timestamp_to_db(row["start"]),)))
     kind = records.Kind.TIME_ENTRY
+    if after_id is None:
+        start = records.parse_ts(fingerprint.get("start"))
+        if start is None:
+            return set()
+        found = sql.column(conn, "SELECT id FROM time_entries WHERE id > 0 AND start = ?", (timestamp_to_db(start),))
+        return {int(i) for i in found}
     made_since = sql.rows(conn, f"SELECT * FROM {_table(kind)} WHERE id > ?", (after_id,))
-    return any(
-        records.create_match(kind, fingerprint, from_db(dict(found))) is not records.Match.NONE for found in made_since
-    )
+    return {
+        int(found["id"]) for found in made_since
+        if records.create_match(kind, fingerprint, from_db(dict(found))) is not records.Match.NONE
+    }
 
 
 def check_references(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any]) -> None:
