@@ -598,7 +598,10 @@ class SyncModel(RuleBasedStateMachine):
     def one_timer_here(self) -> None:
         """After every local command and every sync: at most one timer runs here."""
         # A timer whose create is parked as undecided waits for the user untouched.
+        # So does one whose create is in flight: the pull may have brought its landed copy,
+        # the same Toggl record, which reconciliation will make one row (rows.one_timer).
         undecided = {op["record_id"] for op in self.env.ops("failed") if (op["error"] or "").startswith("outcome unknown")}
+        undecided |= {op["record_id"] for op in self.env.ops("in_flight")}
         running = [r["id"] for r in self.local("time_entry") if r["duration"] < 0 and r["id"] not in undecided]
         assert len(running) <= 1, f"{len(running)} timers run here: {running}"
 
