@@ -54,7 +54,7 @@ from typing import Any
 import pytest
 from sim_process import SimProcess
 from sqlalchemy import MetaData, func, select
-from test_sync_support import WRITE_METHODS, SyncEnv, assert_local_equals_server, make_env
+from test_sync_support import created_kind, sent_as, WRITE_METHODS, SyncEnv, assert_local_equals_server, make_env
 
 from togglsync.errors import UsageError
 from togglsync.local import LocalStore
@@ -250,8 +250,7 @@ class Soak:
         self.did("sync", f"{options or ''}: {result.summary()} stopped={result.stopped} {result.error or ''}")
         for r in self.sim.log.records:
             if r["method"] == "POST" and r.get("created_id"):
-                kind = {"time_entries": "time_entry", "projects": "project", "tags": "tag", "clients": "client"}[
-                    r["normalized_path"].rstrip("/").split("/")[-1]]
+                kind = created_kind(r["normalized_path"])
                 self.made_by_us[(kind, r["created_id"])] = r["json"] or {}
         cursor = self.env.cursor()
         if self.last_cursor is not None:
@@ -639,7 +638,7 @@ class Soak:
             if not (op["error"] or "").startswith(UNDECIDED):
                 continue
             sent = (op["fingerprint"] or {}).get("sent") or {}
-            made = [key for key, body in self.made_by_us.items() if key[0] == op["resource"] and _sent_as(sent, body)]
+            made = [key for key, body in self.made_by_us.items() if key[0] == op["resource"] and sent_as(sent, body)]
             self.did("settle", f"{op['id']} made {made}")
             if not made:
                 retry_operation(self.env.engine, op["id"])
@@ -681,21 +680,6 @@ class Soak:
         assert writes == [] and result.requests == 1, (writes, result)
 
 
-def _sent_as(sent: dict[str, Any], body: dict[str, Any]) -> bool:
-    """Whether a POST body carried this sent state (the fields it sent at all)."""
-    for name, value in sent.items():
-        if value is None or name not in body:
-            continue
-        theirs = body[name]
-        if name == "duration" and value < 0:
-            value, theirs = -1, (-1 if theirs is not None and theirs < 0 else theirs)
-        if isinstance(value, list):
-            value, theirs = sorted(value), sorted(theirs or [])
-        if name in ("start", "stop"):
-            value, theirs = rec.parse_ts(value), rec.parse_ts(theirs)
-        if value != theirs:
-            return False
-    return True
 
 
 def assert_clients_equal(env: SyncEnv) -> None:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
-from test_sync_support import SyncEnv, assert_local_equals_server
+from test_sync_support import created_kind, sent_as, SyncEnv, assert_local_equals_server
 
 from togglsync import queue
 from togglsync.errors import UsageError
@@ -165,7 +165,7 @@ class SyncModel(RuleBasedStateMachine):
         note(f"  sync{options or ''}: {result.summary()} stopped={result.stopped}\n    " + "\n    ".join(sent))
         for r in self.sim.log.records[start:]:
             if r.method == "POST" and r.created_id is not None:
-                key = (_resource_of(r.normalized_path), r.created_id)
+                key = (created_kind(r.normalized_path), r.created_id)
                 self.made_by_us[key] = r.json or {}
                 if r.dropped or (r.status or 0) >= 500:
                     self.answer_lost.add(key)
@@ -569,7 +569,7 @@ class SyncModel(RuleBasedStateMachine):
             fingerprint = op["fingerprint"] if isinstance(op["fingerprint"], dict) else json.loads(op["fingerprint"])
             made = [
                 key for key, body in self.made_by_us.items()
-                if key[0] == op["resource"] and _sent_as(fingerprint["sent"], body)
+                if key[0] == op["resource"] and sent_as(fingerprint["sent"], body)
             ]
             note(f"user settles {op['id']} ({op['error']}): made {made}")
             if not made:
@@ -658,26 +658,8 @@ class SyncModel(RuleBasedStateMachine):
         assert result.requests == 1
 
 
-def _resource_of(path: str) -> str:
-    """The kind a POST path creates."""
-    return {"time_entries": "time_entry", "projects": "project", "tags": "tag", "clients": "client"}[path.rstrip("/").split("/")[-1]]
 
 
-def _sent_as(sent: dict[str, Any], body: dict[str, Any]) -> bool:
-    """Whether a POST body carried this sent state (its fields that were sent at all)."""
-    for field, value in sent.items():
-        if value is None or field not in body:
-            continue
-        theirs = body[field]
-        if field == "duration" and value < 0:
-            value, theirs = -1, (-1 if theirs is not None and theirs < 0 else theirs)
-        if isinstance(value, list):
-            value, theirs = sorted(value), sorted(theirs or [])
-        if field in ("start", "stop"):
-            value, theirs = rec.parse_ts(value), rec.parse_ts(theirs)
-        if value != theirs:
-            return False
-    return True
 
 
 SyncModel.TestCase.settings = settings(

@@ -284,3 +284,26 @@ def make_env(make_sim: Any, tmp_path: Path, *, retry: RetryPolicy | None = None,
     # Time moves only when a test says so: Date headers, `at` stamps and cursors replay exactly.
     sim.clock.freeze(sim.clock.now().replace(microsecond=0))
     return SyncEnv(sim, tmp_path / "cache.db", retry=retry or RetryPolicy.immediate())
+
+
+def created_kind(path: str) -> str:
+    """The kind of record a create path (POST /workspaces/{id}/<kind>s) makes."""
+    return {"time_entries": "time_entry", "projects": "project", "tags": "tag", "clients": "client"}[
+        path.rstrip("/").split("/")[-1]]
+
+
+def sent_as(sent: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a POST body carried this sent state (a create's fingerprint: the fields it sent at all)."""
+    for name, value in sent.items():
+        if value is None or name not in body:
+            continue
+        theirs = body[name]
+        if name == "duration" and value < 0:
+            value, theirs = -1, (-1 if theirs is not None and theirs < 0 else theirs)
+        if isinstance(value, list):
+            value, theirs = sorted(value), sorted(theirs or [])
+        if name in ("start", "stop"):
+            value, theirs = records.parse_ts(value), records.parse_ts(theirs)
+        if value != theirs:
+            return False
+    return True
