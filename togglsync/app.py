@@ -80,7 +80,7 @@ class App:
         from togglsync.db.repo import record_quota
 
         with self.engine.begin() as conn:
-            record_quota(conn, list(self._quota_seen.values()))
+            record_quota(conn, list(self._quota_seen.values()), account=self.settings.credentials_of)
         self._quota_seen.clear()
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from togglsync import records
+from togglsync import accounts, records
 from togglsync.records import MAX_ID, parse_id
 from togglsync.db import sql
 from togglsync.db.sql import Connection
@@ -27,11 +27,24 @@ from togglsync.errors import UsageError
 # names without importing SQLAlchemy.
 
 
-def account(conn: Connection) -> dict[str, Any]:
-    row = sql.first(conn, "SELECT * FROM account LIMIT 1")
+def account(conn: Connection, name: str | None = None) -> dict[str, Any]:
+    """The Toggl user (its GET /me) of the account offline edits go to: `name` (`--account`),
+    else main, else the first synced (`accounts.chosen_user`)."""
+    user = accounts.chosen_user(conn, name)
+    if user is not None:
+        row = sql.first(conn, "SELECT * FROM account WHERE id = ?", (user,))
+    else:
+        row = sql.first(conn, "SELECT * FROM account ORDER BY id LIMIT 1")
     if row is None:
         raise UsageError("no account data yet: run `togglsync sync` once while online")
     return from_db(row)
+
+
+def user_id(conn: Connection, name: str | None = None) -> int | None:
+    """The Toggl user id of that account; None before any sync (nothing to tell apart then)."""
+    if name is None and sql.scalar(conn, "SELECT count(*) FROM account") == 0:
+        return None
+    return int(account(conn, name)["id"])
 
 
 def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
@@ -64,10 +77,10 @@ def suggest(name: str, candidates: list[str]) -> str:
     return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
-def workspace_id(conn: Connection, value: str | None) -> int:
+def workspace_id(conn: Connection, value: str | None, account_name: str | None = None) -> int:
     """A workspace by name or id; None means the account's default workspace."""
     if value is None or value == "":
-        wid = account(conn).get("default_workspace_id")
+        wid = account(conn, account_name).get("default_workspace_id")
         if wid is None:
             raise UsageError("no default workspace: pass -w/--workspace")
         return int(wid)

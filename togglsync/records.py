@@ -113,8 +113,10 @@ CONTAINMENT: tuple[Reference, ...] = tuple(
 )
 
 # Rows that are no records of their own but belong to one: (table, column naming the record).
-# A workspace's members go with the workspace.
-OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {Kind.WORKSPACE: (("workspace_users", "workspace_id"),)}
+# A workspace's members go with the workspace, and so does which accounts belong to it.
+OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {
+    Kind.WORKSPACE: (("workspace_users", "workspace_id"), ("account_workspaces", "workspace_id")),
+}
 
 
 def contents(kind: str) -> tuple[Reference, ...]:

@@ -76,18 +76,93 @@ def _log_run(ctx: click.Context, code: int, message: str) -> None:
 
 
 def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
-    from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
+    from togglsync.config import IMPLICIT_ACCOUNT
+    from togglsync.sync.engine import SyncOptions
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
-    app = _app(ctx)
+    settings = _app(ctx).settings
     options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
                           full_entries=full, accept_empty_resync=full)
+    chosen = settings.chosen_account()
+    names = [chosen] if chosen != IMPLICIT_ACCOUNT or not settings.accounts else settings.account_names()
+    if names == [IMPLICIT_ACCOUNT]:
+        # One account, as before accounts: its own output, exit code and errors.
+        _sync_one(ctx, options, wait, as_json, quiet)
+        return
+    _sync_each(ctx, names, options, wait, as_json, quiet)
+
+
+def _sync_each(ctx: click.Context, names: list[str], options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
+    """Every account in turn, each under its own lock, with its own credentials and quota: one
+    failing stops none of the others. One summary line per account, each `NAME: ...`; the exit
+    code is the first failing account's (every failure says which account, in one line)."""
+    from togglsync.cli.base import new_app, one_line
+    from togglsync.errors import TogglSyncError
+
+    settings = _app(ctx).settings
+    results: dict[str, Any] = {}
+    code = ExitCode.OK
+    said = []
+    for name in names:
+        try:
+            app = new_app(ctx, settings.for_account(name))
+            try:
+                result = _run_one(app, name, options, wait, quiet or as_json)
+            finally:
+                app.close()
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted during account {name!r}; run `togglsync sync` again to finish.", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
+        except TogglSyncError as exc:
+            line = f"Error: account {name}: {scrubbed(one_line(exc))}"
+            results[name] = {"error": scrubbed(one_line(exc)), "exit_code": int(exc.exit_code)}
+            click.echo(line, err=True)
+            said.append(line)
+            code = code or exc.exit_code
+            continue
+        results[name] = result.as_dict()
+        said.append(f"{name}: " + scrubbed(result.summary() + (f"; Error: {result.error}" if result.error else "")))
+        if not as_json:
+            _render_named(name, result, quiet)
+        code = code or result.exit_code
+    ctx.meta.setdefault("togglsync.sync_summary", []).append(" | ".join(said))
+    if as_json:
+        click.echo(scrubbed(dumps({"accounts": results, "exit_code": int(code)})))
+    ctx.exit(code)
+
+
+def _render_named(name: str, result: Any, quiet: bool) -> None:
+    """One account's result (`render_result`), each line naming the account."""
+    if quiet and result.exit_code in (ExitCode.OK, ExitCode.FAILED_OPS):
+        if result.exit_code == ExitCode.FAILED_OPS:
+            click.echo(f"{name}: {result.parked_line()}", err=True)
+        return
+    click.echo(f"{name}: {result.summary()}", err=result.exit_code != ExitCode.OK)
+    for failure in result.failures:
+        click.echo(f"{name}:   failed: {scrubbed(failure)}", err=True)
+    if result.parked:
+        click.echo(f"{name}: {result.parked_line()}", err=True)
+    if result.error:
+        click.echo(f"Error: account {name}: {scrubbed(result.error)}", err=True)
+
+
+def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any:
+    """One account's sync under its lock (`sync.engine.sync_lock`, one per account)."""
     from togglsync.cli.progress import shown
+    from togglsync.sync.engine import run_sync, sync_lock
+
+    with shown(not silent) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress, account=name):
+        return run_sync(app.engine, app.client, options, progress=progress, account=name)
+
+
+def _sync_one(ctx: click.Context, options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
+    """The implicit account alone (no `accounts add` ever run): the output as before accounts."""
+    from togglsync.config import IMPLICIT_ACCOUNT
+    from togglsync.sync.engine import SyncInterrupted
 
     try:
-        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress):
-            result = run_sync(app.engine, app.client, options, progress=progress)
+        result = _run_one(_app(ctx), IMPLICIT_ACCOUNT, options, wait, quiet or as_json)
     except KeyboardInterrupt as interrupted:
         # Everything done so far is kept; the next sync goes on from there.
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None

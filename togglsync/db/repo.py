@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Dialect, Table, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import DBAPIError
 
+from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db.models import Base, QuotaState, SyncCursor
 from togglsync.db.tzoffsets import local_dates
 from togglsync.errors import QuotaSnapshot
@@ -152,6 +153,7 @@ def set_cursor(
     *,
     full_sync_at: datetime | None = None,
     now: datetime | None = None,
+    account: str = IMPLICIT_ACCOUNT,
 ) -> None:
     """Store the server-clock watermark for `resource`.
 
@@ -162,6 +164,7 @@ def set_cursor(
     current time.
     """
     values: dict[str, Any] = {
+        "account": account,
         "resource": resource,
         "since": since,
         "updated_at": now or datetime.now(timezone.utc),
@@ -171,24 +174,26 @@ def set_cursor(
     upsert(conn, SyncCursor, [values])
 
 
-def get_cursor(conn: Connection, resource: str) -> datetime | None:
-    """The stored watermark for `resource`; None means "never pulled: do a full sync"."""
-    return conn.scalar(select(SyncCursor.since).where(SyncCursor.resource == resource))
+def get_cursor(conn: Connection, resource: str, *, account: str = IMPLICIT_ACCOUNT) -> datetime | None:
+    """The account's stored watermark for `resource`; None means "never pulled: do a full sync"."""
+    return conn.scalar(select(SyncCursor.since).where(SyncCursor.account == account, SyncCursor.resource == resource))
 
 
-def cursor_stored_at(conn: Connection, resource: str) -> datetime | None:
-    """When the cursor for `resource` was last stored (our clock, not the server's); None if never."""
-    return conn.scalar(select(SyncCursor.updated_at).where(SyncCursor.resource == resource))
+def cursor_stored_at(conn: Connection, resource: str, *, account: str = IMPLICIT_ACCOUNT) -> datetime | None:
+    """When the account's cursor for `resource` was last stored (our clock, not the server's); None if never."""
+    return conn.scalar(
+        select(SyncCursor.updated_at).where(SyncCursor.account == account, SyncCursor.resource == resource))
 
 
-def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> None:
-    """Remember the latest quota headers per pool.
+def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation], *, account: str = IMPLICIT_ACCOUNT) -> None:
+    """Remember the latest quota headers per pool of the account.
 
     An observation older than the stored one is ignored, so two processes
     (or an out-of-order batch) cannot roll the state back.
     """
     rows = [
         {
+            "account": account,
             "pool": snapshot.pool,
             "remaining": snapshot.remaining,
             "resets_at": snapshot.resets_at,
@@ -201,7 +206,7 @@ def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> Non
     table = QuotaState.__table__
     statement = insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=["pool"],
+        index_elements=["account", "pool"],
         set_={
             "remaining": statement.excluded.remaining,
             "resets_at": statement.excluded.resets_at,
@@ -215,10 +220,10 @@ def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> Non
     conn.execute(statement, rows)
 
 
-def load_quota(conn: Connection) -> dict[str, QuotaSnapshot]:
-    """The last known quota state per pool, as the API client reports it."""
+def load_quota(conn: Connection, *, account: str = IMPLICIT_ACCOUNT) -> dict[str, QuotaSnapshot]:
+    """The account's last known quota state per pool, as the API client reports it."""
     result: dict[str, QuotaSnapshot] = {}
-    for row in conn.execute(select(QuotaState.__table__)).mappings():
+    for row in conn.execute(select(QuotaState.__table__).where(QuotaState.account == account)).mappings():
         resets_at: datetime | None = row["resets_at"]
         observed_at: datetime = row["observed_at"]
         resets_in = None if resets_at is None else round((resets_at - observed_at).total_seconds())

@@ -20,7 +20,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, func, select
 
-from togglsync import outbox
+from togglsync import accounts, outbox
 from togglsync.db.models import SyncConflict
 from togglsync.errors import (
     BudgetExhausted,
@@ -128,9 +128,11 @@ class SyncResult:
         )
 
 
-def lock_path(db_target: str) -> Path | None:
-    """The lock file beside a file database (a path or any SQLite URL form: `sqlite:///`,
-    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases."""
+def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
+    """The lock file of one account's sync beside a file database (a path or any SQLite URL
+    form: `sqlite:///`, `sqlite+pysqlite:///`, a `file:` URI filename): `<file>.lock` for main
+    (as before accounts), `<file>.<name>.lock` for another; None for in-memory databases.
+    Two accounts sync into one file at once; one account never twice (`accounts.lock_scope`)."""
     from togglsync.db.engine import file_name, sqlite_url
 
     url = sqlite_url(db_target)
@@ -138,14 +140,17 @@ def lock_path(db_target: str) -> Path | None:
     if file in ("", ":memory:") or url.query.get("mode") == "memory" or file.startswith("sqlite:"):
         return None
     path = Path(file).expanduser()
-    return path.with_name(path.name + ".lock")
+    suffix = ".lock" if account == accounts.IMPLICIT else f".{accounts.check_name(account)}.lock"
+    return path.with_name(path.name + suffix)
 
 
 @contextmanager
-def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT) -> Iterator[None]:
-    """One sync per database: an OS lock the kernel drops if the process dies.
+def sync_lock(
+    db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT
+) -> Iterator[None]:
+    """One sync per account and database: an OS lock the kernel drops if the process dies.
     `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
-    path = lock_path(db_target)
+    path = lock_path(db_target, account)
     if path is None:
         yield
         return
@@ -160,14 +165,15 @@ def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT
             progress.stage("waiting for another sync to finish")
             lock.acquire(timeout=-1)
     except Timeout:
-        raise LockedError(f"another sync is running on {db_target} (lock {path})") from None
+        whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
+        raise LockedError(f"another sync{whose} is running on {db_target} (lock {path})") from None
     except OSError as exc:
         raise StorageError(
             f"cannot create the sync's lock file {path} ({exc.strerror or exc}): make its folder writable "
             "(or point --db / TOGGLSYNC_DB at a writable place)") from None
     try:
         # For diagnostics only; the lock itself is the kernel's.
-        info = path.with_suffix(".lock.info")
+        info = path.with_name(path.name + ".info")
         info.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n")
         yield
     finally:
@@ -197,9 +203,12 @@ def run_sync(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     progress: Progress = SILENT,
+    account: str = accounts.IMPLICIT,
 ) -> SyncResult:
-    """Pull, reconcile and push once. The caller holds the sync lock; `progress` hears
-    what it is doing (a terminal's display; nothing by default).
+    """Pull, reconcile and push once for one account (`client` holds its credentials): its
+    cursors, its pending operations, deletions by absence only within what its answers cover.
+    The caller holds the account's sync lock; `progress` hears what it is doing (a terminal's
+    display; nothing by default).
 
     The database must take a write before the first request (`StorageError` otherwise):
     a read-only or damaged file, or one another program holds, costs no request."""
@@ -213,9 +222,9 @@ def run_sync(
     puller = Puller(
         engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
         history_days=options.history_days, clock=clock, accept_empty_resync=options.accept_empty_resync,
-        progress=progress,
+        progress=progress, account=account,
     )
-    pusher = Pusher(engine, client, clock=clock, progress=progress)
+    pusher = Pusher(engine, client, clock=clock, progress=progress, account=account)
     pushed = PushResult()
     interrupted: KeyboardInterrupt | None = None
     try:
@@ -293,7 +302,7 @@ def run_sync(
             for pool, q in client.quota.items()
         }
         with engine.connect() as conn:
-            counts = outbox.counts(conn)
+            counts = outbox.counts(conn, account)
         result.pending = sum(counts.values())
         result.parked = counts.get(outbox.State.FAILED, 0)
     if interrupted is not None:
