@@ -205,6 +205,7 @@ class LocalStore:
                 workspace_id=row["workspace_id"],
                 now=now,
                 tz=tz,
+                account_name=self.account,
             )
 
     @contextmanager
@@ -219,7 +220,7 @@ class LocalStore:
         # One moment for the whole batch: its edits are one change (`togglsync undo` reverses them together).
         moment = self.clock()
         with self.engine.begin() as conn:
-            yield LocalStore(_InTransaction(conn), clock=lambda: moment)  # type: ignore[arg-type]
+            yield LocalStore(_InTransaction(conn), clock=lambda: moment, account=self.account)  # type: ignore[arg-type]
 
     # --- catalog -----------------------------------------------------------------------------
 
