@@ -120,6 +120,11 @@ class Settings:
             return self.account
         return IMPLICIT_ACCOUNT
 
+    def account_filter(self) -> str | None:
+        """The account --account (or TOGGLSYNC_ACCOUNT) names, for listings that show every
+        account's entries unless told (`log`, `report`); None when not given."""
+        return self.account if self.account and self.sources.get("account") in ("option", "env") else None
+
     def account_names(self) -> list[str]:
         """The accounts `sync` syncs: main (the top-level credentials) when it has any, then
         those added, by name."""

@@ -40,6 +40,12 @@ def account(conn: Connection, name: str | None = None) -> dict[str, Any]:
     return from_db(row)
 
 
+def account_filter(conn: Connection, name: str | None) -> int | None:
+    """The Toggl user whose entries a listing (`log`, `report`) keeps: that of `--account NAME`;
+    None (no --account): every account's."""
+    return None if name is None else accounts.chosen_user(conn, name)
+
+
 def user_id(conn: Connection, name: str | None = None) -> int | None:
     """The Toggl user id of that account; None before any sync (nothing to tell apart then)."""
     if name is None and sql.scalar(conn, "SELECT count(*) FROM account") == 0:

@@ -27,8 +27,9 @@ from togglsync.records import format_ts, public_id
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
 
-GROUPINGS = ("project", "client", "tag", "day", "description")
-NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}
+GROUPINGS = ("project", "client", "tag", "day", "description", "user")
+NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)",
+            "user": "(no user)"}
 
 #: Longest range (in days) for which `--by day` lists days without entries too.
 EMPTY_DAYS_LIMIT = 366
@@ -44,21 +45,24 @@ def entry_rows(
     project_id: int | None = None,
     tag_id: int | None = None,
     workspace_id: int | None = None,
+    user_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries starting in [start, end), newest first, with names resolved and local times."""
+    """Entries starting in [start, end), newest first, with names resolved and local times
+    (`user_id`: one account's, see `lookup.account_filter`; else every account's)."""
     clauses, params = ["1"], []
     for condition, value in (
         ("e.start >= ?", None if start is None else to_utc_text(start)),
         ("e.start < ?", None if end is None else to_utc_text(end)),
         ("e.project_id = ?", project_id),
         ("e.workspace_id = ?", workspace_id),
+        ("e.user_id = ?", user_id),
         ("e.id IN (SELECT time_entry_id FROM time_entry_tags WHERE tag_id = ?)", tag_id),
     ):
         if value is not None:
             clauses.append(condition)
             params.append(value)
     query = f"""
-        SELECT e.id, e.workspace_id, e.description, e.start, e.stop, e.duration, e.billable, e.project_id, e.tags,
+        SELECT e.id, e.workspace_id, e.user_id, e.description, e.start, e.stop, e.duration, e.billable, e.project_id, e.tags,
                p.name AS project, c.name AS client
         FROM time_entries e
         LEFT JOIN projects p ON p.id = e.project_id
@@ -74,6 +78,7 @@ def entry_rows(
         out.append({
             "id": row["id"],
             "workspace_id": row["workspace_id"],
+            "user_id": row["user_id"],
             "date": local_start.date().isoformat(),
             "start": local_start,
             "stop": from_utc_text(row["stop"]).astimezone(tz) if row["stop"] else None,
@@ -98,6 +103,7 @@ class Filters:
     """Which entries a report counts, besides the range. Empty tuples mean "any"."""
 
     workspace_id: int | None = None
+    user_id: int | None = None  # one account's entries (its Toggl user); None: every account's
     project_ids: tuple[int, ...] = ()
     tag_ids: tuple[int, ...] = ()  # an entry with any of these tags
 
@@ -169,6 +175,16 @@ _GROUP_QUERIES = {
         LEFT JOIN workspaces w ON w.id = t.workspace_id
         WHERE {where}
         GROUP BY et.tag_id""",
+    # Who tracked it: the name GET /me gave (a synced account), else the workspace's member list.
+    "user": """
+        SELECT e.user_id AS id,
+               coalesce(a.fullname, a.email, (SELECT coalesce(wu.fullname, wu.email) FROM workspace_users wu
+                                              WHERE wu.user_id = e.user_id LIMIT 1)) AS name,
+               NULL AS workspace, count(*) AS entries, sum({seconds}) AS seconds
+        FROM time_entries e
+        LEFT JOIN account a ON a.id = e.user_id
+        WHERE {where}
+        GROUP BY e.user_id""",
     "description": """
         SELECT NULL AS id, coalesce(e.description, '') AS name, NULL AS workspace, count(*) AS entries,
                sum({seconds}) AS seconds
@@ -199,6 +215,9 @@ def _conditions(filters: Filters) -> tuple[str, dict[str, Any]]:
     if filters.workspace_id is not None:
         clauses.append("e.workspace_id = :workspace_id")
         params["workspace_id"] = filters.workspace_id
+    if filters.user_id is not None:
+        clauses.append("e.user_id = :user_id")
+        params["user_id"] = filters.user_id
     if filters.project_ids:
         names = [f"project_{i}" for i in range(len(filters.project_ids))]
         clauses.append(f"e.project_id IN ({', '.join(':' + n for n in names)})")
@@ -430,6 +449,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "now": format_ts(report.now),
         "filters": {
             "workspace_id": report.filters.workspace_id,
+            "user_id": report.filters.user_id,
             "project_ids": [public_id(i) for i in report.filters.project_ids],
             "tag_ids": [public_id(i) for i in report.filters.tag_ids],
         },

@@ -807,6 +807,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     rows = entry_rows(
         s.db.conn, start=start, end=end, now=s.now, tz=tz, project_id=project_id, tag_id=tag_id,
         workspace_id=wid if workspace is not None else None,
+        user_id=lookup.account_filter(s.db.conn, s.app.settings.account_filter()),
     )
     rows.reverse()  # oldest first: the most recent (-1) ends up right above the total
     if fmt not in HUMAN:
