@@ -100,3 +100,37 @@ def test_adding_a_user_already_synced_is_refused(home):
     result = home.run("accounts", "add", "again", input=home.sim.seed.api_token + "\n")
     assert result.exit_code == 2 and "already synced here as account 'main'" in result.output
     assert "accounts" not in json.loads((home.home / "config.json").read_text() if (home.home / "config.json").exists() else "{}")
+
+
+@pytest.fixture
+def both(home):
+    ok(home.run("accounts", "add", "bob", input=home.bob.api_token + "\n"))
+    ok(home.run("sync"))
+    return home
+
+
+def test_log_and_report_see_every_account_unless_one_is_named(both):
+    bob, main = both.bob.user_id, both.sim.seed.user_id
+    every = json.loads(ok(both.run("log", "--from", "2000-01-01", "--to", "2100-01-01", "--json")).output)
+    assert {e["user_id"] for e in every} == {bob, main}
+    only = json.loads(ok(both.run("--account", "bob", "log", "--from", "2000-01-01", "--to", "2100-01-01",
+                                  "--json")).output)
+    assert {e["user_id"] for e in only} == {bob} and len(only) == 10
+    by_user = json.loads(ok(both.run("report", "--by", "user", "--from", "2000-01-01", "--to", "2100-01-01",
+                                     "--json")).output)
+    assert {r["user_id"]: r["entries"] for r in by_user["rows"]} == {bob: 10, main: 20}
+    rows = ok(both.run("sql", "SELECT account, count(*) AS n FROM entries GROUP BY account ORDER BY account",
+                       "--json")).output
+    assert json.loads(rows) == [{"account": "bob", "n": 10}, {"account": "main", "n": 20}]
+
+
+def test_giving_up_an_edit_of_another_accounts_entry_reads_it_again_with_its_credentials(both):
+    bob = both.bob.user_id
+    [(entry_id, description)] = _sql(both, "SELECT id, description FROM time_entries WHERE user_id = ? AND "
+                                           "duration >= 0 ORDER BY id LIMIT 1", bob)
+    ok(both.run("edit", entry_id, "-d", "changed by mistake"))
+    [(op_id, account)] = _sql(both, "SELECT id, account FROM pending_operations")
+    assert account == "bob"
+    out = ok(both.run("pending", "drop", op_id)).output
+    assert "read from Toggl just now" in out, out
+    assert _sql(both, "SELECT description FROM time_entries WHERE id = ?", entry_id) == [(description,)]

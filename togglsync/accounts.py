@@ -134,10 +134,13 @@ def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime) ->
 
 
 def _holds_other_data(conn: Connection, user_id: int) -> bool:
-    """Synced entries of another user, or another user's GET /me (a database from before accounts)."""
+    """Another user's GET /me or synced entries that no account added here holds (a database
+    synced by someone else without accounts): main's first sync may not mix into it."""
+    added = "(SELECT user_id FROM accounts WHERE user_id IS NOT NULL)"
     return bool(
-        sql.scalar(conn, "SELECT 1 FROM account WHERE id <> ? LIMIT 1", (user_id,))
-        or sql.scalar(conn, "SELECT 1 FROM time_entries WHERE id > 0 AND user_id <> ? LIMIT 1", (user_id,))
+        sql.scalar(conn, f"SELECT 1 FROM account WHERE id <> ? AND id NOT IN {added} LIMIT 1", (user_id,))
+        or sql.scalar(conn, f"SELECT 1 FROM time_entries WHERE id > 0 AND user_id <> ? AND user_id NOT IN {added} "
+                            "LIMIT 1", (user_id,))
     )
 
 

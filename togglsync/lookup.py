@@ -53,6 +53,14 @@ def user_id(conn: Connection, name: str | None = None) -> int | None:
     return int(account(conn, name)["id"])
 
 
+def me_setting(conn: Connection, column: str) -> Any:
+    """A setting of the default account's Toggl user (main's, else the first synced)."""
+    user = accounts.chosen_user(conn, None)
+    if user is not None:
+        return sql.scalar(conn, f"SELECT {column} FROM account WHERE id = ?", (user,))
+    return sql.scalar(conn, f"SELECT {column} FROM account ORDER BY id LIMIT 1")
+
+
 def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
     """--tz (or the config's timezone), else the account's Toggl time zone, else UTC."""
     from togglsync.timeparse import resolve_tz
@@ -62,7 +70,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
             return resolve_tz(override)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    name = sql.scalar(conn, "SELECT timezone FROM account LIMIT 1")
+    name = me_setting(conn, "timezone")
     try:
         return resolve_tz(name)
     except ValueError:
@@ -70,7 +78,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
 
 
 def beginning_of_week(conn: Connection) -> int:
-    value = sql.scalar(conn, "SELECT beginning_of_week FROM account LIMIT 1")
+    value = me_setting(conn, "beginning_of_week")
     return int(value) if value is not None and 0 <= int(value) <= 6 else 1
 
 

@@ -378,7 +378,7 @@ def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
         week_seconds=tracked_seconds(conn, week_start, week_end, now),
         pending=sum(counts.values()),
         failed=counts.get(outbox.State.FAILED, 0),
-        last_sync=timestamp_from_db(sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")),
+        last_sync=timestamp_from_db(sql.scalar(conn, "SELECT max(updated_at) FROM sync_cursors WHERE resource = 'time_entries'")),
     )
 
 
@@ -423,7 +423,7 @@ def row_dict(report: Report, row: ReportRow) -> dict[str, Any]:
     from togglsync.timeparse import format_duration
 
     out: dict[str, Any] = {report.by: row.key}
-    if report.by in ("project", "client", "tag"):
+    if report.by in ("project", "client", "tag", "user"):
         out[f"{report.by}_id"] = public_id(row.id)
     out.update(
         seconds=row.seconds,

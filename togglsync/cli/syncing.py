@@ -300,7 +300,14 @@ def _reread(app: Any, dropped: Any) -> str | None:
     if dropped.record_id < 0:
         return "Toggl has not given it an id yet"
     try:
-        with sync_lock(app.settings.db_target):
+        if dropped.account != app.settings.credentials_of:
+            # Another account's record: read with its credentials, under its lock.
+            from togglsync.cli.base import new_app
+
+            ctx = click.get_current_context()
+            app = new_app(ctx, app.settings.for_account(dropped.account))
+            ctx.call_on_close(app.close)
+        with sync_lock(app.settings.db_target, account=dropped.account):
             there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
     except TogglSyncError as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -728,7 +728,7 @@ _LOG_COLUMNS = ["id", "date", "time", "duration", "project", "tags", "descriptio
 _LOG_FIXED = ("id", "date", "time", "duration")
 _LOG_DATA_COLUMNS = [
     "id", "date", "start", "stop", "seconds", "duration", "running", "description", "project", "project_id",
-    "client", "tags", "billable", "workspace_id", "unsynced",
+    "client", "tags", "billable", "workspace_id", "unsynced", "user_id",
 ]
 _RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month")
 
