@@ -98,8 +98,10 @@ def forget(conn: Connection, name: str) -> None:
     sql.execute(conn, "DELETE FROM accounts WHERE name = ?", (name,))
 
 
-def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime) -> None:
-    """Check that an answer's users are this account's Toggl user, binding an unbound name to it.
+def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime, *, check_only: bool = False) -> int | None:
+    """Check that an answer's users are this account's Toggl user, binding an unbound name to it
+    (`check_only`: write nothing; the caller binds in the transaction that stores the answer).
+    Returns the user.
 
     Refused (AnotherAccount, one line) before anything is stored: another user's answer
     under a bound name (another token put where the old one was), or a user another name
@@ -127,10 +129,12 @@ def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime) ->
                 f"these credentials are Toggl user {user_id}'s, but this database holds another user's data: "
                 "use another database for them (--db or TOGGLSYNC_DB), or add them as an account "
                 "(`togglsync accounts add NAME`); one database holds one account unless accounts are added")
-        if account is None:
-            add(conn, name, now)
-        sql.execute(conn, "UPDATE accounts SET user_id = ? WHERE name = ?", (user_id, name))
+        if not check_only:
+            if account is None:
+                add(conn, name, now)
+            sql.execute(conn, "UPDATE accounts SET user_id = ? WHERE name = ?", (user_id, name))
         account = Account(name, user_id)
+    return account.user_id if account is not None else None
 
 
 def _holds_other_data(conn: Connection, user_id: int) -> bool:

@@ -96,6 +96,8 @@ class Puller:
         self.account = account
         self._account_id: int | None = None
         self._account_read = False
+        # The user an answer named while this account was unbound, bound when it is stored (`_bind`).
+        self._binding: int | None = None
         # The workspaces the last catalog snapshot found this account no longer belongs to.
         self.left_workspaces: set[int] = set()
         self.engine = engine
@@ -206,9 +208,15 @@ class Puller:
         seen = list(user_ids)
         stored = self.account_id()
         if stored is None or plan.another_account(stored, seen) is not None:
-            with self.engine.begin() as conn:
-                accounts.bind(conn, self.account, seen, self.clock())
-                self._account_id = accounts.user_of(conn, self.account)
+            with self.engine.connect() as conn:
+                self._binding = accounts.bind(conn, self.account, seen, self.clock(), check_only=True)
+
+    def _bind(self, conn: Connection) -> None:
+        """Bind an account's name to the user its first answer named, in the transaction that
+        stores that answer: an answer refused later (malformed) leaves nothing behind."""
+        if self._binding is not None and self._account_id is None:
+            accounts.bind(conn, self.account, [self._binding], self.clock())
+            self._account_id = self._binding
 
     def _cursor(self, conn: Connection, resource: str) -> datetime | None:
         return get_cursor(conn, resource, account=self.account)
@@ -254,6 +262,7 @@ class Puller:
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
         with self.engine.begin() as conn:
+            self._bind(conn)
             stats = apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock())
             self._one_timer(conn, stats)
             result.stats("time_entries").add(stats)
@@ -319,6 +328,7 @@ class Puller:
                         raise BadResponse(200, "expected a list of time entry objects")
                     self._same_account(r.get("user_id") for r in batch)
                     with self.engine.begin() as conn, large_page_cache(conn):
+                        self._bind(conn)
                         if not len(seen):
                             self._set_cursor(conn, marker, server_now)
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
@@ -417,6 +427,7 @@ class Puller:
         # a run whose budget ends after GET /me keeps it, and the next run resumes with
         # the members, so even --budget 1 makes progress (tests/test_sync_pull.py).
         with self.engine.begin() as conn:
+            self._bind(conn)
             upsert(conn, Account, [records.account_row(me, synced_at=self.clock())])
             if accounts.keeps_zone(conn, self.account):
                 store_zone(conn, me.get("timezone"))  # the views show local times in it
