@@ -151,13 +151,10 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
     were spent. A report that repeats its cursor is an error, never a loop.
 
     \b
-    togglsync api GET /me
-    togglsync api GET /me/time_entries --query since=1732406400 -i
+    togglsync api GET /me -H 'Accept-Language: fr' -i
     togglsync api POST /workspaces/WID/tags -d '{"name": "urgent"}'
     togglsync api GET /workspaces/WID/projects --paginate --jq '.[].name'
-    togglsync api POST /reports/api/v3/workspace/WID/search/time_entries --paginate \\
-        -d '{"start_date": "2024-01-01", "end_date": "2024-12-31"}' --jq 'map(.time_entries | length) | add'
-    togglsync api GET /me -H 'Accept-Language: fr'
+    togglsync api POST /reports/api/v3/workspace/WID/search/time_entries --paginate -d '{"start_date": "2024-01-01", "end_date": "2024-12-31"}'
     """
     body = _parse_data(data)
     params = _parse_query(query)
