@@ -252,3 +252,15 @@ def test_malformed_headers_are_one_line_without_the_value(sim, header):
     one_line_error(result)
     assert "s3cr3t" not in result.stderr
     assert len(sim.log) == 0
+
+
+def test_paginate_unwraps_lists_sent_as_data(sim):
+    """Workspace tasks come as {"data": [...]}: the rows of every page, one array."""
+    wid = sim.seed.workspace_id
+    tasks = [{"id": n, "name": f"task {n}"} for n in range(1, 4)]
+    sim.faults.add(status=200, method="GET", path=f"/workspaces/{wid}/tasks", body={"data": tasks[:2], "total_count": 3})
+    sim.faults.add(status=200, method="GET", path=f"/workspaces/{wid}/tasks", body={"data": tasks[2:], "total_count": 3})
+    result = invoke(sim.env("direct"), "api", "GET", f"/workspaces/{wid}/tasks", "--paginate", "--query", "per_page=2")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == tasks
+    assert [r.query["page"] for r in sim.log.records] == ["1", "2"]
