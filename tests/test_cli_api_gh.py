@@ -264,3 +264,28 @@ def test_paginate_unwraps_lists_sent_as_data(sim):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == tasks
     assert [r.query["page"] for r in sim.log.records] == ["1", "2"]
+
+
+# --- [METHOD] PATH, as gh takes it ---------------------------------------------------------------
+
+
+def test_the_method_may_be_left_out_like_gh_get_or_post_with_a_body(sim):
+    wid = sim.seed.workspace_id
+    sim.log.clear()
+    result = invoke(sim.env("direct"), "api", "/me")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == sim.seed.user_id
+
+    result = invoke(sim.env("direct"), "api", f"/workspaces/{wid}/tags", "-d", '{"name": "from gh habits"}')
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "from gh habits"
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in sim.log.records] == [("GET", "me"), ("POST", "tags")]
+
+
+@pytest.mark.parametrize("words", [("FETCH", "/me"), ("GET",), ("GET", "/me", "extra")])
+def test_a_method_or_path_that_cannot_be_read_is_one_error_line_and_no_request(sim, words):
+    sim.log.clear()
+    result = invoke(sim.env("direct"), "api", *words)
+    assert result.exit_code == 2
+    assert "api" in one_line_error(result)
+    assert sim.log.records == []

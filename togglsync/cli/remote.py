@@ -113,9 +113,26 @@ def _show_headers(response: Any) -> None:
             click.echo(f"{name}: {response.headers[name]}", err=True)
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _method_and_path(words: tuple[str, ...], has_body: bool) -> tuple[str, str]:
+    """`[METHOD] PATH`, as `gh api` takes it: no method is GET, or POST when a body is given."""
+    if len(words) == 1:
+        if words[0].upper() in _METHODS:
+            raise UsageError(f"api {words[0]}: which path? e.g. togglsync api {words[0].upper()} /me")
+        return ("POST" if has_body else "GET"), words[0]
+    if len(words) != 2:
+        raise UsageError("api takes [METHOD] PATH, e.g. togglsync api /me or togglsync api PUT /workspaces/WID/tags/ID")
+    method, path = words
+    if method.upper() not in _METHODS:
+        raise UsageError(f"api: {method!r} is not a method (one of {', '.join(_METHODS)}); "
+                         "e.g. togglsync api GET /me")
+    return method.upper(), path
+
+
 @click.command()
-@click.argument("method", type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False))
-@click.argument("path")
+@click.argument("words", nargs=-1, required=True, metavar="[METHOD] PATH")
 @click.option("-d", "--data", metavar="JSON", help="Request body: JSON text, @file, or - for stdin.")
 @click.option("--query", "query", multiple=True, metavar="KEY=VALUE", help="Query parameter (repeatable).")
 @retired_short_option("-q", "--quiet", "--query KEY=VALUE")
@@ -133,11 +150,12 @@ def _show_headers(response: Any) -> None:
               help="Print the status and quota headers to stderr (with --paginate: each page's, and the "
                    "number of requests).")
 @click.pass_context
-def api(ctx: click.Context, method: str, path: str, data: str | None, query: tuple[str, ...],
+def api(ctx: click.Context, words: tuple[str, ...], data: str | None, query: tuple[str, ...],
         headers: tuple[str, ...], paginate: bool, jq: str | None, include: bool) -> None:
     """Send a request through the configured transport and print the JSON response, like `gh api`.
 
-    PATH is a Toggl API path such as /me, /api/v9/me/time_entries,
+    METHOD is GET, POST, PUT, PATCH or DELETE; without it, GET (POST when
+    -d gives a body), as in gh. PATH is a Toggl API path such as /me, /api/v9/me/time_entries,
     /reports/api/v3/workspace/WID/search/time_entries, or a Maton-style
     /toggl-track/api/v9/... path. Standard output holds the JSON only
     (credentials in it blanked); nothing else is printed unless -i.
@@ -151,11 +169,12 @@ def api(ctx: click.Context, method: str, path: str, data: str | None, query: tup
     were spent. A report that repeats its cursor is an error, never a loop.
 
     \b
-    togglsync api GET /me -H 'Accept-Language: fr' -i
+    togglsync api /me -H 'Accept-Language: fr' -i
     togglsync api POST /workspaces/WID/tags -d '{"name": "urgent"}'
     togglsync api GET /workspaces/WID/projects --paginate --jq '.[].name'
     togglsync api POST /reports/api/v3/workspace/WID/search/time_entries --paginate -d '{"start_date": "2024-01-01", "end_date": "2024-12-31"}'
     """
+    method, path = _method_and_path(words, data is not None)
     body = _parse_data(data)
     params = _parse_query(query)
     extra = _parse_headers(headers)
