@@ -95,6 +95,10 @@ def file_of(conn: sqlite3.Connection) -> str:
 SCHEMA_HEAD = "0008"
 
 
+# The sync's probe before its first request: a write that changes nothing (rolled back).
+WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
+
+
 def configure(conn: sqlite3.Connection) -> None:
     """The per-connection settings our SQLAlchemy engine applies too (db.engine)."""
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
@@ -134,6 +138,16 @@ class Database:
                     self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def check_writable(self) -> None:
+        """Can this database be written now? `WRITE_PROBE` in a write transaction, rolled back
+        (what `db.engine.check_writable` does on an engine): `StorageError` if not."""
+        with self.translated():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute(WRITE_PROBE)
+            finally:
+                self.conn.execute("ROLLBACK")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
