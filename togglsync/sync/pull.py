@@ -127,7 +127,10 @@ class Puller:
             unfinished = get_cursor(conn, RESYNC_MARKER) is not None
         start = plan.pull_start(catalog_at, force_catalog=force_catalog, users_due=bool(members_due))
         if start is plan.PullStart.CATALOG:
-            self.pull_catalog(result, with_users=True)
+            # Its members come after the entries: pacing keeps request starts a second apart,
+            # and the entries' download (seconds, for a first sync) then takes up the second
+            # the members' request would have waited.
+            self.pull_catalog(result, with_users=True, members_now=False)
         elif start is plan.PullStart.USERS:
             self.pull_users(result)
         reach = look_back.get(records.Kind.TIME_ENTRY)
@@ -139,6 +142,8 @@ class Puller:
             with self.engine.connect() as conn:
                 entries_cursor = get_cursor(conn, ENTRIES_CURSOR) if resync else entries_cursor
             self.pull_entries(result, entries_cursor, reach=reach)
+        if start is plan.PullStart.CATALOG:
+            self.pull_users(result)
         for kind, sent_at in sorted(look_back.items()):
             changed_since = remote.endpoints(kind).changed_since if kind in remote.ENDPOINTS else None
             if changed_since is not None:
@@ -374,7 +379,9 @@ class Puller:
 
     # --- catalog --------------------------------------------------------------------------------
 
-    def pull_catalog(self, result: PullResult, *, with_users: bool) -> None:
+    def pull_catalog(self, result: PullResult, *, with_users: bool, members_now: bool = True) -> None:
+        """The catalog snapshot (GET /me?with_related_data=true), stored. `with_users`: the workspace
+        members are due again (fetched here, or by the caller's `pull_users` without `members_now`)."""
         self.progress.stage("reading workspaces, clients, projects and tags")
         me = self.client.me(with_related_data=True)
         if not isinstance(me, dict) or "id" not in me:
@@ -401,7 +408,7 @@ class Puller:
             if with_users:
                 conn.execute(delete(SyncCursor).where(SyncCursor.resource.like(USERS_CURSOR + ":%")))
         result.catalog_refreshed = True
-        if with_users:
+        if with_users and members_now:
             self.pull_users(result)
 
     def pull_users(self, result: PullResult) -> None:
