@@ -76,7 +76,9 @@ def _log_run(ctx: click.Context, code: int, message: str) -> None:
 
 
 def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
-    from togglsync.sync.engine import SyncInterrupted, SyncOptions, run_sync, sync_lock
+    from togglsync.sync.lock import sync_lock
+    from togglsync.sync.outcome import SyncInterrupted, SyncOptions
+    from togglsync.sync.quiet import sync
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
@@ -87,7 +89,7 @@ def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, 
 
     try:
         with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress):
-            result = run_sync(app.engine, app.client, options, progress=progress)
+            result = sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress)
     except KeyboardInterrupt as interrupted:
         # Everything done so far is kept; the next sync goes on from there.
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None
