@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from togglsync.api.streaming import JSONStreamError, iter_json_array
+from togglsync.api.streaming import JSONStreamError, iter_json_array, iter_json_object
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -97,4 +97,53 @@ def test_peak_memory_does_not_grow_with_the_body():
     finally:
         tracemalloc.stop()
     assert seen == count
+    assert peak < 2_000_000, f"peak {peak} bytes while decoding"
+
+
+# --- objects (GET /me?with_related_data=true), a member left out ------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6), st.lists(st.integers(1, 7), max_size=40),
+       st.booleans(), st.sampled_from(["", "a", "time_entries"]))
+def test_object_members_same_as_json_loads_for_any_chunking(value, sizes, pretty, dropped):
+    data = json.dumps(value, indent=2 if pretty else None, ensure_ascii=False).encode()
+    expected = {k: v for k, v in value.items() if k != dropped}
+    assert dict(iter_json_object(cut(data, sizes), drop={dropped})) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"null", b"[]", b'"Internal error"', b'{"id": 1', b'{"id": 1,}', b'{"id" 1}', b'{1: 2}', b'{"id": 1} x',
+     b'{"time_entries": [1, 2', b'{"time_entries": [1 2]}', b'{"time_entries": [1,]x}'],
+)
+def test_malformed_objects_raise(body):
+    with pytest.raises(JSONStreamError):
+        list(iter_json_object([body[:3], body[3:]], drop={"time_entries"}))
+
+
+def test_a_dropped_array_is_read_one_element_at_a_time():
+    """GET /me embeds ten days of entries the catalog does not use: tens of thousands at 300,000
+    entries. Left out while reading, they never take more than about one chunk of memory."""
+    import tracemalloc
+
+    element = json.dumps({"id": 123456789, "description": "Deploy 🚀", "tags": ["a", "b"]}, ensure_ascii=False).encode()
+    count = 100_000  # about 7 MB of JSON
+
+    def body():
+        chunk = bytearray(b'{"id": 5, "time_entries": [')
+        for i in range(count):
+            chunk += element + (b"," if i < count - 1 else b"]")
+            if len(chunk) >= 1 << 16:
+                yield bytes(chunk)
+                chunk = bytearray()
+        yield bytes(chunk) + b', "projects": [{"id": 7}]}'
+
+    tracemalloc.start()
+    try:
+        members = dict(iter_json_object(body(), drop={"time_entries"}))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert members == {"id": 5, "projects": [{"id": 7}]}
     assert peak < 2_000_000, f"peak {peak} bytes while decoding"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -184,3 +185,47 @@ def test_report_reads_the_same_through_either_path(synced):
         conn.execute("UPDATE alembic_version SET version_num = '0003'")
     full = report()
     assert full == quick and quick["total"]["entries"] > 0
+
+
+def test_a_writer_gets_in_between_the_batches_of_another(tmp_path):
+    """A sync stores entries in batches, each its own write transaction, freeing the lock for a few
+    milliseconds between two. SQLite's busy handler sleeps longer and longer between tries (up to
+    100 ms) and kept missing those gaps (an offline `start` waited up to 1.2 s during a cold sync of
+    300,000 entries); the fast writers ask every millisecond and take the first gap."""
+    import threading
+    import time
+
+    open_database(tmp_path / "t.db").dispose()  # created at head
+    stop = threading.Event()
+    started = threading.Event()
+
+    def batches() -> None:  # 40 ms of write lock, then a 3 ms gap, again and again
+        conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None, timeout=10)
+        try:
+            while not stop.is_set():
+                conn.execute("BEGIN IMMEDIATE")
+                started.set()
+                time.sleep(0.04)
+                conn.execute("COMMIT")
+                time.sleep(0.003)
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=batches)
+    holder.start()
+    waits = []
+    try:
+        assert started.wait(5)
+        for _ in range(12):
+            db = open_database(tmp_path / "t.db", Mode.FAST_READ_WRITE)
+            try:
+                began = time.monotonic()
+                with db.transaction() as conn:
+                    waits.append(time.monotonic() - began)
+                    conn.execute("UPDATE alembic_version SET version_num = version_num")
+            finally:
+                db.close()
+    finally:
+        stop.set()
+        holder.join()
+    assert max(waits) < 0.3, [round(w, 3) for w in waits]

@@ -15,7 +15,7 @@ database knows of it:
   deletions by absence stay inside them (`workspaces`, `shared`).
 * per account: cursors (`sync_cursors.account`), quota (`quota_state.account`),
   pending operations (`pending_operations.account`, chosen by `for_operation`)
-  and the sync lock (`lock_scope`).
+  and the sync lock (`lock_suffix`, `lock_scope`).
 
 Plain SQL (`db.sql`) on either connection, inside the caller's transaction.
 """
@@ -49,8 +49,14 @@ def check_name(name: str) -> str:
 
 def lock_scope(name: str) -> str:
     """What one sync holds: one sync per account and database (a lock file beside a SQLite file,
-    `sync.engine.lock_path`; the string a PostgreSQL advisory lock can hash)."""
+    `lock_suffix`; the string a PostgreSQL advisory lock can hash)."""
     return f"togglsync:sync:{name}"
+
+
+def lock_suffix(name: str) -> str:
+    """The account's sync lock file beside a SQLite file is the file's name plus this
+    (`sync.lock.lock_path`): `.lock` for main, as before accounts; `.<name>.lock` for another."""
+    return ".lock" if name == IMPLICIT else f".{check_name(name)}.lock"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from togglsync.errors import QuotaSnapshot
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from togglsync.db.lite import Database
+
     from togglsync.api import MatonControl, TogglClient
     from togglsync.api.retrying import Clock, RetryPolicy
 
@@ -47,6 +49,14 @@ class App:
         return open_database(self.settings.db_target)
 
     @cached_property
+    def database(self) -> Database:
+        """The same file on the sqlite3 driver alone (`Mode.FAST_READ_WRITE`): for work that
+        must not wait for SQLAlchemy's import (a sync that finds nothing changed, `sync.quiet`)."""
+        from togglsync.db.open import Mode, open_database
+
+        return open_database(self.settings.db_target, Mode.FAST_READ_WRITE)
+
+    @cached_property
     def client(self) -> TogglClient:
         from togglsync.api import DirectAuth, MatonAuth, TogglClient
         from togglsync.api.retrying import SYSTEM_CLOCK
@@ -77,15 +87,23 @@ class App:
         """Persist the quota headers seen so `togglsync quota` can answer without a request."""
         if not self._quota_seen:
             return
-        from togglsync.db.repo import record_quota
+        from togglsync.db.cursors import record_quota
 
-        with self.engine.begin() as conn:
-            record_quota(conn, list(self._quota_seen.values()), account=self.settings.credentials_of)
+        # Under the account whose credentials sent the requests (`Settings.for_account`).
+        seen, account = list(self._quota_seen.values()), self.settings.credentials_of
+        if "engine" in self.__dict__:
+            with self.engine.begin() as conn:
+                record_quota(conn, seen, account=account)
+        else:
+            with self.database.transaction() as lite:
+                record_quota(lite, seen, account=account)
         self._quota_seen.clear()
 
     def close(self) -> None:
         try:
             self.save_quota()
         finally:
+            if "database" in self.__dict__:
+                self.database.close()
             if "engine" in self.__dict__:
                 self.engine.dispose()

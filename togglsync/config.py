@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import platformdirs
-
 from togglsync.errors import ConfigError, MissingCredentials
 
 APP_NAME = "togglsync"
@@ -57,6 +55,8 @@ def home_dir() -> Path:
     env = os.environ.get("TOGGLSYNC_HOME")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only here: it imports tempfile, shutil, random... (a command's start-up)
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -337,8 +337,16 @@ class TogglClient:
         the caller parses the file with `togglsync.api.streaming.iter_json_array`
         after the request is over, so no database transaction waits on the network.
         """
-        path = "/me/time_entries"
         params = {"start_date": entry_time(start_date, "start_date"), "end_date": entry_time(end_date, "end_date")}
+        self._download("/me/time_entries", params, sink)
+
+    def download_me(self, sink: BinaryIO) -> None:
+        """GET /me?with_related_data=true, its body written to `sink` as it arrives (as
+        `download_time_entries`): the answer embeds ten days of entries, tens of megabytes for
+        a busy account, that the caller may parse as a stream (`api.streaming.iter_json_object`)."""
+        self._download("/me", {"with_related_data": flag(True)}, sink)
+
+    def _download(self, path: str, params: Mapping[str, Any], sink: BinaryIO) -> None:
         response = self._send("GET", path, params=params, stream=True)
         try:
             if not 200 <= response.status_code < 300:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 _WHITESPACE = " \t\n\r"
@@ -29,6 +29,99 @@ def _skip_ws(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in _WHITESPACE:
         pos += 1
     return pos
+
+
+def _value_at(decoder: json.JSONDecoder, buf: str, pos: int, at_end: bool) -> tuple[Any, int] | None:
+    """The JSON value that starts at `buf[pos]` and where it ends; None while `buf` does not
+    hold all of it yet (more chunks to come)."""
+    try:
+        value, end = decoder.raw_decode(buf, pos)
+    except json.JSONDecodeError as exc:
+        if at_end:
+            raise JSONStreamError(f"malformed or truncated JSON: {exc.msg}") from None
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # raw_decode stops a number where it stops being valid ("0." -> 0):
+        # a number must end the buffer's data before it counts.
+        if end >= len(buf) or buf[end] in "0123456789.eE+-":
+            if not at_end:
+                return None
+            if end < len(buf):
+                raise JSONStreamError(f"malformed number at {buf[pos:end + 5]!r}")
+    return value, end
+
+
+def iter_json_object(chunks: Iterable[bytes], *, drop: Container[str] = ()) -> Iterator[tuple[str, Any]]:
+    """Yield the members (key, value) of the JSON object spread over `chunks` (UTF-8 bytes).
+
+    A member whose key is in `drop` is read and left out; when its value is an
+    array, one element at a time (`GET /me?with_related_data=true` embeds ten
+    days of entries the catalog does not use: tens of thousands of records, the
+    largest part of a cold sync's memory). Anything that is not one object, a
+    truncated body or trailing garbage raises JSONStreamError.
+    """
+    decoder = json.JSONDecoder()
+    text_decoder = codecs.getincrementaldecoder("utf-8")()
+    buf, pos = "", 0
+    # start -> first (a key or "}") -> colon -> value -> comma ("," or "}") -> key -> ... -> done;
+    # a dropped array: item (an element or "]") -> after_item ("," or "]") -> comma
+    state, key = "start", ""
+    for chunk in itertools.chain(chunks, (None,)):
+        at_end = chunk is None
+        buf = buf[pos:] + (text_decoder.decode(b"", final=True) if chunk is None else text_decoder.decode(chunk))
+        pos = 0
+        while True:
+            pos = _skip_ws(buf, pos)
+            if pos >= len(buf):
+                break
+            char = buf[pos]
+            if state == "start":
+                if char != "{":
+                    raise JSONStreamError(f"expected a JSON object, got {buf[pos:pos + 20]!r}")
+                state, pos = "first", pos + 1
+            elif state == "done":
+                raise JSONStreamError(f"unexpected data after the object: {buf[pos:pos + 20]!r}")
+            elif char == "}" and state in ("first", "comma"):
+                state, pos = "done", pos + 1
+            elif state == "comma":
+                if char != ",":
+                    raise JSONStreamError(f"expected ',' or '}}' at {buf[pos:pos + 20]!r}")
+                state, pos = "key", pos + 1
+            elif state in ("first", "key"):
+                if char != '"':
+                    raise JSONStreamError(f"expected a key at {buf[pos:pos + 20]!r}")
+                found = _value_at(decoder, buf, pos, at_end)
+                if found is None:
+                    break
+                key, pos = found
+                state = "colon"
+            elif state == "colon":
+                if char != ":":
+                    raise JSONStreamError(f"expected ':' at {buf[pos:pos + 20]!r}")
+                state, pos = "value", pos + 1
+            elif state == "value" and key in drop and char == "[":
+                state, pos = "item", pos + 1
+            elif state in ("item", "after_item") and char == "]":
+                state, pos = "comma", pos + 1
+            elif state == "after_item":
+                if char != ",":
+                    raise JSONStreamError(f"expected ',' or ']' at {buf[pos:pos + 20]!r}")
+                state, pos = "item", pos + 1
+            else:  # a member's value, or an element of a dropped array
+                found = _value_at(decoder, buf, pos, at_end)
+                if found is None:
+                    break
+                value, pos = found
+                if state == "item":
+                    state = "after_item"
+                    continue
+                if key not in drop:
+                    yield key, value
+                state = "comma"
+        if at_end:
+            break
+    if state != "done":
+        raise JSONStreamError("truncated JSON: the object never closes" if state != "start" else "empty body")
 
 
 def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
@@ -73,20 +166,10 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
                     raise JSONStreamError(f"expected ',' or ']' at {buf[pos:pos + 20]!r}")
                 state, pos = "value", pos + 1
                 continue
-            try:
-                value, end = decoder.raw_decode(buf, pos)
-            except json.JSONDecodeError as exc:
-                if at_end:
-                    raise JSONStreamError(f"malformed or truncated JSON: {exc.msg}") from None
+            found = _value_at(decoder, buf, pos, at_end)
+            if found is None:
                 break  # the element is not complete yet
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                # raw_decode stops a number where it stops being valid ("0." -> 0):
-                # a number must end the buffer's data before it counts.
-                if end >= len(buf) or buf[end] in "0123456789.eE+-":
-                    if not at_end:
-                        break
-                    if end < len(buf):
-                        raise JSONStreamError(f"malformed number at {buf[pos:end + 5]!r}")
+            value, end = found
             yield value
             state, pos = "comma", end
         if at_end:

@@ -110,6 +110,8 @@ class TogglSyncGroup(click.Group):
             click.echo("Interrupted: this command's unfinished change is not saved; local changes not yet pushed "
                        "stay queued (`togglsync pending`).", err=True)
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except click.exceptions.Exit:
+            raise  # a command's ctx.exit(code): not an error (and naming the file imports SQLAlchemy)
         except Exception as exc:
             # SQLite's errors about the database file (read-only, full, damaged, busy) that a
             # command's own reads let through: the db layer's one translation, naming the file.

@@ -77,7 +77,7 @@ def _log_run(ctx: click.Context, code: int, message: str) -> None:
 
 def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
     from togglsync.config import IMPLICIT_ACCOUNT
-    from togglsync.sync.engine import SyncOptions
+    from togglsync.sync.outcome import SyncOptions
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
@@ -148,18 +148,20 @@ def _render_named(name: str, result: Any, quiet: bool) -> None:
 
 
 def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any:
-    """One account's sync under its lock (`sync.engine.sync_lock`, one per account)."""
+    """One account's sync under its lock (`sync.lock.sync_lock`, one per account): the quiet way
+    when nothing changed (`sync.quiet`: one request, no SQLAlchemy), else the whole way."""
     from togglsync.cli.progress import shown
-    from togglsync.sync.engine import run_sync, sync_lock
+    from togglsync.sync.lock import sync_lock
+    from togglsync.sync.quiet import sync
 
     with shown(not silent) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress, account=name):
-        return run_sync(app.engine, app.client, options, progress=progress, account=name)
+        return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
 
 
 def _sync_one(ctx: click.Context, options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
     """The implicit account alone (no `accounts add` ever run): the output as before accounts."""
     from togglsync.config import IMPLICIT_ACCOUNT
-    from togglsync.sync.engine import SyncInterrupted
+    from togglsync.sync.outcome import SyncInterrupted
 
     try:
         result = _run_one(_app(ctx), IMPLICIT_ACCOUNT, options, wait, quiet or as_json)

@@ -218,7 +218,7 @@ def check_writable(engine: Engine) -> None:
     write grows the file)."""
     with engine.connect() as connection:
         with connection.begin() as transaction:
-            connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+            connection.exec_driver_sql(lite.WRITE_PROBE)
             transaction.rollback()
 
 

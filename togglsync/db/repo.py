@@ -1,4 +1,5 @@
-"""Writes and reads the sync engine shares: bulk upserts, cursors, quota state.
+"""Writes and reads the sync engine shares: bulk upserts, quota state (cursors and the
+quota's writes are plain SQL in `db.cursors`, re-exported here).
 
 Every function takes a Connection and leaves the transaction to the caller,
 so a page of records and the cursor that says it is stored commit together.
@@ -6,31 +7,24 @@ so a page of records and the cursor that says it is stored commit together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.config import IMPLICIT_ACCOUNT
-from togglsync.db.models import Base, QuotaState, SyncCursor
+from togglsync.db.cursors import QuotaObservation as QuotaObservation
+from togglsync.db.cursors import cursor_stored_at as cursor_stored_at
+from togglsync.db.cursors import get_cursor as get_cursor
+from togglsync.db.cursors import record_quota as record_quota
+from togglsync.db.cursors import set_cursor as set_cursor
+from togglsync.db.models import Base, QuotaState
 from togglsync.db.tzoffsets import local_dates
 from togglsync.errors import QuotaSnapshot
-
-class QuotaObservation(Protocol):
-    """What record_quota needs; errors.QuotaSnapshot fits."""
-
-    @property
-    def pool(self) -> str: ...
-    @property
-    def remaining(self) -> int | None: ...
-    @property
-    def resets_at(self) -> datetime | None: ...
-    @property
-    def observed_at(self) -> datetime: ...
 
 
 def upsert(conn: Connection, table: Table | type[Base], rows: Sequence[dict[str, Any]]) -> int:
@@ -144,80 +138,6 @@ def _compile_upsert(dialect: Dialect, target: Table, columns: tuple[str, ...]) -
         if convert is not None:
             converters.append((index, convert))
     return str(compiled), tuple(order), tuple(converters)
-
-
-def set_cursor(
-    conn: Connection,
-    resource: str,
-    since: datetime,
-    *,
-    full_sync_at: datetime | None = None,
-    now: datetime | None = None,
-    account: str = IMPLICIT_ACCOUNT,
-) -> None:
-    """Store the server-clock watermark for `resource`.
-
-    Writes what it is given: whether a cursor may move backwards (only on a
-    declared full re-sync) is the sync engine's decision. `full_sync_at`,
-    when given, records that this pull was a full one; otherwise the previous
-    value is kept. `now` (local clock, diagnostics only) defaults to the
-    current time.
-    """
-    values: dict[str, Any] = {
-        "account": account,
-        "resource": resource,
-        "since": since,
-        "updated_at": now or datetime.now(timezone.utc),
-    }
-    if full_sync_at is not None:
-        values["full_sync_at"] = full_sync_at
-    upsert(conn, SyncCursor, [values])
-
-
-def get_cursor(conn: Connection, resource: str, *, account: str = IMPLICIT_ACCOUNT) -> datetime | None:
-    """The account's stored watermark for `resource`; None means "never pulled: do a full sync"."""
-    return conn.scalar(select(SyncCursor.since).where(SyncCursor.account == account, SyncCursor.resource == resource))
-
-
-def cursor_stored_at(conn: Connection, resource: str, *, account: str = IMPLICIT_ACCOUNT) -> datetime | None:
-    """When the account's cursor for `resource` was last stored (our clock, not the server's); None if never."""
-    return conn.scalar(
-        select(SyncCursor.updated_at).where(SyncCursor.account == account, SyncCursor.resource == resource))
-
-
-def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation], *, account: str = IMPLICIT_ACCOUNT) -> None:
-    """Remember the latest quota headers per pool of the account.
-
-    An observation older than the stored one is ignored, so two processes
-    (or an out-of-order batch) cannot roll the state back.
-    """
-    rows = [
-        {
-            "account": account,
-            "pool": snapshot.pool,
-            "remaining": snapshot.remaining,
-            "resets_at": snapshot.resets_at,
-            "observed_at": snapshot.observed_at,
-        }
-        for snapshot in snapshots
-    ]
-    if not rows:
-        return
-    table = QuotaState.__table__
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["account", "pool"],
-        set_={
-            "remaining": statement.excluded.remaining,
-            "resets_at": statement.excluded.resets_at,
-            "observed_at": statement.excluded.observed_at,
-        },
-        # Text comparison is time comparison in our timestamp format.
-        where=statement.excluded.observed_at >= table.c.observed_at,
-    )
-    # executemany applies the rows in order, so within one batch the newest
-    # observation of a pool wins too.
-    conn.execute(statement, rows)
 
 
 def load_quota(conn: Connection, *, account: str = IMPLICIT_ACCOUNT) -> dict[str, QuotaSnapshot]:

@@ -8,176 +8,28 @@ done so far is kept and the next run resumes.
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timezone
 
-from filelock import FileLock, Timeout
 from sqlalchemy import Engine, func, select
 
 from togglsync import accounts, outbox
 from togglsync.db.models import SyncConflict
-from togglsync.errors import (
-    BudgetExhausted,
-    ExitCode,
-    LockedError,
-    NetworkError,
-    QuotaExceeded,
-    RateLimited,
-    StorageError,
-    TogglSyncError,
-)
+from togglsync.errors import TogglSyncError
 from togglsync import records
 from togglsync.sync import plan
+from togglsync.sync.lock import lock_path as lock_path
+from togglsync.sync.lock import sync_lock as sync_lock
+from togglsync.sync.outcome import SyncInterrupted as SyncInterrupted
+from togglsync.sync.outcome import SyncOptions as SyncOptions
+from togglsync.sync.outcome import SyncResult as SyncResult
+from togglsync.sync.outcome import settled
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
+from togglsync.sync.state import Prefetched
 
-
-
-class SyncInterrupted(KeyboardInterrupt):
-    """A sync stopped by Ctrl-C (or SIGINT); `result` says what it did before.
-
-    Everything done so far is committed; a create whose answer was not read
-    stays in flight and the next sync reconciles it (tests/test_sync_interrupt.py).
-    """
-
-    def __init__(self, result: "SyncResult"):
-        super().__init__(f"interrupted: pushed {result.pushed} of {result.to_push}")
-        self.result = result
-
-
-@dataclass
-class SyncOptions:
-    pull: bool = True
-    push: bool = True
-    budget: int | None = None
-    policy: str = "local"  # who wins when both sides changed a field: "local" or "remote"
-    catalog_max_age: timedelta = timedelta(hours=1)
-    history_days: int = 89
-    force_catalog: bool = False
-    # Every entry of the window read again (`sync --full`; see Puller.full_entry_resync).
-    full_entries: bool = False
-    # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
-    accept_empty_resync: bool = False
-
-
-@dataclass
-class SyncResult:
-    pulled: dict[str, int] = field(default_factory=dict)
-    deleted: dict[str, int] = field(default_factory=dict)
-    pushed: int = 0
-    adopted: int = 0
-    failed: int = 0
-    blocked: int = 0
-    conflicts: int = 0
-    requests: int = 0
-    pending: int = 0
-    # Operations left parked (refused, or a create that could not be decided) at the end.
-    parked: int = 0
-    quota: dict[str, Any] = field(default_factory=dict)
-    stopped: str | None = None  # why the sync ended early: "budget", "quota", "network", "rate limit"
-    error: str | None = None
-    exit_code: int = ExitCode.OK
-    failures: list[str] = field(default_factory=list)
-    # Operations the push set out to send (`pushed` of them went).
-    to_push: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        pulled = ", ".join(f"{k} {v}" for k, v in sorted(self.pulled.items()) if v) or "nothing new"
-        deleted = sum(self.deleted.values())
-        parts = [f"pulled {pulled}"]
-        if deleted:
-            parts.append(f"removed {deleted}")
-        parts.append(f"pushed {self.pushed}")
-        if self.adopted:
-            parts.append(f"adopted {self.adopted}")
-        if self.failed:
-            parts.append(f"failed {self.failed}")
-        if self.blocked:
-            parts.append(f"waiting {self.blocked}")
-        if self.conflicts:
-            parts.append(f"conflicts {self.conflicts}")
-        if self.parked:
-            parts.append(f"parked {self.parked}")
-        parts.append(f"{self.requests} request{'s' if self.requests != 1 else ''}")
-        left = [f"{pool} {q['remaining']}" for pool, q in sorted(self.quota.items()) if q.get("remaining") is not None]
-        if left:
-            parts.append("quota left: " + ", ".join(left))
-        line = "sync: " + "; ".join(parts)
-        if self.stopped:
-            line += f" (stopped early: {self.stopped})"
-        return line
-
-
-    def parked_line(self) -> str:
-        """The one line that says edits wait for the user (exit code 7), even under --quiet."""
-        n = self.parked
-        return (
-            f"sync: {n} local change{' is' if n == 1 else 's are'} waiting for you (refused by Toggl, "
-            "retried automatically after a back-off): see `togglsync pending`"
-        )
-
-
-def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
-    """The lock file of one account's sync beside a file database (a path or any SQLite URL
-    form: `sqlite:///`, `sqlite+pysqlite:///`, a `file:` URI filename): `<file>.lock` for main
-    (as before accounts), `<file>.<name>.lock` for another; None for in-memory databases.
-    Two accounts sync into one file at once; one account never twice (`accounts.lock_scope`)."""
-    from togglsync.db.engine import file_name, sqlite_url
-
-    url = sqlite_url(db_target)
-    file = file_name(url) if url.database else ""
-    if file in ("", ":memory:") or url.query.get("mode") == "memory" or file.startswith("sqlite:"):
-        return None
-    path = Path(file).expanduser()
-    suffix = ".lock" if account == accounts.IMPLICIT else f".{accounts.check_name(account)}.lock"
-    return path.with_name(path.name + suffix)
-
-
-@contextmanager
-def sync_lock(
-    db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT
-) -> Iterator[None]:
-    """One sync per account and database: an OS lock the kernel drops if the process dies.
-    `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
-    path = lock_path(db_target, account)
-    if path is None:
-        yield
-        return
-    lock = FileLock(str(path), timeout=0)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            lock.acquire()
-        except Timeout:
-            if not wait:
-                raise
-            progress.stage("waiting for another sync to finish")
-            lock.acquire(timeout=-1)
-    except Timeout:
-        whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
-        raise LockedError(f"another sync{whose} is running on {db_target} (lock {path})") from None
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the sync's lock file {path} ({exc.strerror or exc}): make its folder writable "
-            "(or point --db / TOGGLSYNC_DB at a writable place)") from None
-    try:
-        # For diagnostics only; the lock itself is the kernel's.
-        info = path.with_name(path.name + ".info")
-        info.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n")
-        yield
-    finally:
-        lock.release()
 
 
 def _merge_pull(result: SyncResult, pulled: PullResult) -> None:
@@ -204,6 +56,7 @@ def run_sync(
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     progress: Progress = SILENT,
     account: str = accounts.IMPLICIT,
+    prefetched: Prefetched | None = None,
 ) -> SyncResult:
     """Pull, reconcile and push once for one account (`client` holds its credentials): its
     cursors, its pending operations, deletions by absence only within what its answers cover.
@@ -211,23 +64,31 @@ def run_sync(
     display; nothing by default).
 
     The database must take a write before the first request (`StorageError` otherwise):
-    a read-only or damaged file, or one another program holds, costs no request."""
+    a read-only or damaged file, or one another program holds, costs no request.
+
+    `prefetched`: the entries `sync.quiet` already asked for (it found them changed, or the
+    catalog due); used instead of asking again, and its request is counted in this sync's."""
     from togglsync.db.engine import check_writable
 
     check_writable(engine)
     options = options or SyncOptions()
     result = SyncResult()
-    start_requests = client.requests_sent
+    start_requests = client.requests_sent if prefetched is None else prefetched.requests_before
     client.budget = None if options.budget is None else start_requests + options.budget
     puller = Puller(
         engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
         history_days=options.history_days, clock=clock, accept_empty_resync=options.accept_empty_resync,
-        progress=progress, account=account,
+        progress=progress, account=account, prefetched=prefetched,
     )
     pusher = Pusher(engine, client, clock=clock, progress=progress, account=account)
     pushed = PushResult()
-    interrupted: KeyboardInterrupt | None = None
-    try:
+
+    def counts() -> dict[outbox.State, int]:
+        with engine.connect() as conn:
+            return outbox.counts(conn, account)
+
+    with settled(result, client, start_requests=start_requests, counts=counts,
+                 before_counting=lambda: _merge_push(result, pushed)):
         in_flight = pusher.in_flight()
         # Parked operations go again on their own once plan.parked_step says so; one that
         # names a project, client or tag first wants a catalog refresh newer than its
@@ -280,37 +141,6 @@ def run_sync(
                 _merge_pull(result, catalog)
                 if pusher.retry_if_changed(refused, pushed):
                     pusher.push(pushed)
-    except BudgetExhausted:
-        result.stopped = "budget"
-    except QuotaExceeded as exc:
-        result.stopped, result.error, result.exit_code = "quota", str(exc), exc.exit_code
-    except RateLimited as exc:
-        result.stopped, result.error, result.exit_code = "rate limit", str(exc), ExitCode.ERROR
-    except NetworkError as exc:
-        result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
-    except TogglSyncError as exc:
-        result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
-    except KeyboardInterrupt as exc:
-        result.stopped, result.exit_code = "interrupted", ExitCode.INTERRUPTED
-        interrupted = exc
-    finally:
-        client.budget = None
-        _merge_push(result, pushed)
-        result.requests = client.requests_sent - start_requests
-        result.quota = {
-            pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
-            for pool, q in client.quota.items()
-        }
-        with engine.connect() as conn:
-            counts = outbox.counts(conn, account)
-        result.pending = sum(counts.values())
-        result.parked = counts.get(outbox.State.FAILED, 0)
-    if interrupted is not None:
-        raise SyncInterrupted(result) from interrupted
-    if result.exit_code == ExitCode.OK and (result.failed or result.parked):
-        # Some edits are waiting for the user: never exit 0 while anything is parked, so
-        # cron mails them (`togglsync pending` lists them).
-        result.exit_code = ExitCode.FAILED_OPS
     return result
 
 

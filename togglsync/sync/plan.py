@@ -52,6 +52,31 @@ def beyond_since_reach(moment: datetime, server_time: datetime | None, history_d
     return server_time is not None and server_time - moment > timedelta(days=history_days - 4)
 
 
+class PullStart(StrEnum):
+    """What a pull fetches before the entries."""
+
+    CATALOG = "catalog"  # the catalog snapshot, and the workspace members after it
+    USERS = "users"  # only the members an earlier run stored no answer for
+    NOTHING = "nothing"
+
+
+def pull_start(catalog_at: datetime | None, *, force_catalog: bool, users_due: bool) -> PullStart:
+    """The first sync (or `sync --full`) reads the catalog first, so entries find their projects
+    and tags; a run stopped (budget, quota) after the catalog and before the members fetches them
+    first, or a tight budget never gets there."""
+    if catalog_at is None or force_catalog:
+        return PullStart.CATALOG
+    if users_due:
+        return PullStart.USERS
+    return PullStart.NOTHING
+
+
+def needs_resync(cursor: datetime | None, server_time: datetime | None, history_days: int = HISTORY_DAYS) -> bool:
+    """Entries must be read whole (the re-sync window), not by `since`: never pulled, or the
+    cursor lies beyond `since`'s reach (judged by the server's clock, see beyond_since_reach)."""
+    return cursor is None or beyond_since_reach(cursor, server_time, history_days)
+
+
 def another_account(stored: int | None, seen: Iterable[Any]) -> int | None:
     """The user id, among those an answer carries, that is not the account the database holds
     (None: all are, or the database holds no account yet). One database holds one account."""

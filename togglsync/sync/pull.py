@@ -24,30 +24,25 @@ from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
 from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
-from togglsync.db.repo import cursor_stored_at, get_cursor, set_cursor, upsert
+from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
+from togglsync.db.repo import upsert
 from togglsync.db.tzoffsets import store_zone
 from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
-from togglsync.api.streaming import JSONStreamError, iter_json_array
+from togglsync.api.streaming import JSONStreamError, iter_json_array, iter_json_object
 from togglsync import accounts, outbox, records, rows
 from togglsync.sync import plan, remote
 from togglsync.sync.apply import ApplyStats, apply_records, contents_gone, deleted_while_pending, table_for
 from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
+from togglsync.sync.state import (
+    CATALOG_CURSOR, ENTRIES_CURSOR, RESYNC_MARKER, REWRITE_MARKER, USERS_CURSOR, Prefetched, users_due,
+)
 
 
-ENTRIES_CURSOR = "time_entries"
-CATALOG_CURSOR = "catalog"
 # Entries parsed and stored at a time during a full re-sync (memory stays at one batch),
 # each batch in its own transaction: an offline edit waits for one batch at most (500:
 # about 0.04 s of write lock; 2000 held it about 0.16 s).
 ENTRY_BATCH = 500
-# Present while a full re-sync is under way (REWRITE_MARKER: `sync --full`): one that was
-# interrupted between batches is done again by the next sync (see full_entry_resync).
-RESYNC_MARKER = "time_entries:resync"
-REWRITE_MARKER = "time_entries:rewrite"
-# "workspace_users:<wid>": present once that workspace's members from the last
-# full catalog refresh are stored; deleted when such a refresh stores the catalog.
-USERS_CURSOR = "workspace_users"
 # The kinds GET /me?with_related_data=true lists, in the order they are stored.
 CATALOG = (records.Kind.WORKSPACE, records.Kind.CLIENT, records.Kind.PROJECT, records.Kind.TAG)
 
@@ -90,10 +85,13 @@ class Puller:
         accept_empty_resync: bool = False,
         progress: Progress = SILENT,
         account: str = accounts.IMPLICIT,
+        prefetched: Prefetched | None = None,
     ):
         self.progress = progress
         # Whose pull this is (`togglsync.accounts`): its cursors, its deletions, its guard.
         self.account = account
+        # Entries the quiet sync already asked for (see pull_entries).
+        self.prefetched = prefetched
         self._account_id: int | None = None
         self._account_read = False
         # The user an answer named while this account was unbound, bound when it is stored (`_bind`).
@@ -130,16 +128,17 @@ class Puller:
         with self.engine.connect() as conn:
             catalog_at = self._cursor(conn, CATALOG_CURSOR)
             entries_cursor = self._cursor(conn, ENTRIES_CURSOR)
-            users_due = self._users_due(conn)
+            members_due = users_due(conn, self.account)
             # A full re-sync interrupted between batches is done again, as it was asked.
             full_entries = full_entries or self._cursor(conn, REWRITE_MARKER) is not None
             unfinished = self._cursor(conn, RESYNC_MARKER) is not None
-        if catalog_at is None or force_catalog:
-            # First sync (or asked): the catalog first, so entries find their projects and tags.
-            self.pull_catalog(result, with_users=True)
-        elif users_due:
-            # An earlier run stored the catalog but stopped (budget, quota) before the
-            # workspace members: fetch them first, or a tight budget never gets there.
+        start = plan.pull_start(catalog_at, force_catalog=force_catalog, users_due=bool(members_due))
+        if start is plan.PullStart.CATALOG:
+            # Its members come after the entries: pacing keeps request starts a second apart,
+            # and the entries' download (seconds, for a first sync) then takes up the second
+            # the members' request would have waited.
+            self.pull_catalog(result, with_users=True, members_now=False)
+        elif start is plan.PullStart.USERS:
             self.pull_users(result)
         reach = look_back.get(records.Kind.TIME_ENTRY)
         resync = full_entries or unfinished
@@ -150,6 +149,8 @@ class Puller:
             with self.engine.connect() as conn:
                 entries_cursor = self._cursor(conn, ENTRIES_CURSOR) if resync else entries_cursor
             self.pull_entries(result, entries_cursor, reach=reach)
+        if start is plan.PullStart.CATALOG:
+            self.pull_users(result)
         for kind, sent_at in sorted(look_back.items()):
             changed_since = remote.endpoints(kind).changed_since if kind in remote.ENDPOINTS else None
             if changed_since is not None:
@@ -227,12 +228,6 @@ class Puller:
     def _drop_cursors(self, conn: Connection, *where: Any) -> None:
         conn.execute(delete(SyncCursor).where(SyncCursor.account == self.account, *where))
 
-    def _users_due(self, conn: Connection) -> list[int]:
-        """This account's workspaces whose members were not stored since its last full catalog refresh."""
-        done = set(conn.execute(select(SyncCursor.resource).where(
-            SyncCursor.account == self.account, SyncCursor.resource.like(USERS_CURSOR + ":%"))).scalars())
-        return [wid for wid in sorted(accounts.workspaces(conn, self.account)) if f"{USERS_CURSOR}:{wid}" not in done]
-
     def catalog_stored_at(self) -> datetime | None:
         """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
         with self.engine.connect() as conn:
@@ -245,19 +240,25 @@ class Puller:
         # may be far off): without a server time yet, ask with `since`; a server that
         # finds it too old says so (400) and we re-sync then (tests/test_sync_pull.py).
         server_time = self.client.server_time
-        too_old = cursor is not None and plan.beyond_since_reach(cursor, server_time, self.history_days)
-        if cursor is None or too_old:
+        if cursor is None or plan.needs_resync(cursor, server_time, self.history_days):
             self.full_entry_resync(result)
             return
         # A create in flight since `reach`: read back to its send, so an eventually
         # consistent server that showed it late, or a deletion of it, is seen.
         since = min(cursor, reach) if reach is not None and not plan.beyond_since_reach(reach, server_time, self.history_days) else cursor
-        try:
-            changed = _expect_list(self.client.time_entries(since=plan.since_for(since)), "time entries")
-        except BadRequest:
+        prefetched, self.prefetched = self.prefetched, None
+        if prefetched is not None and prefetched.since == since:
+            answer, refused = prefetched.entries, prefetched.refused  # sync.quiet asked already: not twice
+        else:
+            try:
+                answer, refused = self.client.time_entries(since=plan.since_for(since)), False
+            except BadRequest:
+                answer, refused = None, True
+        if refused:
             # The server refuses a `since` this old: start over from what it still serves.
             self.full_entry_resync(result)
             return
+        changed = _expect_list(answer, "time entries")
         self._same_account(r.get("user_id") for r in changed)
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
@@ -320,6 +321,7 @@ class Puller:
             stats = ApplyStats()
             # The ids seen, 8 bytes each (a set of ints takes about 90: 27 MB at 300,000 entries).
             seen = array("q")
+            to_row = records.row_builder(records.Kind.TIME_ENTRY)
             try:
                 self.progress.stage("storing time entries")
                 for batch in _batches(stream, ENTRY_BATCH):
@@ -327,12 +329,14 @@ class Puller:
                     if not all(isinstance(r, dict) for r in batch):
                         raise BadResponse(200, "expected a list of time entry objects")
                     self._same_account(r.get("user_id") for r in batch)
+                    # Checked and converted before the write lock is taken: offline edits wait less.
+                    built = [to_row(r) for r in batch]
                     with self.engine.begin() as conn, large_page_cache(conn):
                         self._bind(conn)
                         if not len(seen):
                             self._set_cursor(conn, marker, server_now)
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
-                                                now=self.clock(), rewrite=rewrite))
+                                                now=self.clock(), rewrite=rewrite, built=built))
                     seen.extend(int(r["id"]) for r in batch)  # validated by apply_records
             except JSONStreamError as exc:
                 raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
@@ -413,10 +417,21 @@ class Puller:
 
     # --- catalog --------------------------------------------------------------------------------
 
-    def pull_catalog(self, result: PullResult, *, with_users: bool) -> None:
+    def pull_catalog(self, result: PullResult, *, with_users: bool, members_now: bool = True) -> None:
+        """The catalog snapshot (GET /me?with_related_data=true), stored. `with_users`: the workspace
+        members are due again (fetched here, or by the caller's `pull_users` without `members_now`)."""
         self.progress.stage("reading workspaces, clients, projects and tags")
-        me = self.client.me(with_related_data=True)
-        if not isinstance(me, dict) or "id" not in me:
+        with tempfile.TemporaryFile() as spool:
+            # Spooled and parsed as a stream, leaving out the ten days of entries it embeds (the
+            # entries come from their own request): at 300,000 entries those were about 35,000
+            # records, and decoding them whole took a cold sync's peak memory from 68 to 169 MB.
+            self.client.download_me(spool)
+            spool.seek(0)
+            try:
+                me = dict(iter_json_object(iter(lambda: spool.read(1 << 16), b""), drop={"time_entries"}))
+            except JSONStreamError as exc:
+                raise BadResponse(200, f"GET /me: unusable JSON ({exc})") from None
+        if "id" not in me:
             raise BadResponse(200, "GET /me returned no account")
         self._same_account([me.get("id")])
         # The catalog's kinds, in the order references need them; GET /me lists each under its table's name.
@@ -445,13 +460,13 @@ class Puller:
             if with_users:
                 self._drop_cursors(conn, SyncCursor.resource.like(USERS_CURSOR + ":%"))
         result.catalog_refreshed = True
-        if with_users:
+        if with_users and members_now:
             self.pull_users(result)
 
     def pull_users(self, result: PullResult) -> None:
         """Members of the workspaces still due (one request each), each stored as it comes."""
         with self.engine.connect() as conn:
-            due = self._users_due(conn)
+            due = users_due(conn, self.account)
         for wid in due:
             try:
                 members: list[dict[str, Any]] | None = _expect_list(self.client.workspace_users(wid), "workspace users")

@@ -1,0 +1,213 @@
+"""A sync that finds nothing changed (`sync.quiet`): one request, no SQLAlchemy import; any other
+answer goes to the whole sync as it is, never asked twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+PROBE = """
+import sys
+from togglsync.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="togglsync")
+except SystemExit as exit:
+    code = exit.code
+print("HEAVY=" + ",".join(sorted(m for m in ("sqlalchemy", "alembic") if m in sys.modules)))
+sys.exit(code)
+"""
+
+
+def _in_a_process(home, *args):
+    """`togglsync ARGS` in a fresh interpreter: (its exit, stdout without the probe's line, the heavy modules it imported)."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**os.environ, **home.env},
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    heavy = [line.removeprefix("HEAVY=") for line in lines if line.startswith("HEAVY=")]
+    return done, "\n".join(line for line in lines if not line.startswith("HEAVY=")), heavy[-1] if heavy else None
+
+
+def _cursor(home, resource):
+    conn = sqlite3.connect(home.db)
+    try:
+        found = conn.execute("SELECT since FROM sync_cursors WHERE resource = ?", (resource,)).fetchone()
+    finally:
+        conn.close()
+    return found and found[0]
+
+
+def _set_cursor(home, resource, since):
+    conn = sqlite3.connect(home.db)
+    try:
+        with conn:
+            conn.execute("UPDATE sync_cursors SET since = ? WHERE resource = ?",
+                         (since.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" "), resource))
+    finally:
+        conn.close()
+
+
+def _paths(home):
+    return [(r.method, r.normalized_path) for r in home.sim.log.records]
+
+
+def test_a_sync_that_finds_nothing_changed_is_one_request_and_no_sqlalchemy(synced):
+    before = _cursor(synced, "time_entries")
+    synced.sim.clock.advance(5)
+    synced.sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert heavy == "", f"a sync that found nothing changed imported {heavy}"
+    assert _paths(synced) == [("GET", "/me/time_entries")]
+    assert set(synced.sim.log.records[0].query) == {"since"}
+    result = json.loads(out)
+    assert result["pulled"] == {"time_entries": 0} and result["deleted"] == {"time_entries": 0}
+    assert (result["requests"], result["pending"], result["exit_code"], result["error"]) == (1, 0, 0, None)
+    assert _cursor(synced, "time_entries") > before
+
+
+def test_entries_changed_elsewhere_are_stored_from_the_same_answer(synced):
+    sim = synced.sim
+    entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
+    sim.clock.advance(5)
+    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed elsewhere"})
+    sim.log.clear()
+    result = synced.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    assert _paths(synced) == [("GET", "/me/time_entries")]  # the quiet look's answer, not asked again
+    assert json.loads(result.output)["requests"] == 1
+    conn = sqlite3.connect(synced.db)
+    try:
+        assert conn.execute("SELECT description FROM time_entries WHERE id = ?", (entry.id,)).fetchone() == (
+            "changed elsewhere",)
+    finally:
+        conn.close()
+
+
+def test_a_catalog_due_is_refreshed_after_the_same_answer(synced):
+    _set_cursor(synced, "catalog", datetime.now(timezone.utc) - timedelta(hours=2))
+    synced.sim.log.clear()
+    result = synced.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    paths = _paths(synced)
+    assert paths.count(("GET", "/me/time_entries")) == 1
+    assert paths.count(("GET", "/me")) == 1
+    assert json.loads(result.output)["requests"] == len(paths)
+    assert _cursor(synced, "catalog") > (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("why", ["too_old", "refused_anyway"])
+def test_a_since_the_server_refuses_is_followed_by_the_full_resync_not_asked_again(synced, why):
+    if why == "too_old":
+        _set_cursor(synced, "time_entries", datetime.now(timezone.utc) - timedelta(days=100))
+    else:  # the server's clock says the cursor is recent: only the refusal says to re-sync
+        synced.sim.faults.add(status=400, method="GET", path="/me/time_entries", count=1)
+    synced.sim.log.clear()
+    result = synced.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    queries = [set(r.query) for r in synced.sim.log.find("GET", "/me/time_entries")]
+    assert queries == [{"since"}, {"start_date", "end_date"}]
+    assert synced.sim.log.records[0].status == 400
+
+
+def test_a_quiet_sync_stopped_by_the_server_says_so_and_keeps_its_cursor(synced):
+    before = _cursor(synced, "time_entries")
+    synced.sim.faults.add(status=503, method="GET", path="/me/time_entries", count=100)
+    result = synced.run("sync", "--json")
+    assert result.exit_code != 0
+    stopped = json.loads(result.output.split("\nError:")[0])
+    assert stopped["stopped"] == "ServerError" and stopped["pulled"] == {}
+    assert _cursor(synced, "time_entries") == before
+
+
+# -- Several accounts (togglsync.accounts): the quiet look is per account ----------------------
+
+
+@pytest.fixture
+def two(make_sim, isolated_home):
+    """A home with main and an added account `bob`, both synced (quotas on: each account's headers)."""
+    from conftest import SyncedHome
+
+    from togglsync.simulator.seed import seed_account
+
+    sim = make_sim(entries=20, seed=7)
+    home = SyncedHome(sim, isolated_home)
+    assert home.run("sync").exit_code == 0
+    home.bob = seed_account(sim.state, entries=10, seed=8)
+    added = home.run("accounts", "add", "bob", input=home.bob.api_token + "\n")
+    assert added.exit_code == 0, added.output
+    synced = home.run("sync")
+    assert synced.exit_code == 0, synced.output
+    return home
+
+
+def _rows(home, query, *args):
+    conn = sqlite3.connect(home.db)
+    try:
+        return conn.execute(query, args).fetchall()
+    finally:
+        conn.close()
+
+
+def _entry_cursors(home):
+    return dict(_rows(home, "SELECT account, since FROM sync_cursors WHERE resource = 'time_entries'"))
+
+
+def test_every_account_syncs_quietly_one_request_each_its_own_cursor_and_quota(two):
+    before = _entry_cursors(two)
+    assert before.keys() == {"main", "bob"}
+    conn = sqlite3.connect(two.db)
+    with conn:
+        conn.execute("DELETE FROM quota_state")
+    conn.close()
+    two.sim.clock.advance(5)
+    two.sim.log.clear()
+    done, out, heavy = _in_a_process(two, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert heavy == "", f"a sync of every account that found nothing changed imported {heavy}"
+    assert _paths(two) == [("GET", "/me/time_entries")] * 2
+    result = json.loads(out)
+    assert {name: (r["requests"], r["pulled"], r["exit_code"]) for name, r in result["accounts"].items()} == {
+        "main": (1, {"time_entries": 0}, 0), "bob": (1, {"time_entries": 0}, 0)}
+    after = _entry_cursors(two)
+    assert after["main"] > before["main"] and after["bob"] > before["bob"]
+    # Each account's quota headers under its own name (they were sent with its own credentials).
+    assert {account for (account,) in _rows(two, "SELECT DISTINCT account FROM quota_state")} == {"main", "bob"}
+
+
+def test_one_accounts_change_goes_the_whole_way_the_others_stay_quiet(two):
+    sim = two.sim
+    entry = next(e for e in sim.state.entries.values()
+                 if not e.deleted and e.stop is not None and e.user_id == two.bob.user_id)
+    sim.clock.advance(5)
+    sim.state.update_time_entry(two.bob.user_id, entry.workspace_id, entry.id, {"description": "bob, elsewhere"})
+    before = _entry_cursors(two)
+    sim.log.clear()
+    result = two.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    assert _paths(two) == [("GET", "/me/time_entries")] * 2  # bob's answer stored as it came, not asked again
+    accounts = json.loads(result.output)["accounts"]
+    assert accounts["main"]["pulled"] == {"time_entries": 0} and accounts["bob"]["pulled"]["time_entries"] == 1
+    assert _rows(two, "SELECT description FROM time_entries WHERE id = ?", entry.id) == [("bob, elsewhere",)]
+    after = _entry_cursors(two)
+    assert after["main"] > before["main"] and after["bob"] > before["bob"]
+
+
+def test_the_quiet_sync_takes_the_lock_of_the_account_it_syncs(two):
+    from togglsync.sync.lock import sync_lock
+
+    two.sim.clock.advance(5)
+    two.sim.log.clear()
+    with sync_lock(str(two.db), account="bob"):
+        done, out, heavy = _in_a_process(two, "sync", "--json")
+    assert heavy == ""
+    assert done.returncode != 0
+    result = json.loads(out)["accounts"]
+    assert result["main"]["exit_code"] == 0 and result["main"]["requests"] == 1
+    assert "another sync for account 'bob' is running" in result["bob"]["error"]
+    assert _paths(two) == [("GET", "/me/time_entries")]  # main's; bob's lock was held, bob asked nothing

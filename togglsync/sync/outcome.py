@@ -1,0 +1,159 @@
+"""What a sync was asked (`SyncOptions`) and what it did (`SyncResult`), and how a sync ends:
+the errors that stop it early become the result's `stopped` / `error` / exit code (`settled`).
+
+Shared by the whole sync (`sync.engine.run_sync`) and the quiet one (`sync.quiet`), which
+must not import SQLAlchemy; `sync.engine` re-exports these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from togglsync.errors import (
+    BudgetExhausted,
+    ExitCode,
+    NetworkError,
+    QuotaExceeded,
+    RateLimited,
+    TogglSyncError,
+)
+from togglsync.outbox import State
+from togglsync.sync.remote import Toggl
+
+
+class SyncInterrupted(KeyboardInterrupt):
+    """A sync stopped by Ctrl-C (or SIGINT); `result` says what it did before.
+
+    Everything done so far is committed; a create whose answer was not read
+    stays in flight and the next sync reconciles it (tests/test_sync_interrupt.py).
+    """
+
+    def __init__(self, result: SyncResult):
+        super().__init__(f"interrupted: pushed {result.pushed} of {result.to_push}")
+        self.result = result
+
+
+@dataclass
+class SyncOptions:
+    pull: bool = True
+    push: bool = True
+    budget: int | None = None
+    policy: str = "local"  # who wins when both sides changed a field: "local" or "remote"
+    catalog_max_age: timedelta = timedelta(hours=1)
+    history_days: int = 89
+    force_catalog: bool = False
+    # Every entry of the window read again (`sync --full`; see Puller.full_entry_resync).
+    full_entries: bool = False
+    # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
+    accept_empty_resync: bool = False
+
+
+@dataclass
+class SyncResult:
+    pulled: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    pushed: int = 0
+    adopted: int = 0
+    failed: int = 0
+    blocked: int = 0
+    conflicts: int = 0
+    requests: int = 0
+    pending: int = 0
+    # Operations left parked (refused, or a create that could not be decided) at the end.
+    parked: int = 0
+    quota: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None  # why the sync ended early: "budget", "quota", "network", "rate limit"
+    error: str | None = None
+    exit_code: int = ExitCode.OK
+    failures: list[str] = field(default_factory=list)
+    # Operations the push set out to send (`pushed` of them went).
+    to_push: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        pulled = ", ".join(f"{k} {v}" for k, v in sorted(self.pulled.items()) if v) or "nothing new"
+        deleted = sum(self.deleted.values())
+        parts = [f"pulled {pulled}"]
+        if deleted:
+            parts.append(f"removed {deleted}")
+        parts.append(f"pushed {self.pushed}")
+        if self.adopted:
+            parts.append(f"adopted {self.adopted}")
+        if self.failed:
+            parts.append(f"failed {self.failed}")
+        if self.blocked:
+            parts.append(f"waiting {self.blocked}")
+        if self.conflicts:
+            parts.append(f"conflicts {self.conflicts}")
+        if self.parked:
+            parts.append(f"parked {self.parked}")
+        parts.append(f"{self.requests} request{'s' if self.requests != 1 else ''}")
+        left = [f"{pool} {q['remaining']}" for pool, q in sorted(self.quota.items()) if q.get("remaining") is not None]
+        if left:
+            parts.append("quota left: " + ", ".join(left))
+        line = "sync: " + "; ".join(parts)
+        if self.stopped:
+            line += f" (stopped early: {self.stopped})"
+        return line
+
+
+    def parked_line(self) -> str:
+        """The one line that says edits wait for the user (exit code 7), even under --quiet."""
+        n = self.parked
+        return (
+            f"sync: {n} local change{' is' if n == 1 else 's are'} waiting for you (refused by Toggl, "
+            "retried automatically after a back-off): see `togglsync pending`"
+        )
+
+
+@contextmanager
+def settled(
+    result: SyncResult, client: Toggl, *, start_requests: int, counts: Callable[[], Mapping[State, int]],
+    before_counting: Callable[[], None] = lambda: None,
+) -> Iterator[None]:
+    """Run a sync's work in the block and fill `result` in however it ends.
+
+    An error that stops the sync early (budget, quota, rate limit, network, any of
+    ours) is recorded in `result`, not raised; Ctrl-C raises `SyncInterrupted` with the
+    result so far. Then, always: the requests sent since `start_requests`, the quota
+    seen, and the outbox (`counts`; `before_counting` first, e.g. the push's counts).
+    Exit code 7 while any local change is parked."""
+    interrupted: KeyboardInterrupt | None = None
+    try:
+        yield
+    except BudgetExhausted:
+        result.stopped = "budget"
+    except QuotaExceeded as exc:
+        result.stopped, result.error, result.exit_code = "quota", str(exc), exc.exit_code
+    except RateLimited as exc:
+        result.stopped, result.error, result.exit_code = "rate limit", str(exc), ExitCode.ERROR
+    except NetworkError as exc:
+        result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
+    except TogglSyncError as exc:
+        result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+    except KeyboardInterrupt as exc:
+        result.stopped, result.exit_code = "interrupted", ExitCode.INTERRUPTED
+        interrupted = exc
+    finally:
+        client.budget = None
+        before_counting()
+        result.requests = client.requests_sent - start_requests
+        result.quota = {
+            pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
+            for pool, q in client.quota.items()
+        }
+        found = counts()
+        result.pending = sum(found.values())
+        result.parked = found.get(State.FAILED, 0)
+    if interrupted is not None:
+        raise SyncInterrupted(result) from interrupted
+    if result.exit_code == ExitCode.OK and (result.failed or result.parked):
+        # Some edits are waiting for the user: never exit 0 while anything is parked, so
+        # cron mails them (`togglsync pending` lists them).
+        result.exit_code = ExitCode.FAILED_OPS
