@@ -9,7 +9,7 @@ and the lost edit is kept in `conflicts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,12 +81,15 @@ def apply_records(
     policy: str,
     now: datetime,
     rewrite: bool = False,
+    to_row: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ApplyStats:
     """Apply server records (live or deleted) of one resource. A row whose stored `at` is the
-    server's is left alone, unless `rewrite` (`sync --full`: a cache gone wrong is put right)."""
+    server's is left alone, unless `rewrite` (`sync --full`: a cache gone wrong is put right)
+    or it comes from a fuller source (`records.supersedes`). `to_row`: how a record becomes
+    a row, when not the resource's own builder (a detailed report's, `records.report_entry_row`)."""
     stats = ApplyStats()
     pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
-    to_row = records.row_builder(resource)
+    to_row = to_row or records.row_builder(resource)
     model = model_for(resource)
     plain_rows: list[dict[str, Any]] = []
     deleted_ids: list[int] = []
@@ -141,17 +144,18 @@ def _local_tag_names(conn: Connection, plain_rows: list[dict[str, Any]]) -> None
 def _changed_only(conn: Connection, model: type[Base], found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
     """Drop rows whose stored `at` is the server's or newer: re-reading an overlap window
     writes nothing, and a stale answer (an eventually consistent read, a snapshot from
-    before our own write) never takes a record back to an older version of itself.
+    before our own write) never takes a record back to an older version of itself. At the
+    same `at`, the sync's version takes over a report's (`records.supersedes`).
     Also returns the ids of the rows already stored."""
-    stored: dict[int, Any] = {}
+    stored: dict[int, tuple[Any, Any]] = {}
     ids = [r["id"] for r in found]
     table = model.__table__
+    source = table.c.get("source")
+    columns = [table.c.id, table.c.at] + ([source] if source is not None else [])
     for chunk in rows.chunks(ids):
-        stored.update(conn.execute(select(table.c.id, table.c.at).where(table.c.id.in_(chunk))).all())
-    changed = [
-        r for r in found
-        if r["id"] not in stored or r["at"] is None or stored[r["id"]] is None or stored[r["id"]] < r["at"]
-    ]
+        for row in conn.execute(select(*columns).where(table.c.id.in_(chunk))):
+            stored[row[0]] = (row[1], row[2] if source is not None else None)
+    changed = [r for r in found if r["id"] not in stored or records.supersedes(r, *stored[r["id"]])]
     return changed, set(stored)
 
 
