@@ -293,6 +293,32 @@ def test_report_paging(api, sim, wid):
     assert all(r.pool == f"workspace:{wid}" for r in sim.log.records)
 
 
+def test_report_paging_follows_the_headers_whatever_the_page_size(api, sim, wid):
+    start, end = date.today() - timedelta(days=365), date.today() + timedelta(days=1)
+    sim.log.clear()
+    rows = list(api.iter_report_time_entries(wid, start, end, page_size=1000))  # the server sends 50
+    assert len(rows) == 49 and len(sim.log.find("POST", "/workspace/*/search/time_entries")) == 1
+    sim.state.report_page_cap = 20
+    sim.log.clear()
+    assert [r["row_number"] for r in api.iter_report_time_entries(wid, start, end, page_size=1000)] == list(range(1, 50))
+    assert len(sim.log.find("POST", "/workspace/*/search/time_entries")) == 3
+
+
+def test_a_report_cursor_that_repeats_or_an_empty_page_with_a_cursor_is_an_error(api, sim, wid):
+    from togglsync.errors import BadResponse
+
+    start, end = date.today() - timedelta(days=365), date.today() + timedelta(days=1)
+    page = api.report_page(wid, {"start_date": str(start), "end_date": str(end), "page_size": 10})
+    assert len(page.rows) == 10 and page.following["first_row_number"] == 11
+    again = {"X-Next-ID": str(page.following["first_id"]), "X-Next-Row-Number": "11"}
+    sim.faults.add(status=200, method="POST", path="/workspace/*/search/time_entries", body=[], headers={"X-Next-ID": "5"})
+    with pytest.raises(BadResponse, match="empty page with a next cursor"):
+        list(api.iter_report_time_entries(wid, start, end, page_size=10))
+    sim.faults.add(status=200, method="POST", path="/workspace/*/search/time_entries", body=page.rows, headers=again)
+    with pytest.raises(BadResponse, match="would page forever"):
+        api.report_page(wid, {"start_date": str(start), "end_date": str(end), "page_size": 10, **page.following})
+
+
 # --- raw ----------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import check_url
-from togglsync.errors import NetworkError, QuotaSnapshot
+from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot
 
 Api = Literal["v9", "reports"]
 
@@ -48,6 +48,20 @@ _STOPPED = (409,)
 _GONE = (404, 410)
 
 CREATED_WITH = "togglsync"  # also the fingerprint the sync engine looks for after a lost create
+
+
+# Rows asked for per detailed-report page: Toggl's documented default. The server may send
+# fewer; `report_page` follows its X-Next-* headers whatever the size.
+REPORT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One page of the detailed report: its rows, and the next page's cursor (`first_id`,
+    `first_row_number`, `first_timestamp` from the X-Next-* headers; empty on the last page)."""
+
+    rows: list[JSON]
+    following: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,12 @@ class TogglClient:
         on_quota: Callable[[QuotaSnapshot], None] | None = None,
         session: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        wall_clock: Callable[[], datetime] | None = None,
     ):
         self.root_url = check_url(root_url)
+        # When a quota snapshot was observed (default: the system's UTC time); a test whose
+        # server runs on its own clock passes that clock.
+        self.wall_clock = wall_clock
         self.auth = auth
         self.on_quota = on_quota
         self.quota: dict[str, QuotaSnapshot] = {}
@@ -195,7 +213,7 @@ class TogglClient:
         return self._http.check(response, method=method.upper(), path=path, pool=quota_pool(path))
 
     def _note_quota(self, response: requests.Response, path: str) -> None:
-        snapshot = quota_snapshot(response.headers, quota_pool(path))
+        snapshot = quota_snapshot(response.headers, quota_pool(path), self.wall_clock() if self.wall_clock else None)
         if snapshot is None:
             return
         self.quota[snapshot.pool] = snapshot
@@ -484,34 +502,55 @@ class TogglClient:
         wid: int,
         start_date: date | datetime | str,
         end_date: date | datetime | str,
-        page_size: int = 200,
+        page_size: int = REPORT_PAGE_SIZE,
         **filters: Any,
     ) -> Iterator[JSON]:
         """Detailed-report rows (`{..., "time_entries": [...]}`) for older history, page by page.
 
         Follows `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) into
         `first_id` / `first_row_number` (/ `first_timestamp`) until they stop
-        coming. The search is a POST that only reads, so it is retried like a GET.
+        coming, whatever page size the server chose (`report_page`).
         """
-        path = f"/workspace/{_id(wid)}/search/time_entries"
-        body = {
+        body: JSON = {
             "start_date": report_date(start_date, "start_date"),
             "end_date": report_date(end_date, "end_date"),
             "page_size": page_size,
             **filters,
         }
-        return self._report_pages(path, body)
-
-    def _report_pages(self, path: str, body: JSON) -> Iterator[JSON]:
         cursor: dict[str, int] = {}
         while True:
-            response = self._send("POST", path, json={**body, **cursor}, api="reports", repeatable=True)
-            rows = self._decode(response, "POST", path) or []
-            yield from rows
-            following = _next_report_cursor(response.headers)
-            if not following or following == cursor:  # no headers = last page; same cursor = a loop
+            page = self.report_page(wid, {**body, **cursor})
+            yield from page.rows
+            if not page.following:
                 return
-            cursor = following
+            cursor = page.following
+
+    def report_page(self, wid: int, body: Mapping[str, Any]) -> ReportPage:
+        """One page of the detailed search (POST .../search/time_entries): its rows and the
+        cursor of the next page (`{}`: this was the last), read from the X-Next-* headers.
+
+        The headers are followed exactly; the page size asked for is a wish (Toggl
+        documents a default of 50 and no maximum). A server that names the cursor this
+        page was asked with, or sends an empty page with a cursor, would page forever:
+        that is a `BadResponse`, never a loop. The search only reads, so it is retried
+        like a GET.
+        """
+        path = f"/workspace/{_id(wid)}/search/time_entries"
+        response = self._send("POST", path, json=dict(body), api="reports", repeatable=True)
+        rows = self._decode(response, "POST", path)
+        if rows is None:
+            rows = []
+        if not isinstance(rows, list):
+            raise BadResponse(response.status_code, f"the detailed report answered {type(rows).__name__}, not a list of rows")
+        following = _next_report_cursor(response.headers)
+        asked = {name: body[name] for name in following if name in body}
+        if following and asked == following:
+            raise BadResponse(
+                response.status_code, f"the detailed report named the page it was asked for as the next one ({following}): "
+                "it would page forever")
+        if following and not rows:
+            raise BadResponse(response.status_code, f"the detailed report sent an empty page with a next cursor ({following})")
+        return ReportPage(rows, following)
 
     # --- paging -------------------------------------------------------------------------
 

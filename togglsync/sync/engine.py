@@ -34,6 +34,7 @@ from togglsync.errors import (
 )
 from togglsync import records
 from togglsync.sync import plan
+from togglsync.sync.history import History, HistoryOptions
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 from togglsync.sync.progress import SILENT, Progress
@@ -66,6 +67,9 @@ class SyncOptions:
     full_entries: bool = False
     # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
     accept_empty_resync: bool = False
+    # After a sync that went well, spend what the quota has left above the reserve on
+    # unfinished history (`togglsync history`; a scheduled sync does, see cli/syncing).
+    history: HistoryOptions | None = None
 
 
 @dataclass
@@ -88,6 +92,8 @@ class SyncResult:
     failures: list[str] = field(default_factory=list)
     # Operations the push set out to send (`pushed` of them went).
     to_push: int = 0
+    # What the history did after the sync (SyncOptions.history), as HistoryResult.as_dict.
+    history: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +122,8 @@ class SyncResult:
         line = "sync: " + "; ".join(parts)
         if self.stopped:
             line += f" (stopped early: {self.stopped})"
+        if self.history is not None and (self.history["requests"] or self.history["error"]):
+            line += "; " + _history_part(self.history)
         return line
 
 
@@ -126,6 +134,16 @@ class SyncResult:
             f"sync: {n} local change{' is' if n == 1 else 's are'} waiting for you (refused by Toggl, "
             "retried automatically after a back-off): see `togglsync pending`"
         )
+
+
+def _history_part(history: dict[str, Any]) -> str:
+    """What a sync line says of the history it went on with."""
+    done = f"history +{history['stored']} entries ({history['requests']} requests)"
+    if history["complete"]:
+        return f"{done}, complete since {history['since']}"
+    if history["error"]:
+        return f"{done}, stopped: {history['stopped']}"
+    return f"{done}, {history['ranges_left']} ranges left"
 
 
 def lock_path(db_target: str) -> Path | None:
@@ -271,6 +289,11 @@ def run_sync(
                 _merge_pull(result, catalog)
                 if pusher.retry_if_changed(refused, pushed):
                     pusher.push(pushed)
+        if options.history is not None and options.pull:
+            # The quota this sync left, above the reserve, goes to unfinished history. What
+            # stops it (the reserve, a 402, the budget) ends the history, never the sync: its
+            # exit code is the sync's (tests/test_history.py). Complete: no request.
+            result.history = History(engine, client, clock=clock, progress=progress).run(options.history).as_dict()
     except BudgetExhausted:
         result.stopped = "budget"
     except QuotaExceeded as exc:
