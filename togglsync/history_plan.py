@@ -218,3 +218,31 @@ def estimate(states: Iterable[RangeState], per_hour: int, reserve: int = RESERVE
     requests = math.ceil(entries / PAGE_SIZE) + open_ranges if open_ranges else 0
     spendable = max(1, per_hour - reserve)
     return Estimate(entries, requests, requests / spendable)
+
+
+@dataclass(frozen=True)
+class Status:
+    """How far the history goes (`togglsync status`, the end of a history run)."""
+
+    started: bool
+    complete: bool
+    since: str | None  # the oldest day it covers (YYYY-MM-DD)
+    ranges_left: int
+    entries: int  # estimated entries left
+    hours: float  # estimated hours left at the plan's quota less the reserve
+
+
+def describe(states: Iterable[RangeState], per_hour: int) -> Status:
+    """Complete since a day, or what remains and its estimate."""
+    ranges = list(states)
+    if not ranges:
+        return Status(False, False, None, 0, 0, 0.0)
+    left = estimate(ranges, per_hour)
+    open_ranges = sum(1 for s in ranges if not s.done)
+    return Status(True, open_ranges == 0, min(s.start for s in ranges).isoformat(), open_ranges, left.entries, left.hours)
+
+
+def describe_hours(hours: float) -> str:
+    if hours < 1:
+        return "under an hour"
+    return f"about {hours:.0f} hour{'s' if round(hours) != 1 else ''}"

@@ -293,7 +293,11 @@ def run_sync(
             # The quota this sync left, above the reserve, goes to unfinished history. What
             # stops it (the reserve, a 402, the budget) ends the history, never the sync: its
             # exit code is the sync's (tests/test_history.py). Complete: no request.
-            result.history = History(engine, client, clock=clock, progress=progress).run(options.history).as_dict()
+            try:
+                result.history = History(engine, client, clock=clock, progress=progress).run(options.history).as_dict()
+            except TogglSyncError as exc:
+                result.history = {"requests": 0, "stored": 0, "complete": False, "stopped": type(exc).__name__,
+                                  "error": str(exc)}
     except BudgetExhausted:
         result.stopped = "budget"
     except QuotaExceeded as exc:

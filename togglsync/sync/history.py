@@ -92,7 +92,7 @@ class HistoryResult:
             parts.append(f"history complete since {self.since}")
         else:
             parts.append(f"{self.ranges_left} range{'s' if self.ranges_left != 1 else ''} left, about "
-                         f"{self.entries_left} entries, {describe_hours(self.hours_left)} at this plan's quota")
+                         f"{self.entries_left} entries, {hp.describe_hours(self.hours_left)} at this plan's quota")
         line = "history: " + "; ".join(parts)
         if self.stopped == "reserve":
             line += f" (stopped to keep {hp.RESERVE} requests for the regular sync; goes on after the quota resets"
@@ -100,12 +100,6 @@ class HistoryResult:
         elif self.stopped:
             line += f" (stopped early: {self.stopped})"
         return line
-
-
-def describe_hours(hours: float) -> str:
-    if hours < 1:
-        return "under an hour"
-    return f"about {hours:.0f} hour{'s' if round(hours) != 1 else ''}"
 
 
 class History:
@@ -130,8 +124,10 @@ class History:
         result = HistoryResult()
         start_requests = self.client.requests_sent
         scope = hp.ALL if options.all_users else hp.ME
+        # What cannot be done at all (no synced account, --all-users for a member) is raised
+        # before any request: one Error line.
+        account, workspaces, organization_of = self._plan(options, scope)
         try:
-            account, workspaces, organization_of = self._plan(options, scope)
             self._fetch(options, scope, account, organization_of, workspaces, result)
         except BudgetExhausted:
             result.stopped = "budget"
@@ -231,44 +227,16 @@ class History:
         quota = f", quota left {latest.remaining}" if latest is not None else ""
         self.progress.stage(
             f"history {state.start.year} (workspace {state.workspace_id}): {result.stored} entries stored, "
-            f"{result.pages} requests{quota}, {describe_hours(left.hours)} to go")
+            f"{result.pages} requests{quota}, {hp.describe_hours(left.hours)} to go")
 
     def _describe(self, result: HistoryResult, scope: str) -> None:
         """What is left after this run: complete since when, or the ranges and the estimate."""
         with self.engine.connect() as conn:
             states = _states(conn, scope)
             workspace = conn.execute(select(Workspace.raw).limit(1)).scalar()
-        status = describe(states, hp.hourly_quota(workspace))
+        status = hp.describe(states, hp.hourly_quota(workspace))
         result.complete, result.since = status.complete, status.since
         result.ranges_left, result.entries_left, result.hours_left = status.ranges_left, status.entries, status.hours
-
-
-@dataclass(frozen=True)
-class Status:
-    started: bool
-    complete: bool
-    since: str | None
-    ranges_left: int
-    entries: int
-    hours: float
-
-
-def describe(states: list[hp.RangeState], per_hour: int) -> Status:
-    """How far the history goes: complete since a day, or what remains and its estimate."""
-    if not states:
-        return Status(False, False, None, 0, 0, 0.0)
-    left = hp.estimate(states, per_hour)
-    open_ranges = sum(1 for s in states if not s.done)
-    since = min(s.start for s in states).isoformat()
-    return Status(True, open_ranges == 0, since, open_ranges, left.entries, left.hours)
-
-
-def status(engine: Engine) -> Status:
-    """The history's state for `togglsync status` (the user's own entries' scope)."""
-    with engine.connect() as conn:
-        states = _states(conn, hp.ME)
-        workspace = conn.execute(select(Workspace.raw).limit(1)).scalar()
-    return describe(states, hp.hourly_quota(workspace))
 
 
 def _is_admin(raw: dict[str, Any]) -> bool:
