@@ -89,6 +89,13 @@ def window_start(last_pull: datetime, history_days: int) -> date:
     return (last_pull - timedelta(days=history_days)).date()
 
 
+def history_end(scope: str, window_first_day: date, today: date) -> date:
+    """The last day a history covers: for your own entries, the regular sync's window's first
+    day (the sync keeps everything after it); for every member's, today (the regular sync
+    reads only yours: others' entries are fetched once, and not followed afterwards)."""
+    return today if scope == ALL else window_first_day
+
+
 def default_start(account: Mapping[str, Any] | None, fallback: date) -> date:
     """The oldest day the API reveals for the account: its creation date (`created_at` of
     GET /me). Entries dated before it (backdated by hand, imported, or, with `--all-users`,

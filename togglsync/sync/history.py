@@ -168,7 +168,8 @@ class History:
                 names = ", ".join(f"{workspaces[w].get('name') or w} ({w})" for w in refused)
                 raise AuthError(403, f"--all-users needs a workspace admin; you are not an admin of {names}: "
                                      "run `togglsync history` without it for your own entries")
-        until = hp.window_start(cursor.full_sync_at or cursor.since, options.history_days)
+        today = (self.client.server_time or self.clock()).date()
+        until = hp.history_end(scope, hp.window_start(cursor.full_sync_at or cursor.since, options.history_days), today)
         since = options.since or hp.default_start(account, until)
         now = self.clock()
         added = []
