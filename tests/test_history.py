@@ -368,3 +368,20 @@ def test_the_estimate_from_what_is_stored():
     left = hp.estimate([done, todo], per_hour=30)
     assert 990 <= left.entries <= 1010 and left.requests == math.ceil(left.entries / 50) + 1
     assert left.hours == pytest.approx(left.requests / 20)
+
+
+@pytest.mark.slow
+def test_fifty_thousand_entries_over_five_years(make_sim, tmp_path):
+    """The issue's size: 50,000 of the user's entries over five years, two colleagues' beside them."""
+    sim = make_sim(entries=50000, years=5, members=2, member_entries=2000, seed=21, now=NOW, org_quota=10**6,
+                   user_quota=10**6)
+    path = tmp_path / "big.db"
+    sim.log.clear()
+    engine, client, result = sync_and_history(sim, path)
+    assert result.complete, result.summary()
+    assert_same_as_simulator(sim, path, {sim.seed.user_id})
+    old = sum(1 for e in finished(sim, {sim.seed.user_id}).values() if parse_ts(e["start"]) < NOW - timedelta(days=88))
+    assert len(report_requests(sim)) <= math.ceil(old / 50) * 1.05
+    everyone = History(engine, client, clock=sim.clock.now).run(HistoryOptions(all_users=True))
+    assert everyone.complete
+    assert_same_as_simulator(sim, path, {sim.seed.user_id, *sim.seed.member_ids})
