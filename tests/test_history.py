@@ -233,9 +233,11 @@ def test_a_402_mid_way_exits_with_the_quota_code_and_the_next_run_resumes(years,
     env = {"TOGGL_API_TOKEN": years.seed.api_token, "TOGGLSYNC_API_URL": years.url, "TOGGLSYNC_PACING": "0",
            "TOGGLSYNC_DB": str(tmp_path / "q.db")}
     assert invoke_cli(["sync"], env=env).exit_code == 0
+    assert "History:   the last 89 days only" in invoke_cli(["status"], env=env).output
     years.log.clear()
     first = invoke_cli(["history", "--budget", "3"], env=env)
     assert first.exit_code == ExitCode.OK and "stopped early: budget" in first.output
+    assert "History:   since 2019-10-01, 7 ranges left (about " in invoke_cli(["status"], env=env).output
     # The quota is spent by someone else mid-way (it resets at once, so the test need not wait).
     years.faults.add(status=402, method="POST", path=REPORTS, body="You have hit your hourly limit",
                      headers={"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "0"})
@@ -243,7 +245,8 @@ def test_a_402_mid_way_exits_with_the_quota_code_and_the_next_run_resumes(years,
     assert stopped.exit_code == ExitCode.QUOTA, stopped.output
     assert "Error: " in stopped.output
     finished_run = invoke_cli(["history"], env=env)
-    assert finished_run.exit_code == 0 and "history complete since" in finished_run.output
+    assert finished_run.exit_code == 0 and "history complete since 2019-10-01" in finished_run.output
+    assert "History:   complete since 2019-10-01" in invoke_cli(["status"], env=env).output
     assert_same_as_simulator(years, tmp_path / "q.db", {years.seed.user_id})
     fetched = page_fetches(years)
     assert max(fetched.values()) == 2 and sum(1 for n in fetched.values() if n == 2) == 1  # only the refused page

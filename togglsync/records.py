@@ -113,8 +113,11 @@ CONTAINMENT: tuple[Reference, ...] = tuple(
 )
 
 # Rows that are no records of their own but belong to one: (table, column naming the record).
-# A workspace's members go with the workspace.
-OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {Kind.WORKSPACE: (("workspace_users", "workspace_id"),)}
+# A workspace's members go with the workspace, and how far `togglsync history` reached in it
+# (its entries went: a workspace joined again has its history fetched again).
+OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {
+    Kind.WORKSPACE: (("workspace_users", "workspace_id"), ("history_ranges", "workspace_id")),
+}
 
 
 def contents(kind: str) -> tuple[Reference, ...]:

@@ -547,6 +547,7 @@ def status(ctx, as_json) -> None:
     else:
         line = "nothing to push"
     click.echo(f"Pending:   {line}")
+    click.echo(f"History:   {_history_line(now.history)}")
     if last_sync is None:
         click.echo("Last sync: never")
     else:
@@ -554,7 +555,6 @@ def status(ctx, as_json) -> None:
     if failure is not None:
         click.echo(f"Failed:    a sync {_ago((s.now - failure.at).total_seconds())} "
                    f"({s.hm(failure.at)}), exit {failure.exit_code}: {failure.message}")
-    click.echo(f"History:   {_history_line(now.history)}")
 
 
 def _history_line(history: Any) -> str:
