@@ -388,3 +388,19 @@ def test_fifty_thousand_entries_over_five_years(make_sim, tmp_path):
     everyone = History(engine, client, clock=sim.clock.now).run(HistoryOptions(all_users=True))
     assert everyone.complete
     assert_same_as_simulator(sim, path, {sim.seed.user_id, *sim.seed.member_ids})
+
+
+def test_a_scheduled_sync_goes_on_with_history_unless_the_setting_is_off(years, tmp_path):
+    from conftest import invoke_cli
+
+    env = {"TOGGL_API_TOKEN": years.seed.api_token, "TOGGLSYNC_API_URL": years.url, "TOGGLSYNC_PACING": "0",
+           "TOGGLSYNC_DB": str(tmp_path / "off.db"), "TOGGLSYNC_SYNC_HISTORY": "off"}
+    assert invoke_cli(["sync", "--log"], env=env).exit_code == 0
+    assert not report_requests(years)
+    assert invoke_cli(["sync"], env={**env, "TOGGLSYNC_SYNC_HISTORY": None}).exit_code == 0
+    assert not report_requests(years)  # an interactive sync: only when asked (--history)
+    scheduled = invoke_cli(["sync", "--log", "--budget", "12"], env={**env, "TOGGLSYNC_SYNC_HISTORY": None})
+    assert scheduled.exit_code == 0 and len(report_requests(years)) == 11  # what the sync's one request left
+    assert "; history +" in (tmp_path / "togglsync-home" / "sync.log").read_text().splitlines()[-1]
+    assert invoke_cli(["sync", "--history"], env=env).exit_code == 0
+    assert len(report_requests(years)) > 11
