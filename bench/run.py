@@ -59,10 +59,12 @@ CLI_RUNS = 5
 
 
 class SimProcess:
-    def __init__(self, entries: int, *, projects: int = 500, clients: int = 100, tags: int = 200, seed: int = 42):
+    def __init__(self, entries: int, *, projects: int = 500, clients: int = 100, tags: int = 200, seed: int = 42,
+                 years: float | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, str(BENCH / "simserver.py"), "--entries", str(entries), "--projects", str(projects),
-             "--clients", str(clients), "--tags", str(tags), "--seed", str(seed)],
+             "--clients", str(clients), "--tags", str(tags), "--seed", str(seed)]
+            + (["--years", str(years)] if years else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
@@ -525,6 +527,40 @@ def reading_commands(results: Results, sim: SimProcess, home: Path, size: int) -
     results.add("8", "  togglsync report --week --json: process wall (no table rendering)", [p.wall for p in as_json], "s")
 
 
+def history(results: Results, sizes: list[int], runs: int, work: Path) -> None:
+    """Scenario 9: `togglsync history` after a cold sync, the user's entries spread over five years
+    (two colleagues' beside them): requests against ceil(old entries / 50) + 5%, wall, peak RSS
+    (flat in the number of pages: one page in memory at a time)."""
+    rss: dict[int, float] = {}
+    for size in sizes:
+        sim = SimProcess(size, years=5)
+        try:
+            walls, memories, counts, stored = [], [], [], 0
+            for run in range(runs):
+                home = work / f"history-{size}-{run}"
+                cli(sim, home, "sync")
+                proc = cli(sim, home, "history", "--json")
+                done = proc.json()
+                if not done["complete"]:
+                    raise RuntimeError(f"history did not complete: {done}")
+                walls.append(proc.wall)
+                memories.append(proc.rss_mb)
+                counts.append(len(proc.requests))
+                stored = done["stored"]
+        finally:
+            sim.close()
+        allowed = math.ceil(stored / 50) * 1.05
+        results.add("9", f"history of {stored:,} old entries (5 years): requests", counts, "requests", fmt="{:.0f}",
+                    target=f"<= {allowed:.0f} (ceil(n/50) + 5%)", ok=lambda v, a=allowed: v <= a)
+        results.add("9", f"history of {stored:,} old entries: process wall", walls, "s")
+        results.add("9", f"history of {stored:,} old entries: peak RSS", memories, "MB", fmt="{:.1f}")
+        rss[size] = statistics.median(memories)
+    if len(rss) > 1:
+        low, high = min(rss), max(rss)
+        results.detail(f"[9] peak RSS {rss[low]:.1f} MB at {low:,} entries, {rss[high]:.1f} MB at {high:,}: "
+                       "one page (50 entries) in memory at a time")
+
+
 def baseline(results: Results, home: Path) -> None:
     """What any process pays before togglsync does anything: context for the wall-time targets."""
     env = clean_env()
@@ -592,6 +628,9 @@ def main() -> None:
         tracking_commands(results, sim, home)
         print(f"[8] report / sql over {largest:,} entries (median of {CLI_RUNS})", flush=True)
         reading_commands(results, sim, home, largest)
+        sim.close()
+        print("[9] history over five years", flush=True)
+        history(results, [5_000, 20_000] if args.quick else [10_000, 50_000], runs, work)
     finally:
         if sim is not None:
             sim.close()

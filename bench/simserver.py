@@ -131,12 +131,21 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=200)
     parser.add_argument("--days", type=int, default=85)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--years", type=float, default=None,
+                        help="the simulator's own seed over YEARS (with two colleagues' entries), for `history`")
     args = parser.parse_args()
 
     began = time.perf_counter()
-    sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
-    ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
-               days=args.days, rng=random.Random(args.seed))
+    if args.years:
+        # Years of history: older than 90 days reachable only through the Reports API. Quotas high
+        # instead of off: with quotas off the headers still count down, and history keeps a reserve.
+        sim = Simulator(entries=args.entries, years=args.years, members=2, member_entries=args.entries // 25,
+                        seed=args.seed, org_quota=10**9, user_quota=10**9)
+        ids = sorted(e.id for e in sim.state.entries.values() if e.user_id == sim.seed.user_id)
+    else:
+        sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
+        ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
+                   days=args.days, rng=random.Random(args.seed))
     timed = TimedApp(sim.app)
     sim.app = timed  # type: ignore[assignment]  # Simulator.start() serves self.app; .log forwards to SimApp
     sim.start()

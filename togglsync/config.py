@@ -40,6 +40,7 @@ ENV_VARS: dict[str, str] = {
     "db": "TOGGLSYNC_DB",
     "pacing": "TOGGLSYNC_PACING",
     "timezone": "TOGGLSYNC_TZ",
+    "sync_history": "TOGGLSYNC_SYNC_HISTORY",
 }
 
 
@@ -69,6 +70,8 @@ class Settings:
     db: str | None = None  # SQLAlchemy URL or file path; None = <home>/togglsync.db
     pacing: float = 1.0  # minimum seconds between requests (Toggl asks ~1/s)
     timezone: str | None = None  # display zone; None = the account's Toggl time zone
+    # A scheduled sync (`sync --log`) spends the quota it leaves on unfinished history.
+    sync_history: bool = True
     # Where each value came from ("option", "env", "file", "default"), for `config show`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -228,10 +231,24 @@ def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None
             raise ConfigError(f"pacing must be a number of seconds, not {values['pacing']!r}") from None
         if values["pacing"] < 0:
             raise ConfigError("pacing must not be negative")
+    if "sync_history" in values:
+        values["sync_history"] = parse_switch(values["sync_history"], "sync_history")
     for url_key in ("api_url", "maton_ctrl_url"):
         if url_key in values:
             values[url_key] = str(values[url_key]).rstrip("/")
     return Settings(home=home, sources=sources, **values)
+
+
+def parse_switch(value: Any, name: str) -> bool:
+    """on/off, true/false, yes/no, 1/0 (a config file may hold a JSON boolean)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

@@ -372,6 +372,7 @@ class Status:
     pending: int
     failed: int
     last_sync: datetime | None
+    history: Any = None  # history_plan.Status: how far `togglsync history` reaches (your own entries)
 
 
 def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
@@ -392,7 +393,22 @@ def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
         pending=sum(counts.values()),
         failed=counts.get(outbox.State.FAILED, 0),
         last_sync=timestamp_from_db(sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")),
+        history=history_status(conn),
     )
+
+
+def history_status(conn: Connection) -> Any:
+    """How far the history of your own entries reaches (`history_plan.describe`), from `history_ranges`."""
+    import json
+
+    from togglsync import history_plan
+
+    from togglsync.db.cursors import history_ranges
+
+    ranges = [history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME)]
+    raw = sql.scalar(conn, "SELECT raw FROM workspaces ORDER BY id LIMIT 1")
+    workspace = json.loads(raw) if isinstance(raw, str) else raw
+    return history_plan.describe(ranges, history_plan.hourly_quota(workspace if isinstance(workspace, dict) else None))
 
 
 def _row(by: str, r: Any) -> ReportRow:

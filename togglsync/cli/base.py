@@ -226,6 +226,7 @@ COMMANDS = {
     "db": "togglsync.cli.reporting:db",
     "demo": "togglsync.cli.extras:demo",
     "edit": "togglsync.cli.tracking:edit",
+    "history": "togglsync.cli.syncing:history",
     "log": "togglsync.cli.tracking:log",
     "login": "togglsync.cli.account:login",
     "logout": "togglsync.cli.account:logout",

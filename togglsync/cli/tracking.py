@@ -528,6 +528,9 @@ def status(ctx, as_json) -> None:
             "last_sync_seconds_ago": None if last_sync is None else max(0, int((s.now - last_sync).total_seconds())),
             "last_failed_sync": None if failure is None else {
                 "at": failure.at, "exit_code": failure.exit_code, "message": failure.message},
+            "history": {"complete": now.history.complete, "since": now.history.since,
+                        "ranges_left": now.history.ranges_left, "entries_left": now.history.entries,
+                        "hours_left": round(now.history.hours, 1)} if now.history.started else None,
         }))
         return
     if running:
@@ -544,6 +547,7 @@ def status(ctx, as_json) -> None:
     else:
         line = "nothing to push"
     click.echo(f"Pending:   {line}")
+    click.echo(f"History:   {_history_line(now.history)}")
     if last_sync is None:
         click.echo("Last sync: never")
     else:
@@ -551,6 +555,19 @@ def status(ctx, as_json) -> None:
     if failure is not None:
         click.echo(f"Failed:    a sync {_ago((s.now - failure.at).total_seconds())} "
                    f"({s.hm(failure.at)}), exit {failure.exit_code}: {failure.message}")
+
+
+def _history_line(history: Any) -> str:
+    """How far back the database reaches (history_plan.Status)."""
+    from togglsync.history_plan import describe_hours
+
+    if not history.started:
+        return "the last 89 days only (`togglsync history` fetches everything older)"
+    if history.complete:
+        return f"complete since {history.since}"
+    return (f"since {history.since}, {history.ranges_left} range{'s' if history.ranges_left != 1 else ''} left "
+            f"(about {history.entries} entries, {describe_hours(history.hours)} at this plan's quota; "
+            "scheduled syncs go on with it, or `togglsync history`)")
 
 
 # --- add, edit, rm ------------------------------------------------------------------------------

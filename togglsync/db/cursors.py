@@ -102,3 +102,9 @@ def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation]) -> Non
             for snapshot in snapshots
         ],
     )
+
+
+def history_ranges(conn: Connection, scope: str) -> list[dict[str, object]]:
+    """The stored ranges of `togglsync history` for one scope (`history_plan.RangeState.from_row`
+    reads them): `status` and the quiet sync ask whether the history is done."""
+    return [dict(r) for r in sql.rows(conn, "SELECT * FROM history_ranges WHERE scope = ?", (scope,))]

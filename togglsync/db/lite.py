@@ -93,7 +93,7 @@ def file_of(conn: sqlite3.Connection) -> str:
 
 # The newest revision in migrations/versions. A test checks it equals alembic's
 # head, so forgetting to bump it with a new migration fails the suite.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 # The sync's probe before its first request: a write that changes nothing (rolled back).

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, select
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, true
 
 from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
@@ -319,9 +319,13 @@ class Puller:
             with self.engine.connect() as conn:
                 # Read before the last write transaction (the window can hold 100,000s of rows):
                 # positive ids are only stored by a sync, and this one holds the sync's lock.
+                # Only the account's own entries: GET /me/time_entries lists no one else's, and
+                # `history --all-users` stores other members' (tests/test_history.py).
+                own = or_(TimeEntry.user_id.is_(None), TimeEntry.user_id == self.account_id()) \
+                    if self.account_id() is not None else true()
                 local = conn.execute(
                     select(TimeEntry.id).where(
-                        and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end)
+                        and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end, own)
                     )
                 ).scalars()
                 listed = array("q", sorted(seen))

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from togglsync import outbox, records
-from togglsync.db.cursors import cursors, set_cursor
+from togglsync import history_plan, outbox, records
+from togglsync.db.cursors import cursors, history_ranges, set_cursor
 from togglsync.db.lite import Database
 from togglsync.errors import BadRequest
 from togglsync.sync import plan
@@ -78,10 +78,14 @@ def quiet_sync(db: Database, client: Toggl, options: SyncOptions, *, clock: Cloc
         stored = cursors(conn)
         members_due = users_due(conn)
         waiting = outbox.counts(conn)
+        # A sync asked to go on with unfinished history (scheduled syncs) takes the whole way.
+        history_due = options.history is not None and not history_plan.complete(
+            history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME))
     catalog_at, cursor = stored.get(CATALOG_CURSOR), stored.get(ENTRIES_CURSOR)
     start = plan.pull_start(catalog_at, force_catalog=False, users_due=bool(members_due))
     if (
         waiting
+        or history_due
         or RESYNC_MARKER in stored
         or REWRITE_MARKER in stored
         or start is not plan.PullStart.NOTHING
