@@ -15,12 +15,14 @@ this script starts a `Simulator`, seeds it through `sim.state`, serves on
                                                   -> edits N seeded entries on the "server"
     {"cmd": "count_description", "prefix": P}     -> live server entries whose description starts with P
     {"cmd": "entry_ids", "n": N, "offset": K}     -> N seeded entry ids
+    {"cmd": "latency", "seconds": S}              -> from now on every API answer waits S seconds first
+                                                     (the simulator's own latency switch: a round trip)
     {"cmd": "quit"}
 
 The first line written is {"ready": true, "url": ..., "token": ..., ...}.
 Every request's server-side handling time (routing, rules, JSON encoding)
 is recorded too, so the client's share of an end-to-end wall time can be told
-apart from the simulator's.
+apart from the simulator's; the added latency is not part of it.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ class TimedApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         began = time.perf_counter()
+        latency = self._app.latency  # slept inside the app before answering: not simulator work
         try:
             return self._app(environ, start_response)
         finally:
-            self.times.append(time.perf_counter() - began)
+            self.times.append(max(0.0, time.perf_counter() - began - latency))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
@@ -137,7 +140,8 @@ def main() -> None:
     sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
     ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
                days=args.days, rng=random.Random(args.seed))
-    timed = TimedApp(sim.app)
+    inner = sim.app
+    timed = TimedApp(inner)
     sim.app = timed  # type: ignore[assignment]  # Simulator.start() serves self.app; .log forwards to SimApp
     sim.start()
     seeded_in = time.perf_counter() - began
@@ -183,6 +187,9 @@ def main() -> None:
             for entry_id in chosen:
                 state.update_time_entry(info.user_id, info.workspace_id, entry_id, {"description": command["description"]})
             reply({"edited": len(chosen), "seconds": round(time.perf_counter() - began, 3)})
+        elif name == "latency":
+            inner.latency = float(command["seconds"])
+            reply({"latency": inner.latency})
         elif name == "count_description":
             prefix = command["prefix"]
             with state.lock:
