@@ -95,6 +95,10 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
 
         # Newest first, walking back from ten minutes ago; the newest one runs.
         step = days * 86400 / max(entries, 1)
+        # The shortest entry: 30 s, or less when entries are so dense (300,000 in 85 days: one per 24.5 s)
+        # that 30 s each would walk back past the window a cold sync reads. Seeds up to ~220,000 entries
+        # are the same as before this floor existed.
+        shortest = min(30, max(1, int(step * 0.9)))
         cursor = now - timedelta(minutes=10)
         built: list[TimeEntry] = []
         for index in range(entries):
@@ -102,7 +106,7 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
                 start = cursor - timedelta(seconds=rng.randrange(300, 3600))
                 stop, duration = None, -1
             else:
-                duration = max(30, int(step * rng.uniform(0.3, 0.9)))
+                duration = max(shortest, int(step * rng.uniform(0.3, 0.9)))
                 gap = max(0, int(step) - duration)
                 stop = cursor - timedelta(seconds=rng.randrange(0, gap + 1))
                 start = stop - timedelta(seconds=duration)
@@ -118,6 +122,8 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
                 billable=project_id is not None and rng.random() < 0.5,
                 tag_ids=rng.sample(tag_ids, tag_count), created_with=rng.choice(CREATED_WITH),
             ))
+        if built and (now - built[-1].start).days >= days:
+            raise RuntimeError(f"the oldest seeded entry starts {(now - built[-1].start).days} days ago, past {days}")
         ids = []
         for entry in reversed(built):  # ids grow with time, as on Toggl
             entry.id = state.new_id("time_entry")
