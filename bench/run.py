@@ -931,7 +931,7 @@ def main() -> None:
     missed = [f for f in results.figures if f.verdict == "MISS"]
     print(f"\n{len([f for f in results.figures if f.verdict])} targets checked, {len(missed)} missed; took {elapsed:.0f} s")
     write_report(args.out, info, results, runs=runs, sizes=sizes, main_size=main_size, latencies=latencies,
-                 quick=args.quick, elapsed=elapsed)
+                 quick=args.quick, elapsed=elapsed, busy=other_share > 0.15)
     print(f"wrote {args.out}")
 
 
@@ -984,7 +984,7 @@ phase, `-X importtime` per command, the import floor of each dependency; `--cpro
 
 
 def write_report(path: Path, info: dict[str, str], results: Results, *, runs: int, sizes: list[int], main_size: int,
-                 latencies: list[float], quick: bool, elapsed: float) -> None:
+                 latencies: list[float], quick: bool, elapsed: float, busy: bool = False) -> None:
     missed = [f for f in results.figures if f.verdict == "MISS"]
     checked = [f for f in results.figures if f.verdict]
     command = info.pop("command")
@@ -996,6 +996,10 @@ def write_report(path: Path, info: dict[str, str], results: Results, *, runs: in
         f"    {command}",
         "",
     ]
+    if busy:
+        lines += [("> **BUSY MACHINE**: other processes used the CPU during this run (see *other load* below), so "
+                   "every wall time and throughput here is inflated; memory, sizes and request counts are not. "
+                   "Rerun on a quiet machine (`--wait-quiet SECONDS` waits for one) before judging a time target."), ""]
     if quick:
         lines += [("> **QUICK RUN**: reduced sizes and a single run. A smoke test, not the official figures; "
                    "targets stated for 100,000 entries are not checked at these sizes."), ""]
