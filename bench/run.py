@@ -843,6 +843,9 @@ def main() -> None:
     main_size = max([s for s in sizes if s <= COMPARISON_SIZE] or sizes[:1])
     largest = sizes[-1]
     latencies = [0.0] + ([args.latency] if args.latency > 0 else [])
+    if main_size < 2000 * runs:
+        parser.error(f"with {runs} run(s) the comparison size (the largest --sizes size up to {COMPARISON_SIZE:,}) must be "
+                     f"at least {2000 * runs:,}: scenarios 4 and 6 edit 1,000 different entries a run in its second half")
     tag = uuid.uuid4().hex[:8]  # markers unique to this run
 
     togglsync_exe()
