@@ -192,9 +192,9 @@ def _database_file(ctx: click.Context) -> str:
         target = None
     if target is None:
         return "(your database)"
-    from togglsync.query import database_file
+    from togglsync.query import database_name
 
-    return str(database_file(target))
+    return database_name(target)
 
 
 @contextmanager
@@ -203,10 +203,10 @@ def database_found(ctx: click.Context) -> Iterator[None]:
     try:
         yield
     except DatabaseNotFound:
-        from togglsync.query import database_file
+        from togglsync.query import database_name
 
         raise DatabaseNotFound(
-            f"no database at {database_file(get_app(ctx).settings.db_target)} yet: run `togglsync sync` first "
+            f"no database at {database_name(get_app(ctx).settings.db_target)} yet: run `togglsync sync` first "
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
 

@@ -78,7 +78,7 @@ def _pyformat(sql: str) -> str:
     return _TOKENS.sub(replace, sql)
 
 
-def driver_text(conn: Connection, sql: str) -> str:
+def driver_text(conn: Connection | sqlalchemy.Engine, sql: str) -> str:
     """`sql` as this connection's driver takes it (our `?`/`:name` placeholders on sqlite3 as they are)."""
     if isinstance(conn, sqlite3.Connection) or conn.dialect.name == "sqlite":
         return sql

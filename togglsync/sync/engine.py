@@ -128,10 +128,21 @@ class SyncResult:
         )
 
 
+# What one sync lock covers on a server's database: the whole database, for now (a scope per
+# account is this function's change).
+def lock_scope(db_target: str) -> str:
+    return "database"
+
+
 def lock_path(db_target: str) -> Path | None:
     """The lock file beside a file database (a path or any SQLite URL form: `sqlite:///`,
-    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases."""
+    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases and a
+    server's database (its lock is the server's, `sync_lock`)."""
     from togglsync.db.engine import file_name, sqlite_url
+    from togglsync.db.lite import on_server
+
+    if on_server(db_target):
+        return None
 
     url = sqlite_url(db_target)
     file = file_name(url) if url.database else ""
@@ -143,8 +154,22 @@ def lock_path(db_target: str) -> Path | None:
 
 @contextmanager
 def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT) -> Iterator[None]:
-    """One sync per database: an OS lock the kernel drops if the process dies.
+    """One sync per database: an OS lock the kernel drops if the process dies; on PostgreSQL
+    an advisory lock (`lock_scope`) the server drops if the process or its connection does.
     `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
+    from togglsync.db.lite import on_server
+
+    if on_server(db_target):
+        from togglsync.db import postgres
+        from togglsync.db.engine import database_url
+
+        url = database_url(db_target)
+        with postgres.advisory_lock(url, lock_scope(db_target), wait=wait,
+                                    on_wait=lambda: progress.stage("waiting for another sync to finish")) as taken:
+            if not taken:
+                raise LockedError(f"another sync is running on {postgres.shown(url)} (an advisory lock on the server)")
+            yield
+        return
     path = lock_path(db_target)
     if path is None:
         yield
