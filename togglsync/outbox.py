@@ -217,7 +217,7 @@ def queue(
     )
     if op_id is None:
         raise RuntimeError("the driver returned no id for a new pending operation")
-    return op_id
+    return int(op_id)
 
 
 def queue_create(conn: Connection, resource: str, workspace_id: int, now: datetime) -> int:

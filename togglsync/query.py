@@ -200,7 +200,7 @@ def _run_on_server(engine: Any, text: str, bound: Mapping[str, Any] | tuple[Any,
     from togglsync.db.sql import driver_text
 
     def translated(exc: Exception) -> BaseException:
-        return server_error(DBAPIError.instance(text, bound, exc, type(exc))) or exc  # type: ignore[arg-type]
+        return server_error(DBAPIError.instance(text, bound, exc, type(exc))) or exc
 
     raw = engine.raw_connection()
     try:
