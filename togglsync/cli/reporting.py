@@ -87,7 +87,7 @@ def _read_query(query: str | None) -> str:
 @output_format_options
 @click.pass_context
 def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows: int, fmt: str) -> None:
-    """Run one read-only SQL query on the local database (SQLite).
+    """Run one read-only SQL query on the local database (SQLite, or PostgreSQL: a READ ONLY transaction).
 
     QUERY is a single statement; `-` (or no QUERY, with a pipe) reads it from
     standard input. The database is opened read-only, so a statement that
