@@ -552,6 +552,9 @@ def test_month_range():
         ("month", (utc(2026, 10, 31, 23, 0), utc(2026, 11, 30, 23, 0))),
         ("this-month", (utc(2026, 10, 31, 23, 0), utc(2026, 11, 30, 23, 0))),
         ("last-month", (utc(2026, 9, 30, 22, 0), utc(2026, 10, 31, 23, 0))),  # October: 31 d + 1 h
+        ("year", (utc(2025, 12, 31, 23, 0), utc(2026, 12, 31, 23, 0))),
+        ("this-year", (utc(2025, 12, 31, 23, 0), utc(2026, 12, 31, 23, 0))),
+        ("last-year", (utc(2024, 12, 31, 23, 0), utc(2025, 12, 31, 23, 0))),
     ],
 )
 def test_named_ranges(name, expected):
@@ -578,7 +581,7 @@ def test_last_month_in_january_is_december():
 def test_named_ranges_contain_or_precede_now(name, tz, beginning_of_week):
     start, end = named_range(name, tz=tz, now=NOW, beginning_of_week=beginning_of_week)
     assert start < end
-    if name in ("today", "week", "month"):
+    if name in ("today", "week", "month", "year"):
         assert start <= NOW < end
     else:
         assert end <= NOW
@@ -604,6 +607,20 @@ def test_explicit_range_with_dates_includes_the_whole_to_day():
     # The inclusive day is a local day, 25 hours long here.
     start, end = explicit_range("2026-10-25", "2026-10-25", tz=PARIS, now=NOW)
     assert end - start == timedelta(hours=25)
+
+
+def test_explicit_range_takes_whole_years_and_months():
+    assert explicit_range("2019", "2024", tz=PARIS, now=NOW) == (utc(2018, 12, 31, 23, 0), utc(2024, 12, 31, 23, 0))
+    assert explicit_range("2023-03", "2023-03", tz=PARIS, now=NOW) == (utc(2023, 2, 28, 23, 0), utc(2023, 3, 31, 22, 0))
+    assert explicit_range("2023-12", "2024-01-15", tz=PARIS, now=NOW) == (
+        utc(2023, 11, 30, 23, 0),
+        utc(2024, 1, 15, 23, 0),
+    )
+    assert explicit_range("2026", None, tz=PARIS, now=NOW) == (utc(2025, 12, 31, 23, 0), NOW.replace(microsecond=0))
+    with pytest.raises(ValueError, match="month 13 is out of range"):
+        explicit_range("2023-13", "2024", tz=PARIS, now=NOW)
+    with pytest.raises(ValueError, match="outside the supported range"):
+        explicit_range("0001", "2024", tz=PARIS, now=NOW)
 
 
 def test_explicit_range_with_times_is_exact():

@@ -27,11 +27,17 @@ from togglsync.records import format_ts, public_id
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
 
-GROUPINGS = ("project", "client", "tag", "day", "description")
+GROUPINGS = ("project", "client", "tag", "day", "month", "year", "description")
 NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}
+
+#: Groupings by a calendar period of the display zone: their rows come in order, one per period.
+PERIOD_GROUPINGS = ("day", "month", "year")
 
 #: Longest range (in days) for which `--by day` lists days without entries too.
 EMPTY_DAYS_LIMIT = 366
+#: Most periods a range may hold for `--by day|month|year` to list those without entries too
+#: (a year of days, ten years of months, a century); longer ranges list the periods with entries.
+EMPTY_PERIODS_LIMIT = {"day": EMPTY_DAYS_LIMIT, "month": 120, "year": 100}
 
 
 def entry_rows(
@@ -104,8 +110,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class ReportRow:
-    key: str  # the name shown: project/client/tag name, ISO date, description or a NO_VALUE label
-    id: int | None  # project/client/tag id (None for "(no ...)", days and descriptions)
+    key: str  # the name shown: project/client/tag name, ISO date, 2026-11, 2026, description or a NO_VALUE label
+    id: int | None  # project/client/tag id (None for "(no ...)", periods and descriptions)
     seconds: int
     entries: int
     day: date | None = None  # for by == "day"
@@ -178,12 +184,13 @@ _GROUP_QUERIES = {
         FROM time_entries e
         WHERE {where}
         GROUP BY coalesce(e.description, '')""",
-    # Days come from Python (cut in the display zone, DST included) as JSON
-    # [[date, utc_from, utc_to], ...]; each day is an index range scan on start.
-    "day": """
+    # Periods (days, months, years) come from Python (cut in the display zone, DST
+    # included) as JSON [[label, utc_from, utc_to], ...]; each is an index range scan on start.
+    "period": """
         WITH days(day, lo, hi) AS ({days})
         SELECT NULL AS id, d.day AS name, NULL AS workspace, count(e.id) AS entries,
-               coalesce(sum({seconds}), 0) AS seconds
+               coalesce(sum({seconds}), 0) AS seconds,
+               coalesce(sum(CASE WHEN e.duration < 0 THEN 1 ELSE 0 END), 0) AS running
         FROM days d
         {join} time_entries e ON e.start >= d.lo AND e.start < d.hi AND {where}
         GROUP BY d.day""",
@@ -223,6 +230,8 @@ PERIODS = {
     "last-week": "Last week",
     "month": "This month",
     "last-month": "Last month",
+    "year": "This year",
+    "last-year": "Last year",
 }
 
 
@@ -239,22 +248,40 @@ def period_range(conn: Connection, period: str | None, *, tz: ZoneInfo, now: dat
     return start, end, PERIODS[period]
 
 
-def day_bounds(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
-    """The local days [start, end) touches, each as (date, utc_from, utc_to), clipped to the range.
+def period_bounds(start: datetime, end: datetime, tz: ZoneInfo, unit: str = "day") -> list[tuple[date, datetime, datetime]]:
+    """The local days, months or years (`unit`) [start, end) touches, each as (its first day,
+    utc_from, utc_to), clipped to the range.
 
-    Days tile: one day's end is the next one's start (23 or 25 hours across DST).
+    Periods tile: one's end is the next one's start (a day is 23 or 25 hours across DST).
     """
-    from togglsync.timeparse import day_range
+    from togglsync.timeparse import day_range, next_period, period_start
 
-    first = start.astimezone(tz).date()
+    first = period_start(start.astimezone(tz).date(), unit)
     last = (end - timedelta(microseconds=1)).astimezone(tz).date()
     out = []
     day, lo = first, day_range(first, tz)[0]
     while day <= last:
-        hi = day_range(day, tz)[1]
+        following = next_period(day, unit)
+        hi = day_range(following, tz)[0]
         out.append((day, max(lo, start), min(hi, end)))
-        day, lo = day + timedelta(days=1), hi
+        day, lo = following, hi
     return out
+
+
+def day_bounds(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """The local days [start, end) touches (`period_bounds` by day)."""
+    return period_bounds(start, end, tz, "day")
+
+
+def period_label(first: date, unit: str) -> str:
+    """How a period is named in a report: 2026-11-20, 2026-11, 2026 (ISO, so they sort)."""
+    return {"day": first.isoformat(), "month": f"{first:%Y-%m}", "year": f"{first:%Y}"}[unit]
+
+
+def _periods_in(start: datetime, end: datetime, unit: str) -> int:
+    """About how many `unit`s [start, end) holds (to decide whether empty ones are listed)."""
+    days = (end - start).days
+    return {"day": days, "month": days // 28, "year": days // 365}[unit]
 
 
 def summarize(
@@ -272,20 +299,21 @@ def summarize(
 
     With by == "tag" an entry counts once under each of its tags (entries
     without tags under "(no tag)"), so the rows can add up to more than the
-    total. With by == "day" the days are in order; days without entries are
-    listed too when `empty_days` (default: for ranges up to EMPTY_DAYS_LIMIT days).
+    total. With by == "day", "month" or "year" the periods (of the display
+    zone `tz`) are in order; periods without entries are listed too when
+    `empty_days` (default: for ranges of up to EMPTY_PERIODS_LIMIT periods).
     """
     _check_grouping(by)
     where, params = _conditions(filters)
     params.update(start=to_utc_text(start), end=to_utc_text(end), now=int(now.timestamp()))
     seconds_sql = _seconds(conn)
 
-    if by == "day":
+    if by in PERIOD_GROUPINGS:
         if empty_days is None:
-            empty_days = (end - start).days <= EMPTY_DAYS_LIMIT
+            empty_days = _periods_in(start, end, by) <= EMPTY_PERIODS_LIMIT[by]
         first, last = start, end
         if not empty_days:
-            # Only days with entries are listed: cut the range to where the entries are,
+            # Only periods with entries are listed: cut the range to where the entries are,
             # so `--from 0002-01-01 --to 9998-12-31` does not build three million days.
             found = sql.rows(
                 conn,
@@ -300,9 +328,9 @@ def summarize(
 
                 first = max(start, day_range(from_utc_text(found["first"]).astimezone(tz).date(), tz)[0])
                 last = min(end, day_range(from_utc_text(found["last"]).astimezone(tz).date(), tz)[1])
-        days = day_bounds(first, last, tz) if first < last else []
-        params["days"] = json.dumps([[d.isoformat(), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in days])
-        query = _GROUP_QUERIES["day"].format(
+        periods = period_bounds(first, last, tz, by) if first < last else []
+        params["days"] = json.dumps([[period_label(d, by), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in periods])
+        query = _GROUP_QUERIES["period"].format(
             seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN",
             days=sql.json_rows(conn, ":days", 3),
         )
@@ -310,10 +338,15 @@ def summarize(
         query = _GROUP_QUERIES[by].format(seconds=seconds_sql, where=f"e.start >= :start AND e.start < :end AND {where}")
 
     fetched = sql.rows(conn, query, params)
-    total = sql.rows(conn, _TOTAL_QUERY.format(seconds=seconds_sql, where=where), params)[0]
+    if by in PERIOD_GROUPINGS:
+        # The periods tile the range (or the part of it holding entries): each entry counts in
+        # exactly one, so their sums are the total, without a second pass over the entries.
+        total = {key: sum(int(r[key]) for r in fetched) for key in ("entries", "seconds", "running")}
+    else:
+        total = sql.rows(conn, _TOTAL_QUERY.format(seconds=seconds_sql, where=where), params)[0]
 
     rows = [_row(by, r) for r in fetched]
-    if by == "day":
+    if by in PERIOD_GROUPINGS:
         rows.sort(key=lambda r: r.key)
     else:
         rows = _disambiguate(rows, fetched)
@@ -370,6 +403,8 @@ def _row(by: str, r: Any) -> ReportRow:
     seconds, entries = int(r["seconds"] or 0), int(r["entries"])
     if by == "day":
         return ReportRow(r["name"], None, seconds, entries, day=date.fromisoformat(r["name"]))
+    if by in PERIOD_GROUPINGS:  # a month (2026-11) or a year (2026)
+        return ReportRow(r["name"], None, seconds, entries)
     if by == "description":
         return ReportRow(r["name"] or NO_VALUE[by], None, seconds, entries)
     if r["id"] is None:

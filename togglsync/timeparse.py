@@ -71,7 +71,7 @@ TIME_HINT = (
 DURATION_HINT = "1h30m, 1h 30m, 90m, 45s, 2h, 1.5h, 1:30 (h:mm) or 1:30:15"
 
 #: Names named_range accepts (canonical spellings; `this-week`/`this-month` are aliases).
-NAMED_RANGES = ("today", "yesterday", "week", "last-week", "month", "last-month")
+NAMED_RANGES = ("today", "yesterday", "week", "last-week", "month", "last-month", "year", "last-year")
 
 _RANGE_ALIASES = {
     "today": "today",
@@ -82,6 +82,9 @@ _RANGE_ALIASES = {
     "month": "month",
     "this-month": "month",
     "last-month": "last-month",
+    "year": "year",
+    "this-year": "year",
+    "last-year": "last-year",
 }
 
 
@@ -536,6 +539,56 @@ def month_range(day: date, tz: ZoneInfo | str | None) -> tuple[datetime, datetim
     return _start_of_day(first, zone), _start_of_day(following, zone)
 
 
+def year_range(day: date, tz: ZoneInfo | str | None) -> tuple[datetime, datetime]:
+    """The local calendar year containing `day` -> [start, end) in UTC."""
+    zone, day = _zone(tz), _plain_date(day)
+    first = day.replace(month=1, day=1)
+    return _start_of_day(first, zone), _start_of_day(first.replace(year=first.year + 1), zone)
+
+
+def period_start(day: date, unit: str) -> date:
+    """The first day of the `unit` ("day", "month", "year") holding `day`."""
+    if unit == "day":
+        return day
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "year":
+        return day.replace(month=1, day=1)
+    raise ValueError(f"unit must be day, month or year, not {unit!r}")
+
+
+def next_period(first: date, unit: str) -> date:
+    """The first day of the `unit` after the one starting on `first` (a `period_start`)."""
+    if unit == "day":
+        return first + timedelta(days=1)
+    if unit == "month":
+        return (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if unit == "year":
+        return first.replace(year=first.year + 1, month=1, day=1)
+    raise ValueError(f"unit must be day, month or year, not {unit!r}")
+
+
+# A year (`2023`) or a month (`2023-03`) alone, as --from/--to take them.
+_YEAR_OR_MONTH = re.compile(r"(?P<y>\d{4})(?:-(?P<mo>\d{2}))?")
+
+
+def _year_or_month(text: str) -> tuple[date, date] | None:
+    """`2023` -> (2023-01-01, 2024-01-01); `2023-03` -> (2023-03-01, 2023-04-01); else None."""
+    m = _YEAR_OR_MONTH.fullmatch(text.strip())
+    if not m:
+        return None
+    year = int(m["y"])
+    if not SUPPORTED_DATES[0].year <= year <= SUPPORTED_DATES[1].year:
+        raise ValueError(f"time {text!r} is outside the supported range ({_SUPPORTED_TEXT})")
+    if m["mo"] is None:
+        first = date(year, 1, 1)
+        return first, next_period(first, "year")
+    if not 1 <= int(m["mo"]) <= 12:
+        raise _time_error(text, f"month {m['mo']} is out of range 01-12")
+    first = date(year, int(m["mo"]), 1)
+    return first, next_period(first, "month")
+
+
 def named_range(
     name: str,
     *,
@@ -543,10 +596,11 @@ def named_range(
     now: datetime | None = None,
     beginning_of_week: int = 1,
 ) -> tuple[datetime, datetime]:
-    """`today`, `yesterday`, `week`, `last-week`, `month`, `last-month` -> [start, end) in UTC.
+    """`today`, `yesterday`, `week`, `last-week`, `month`, `last-month`, `year`, `last-year`
+    -> [start, end) in UTC.
 
-    Whole local periods: `week` and `month` run to their end, not to `now`.
-    `this-week`/`this-month` are aliases; `_` or a space may replace `-`.
+    Whole local periods: `week`, `month` and `year` run to their end, not to `now`.
+    `this-week`/`this-month`/`this-year` are aliases; `_` or a space may replace `-`.
     """
     key = _RANGE_ALIASES.get(re.sub(r"[\s_]+", "-", str(name).strip().lower()))
     if key is None:
@@ -563,7 +617,11 @@ def named_range(
         return week_range(today - timedelta(days=7), zone, beginning_of_week)
     if key == "month":
         return month_range(today, zone)
-    return month_range(today.replace(day=1) - timedelta(days=1), zone)
+    if key == "last-month":
+        return month_range(today.replace(day=1) - timedelta(days=1), zone)
+    if key == "year":
+        return year_range(today, zone)
+    return year_range(today.replace(month=1, day=1) - timedelta(days=1), zone)
 
 
 def explicit_range(
@@ -576,12 +634,18 @@ def explicit_range(
     """`--from`/`--to` values (anything parse_time accepts) -> [start, end) in UTC.
 
     A date alone as `to_text` (`2026-11-20`, `yesterday`, `friday`) includes
-    that whole day; `to_text=None` means now. Start not before end -> ValueError.
+    that whole day; `to_text=None` means now. A year (`2023`) or a month
+    (`2023-03`) alone starts on its first day as `from_text` and includes the
+    whole year or month as `to_text` (`--from 2019 --to 2024`: six years).
+    Start not before end -> ValueError.
     """
     zone, current = _zone(tz), _now_utc(now)
-    start, _ = _parse(from_text, zone, current, None)
+    period = _year_or_month(from_text) if isinstance(from_text, str) else None
+    start = _start_of_day(period[0], zone) if period else _parse(from_text, zone, current, None)[0]
     if to_text is None:
         end = current.replace(microsecond=0)
+    elif (period := _year_or_month(to_text)) is not None:
+        end = _start_of_day(period[1], zone)
     else:
         end, to_day = _parse(to_text, zone, current, None)
         if to_day is not None:  # a date alone: through the end of that day

@@ -26,8 +26,8 @@ from urllib3.exceptions import ConnectTimeoutError
 from togglsync.api.counting import CountingAdapter
 from togglsync.api.responses import api_error, decode_json, network_error
 from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
-from togglsync.api.transport import MatonAuth
-from togglsync.errors import ApiError, BadRequest, BudgetExhausted, ConfigError, NoMatonConnection
+from togglsync.api.transport import MatonAuth, credential_header
+from togglsync.errors import ApiError, BadRequest, BudgetExhausted, ConfigError, NoMatonConnection, UsageError
 from togglsync.records import redact
 
 log = logging.getLogger("togglsync.api")
@@ -89,20 +89,32 @@ class Chokepoint:
         json: Any = None,
         repeatable: bool | None = None,
         stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one logical request; return the final response whatever its status.
 
         With `stream`, the body is left unread for the caller to iterate (and close).
+        `headers` are sent besides ours (`togglsync api -H`); a header the
+        transport sets from the credentials (`transport.credential_header`) is
+        refused with `UsageError` before anything is sent.
 
         `repeatable` overrides the method's default (a reports POST only reads,
         so it may be retried like a GET).
         """
         method = method.upper()
+        extra = dict(headers or {})
+        for name in extra:
+            if credential_header(name):
+                raise UsageError(
+                    f"the {name} header is not yours to set: togglsync sends it from the configured credentials"
+                )
         if repeatable is None:
             repeatable = method in REPEATABLE_METHODS
         resends = 0
         while True:
-            response = self._send_once(method, url, params=params, json=json, repeatable=repeatable, stream=stream)
+            response = self._send_once(
+                method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=extra
+            )
             if response.status_code != 429 or repeatable:
                 return response  # urllib3 already retried what it may
             # A 429 is refused before processing, so even a create can go again.
@@ -116,7 +128,15 @@ class Chokepoint:
                 self.clock.sleep(delay)
 
     def _send_once(
-        self, method: str, url: str, *, params: Any, json: Any, repeatable: bool, stream: bool = False
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any,
+        json: Any,
+        repeatable: bool,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         retries = self.retry.retries
         if self.budget is not None:
@@ -142,7 +162,7 @@ class Chokepoint:
                 auth=self.auth,
                 timeout=self.timeout,
                 allow_redirects=False,
-                headers={"User-Agent": self._user_agent, "Accept": "application/json"},
+                headers={"User-Agent": self._user_agent, "Accept": "application/json", **(headers or {})},
                 stream=stream,
             )
         except _NO_RESPONSE as exc:

@@ -27,7 +27,7 @@ from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import check_url
-from togglsync.errors import NetworkError, QuotaSnapshot
+from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot, UsageError
 
 Api = Literal["v9", "reports"]
 
@@ -42,6 +42,9 @@ BULK_LIMIT = 100  # ids per bulk PATCH, Toggl's documented maximum
 # Toggl's default page size for workspace lists. A page of exactly this many
 # rows when we asked for more means the server ignored `per_page`: keep going.
 SERVER_DEFAULT_PAGE = 151
+
+# The page size `raw_pages` asks a list for when the caller gives none: Toggl's maximum for projects.
+LIST_PAGE = 200
 
 # What a retry of our own stop / delete meets when the first attempt went through.
 _STOPPED = (409,)
@@ -159,17 +162,61 @@ class TogglClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
         """Any endpoint, for `togglsync api`: the path as Toggl's or Maton's docs write it.
 
         Accepts `/me`, `me`, `/api/v9/me`, `/reports/api/v3/...`, a leading
         `/toggl-track/` (Maton's docs) and a query string in the path.
+        `headers` go with the request (never the credentials' own: `UsageError`).
         """
         api, native, query = normalise_path(path)
         merged = {**dict(query), **(params or {})}
-        response = self._send(method, native, params=merged or None, json=json, api=api)
+        response = self._send(method, native, params=merged or None, json=json, api=api, headers=headers)
         data = self._decode(response, method, native)
-        return ApiResponse(response.status_code, response.headers, data, has_body=bool(response.content.strip()))
+        return _api_response(response, data)
+
+    def raw_pages(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[ApiResponse]:
+        """`raw()` through every page (`togglsync api --paginate`): one `ApiResponse` per page,
+        each one request, its `data` that page's rows.
+
+        * a Reports API search (`POST /reports/api/v3/...`): the cursor headers
+          followed back into the body (`_report_responses`); `json` must be an object;
+        * a `GET` list: `page=1,2,...` (from the `page` given, `per_page` as given or
+          `LIST_PAGE`) until a short page (`_list_responses`); a body that is not a
+          list (nor `{"data": [...]}`) is the only page, as it came.
+        Anything else is a `UsageError`: nothing else comes in pages.
+        """
+        api, native, query = normalise_path(path)
+        merged: dict[str, Any] = {**dict(query), **(params or {})}
+        verb = method.upper()
+        if api == "reports" and verb == "POST":
+            body = {} if json is None else json
+            if not isinstance(body, dict):
+                raise UsageError("a Reports API search pages through its JSON body: give an object")
+            for response, found in self._report_responses(native, body, params=merged or None, headers=headers):
+                yield _api_response(response, found)
+            return
+        if verb != "GET":
+            raise UsageError(f"only GET lists and Reports API searches (POST /reports/api/v3/...) come in pages, "
+                             f"not {verb}")
+        try:
+            first = int(merged.pop("page", 1))
+            per_page = int(merged.pop("per_page", LIST_PAGE))
+        except (TypeError, ValueError):
+            raise UsageError("page and per_page are numbers") from None
+        for response, body, rows in self._list_responses(
+            native, merged, per_page, first_page=first, api=api, headers=headers
+        ):
+            yield _api_response(response, body if rows is None else rows)
 
     def _send(
         self,
@@ -181,13 +228,16 @@ class TogglClient:
         api: Api = "v9",
         repeatable: bool | None = None,
         stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if api not in _PREFIX:
             raise ValueError(f"api must be 'v9' or 'reports', not {api!r}")
         if not path.startswith("/"):
             path = "/" + path
         url = self.root_url + _PREFIX[api] + path
-        response = self._http.send(method, url, params=params, json=json, repeatable=repeatable, stream=stream)
+        response = self._http.send(
+            method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=headers
+        )
         self._note_quota(response, path)
         return response
 
@@ -503,36 +553,87 @@ class TogglClient:
         return self._report_pages(path, body)
 
     def _report_pages(self, path: str, body: JSON) -> Iterator[JSON]:
-        cursor: dict[str, int] = {}
-        while True:
-            response = self._send("POST", path, json={**body, **cursor}, api="reports", repeatable=True)
-            rows = self._decode(response, "POST", path) or []
+        for _, rows in self._report_responses(path, body):
             yield from rows
+
+    def _report_responses(
+        self,
+        path: str,
+        body: JSON,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[requests.Response, list[JSON]]]:
+        """A Reports API search, page by page: (response, its rows).
+
+        Each page's `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) go
+        back as `first_id` / `first_row_number` (/ `first_timestamp`); no headers
+        = the last page. A cursor seen before, or a cursor on an empty page, is
+        `BadResponse` before that page is given out: a server that would make
+        us loop costs one request, never the hour's quota.
+        """
+        cursor: dict[str, int] = {}
+        seen: set[tuple[tuple[str, int], ...]] = set()
+        while True:
+            response = self._send(
+                "POST", path, params=params, json={**body, **cursor}, api="reports", repeatable=True, headers=headers
+            )
+            rows = self._decode(response, "POST", path)
+            rows = [] if rows is None else rows
+            if not isinstance(rows, list):
+                raise BadResponse(response.status_code, "a report page is not a JSON array", method="POST", path=path)
             following = _next_report_cursor(response.headers)
-            if not following or following == cursor:  # no headers = last page; same cursor = a loop
+            key = tuple(sorted(following.items()))
+            if following and (key in seen or following == cursor):
+                raise BadResponse(response.status_code, f"the report repeats its paging cursor {_cursor_text(following)}"
+                                  " (stopped rather than loop)", method="POST", path=path)
+            if following and not rows:
+                raise BadResponse(response.status_code, f"an empty report page names a next page {_cursor_text(following)}"
+                                  " (stopped rather than loop)", method="POST", path=path)
+            yield response, rows
+            if not following:
                 return
+            seen.add(key)
             cursor = following
 
     # --- paging -------------------------------------------------------------------------
 
     def _pages(self, path: str, params: Mapping[str, Any], per_page: int) -> Iterator[JSON]:
-        """Yield rows of `page=1,2,...` until a short page.
+        for _, _, rows in self._list_responses(path, params, per_page):
+            yield from rows or ()
+
+    def _list_responses(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        per_page: int,
+        *,
+        first_page: int = 1,
+        api: Api = "v9",
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[requests.Response, Any, list[JSON] | None]]:
+        """GET `page=1,2,...` until a short page: (response, body, its new rows) per page;
+        rows None when the body is no list (nor `{"data": [...]}`): that page is the only one.
 
         Guards: a page with nothing new ends it (a server that ignores `page`
         returns page 1 forever), and a page of exactly the server's default
         size when we asked for more is not "short" (it ignored `per_page`).
         """
         seen: set[Any] = set()
-        page = 1
+        page = first_page
         while True:
-            body = self._get(path, **params, page=page, per_page=per_page)
-            rows = (body.get("data") or []) if isinstance(body, dict) else (body or [])
+            query = _drop_none({**params, "page": page, "per_page": per_page})
+            response = self._send("GET", path, params=query, api=api, headers=headers)
+            body = self._decode(response, "GET", path)
+            rows = _list_rows(body)
+            if rows is None:
+                yield response, body, None
+                return
             fresh = [row for row in rows if _row_key(row) not in seen]
+            yield response, body, fresh
             if not fresh:
                 return
-            for row in fresh:
-                seen.add(_row_key(row))
-                yield row
+            seen.update(_row_key(row) for row in fresh)
             if len(rows) < per_page and len(rows) != SERVER_DEFAULT_PAGE:
                 return
             page += 1
@@ -555,6 +656,25 @@ def normalise_path(path: str) -> tuple[Api, str, list[tuple[str, str]]]:
             api, text = name, text[len(prefix) :] or "/"  # type: ignore[assignment]
             break
     return api, text, parse_qsl(query, keep_blank_values=True)
+
+
+def _api_response(response: requests.Response, data: Any) -> ApiResponse:
+    return ApiResponse(response.status_code, response.headers, data, has_body=bool(response.content.strip()))
+
+
+def _list_rows(body: Any) -> list[Any] | None:
+    """A list page's rows: the body itself, or its `data` (tasks); `null` is an empty page; None: not a list."""
+    if body is None:
+        return []
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and "data" in body and (body["data"] is None or isinstance(body["data"], list)):
+        return body["data"] or []
+    return None
+
+
+def _cursor_text(cursor: Mapping[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cursor.items())
 
 
 def _next_report_cursor(headers: Mapping[str, str]) -> dict[str, int]:

@@ -39,6 +39,16 @@ def _header_safe(value: str, what: str) -> str:
     return value
 
 
+#: Headers the transports set from the credentials (lower case). Nothing else may set them:
+#: `togglsync api -H` refuses them rather than send a request with someone else's identity.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "maton-connection"})
+
+
+def credential_header(name: str) -> bool:
+    """Is `name` a header the transport fills from the credentials (`CREDENTIAL_HEADERS`)?"""
+    return name.strip().lower() in CREDENTIAL_HEADERS
+
+
 class DirectAuth(AuthBase):
     """HTTP Basic auth straight to Toggl: `<api token>:api_token`, or email:password."""
 

@@ -19,6 +19,7 @@ import click
 from togglsync.cli.base import database_found, get_app, note_pushed, retired_short_option
 from togglsync.errors import UsageError
 from togglsync.output import csv_value, output_format_options
+from togglsync.report import GROUPINGS
 
 if TYPE_CHECKING:
     from togglsync.report import Report
@@ -302,7 +303,7 @@ def _day_label(day: date) -> str:
 
 
 @click.command()
-@click.option("--by", type=click.Choice(["project", "client", "tag", "day", "description"]), default="project",
+@click.option("--by", type=click.Choice(list(GROUPINGS)), default="project",
               show_default=True, help="Group the totals by this.")
 @click.option("--today", "period", flag_value="today", help="Today.")
 @click.option("--yesterday", "period", flag_value="yesterday", help="Yesterday.")
@@ -310,8 +311,14 @@ def _day_label(day: date) -> str:
 @click.option("--last-week", "period", flag_value="last-week", help="Last week.")
 @click.option("--month", "period", flag_value="month", help="This calendar month.")
 @click.option("--last-month", "period", flag_value="last-month", help="Last calendar month.")
-@click.option("--from", "from_", metavar="WHEN", help="Start of a custom range: 2026-11-01, monday, '2026-11-20 09:00'... (needs --to).")
-@click.option("--to", metavar="WHEN", help="End of a custom range; a date alone (2026-11-30, today) includes that whole day.")
+@click.option("--year", "period", flag_value="year", help="This calendar year.")
+@click.option("--last-year", "period", flag_value="last-year", help="Last calendar year.")
+@click.option("--from", "from_", metavar="WHEN",
+              help="Start of a custom range: 2026-11-01, monday, '2026-11-20 09:00', a month 2026-03 or a year "
+                   "2019 (needs --to).")
+@click.option("--to", metavar="WHEN",
+              help="End of a custom range; a date alone (2026-11-30, today) includes that whole day, a month "
+                   "(2026-03) or a year (2024) the whole month or year.")
 @click.option("-p", "--project", "projects", multiple=True, metavar="PROJECT",
               help="Only entries of this project (name or id; repeat for several).")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG",
@@ -322,18 +329,20 @@ def _day_label(day: date) -> str:
 @click.pass_context
 def report(ctx: click.Context, by: str, period: str | None, from_: str | None, to: str | None,
            projects: tuple[str, ...], tags: tuple[str, ...], workspace: str | None, chart: bool, fmt: str) -> None:
-    """Time totals by project, client, tag, day or description, from the local database (offline).
+    """Time totals by project, client, tag, day, month, year or description, from the local database (offline).
 
     Each row shows the time (h:mm:ss), decimal hours, the number of entries
-    and the share of the total. An entry counts in the range and on the day
-    in which it starts, in your time zone (--tz, else your Toggl time zone);
-    a running entry counts up to now. With --by tag an entry counts under
-    each of its tags. --by day lists the days in order, empty ones included
-    (for ranges up to a year).
+    and the share of the total. An entry counts in the range and in the day
+    (month, year) in which it starts, in your time zone (--tz, else your
+    Toggl time zone); a running entry counts up to now. With --by tag an
+    entry counts under each of its tags. --by day, month and year list the
+    periods in order, empty ones included (up to a year of days, ten years of
+    months), else the periods with entries.
 
     \b
     togglsync report                      # this week, by project
     togglsync report --by day --month --chart
+    togglsync report --by month --from 2019 --to 2024 --csv      # monthly totals for invoicing
     togglsync report --from 2026-11-01 --to 2026-11-15 -p "Website relaunch" --by description --csv
     """
     from togglsync import lookup

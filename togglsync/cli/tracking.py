@@ -729,7 +729,7 @@ _LOG_DATA_COLUMNS = [
     "id", "date", "start", "stop", "seconds", "duration", "running", "description", "project", "project_id",
     "client", "tags", "billable", "workspace_id", "unsynced",
 ]
-_RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month")
+_RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month", "year", "last_year")
 
 
 def _times(s: _Session, row: dict[str, Any]) -> str:
@@ -750,9 +750,13 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
 @click.option("--last-week", is_flag=True, help="Last week.")
 @click.option("--month", is_flag=True, help="This calendar month.")
 @click.option("--last-month", is_flag=True, help="Last calendar month.")
-@click.option("--from", "from_text", metavar="DATE|TIME", help="Start of the range, e.g. 2026-11-01 or 'monday'.")
+@click.option("--year", is_flag=True, help="This calendar year.")
+@click.option("--last-year", is_flag=True, help="Last calendar year.")
+@click.option("--from", "from_text", metavar="DATE|TIME",
+              help="Start of the range, e.g. 2026-11-01, 'monday', a month 2026-03 or a year 2019.")
 @click.option("--to", "to_text", metavar="DATE|TIME",
-              help="End of the range; a date alone includes that whole day (default: now).")
+              help="End of the range; a date alone includes that whole day, a month (2026-03) or a year (2024) "
+                   "the whole month or year (default: now).")
 @click.option("-p", "--project", metavar="NAME|ID", help="Only entries of this project (name or id).")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="NAME|ID", help="Only entries with this tag (name or id).")
 @click.option("-w", "--workspace", metavar="NAME|ID", default=None,
@@ -760,8 +764,8 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
                    "(default: your default workspace).")
 @format_options(json_help="Output JSON (local times with their UTC offset).")
 @click.pass_context
-def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to_text, project, tags,
-        workspace, fmt) -> None:
+def log(ctx, today, yesterday, week, last_week, month, last_month, year, last_year, from_text, to_text, project,
+        tags, workspace, fmt) -> None:
     """List time entries, oldest first, with a total (default: today's).
 
     Days are cut in the display zone; an entry belongs to the day it starts.
@@ -772,6 +776,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     togglsync log --yesterday
     togglsync log --week -p "Website relaunch" | grep -i review
     togglsync log --from 2026-11-01 --to 2026-11-15 --nl
+    togglsync log --from 2019 --to 2024 -p "Website relaunch" --csv
     """
     from togglsync import lookup
     from togglsync.output import HUMAN, render_rows
@@ -779,7 +784,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, from_text, to
     from togglsync.timeparse import explicit_range, named_range
 
     s = _Session(ctx, read_only=True)
-    flags = dict(zip(_RANGES, (today, yesterday, week, last_week, month, last_month)))
+    flags = dict(zip(_RANGES, (today, yesterday, week, last_week, month, last_month, year, last_year)))
     chosen = [name for name, on in flags.items() if on]
     if len(chosen) > 1 or (chosen and from_text is not None):
         given = [f"--{n.replace('_', '-')}" for n in chosen] + (["--from"] if from_text is not None else [])

@@ -153,6 +153,7 @@ class SimApp:
                 at=arrived,
                 dropped=bool(fault and fault.drop_response),
                 created_id=created_id,
+                headers={k.lower(): v for k, v in request.headers.items() if k.lower() not in _UNLOGGED_HEADERS},
             )
         )
         if fault is not None and fault.drop_response:
@@ -330,6 +331,10 @@ def _read_json(request: Request) -> tuple[Any, bool]:
 
 def _as_reply(result: Any) -> Reply:
     return result if isinstance(result, Reply) else Reply(result)
+
+
+# Never in the request log: what proves who the client is.
+_UNLOGGED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def _error(status: int, message: str | None, headers: dict[str, str] | None = None) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,8 @@ class RequestRecord:
     at: datetime  # simulator clock when the request arrived
     dropped: bool = False  # the response was never sent (fault)
     created_id: int | None = None  # the record a POST made, even if the client never heard of it
+    # The request's headers by lower-case name, without the credentials (Authorization, cookies).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class RequestLog:
