@@ -321,6 +321,15 @@ def new_app(ctx: click.Context, settings: Settings) -> App:
     """An App on these settings, built like this invocation's; the caller closes it."""
     invocation: Invocation = ctx.find_root().obj
     invocation.secrets.update(s for s in (settings.api_token, settings.maton_api_key) if s)
+    if "://" in settings.db_target:  # a database URL's password is blanked in errors too
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            password = urlsplit(settings.db_target).password
+        except ValueError:
+            password = None
+        if password and len(password) >= 4:  # blanking a shorter one would blank ordinary words
+            invocation.secrets.update({password, unquote(password)})
     return invocation.make_app(settings)
 
 
