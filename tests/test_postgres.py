@@ -180,3 +180,21 @@ def test_the_lock_key_is_a_function_of_its_scope():
     assert lock_key("database") == lock_key("database")
     assert lock_key("database") != lock_key("account alice")
     assert -(2**63) <= lock_key("account alice") < 2**63
+
+
+def test_concurrent_first_opens_upgrade_once_on_both(empty_database):
+    """Two processes opening a new database at once: one migrates, the other waits and finds it done
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: env.py's transaction-level advisory lock)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from togglsync.db.open import open_database; open_database(sys.argv[1]).dispose()"
+    children = [subprocess.Popen([sys.executable, "-c", code, str(empty_database)], stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0], errors
+    engine = make_engine(empty_database)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
