@@ -31,6 +31,7 @@ from togglsync.output import format_options
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from togglsync.db import postgres
     from togglsync.db.lite import Database
     from togglsync.db.sql import Connection
     from togglsync.local import LocalStore
@@ -101,7 +102,7 @@ class _Session:
         return self.app.engine
 
     @cached_property
-    def db(self) -> Database:
+    def db(self) -> Database | postgres.Database:
         """The database on the sqlite3 driver alone: every read here, and the writes of
         status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
         from togglsync.cli.base import database_found

@@ -110,7 +110,7 @@ def to_db(values: dict[str, Any]) -> dict[str, Any]:
         elif name in JSON_COLUMNS:
             out[name] = json_to_db(value)
         elif name in BOOLEAN_COLUMNS:
-            out[name] = int(bool(value))
+            out[name] = bool(value)  # 1/0 in SQLite (sqlite3 stores a bool as an integer), a boolean elsewhere
         else:
             out[name] = value
     return out

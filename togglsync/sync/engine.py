@@ -19,6 +19,7 @@ from togglsync.errors import TogglSyncError
 from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.lock import lock_path as lock_path
+from togglsync.sync.lock import lock_scope as lock_scope
 from togglsync.sync.lock import sync_lock as sync_lock
 from togglsync.sync.outcome import SyncInterrupted as SyncInterrupted
 from togglsync.sync.outcome import SyncOptions as SyncOptions

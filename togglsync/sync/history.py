@@ -32,11 +32,10 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
-from sqlalchemy.dialects.sqlite import insert
 
 from togglsync import records
 from togglsync.db.models import Account, HistoryRange, SyncCursor, Workspace
-from togglsync.db.repo import load_quota
+from togglsync.db.repo import insert, load_quota
 from togglsync.errors import (
     AnotherAccount,
     AuthError,
@@ -172,7 +171,7 @@ class History:
                               "range_end": end.isoformat(), "updated_at": now})
         if added:
             with self.engine.begin() as conn:
-                conn.execute(insert(HistoryRange).on_conflict_do_nothing(), added)
+                conn.execute(insert(conn.dialect, HistoryRange.__table__).on_conflict_do_nothing(), added)
         return account, workspaces, organization_of
 
     # --- fetching -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""One sync per database: the OS lock beside the file (`sync_lock`).
+"""One sync per database: the OS lock beside the file, or on PostgreSQL an advisory lock
+on the server (`sync_lock`).
 
 Kept apart from `sync.engine` (which imports SQLAlchemy) so that a sync that
 finds nothing to do (`sync.quiet`) takes the lock without that import.
@@ -17,9 +18,20 @@ from togglsync.errors import LockedError, StorageError
 from togglsync.sync.progress import SILENT, Progress
 
 
+# What one sync lock covers on a server's database: the whole database, for now (a scope per
+# account is this function's change).
+def lock_scope(db_target: str) -> str:
+    return "database"
+
+
 def lock_path(db_target: str) -> Path | None:
     """The lock file beside a file database (a path or any SQLite URL form: `sqlite:///`,
-    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases."""
+    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases and a
+    server's database (its lock is the server's, `sync_lock`)."""
+    from togglsync.db.lite import on_server
+
+    if on_server(db_target):
+        return None
     text = os.fspath(db_target)
     if "://" in text:
         from togglsync.db.engine import file_name, sqlite_url
@@ -38,8 +50,22 @@ def lock_path(db_target: str) -> Path | None:
 
 @contextmanager
 def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT) -> Iterator[None]:
-    """One sync per database: an OS lock the kernel drops if the process dies.
+    """One sync per database: an OS lock the kernel drops if the process dies; on PostgreSQL
+    an advisory lock (`lock_scope`) the server drops if the process or its connection does.
     `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
+    from togglsync.db.lite import on_server
+
+    if on_server(db_target):
+        from togglsync.db import postgres
+        from togglsync.db.engine import database_url
+
+        url = database_url(db_target)
+        with postgres.advisory_lock(url, lock_scope(db_target), wait=wait,
+                                    on_wait=lambda: progress.stage("waiting for another sync to finish")) as taken:
+            if not taken:
+                raise LockedError(f"another sync is running on {postgres.shown(url)} (an advisory lock on the server)")
+            yield
+        return
     path = lock_path(db_target)
     if path is None:
         yield

@@ -48,7 +48,7 @@ def _utc_now() -> datetime:
 
 
 def sync(
-    database: Callable[[], Database],
+    database: Callable[[], object],
     engine: Callable[[], Engine],
     client: Toggl,
     options: SyncOptions | None = None,
@@ -57,10 +57,12 @@ def sync(
     progress: Progress = SILENT,
 ) -> SyncResult:
     """One sync, as `engine.run_sync` does it: the quiet way when nothing changed (`database`,
-    the sqlite3 connection), else the whole way (`engine`, built only then). The caller holds
-    the sync lock."""
+    the sqlite3 connection; a server's database never goes that way), else the whole way
+    (`engine`, built only then). The caller holds the sync lock."""
     options = options or SyncOptions()
-    done = quiet_sync(database(), client, options, clock=clock)
+    db = database()
+    # On a server (PostgreSQL) there is no sqlite3 fast path: the whole way, from the start.
+    done = quiet_sync(db, client, options, clock=clock) if isinstance(db, Database) else None
     if isinstance(done, SyncResult):
         return done
     from togglsync.sync.engine import run_sync
