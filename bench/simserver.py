@@ -15,12 +15,14 @@ this script starts a `Simulator`, seeds it through `sim.state`, serves on
                                                   -> edits N seeded entries on the "server"
     {"cmd": "count_description", "prefix": P}     -> live server entries whose description starts with P
     {"cmd": "entry_ids", "n": N, "offset": K}     -> N seeded entry ids
+    {"cmd": "latency", "seconds": S}              -> from now on every API answer waits S seconds first
+                                                     (the simulator's own latency switch: a round trip)
     {"cmd": "quit"}
 
 The first line written is {"ready": true, "url": ..., "token": ..., ...}.
 Every request's server-side handling time (routing, rules, JSON encoding)
 is recorded too, so the client's share of an end-to-end wall time can be told
-apart from the simulator's.
+apart from the simulator's; the added latency is not part of it.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ class TimedApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         began = time.perf_counter()
+        latency = self._app.latency  # slept inside the app before answering: not simulator work
         try:
             return self._app(environ, start_response)
         finally:
-            self.times.append(time.perf_counter() - began)
+            self.times.append(max(0.0, time.perf_counter() - began - latency))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
@@ -92,6 +95,10 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
 
         # Newest first, walking back from ten minutes ago; the newest one runs.
         step = days * 86400 / max(entries, 1)
+        # The shortest entry: 30 s, or less when entries are so dense (300,000 in 85 days: one per 24.5 s)
+        # that 30 s each would walk back past the window a cold sync reads. Seeds up to ~220,000 entries
+        # are the same as before this floor existed.
+        shortest = min(30, max(1, int(step * 0.9)))
         cursor = now - timedelta(minutes=10)
         built: list[TimeEntry] = []
         for index in range(entries):
@@ -99,7 +106,7 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
                 start = cursor - timedelta(seconds=rng.randrange(300, 3600))
                 stop, duration = None, -1
             else:
-                duration = max(30, int(step * rng.uniform(0.3, 0.9)))
+                duration = max(shortest, int(step * rng.uniform(0.3, 0.9)))
                 gap = max(0, int(step) - duration)
                 stop = cursor - timedelta(seconds=rng.randrange(0, gap + 1))
                 start = stop - timedelta(seconds=duration)
@@ -115,6 +122,8 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
                 billable=project_id is not None and rng.random() < 0.5,
                 tag_ids=rng.sample(tag_ids, tag_count), created_with=rng.choice(CREATED_WITH),
             ))
+        if built and (now - built[-1].start).days >= days:
+            raise RuntimeError(f"the oldest seeded entry starts {(now - built[-1].start).days} days ago, past {days}")
         ids = []
         for entry in reversed(built):  # ids grow with time, as on Toggl
             entry.id = state.new_id("time_entry")
@@ -131,13 +140,23 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=200)
     parser.add_argument("--days", type=int, default=85)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--years", type=float, default=None,
+                        help="the simulator's own seed over YEARS (with two colleagues' entries), for `history`")
     args = parser.parse_args()
 
     began = time.perf_counter()
-    sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
-    ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
-               days=args.days, rng=random.Random(args.seed))
-    timed = TimedApp(sim.app)
+    if args.years:
+        # Years of history: older than 90 days reachable only through the Reports API. Quotas high
+        # instead of off: with quotas off the headers still count down, and history keeps a reserve.
+        sim = Simulator(entries=args.entries, years=args.years, members=2, member_entries=args.entries // 25,
+                        seed=args.seed, org_quota=10**9, user_quota=10**9)
+        ids = sorted(e.id for e in sim.state.entries.values() if e.user_id == sim.seed.user_id)
+    else:
+        sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
+        ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
+                   days=args.days, rng=random.Random(args.seed))
+    inner = sim.app
+    timed = TimedApp(inner)
     sim.app = timed  # type: ignore[assignment]  # Simulator.start() serves self.app; .log forwards to SimApp
     sim.start()
     seeded_in = time.perf_counter() - began
@@ -183,6 +202,9 @@ def main() -> None:
             for entry_id in chosen:
                 state.update_time_entry(info.user_id, info.workspace_id, entry_id, {"description": command["description"]})
             reply({"edited": len(chosen), "seconds": round(time.perf_counter() - began, 3)})
+        elif name == "latency":
+            inner.latency = float(command["seconds"])
+            reply({"latency": inner.latency})
         elif name == "count_description":
             prefix = command["prefix"]
             with state.lock:

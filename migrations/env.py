@@ -1,4 +1,8 @@
-"""Alembic environment for togglsync's SQLite database.
+"""Alembic environment for togglsync's database: a SQLite file, or PostgreSQL.
+
+One history for both: a revision that needs SQL of its own per dialect asks
+`op.get_context().dialect.name`; a SQLite file migrated today has exactly the
+schema it had before PostgreSQL was supported (tests/test_migrations.py).
 
 Two ways in:
 
@@ -17,7 +21,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from togglsync.db.engine import make_engine, sqlite_url, table_rebuilds_allowed
+from contextlib import nullcontext
+
+from togglsync.db.engine import database_url, make_engine, table_rebuilds_allowed
 from togglsync.db.models import Base
 from togglsync.db.types import JSONText, UTCDateTime
 
@@ -25,7 +31,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def database_url() -> str:
+def database_url_text() -> str:
     url = (
         context.get_x_argument(as_dictionary=True).get("db")
         or os.environ.get("TOGGLSYNC_DB")
@@ -47,8 +53,13 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
+# pg_advisory_xact_lock's number for "an upgrade is running" (any value; the sync's locks hash a scope).
+UPGRADE_LOCK = 7_451_227_601
+
+
 def run_migrations(connection: Connection) -> None:
-    with table_rebuilds_allowed(connection):
+    sqlite = connection.dialect.name == "sqlite"
+    with table_rebuilds_allowed(connection) if sqlite else nullcontext():
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -61,10 +72,14 @@ def run_migrations(connection: Connection) -> None:
             transactional_ddl=True,
         )
         with context.begin_transaction():
+            if not sqlite:
+                # Two processes upgrading a new database at once: the second waits here, then
+                # finds it at head (SQLite's BEGIN IMMEDIATE does this for a file).
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
             context.run_migrations()
             # Enforcement was off while tables were rebuilt; check the result
             # before committing.
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
             if broken:
                 raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
 
@@ -74,7 +89,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    engine = make_engine(database_url())
+    engine = make_engine(database_url_text())
     try:
         with engine.connect() as connection:
             run_migrations(connection)
@@ -84,11 +99,12 @@ def run_migrations_online() -> None:
 
 def run_migrations_offline() -> None:
     """`alembic upgrade --sql`: print the SQL instead of running it."""
+    url = database_url(database_url_text())
     context.configure(
-        url=sqlite_url(database_url()),
+        url=url,
         target_metadata=target_metadata,
         literal_binds=True,
-        render_as_batch=True,
+        render_as_batch=url.get_backend_name() == "sqlite",
         render_item=render_item,
         transactional_ddl=True,
     )

@@ -29,6 +29,97 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+# -- Both databases: SQLite and PostgreSQL ---------------------------------------------
+#
+# A test that takes `backend` (directly, or through `env`, `synced`, `database`) runs
+# twice: on a SQLite file and on a PostgreSQL database of its own, on a throwaway
+# server this session starts (tests/pg.py; one per xdist worker). A test or module that
+# reads the SQLite file itself is marked `sqlite_only` and runs once. Where PostgreSQL
+# cannot be started the PostgreSQL half is skipped, with the reason, except under
+# .ci/run (TOGGLSYNC_TEST_POSTGRES=required), where that is an error.
+
+BACKENDS = ("sqlite", "postgresql")
+
+# The modules whose database-facing tests run on both (the sync's push, reconciliation and
+# parked operations; the everyday commands; the offline editing API). The others take the
+# same fixtures on SQLite alone, to keep .ci/run under 10 minutes on 2 cores: add a module
+# here (and mark what reads the file itself `sqlite_only`) to run it on PostgreSQL too.
+POSTGRES_MODULES = frozenset({
+    "test_sync_push", "test_sync_interrupt", "test_parked", "test_create_recognition", "test_account_guard",
+    "test_cli_tracking", "test_cli_reporting", "test_cli_catalog", "test_cli_ids", "test_cli_undo", "test_local", "test_postgres",
+    "test_accounts", "test_accounts_concurrent",
+})
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (it reads the file itself)")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        only = (metafunc.definition.get_closest_marker("sqlite_only") is not None
+                or metafunc.module.__name__.rsplit(".", 1)[-1] not in POSTGRES_MODULES)
+        metafunc.parametrize("backend", ["sqlite"] if only else list(BACKENDS), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The session's PostgreSQL server (tests/pg.py), or a skip saying why there is none."""
+    import os
+
+    import pg
+
+    try:
+        server = pg.start()
+    except pg.Unavailable as exc:
+        if os.environ.get("TOGGLSYNC_TEST_POSTGRES") == "required":
+            pytest.fail(f"PostgreSQL is required here but could not be started: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL half skipped: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backend(request):
+    """`sqlite` or `postgresql` (parametrised: see above)."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        request.node.user_properties.append(("postgresql", server.version))
+    return request.param
+
+
+@pytest.fixture
+def database(backend, request, tmp_path):
+    """A database target for this test, not created yet: a file path, or a new PostgreSQL database's URL."""
+    if backend == "sqlite":
+        yield tmp_path / "cache.db"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say whether the PostgreSQL half ran: how many tests, on which server."""
+    import re
+
+    on_postgres = re.compile(r"[\[-]postgresql[\]-]")
+    reports = [r for key in ("passed", "failed", "error", "skipped") for r in terminalreporter.stats.get(key, [])
+               if on_postgres.search(getattr(r, "nodeid", ""))]
+    calls = [r for r in reports if r.when == "call" or (r.when == "setup" and r.outcome != "passed")]
+    if not calls:
+        return
+    versions = {value for r in calls for name, value in getattr(r, "user_properties", ()) if name == "postgresql"}
+    counts = {}
+    for r in calls:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    told = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    server = f"PostgreSQL {', '.join(sorted(versions))} (a throwaway server on 127.0.0.1 per worker)" if versions \
+        else "PostgreSQL (not started)"
+    terminalreporter.write_line(f"{server}: {len(calls)} tests: {told}")
+
+
 # -- Time for the HTTP client ----------------------------------------------------
 
 
@@ -184,11 +275,14 @@ class SyncedHome:
     `db` the database path.
     """
 
-    def __init__(self, sim, home):
+    def __init__(self, sim, home, db=None):
         self.sim = sim
         self.home = home
         self.env = {**sim.env("direct"), "TOGGLSYNC_HOME": str(home), "TOGGLSYNC_PACING": "0"}
-        self.db = home / "togglsync.db"
+        # A file in the home, or (PostgreSQL) the database's URL, in TOGGLSYNC_DB.
+        self.db = db or home / "togglsync.db"
+        if db is not None:
+            self.env["TOGGLSYNC_DB"] = str(db)
 
     def run(self, *args, input=None, env=None):
         return invoke_cli(args, env={**self.env, **(env or {})}, input=input)
@@ -198,23 +292,26 @@ class SyncedHome:
 
 
 @pytest.fixture
-def synced(make_sim, isolated_home):
-    """A SyncedHome after one successful `togglsync sync` (seeded account, 200 entries, quotas off)."""
+def synced(make_sim, isolated_home, backend, request):
+    """A SyncedHome after one successful `togglsync sync` (seeded account, 200 entries, quotas off),
+    on each backend (a SQLite file in the home, or a PostgreSQL database)."""
     sim = make_sim(entries=200, seed=7, quotas=False)
-    home = SyncedHome(sim, isolated_home)
+    db = request.getfixturevalue("database") if backend == "postgresql" else None
+    home = SyncedHome(sim, isolated_home, db)
     result = home.run("sync")
     assert result.exit_code == 0, result.output
     return home
 
 
 @pytest.fixture
-def env(make_sim, tmp_path):
-    """A database synced once against a fresh simulator, its request log cleared (test_sync_support.SyncEnv).
+def env(make_sim, database):
+    """A database synced once against a fresh simulator, its request log cleared (test_sync_support.SyncEnv),
+    on each backend.
 
     Modules that need another start (a bigger account, no first sync) define their own `env`."""
     from test_sync_support import make_env
 
-    synced = make_env(make_sim, tmp_path)
+    synced = make_env(make_sim, database=database)
     synced.sync()
     synced.sim.log.clear()
     yield synced

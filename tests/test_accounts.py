@@ -63,8 +63,8 @@ def add_bob(env: SyncEnv) -> tuple[SeedInfo, TogglClient]:
 
 
 @pytest.fixture
-def two(make_sim, tmp_path):
-    env = make_env(make_sim, tmp_path)
+def two(make_sim, database):
+    env = make_env(make_sim, database=database)
     bob, client = add_bob(env)
     pair = Two(env, bob, client)
     assert pair.sync_main().exit_code == ExitCode.OK

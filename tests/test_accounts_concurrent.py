@@ -1,4 +1,4 @@
-"""Two processes sync two accounts into one SQLite file at once, with offline edits and faults (issue 15).
+"""Two processes sync two accounts into one database (a SQLite file, a PostgreSQL database) at once, with offline edits and faults (issue 15).
 
 Each process (tests/accounts_worker.py) edits its own account offline and syncs it, under its
 own lock, while the other does the same; the simulator holds both users (who share a
@@ -34,11 +34,11 @@ def _client(url: str, token: str) -> TogglClient:
     return TogglClient(url, DirectAuth(token), min_interval=0, retry=RetryPolicy.immediate(), timeout=(5.0, 10.0))
 
 
-def test_two_processes_sync_two_accounts_into_one_file_with_faults(make_sim, tmp_path):
+def test_two_processes_sync_two_accounts_into_one_file_with_faults(make_sim, tmp_path, database):
     sim = make_sim(entries=20, seed=1, quotas=False)
     bob = seed_account(sim.state, entries=15, seed=2)
     sim.state.add_membership(sim.seed.workspace_id, bob.user_id, role="user")
-    db = tmp_path / "team.db"
+    db = database  # a file, or a PostgreSQL database (its locks: advisory locks per account)
     engine = open_database(db)
     tokens = {accounts.IMPLICIT: sim.seed.api_token, "bob": bob.api_token}
     users = {accounts.IMPLICIT: sim.seed.user_id, "bob": bob.user_id}

@@ -7,6 +7,8 @@ server_time, pacing) is checked here; failures live in test_api_errors.py.
 
 from __future__ import annotations
 
+import math
+
 import logging
 from contextlib import contextmanager
 import time
@@ -291,6 +293,34 @@ def test_report_paging(api, sim, wid):
     assert "first_id" not in bodies[0] and bodies[0]["order_dir"] == "DESC"
     assert bodies[1]["first_row_number"] == 11 and "first_id" in bodies[1]
     assert all(r.pool == f"workspace:{wid}" for r in sim.log.records)
+
+
+def test_report_paging_follows_the_headers_whatever_the_page_size(api, sim, wid):
+    start, end = date.today() - timedelta(days=365), date.today() + timedelta(days=1)
+    sim.log.clear()
+    rows = list(api.iter_report_time_entries(wid, start, end, page_size=1000))  # the server sends 50 a page
+    assert [r["row_number"] for r in rows] == list(range(1, len(rows) + 1)) and len(rows) > 40
+    assert len(sim.log.find("POST", "/workspace/*/search/time_entries")) == math.ceil(len(rows) / 50)
+    sim.state.report_page_cap = 20
+    sim.log.clear()
+    assert [r["row_number"] for r in api.iter_report_time_entries(wid, start, end, page_size=1000)] == \
+        [r["row_number"] for r in rows]
+    assert len(sim.log.find("POST", "/workspace/*/search/time_entries")) == math.ceil(len(rows) / 20)
+
+
+def test_a_report_cursor_that_repeats_or_an_empty_page_with_a_cursor_is_an_error(api, sim, wid):
+    from togglsync.errors import BadResponse
+
+    start, end = date.today() - timedelta(days=365), date.today() + timedelta(days=1)
+    page = api.report_page(wid, {"start_date": str(start), "end_date": str(end), "page_size": 10})
+    assert len(page.rows) == 10 and page.following["first_row_number"] == 11
+    again = {"X-Next-ID": str(page.following["first_id"]), "X-Next-Row-Number": "11"}
+    sim.faults.add(status=200, method="POST", path="/workspace/*/search/time_entries", body=[], headers={"X-Next-ID": "5"})
+    with pytest.raises(BadResponse, match="empty report page names a next page"):
+        list(api.iter_report_time_entries(wid, start, end, page_size=10))
+    sim.faults.add(status=200, method="POST", path="/workspace/*/search/time_entries", body=page.rows, headers=again)
+    with pytest.raises(BadResponse, match="repeats its paging cursor"):
+        api.report_page(wid, {"start_date": str(start), "end_date": str(end), "page_size": 10, **page.following})
 
 
 # --- raw ----------------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ def _quiet(db: Path) -> None:
 # -- read-only file, read-only folder ------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_a_read_only_database_is_one_line_exit_8_and_sync_sends_nothing(synced, what):
     _quiet(synced.db)
@@ -83,6 +84,7 @@ def test_a_read_only_database_is_one_line_exit_8_and_sync_sends_nothing(synced, 
     assert synced.run("start", "works again").exit_code == 0
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_lock_file_on_a_read_only_folder_is_one_line_exit_8(synced, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -103,6 +105,7 @@ def test_a_lock_file_on_a_read_only_folder_is_one_line_exit_8(synced, tmp_path):
 # -- a damaged file -------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_damaged_database_is_one_line_exit_8_and_sync_sends_nothing(synced):
     _quiet(synced.db)
     data = bytearray(synced.db.read_bytes())
@@ -118,6 +121,7 @@ def test_a_damaged_database_is_one_line_exit_8_and_sync_sends_nothing(synced):
 # -- another writer, for longer than the busy timeout --------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_database_held_by_another_writer_is_one_line_exit_8_and_sync_sends_nothing(synced):
     synced.sim.log.clear()
     other = sqlite3.connect(synced.db, isolation_level=None)

@@ -77,6 +77,7 @@ def test_paginate_a_list_asks_for_the_largest_page_by_default_and_counts_request
 def test_paginate_a_report_follows_the_cursor_headers(sim, sim_http):
     wid = sim.seed.workspace_id
     body = report_body(sim, page_size=10)
+    sim.state.report_page_cap = 1000  # one answer for the reference below (pages hold 50 rows by default)
     everything = sim_http(sim).post(f"/workspace/{wid}/search/time_entries", api="reports",
                                     json=report_body(sim, page_size=1000)).json()
     assert len(everything) > 30

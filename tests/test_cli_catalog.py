@@ -110,6 +110,7 @@ SCRIPT = [
 ]
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
 def test_every_command_is_local(synced, online):
     if not online:
@@ -320,6 +321,7 @@ def test_declining_a_delete_changes_nothing(shared):
     assert dump(shared.db) == before
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_confirming_a_delete(synced):
     synced.sim.stop()
     code, out, err = run_in_terminal(("projects", "rm", "Website relaunch"), synced.env, "y\n")
@@ -340,6 +342,7 @@ def test_a_delete_without_a_terminal_is_refused_at_once(shared):
 # --- what sync does with it -------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_offline_add_is_created_by_sync(synced):
     synced.sim.stop()
     out = ok(synced, "projects", "add", "Written on a plane", "--client", "Acme Corp", "--color", "#AABBCC").stdout
@@ -360,6 +363,7 @@ def test_offline_add_is_created_by_sync(synced):
     assert not query(synced, "SELECT 1 FROM pending_operations")
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_offline_renames_and_deletes_are_pushed(synced):
     synced.sim.stop()
     ok(synced, "projects", "edit", "Website relaunch", "--name", "Website v2", "--no-billable", "--archive")

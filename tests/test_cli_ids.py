@@ -122,6 +122,7 @@ def test_csv_booleans_are_true_and_false(offline):
         assert {"true", "false"} & set(cells), args
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_conflicts_resolve_names_the_re_created_record_L(synced):
     home = online(synced)
     [victim] = home.sql("SELECT id FROM time_entries WHERE duration >= 0 ORDER BY start DESC LIMIT 1")
@@ -135,6 +136,7 @@ def test_conflicts_resolve_names_the_re_created_record_L(synced):
     assert match and L_ID.fullmatch(match.group(1)), out
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_an_L_id_still_names_the_record_after_its_push(synced):
     home = online(synced)
     ok(home.run("add", "Pushed later", "--start", "yesterday 10:00", "--duration", "30m", "-p", "Soon pushed", "--create"))

@@ -85,6 +85,7 @@ EXPECTED_SQL = {
 }
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_report_equals_sql_over_the_same_range(home):
     today = datetime.now(UTC).date()
     past = ("--from", (today - timedelta(days=30)).isoformat(), "--to", (today - timedelta(days=9)).isoformat())
@@ -215,6 +216,7 @@ def test_report_filters(home):
     fails(home.run("report", "-w", "Nope"), 2, r"no workspace 'Nope'")
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_report_bad_input(home):
     before = digest(home.db)
     fails(home.run("report", "--from", "2026-11-01"), 2, r"--from needs --to")
@@ -230,6 +232,7 @@ def test_report_bad_input(home):
 # -- sql ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sql_outputs(home):
     rows = js(home.run("sql", "SELECT id, project, duration, tags FROM entries ORDER BY start LIMIT 3", "--json"))
     assert len(rows) == 3 and list(rows[0]) == ["id", "project", "duration", "tags"]
@@ -260,6 +263,7 @@ def test_sql_outputs(home):
     assert "[bold]x[/bold]" in ok(home.run("sql", "SELECT '[bold]x[/bold]' AS s")).stdout
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sql_parameters_and_stdin(home):
     name = sql_json(home, "SELECT name FROM projects ORDER BY id LIMIT 1")[0]["name"]
     expected = sql_json(home, f"SELECT count(*) AS n FROM entries WHERE project = '{name.replace(chr(39), chr(39) * 2)}'")
@@ -286,6 +290,7 @@ WRITES = [
 ]
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sql_cannot_write(home):
     before = digest(home.db)
     count = sql_json(home, "SELECT count(*) AS n FROM time_entries")
@@ -301,6 +306,7 @@ def test_sql_cannot_write(home):
     assert sql_json(home, "SELECT count(*) AS n FROM time_entries") == count
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sql_errors_are_one_line(home):
     fails(home.run("sql", "SELEC 1"), 2, r'near "SELEC": syntax error')
     fails(home.run("sql", "SELECT * FROM nope"), 2, r"no such table: nope")
@@ -332,6 +338,7 @@ def test_commands_do_not_create_a_missing_database(tmp_path):
     assert result.stdout.strip() == str(other.resolve())
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_db_path_is_the_synced_database(home):
     assert ok(home.run("db", "path")).stdout.strip() == str(home.db.resolve())
 
@@ -361,6 +368,7 @@ def test_sql_upgrades_an_older_database(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_report_days_equal_daily_totals_after_a_sync(home):
     """Sync stores the account's zone in tz_offsets; report cuts days in that zone: both agree."""
     zone = sql_json(home, "SELECT DISTINCT zone FROM tz_offsets")

@@ -100,6 +100,7 @@ def test_every_command_works_offline(offline):
 # --- the timer reaches Toggl with the offline times ----------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_offline_timer_then_sync_sends_the_offline_stop_time(synced):
     home = online(synced)
     synced.sim.stop()
@@ -119,6 +120,7 @@ def test_offline_timer_then_sync_sends_the_offline_stop_time(synced):
     assert after["id"] == server["id"] and pending(home) == []
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_project_and_tag_created_offline_with_create(synced):
     home = online(synced)
     synced.sim.stop()
@@ -144,6 +146,7 @@ def test_project_and_tag_created_offline_with_create(synced):
     assert pending(home) == []
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_cancel_of_an_unpushed_timer_sends_nothing(synced):
     home = online(synced)
     ok(home.run("stop"))
@@ -160,6 +163,7 @@ def test_cancel_of_an_unpushed_timer_sends_nothing(synced):
     assert server_entries(synced.sim, "Never mind") == []
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_cancel_of_a_pushed_timer_deletes_it_on_toggl(synced):
     home = online(synced)
     seeded = running(home)
@@ -170,6 +174,7 @@ def test_cancel_of_a_pushed_timer_deletes_it_on_toggl(synced):
     assert all(e["id"] != seeded["id"] for e in synced.sim.state.all_time_entries())
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sync_option_pushes_right_after_the_change(synced):
     home = online(synced)
     out = ok(home.run("start", "Pushed at once", "--sync"))

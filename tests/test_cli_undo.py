@@ -4,6 +4,8 @@ to undo it, and `connections delete` asks first. All through the real CLI, again
 
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 
 from conftest import invoke_cli, run_in_terminal
@@ -44,6 +46,7 @@ def _new_requests(home, before):
 # --- pending drop -------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_pending_drop_of_a_delete_brings_the_entry_back_as_toggl_has_it(synced):
     entry_id, description = _latest_synced(synced)
     before = _entry(synced, entry_id)
@@ -64,6 +67,7 @@ def test_pending_drop_of_a_delete_brings_the_entry_back_as_toggl_has_it(synced):
     assert "full sync" not in result.stdout
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_pending_drop_offline_restores_the_state_the_edit_was_made_on(synced):
     entry_id, description = _latest_synced(synced)
     before = _entry(synced, entry_id)
@@ -77,6 +81,7 @@ def test_pending_drop_offline_restores_the_state_the_edit_was_made_on(synced):
     assert "next sync" in result.stdout, result.stdout
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_pending_drop_of_an_update_puts_the_server_version_back(synced):
     entry_id, description = _latest_synced(synced)
     before = _entry(synced, entry_id)
@@ -93,6 +98,7 @@ def test_pending_drop_of_an_update_puts_the_server_version_back(synced):
 # --- sync --full --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sync_full_re_reads_entries_as_well_as_the_catalog(synced):
     """A cache gone wrong behind the sync's back (a row lost, a row altered) is put right by --full."""
     entry_id, description = _latest_synced(synced)
@@ -116,6 +122,7 @@ def test_sync_full_re_reads_entries_as_well_as_the_catalog(synced):
 # --- undo ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_reverses_the_last_change_and_says_what_it_did(synced):
     synced.sim.stop()  # undo is offline
     entry_id, description = _latest_synced(synced)
@@ -140,6 +147,7 @@ def test_undo_reverses_the_last_change_and_says_what_it_did(synced):
     assert result.exit_code == 0 and "Nothing to undo" in result.stdout, result.output
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_of_coalesced_edits_restores_toggls_version_and_says_so(synced):
     synced.sim.stop()
     entry_id, _ = _latest_synced(synced)
@@ -154,6 +162,7 @@ def test_undo_of_coalesced_edits_restores_toggls_version_and_says_so(synced):
     assert _query(synced, "SELECT 1 FROM time_entries WHERE description = 'kept'")
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_of_rm_of_several_entries_brings_them_all_back(synced):
     synced.sim.stop()
     ids = [row[0] for row in _query(synced, "SELECT id FROM time_entries WHERE id > 0 AND duration >= 0 "
@@ -166,6 +175,7 @@ def test_undo_of_rm_of_several_entries_brings_them_all_back(synced):
     assert _ops(synced) == []
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_after_a_push_undoes_nothing_and_says_how_to_reverse_it(synced):
     entry_id, _ = _latest_synced(synced)
     _ok(synced.run("edit", entry_id, "-d", "pushed already"))
@@ -175,6 +185,7 @@ def test_undo_after_a_push_undoes_nothing_and_says_how_to_reverse_it(synced):
     assert _entry(synced, entry_id)[0] == "pushed already"
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_of_a_timer_start_restarts_the_timer_it_stopped(synced):
     synced.sim.stop()
     running = _query(synced, "SELECT id FROM time_entries WHERE duration < 0")
@@ -191,6 +202,7 @@ def test_undo_of_a_timer_start_restarts_the_timer_it_stopped(synced):
 # --- rm and connections delete ------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_rm_of_a_synced_entry_says_what_was_deleted_and_how_to_undo_it(synced):
     entry_id, description = _latest_synced(synced)
     result = _ok(synced.run("rm", entry_id))
@@ -225,6 +237,7 @@ def test_connections_delete_asks_in_a_terminal(make_sim, isolated_home):
     assert err == ""
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_of_a_project_delete_gives_its_entries_their_project_back(synced):
     synced.sim.stop()
     (project_id, name), = _query(synced, "SELECT p.id, p.name FROM projects p WHERE p.id > 0 AND EXISTS "
@@ -242,6 +255,7 @@ def test_undo_of_a_project_delete_gives_its_entries_their_project_back(synced):
     assert _entry(synced, edited)[0] == "edited before"
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_undo_never_removes_an_earlier_record_an_edit_rode_on(synced):
     """A timer started here and not pushed, stopped by the next start: undoing that start
     removes the new timer only (the earlier one was added by a change of its own)."""
@@ -255,6 +269,7 @@ def test_undo_never_removes_an_earlier_record_an_edit_rode_on(synced):
     assert "Would undo the add of time entry L" in _ok(synced.run("undo", "--dry-run")).stdout
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_pending_drop_of_an_edit_of_an_entry_deleted_on_toggl_removes_it_here(synced):
     entry_id, _ = _latest_synced(synced)
     _ok(synced.run("edit", entry_id, "-d", "edited here"))

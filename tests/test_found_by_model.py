@@ -5,6 +5,8 @@ Real database, real simulator over HTTP, as tests/test_sync_push.py.
 
 from __future__ import annotations
 
+import pytest
+
 from test_sync_support import SyncEnv
 
 from togglsync import records
@@ -40,11 +42,13 @@ def _tags(env: SyncEnv) -> dict[int, tuple[list[int], list[str]]]:
     return {e["id"]: (e["tag_ids"], e["tags"]) for e in env.entries().values() if e["id"] > 0}
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_pulled_entry_stores_its_tags_in_our_order(env):
     entry_id, order = _entry_with_unsorted_tags(env)
     _assert_same_tags_as_server(env, entry_id, order)
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_merged_pending_edit_leaves_the_tags_as_a_cold_sync_would(env):
     entry_id, order = _entry_with_unsorted_tags(env)
     # The same edit here (offline) and there: the pull merges it into the pending operation, which settles.
@@ -55,6 +59,7 @@ def test_a_merged_pending_edit_leaves_the_tags_as_a_cold_sync_would(env):
     _assert_same_tags_as_server(env, entry_id, order)
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_an_offline_edit_naming_the_same_tags_leaves_them_as_a_cold_sync_would(env):
     entry_id, order = _entry_with_unsorted_tags(env)
     env.store.edit_entry(entry_id, tag_ids=order)

@@ -5,6 +5,8 @@ Real database, real simulator over HTTP.
 
 from __future__ import annotations
 
+import pytest
+
 from test_sync_support import SyncEnv, assert_local_equals_server
 
 from togglsync import records
@@ -18,6 +20,7 @@ def _planned(env: SyncEnv, days: float, description: str) -> dict:
     )
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_cold_sync_brings_entries_planned_for_next_week_and_next_month(env):
     week = _planned(env, 7, "planned next week")
     month = _planned(env, 40, "planned next month")
@@ -44,6 +47,7 @@ def test_a_full_re_sync_keeps_a_cached_entry_planned_far_ahead(env):
     assert_local_equals_server(env)
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_a_server_refusing_a_window_that_far_ahead_is_asked_up_to_tomorrow(env):
     fresh = SyncEnv(env.sim, env.db_path.with_name("fresh.db"))
     try:

@@ -144,6 +144,7 @@ def _remote_change(synced):
     )
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("case", sorted(ENTRY_FAULTS))
 def test_incremental_entries_fault_stores_nothing(synced, case):
     created = _remote_change(synced)
@@ -189,6 +190,7 @@ def test_cold_entries_fault_stores_no_entries(make_sim, isolated_home, case):
     assert len(snapshot(home.db)["time_entries"]) == 30
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("case", sorted(ME_FAULTS))
 def test_catalog_fault_stores_nothing(synced, case):
     before = snapshot(synced.db)
@@ -215,6 +217,7 @@ def test_cold_catalog_fault_stores_nothing(make_sim, isolated_home, case):
     assert again.exit_code == 0, again.output
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_null_entries_list_is_an_empty_list(synced):
     before = snapshot(synced.db)
     synced.sim.faults.add(status=200, method="GET", path="/me/time_entries", raw_body=b"null")
@@ -232,6 +235,7 @@ def test_null_entries_list_on_a_cold_sync_stores_no_entries(make_sim, isolated_h
     assert snapshot(home.db)["time_entries"] == []
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_unknown_fields_are_ignored_and_kept_in_raw(synced):
     sim = synced.sim
     record = _entry(sim, id=990000002, surprise={"nested": [1, 2]}, another_new_field="ok")
@@ -244,6 +248,7 @@ def test_unknown_fields_are_ignored_and_kept_in_raw(synced):
     assert stored["surprise"] == {"nested": [1, 2]} and stored["another_new_field"] == "ok"
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_unknown_fields_in_me_are_kept(synced):
     from togglsync.api.client import TogglClient  # noqa: F401  (only to be sure the module imports)
 
@@ -329,6 +334,7 @@ def _recent_synced_entries(db):
         return conn.execute(query).fetchone()[0]
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("body", [b"[]", b"null"])
 def test_an_empty_full_resync_answer_does_not_wipe_the_cache(synced, body):
     _age_entries_cursor(synced.db)
@@ -353,6 +359,7 @@ def test_an_empty_full_resync_answer_does_not_wipe_the_cache(synced, body):
     assert _synced_entry_ids(synced.db) == {row[0] for row in before["time_entries"] if row[0] > 0}
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sync_full_accepts_that_everything_was_deleted_on_toggl(synced):
     sim = synced.sim
     assert _recent_synced_entries(synced.db) > 0

@@ -179,6 +179,7 @@ def _stored(db):
         ("edit", "-1", "--start", "9999-12-31 23:00", "--duration", "2h"),
     ],
 )
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_calendar_edges_in_the_cli_are_refused_and_write_nothing(synced, args, tz):
     before = _stored(synced.db)
     result = synced.run(*args, env={"TOGGLSYNC_TZ": tz})
@@ -207,6 +208,7 @@ def test_entries_at_the_supported_edges_work_everywhere(synced, tz):
 # -- the CLI ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @FIXTURE_SETTINGS
 @given(at=_TIMEISH, tz=_ZONES)
 def test_start_at_never_tracebacks(synced, at, tz):
@@ -283,6 +285,7 @@ def _table_count(db, table):
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("name", WEIRD_NAMES)
 def test_weird_names_round_trip_or_are_refused(synced, name):
     entries_before = _table_count(synced.db, "time_entries")

@@ -38,6 +38,7 @@ def _probe(home, *args):
     return done, heavy[-1].removeprefix("HEAVY=") if heavy else None
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("args", [["status"], ["status", "--json"], ["start", "Writing"], ["stop"]])
 def test_timer_commands_import_neither_sqlalchemy_nor_http(synced, args):
     if args == ["stop"]:
@@ -47,6 +48,7 @@ def test_timer_commands_import_neither_sqlalchemy_nor_http(synced, args):
     assert heavy == "", f"togglsync {' '.join(args)} imported {heavy}"
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_start_with_project_and_tags_stays_light_and_matches_the_python_api(synced):
     db = open_database(synced.db, Mode.FAST_READ_ONLY)
     try:
@@ -157,6 +159,7 @@ def test_a_failed_write_rolls_back(tmp_path):
         db.close()
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 @pytest.mark.parametrize("args", [["report", "--week"], ["report", "--by", "day", "--json"], ["log", "--week"]])
 def test_reading_commands_do_not_import_sqlalchemy(synced, args):
     done, heavy = _probe(synced, *args)
@@ -164,6 +167,7 @@ def test_reading_commands_do_not_import_sqlalchemy(synced, args):
     assert "sqlalchemy" not in heavy.split(","), f"togglsync {' '.join(args)} imported {heavy}"
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_report_reads_the_same_through_either_path(synced):
     """A database not at this version's schema is read through SQLAlchemy (which upgrades it when a
     table or column is missing); the numbers must not depend on the path taken."""

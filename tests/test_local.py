@@ -31,6 +31,7 @@ def _running(env: SyncEnv) -> dict:
 # --- one transaction: the row and its operation ----------------------------------------------
 
 
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_an_edit_writes_its_row_and_its_operation_together(env):
     entry = env.store.add_entry("offline work", start=records.parse_ts("2026-01-05T09:00:00Z"), duration=3600)
     assert entry["id"] < 0

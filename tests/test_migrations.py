@@ -32,6 +32,7 @@ from togglsync.errors import TogglSyncError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 TABLES = {
+    "history_ranges",
     "account",
     "accounts",
     "account_workspaces",

@@ -221,6 +221,7 @@ _SQL_HOLES = {
         for q in WRITES
     ],
 )
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_sql_cannot_write(synced, tmp_path, query):
     before = _db_state(synced.db)
     result = synced.run("sql", query.format(tmp=tmp_path))

@@ -25,6 +25,19 @@ def search(fsim, sim_http):
     return run
 
 
+def every_row(search, **body):
+    """All rows of a search, page by page through the headers (pages hold at most 50 rows)."""
+    rows, cursor = [], {}
+    while True:
+        response = search(**body, **cursor)
+        assert response.status_code == 200, response.text
+        rows += response.json()
+        if "X-Next-ID" not in response.headers:
+            return rows
+        cursor = {"first_id": int(response.headers["X-Next-ID"]),
+                  "first_row_number": int(response.headers["X-Next-Row-Number"])}
+
+
 def finished_ids(sim):
     return {e["id"] for e in sim.state.all_time_entries() if e["stop"] is not None}
 
@@ -50,7 +63,7 @@ def test_paging_through_headers(search, fsim):
             "first_id": int(response.headers["X-Next-ID"]),
             "first_row_number": int(response.headers["X-Next-Row-Number"]),
         }
-    assert pages == 3
+    assert pages == 6  # a page_size of 100 gets pages of 50: the headers say where the next starts
     assert set(seen) == finished_ids(fsim) and len(seen) == 299  # the running entry is not reported
     assert row_numbers == list(range(1, 300))
 
@@ -80,32 +93,102 @@ def test_first_id_alone_finds_the_page(search):
 def test_deleted_entries_are_absent(search, fsim, sim_http):
     victim = search(page_size=1).json()[0]["time_entries"][0]["id"]
     assert sim_http(fsim).delete(f"/workspaces/{fsim.seed.workspace_id}/time_entries/{victim}").status_code == 200
-    ids = {r["time_entries"][0]["id"] for r in search(page_size=1000).json()}
+    ids = {r["time_entries"][0]["id"] for r in every_row(search, page_size=1000)}
     assert victim not in ids and len(ids) == 298
 
 
 def test_grouping_and_filters(search, fsim):
-    grouped = search(page_size=1000, grouped=True).json()
+    grouped = every_row(search, page_size=1000, grouped=True)
     assert sum(len(r["time_entries"]) for r in grouped) == 299
     assert len(grouped) < 299
     for row in grouped:
         assert len({(e["id"]) for e in row["time_entries"]}) == len(row["time_entries"])
-    no_project = search(page_size=1000, project_ids=[None]).json()
+    no_project = every_row(search, page_size=1000, project_ids=[None])
     assert no_project and all(r["project_id"] is None for r in no_project)
-    described = search(page_size=1000, description="review").json()
+    described = every_row(search, page_size=1000, description="review")
     assert described and all("review" in r["description"].lower() for r in described)
-    june = search(page_size=1000, start_date="2025-06-10", end_date="2025-06-12").json()
+    june = every_row(search, page_size=1000, start_date="2025-06-10", end_date="2025-06-12")
     assert june and all("2025-06-10" <= r["time_entries"][0]["start"][:10] <= "2025-06-12" for r in june)
 
 
 def test_validation(search, fsim, sim_http):
     assert search(start_date=None).status_code == 400
-    assert search(page_size=1001).status_code == 400
+    assert search(page_size=-1).status_code == 400
+    capped = search(page_size=1001)
+    assert capped.status_code == 200 and len(capped.json()) == 50 and capped.headers["X-Next-Row-Number"] == "51"
     assert search(start_date="2025-06-10", end_date="2025-06-01").status_code == 400
     assert search(order_by="mood").status_code == 400
 
 
 def test_data_retention_limits_reports(search, fsim):
     fsim.state.set_data_retention(fsim.seed.workspace_id, 7)
-    rows = search(page_size=1000).json()
+    rows = every_row(search, page_size=1000)
     assert rows and all(r["time_entries"][0]["start"] >= "2025-06-09" for r in rows)
+
+
+# -- years of history, other members, roles, the CSV export ----------------------------
+
+
+@pytest.fixture
+def team(make_sim):
+    """Three years of the user's entries, two colleagues' beside them; a starter plan."""
+    return make_sim(entries=600, years=3, members=2, member_entries=100, plan="starter", seed=5, now=NOW, quotas=False)
+
+
+def search_as(sim, sim_http, token=None, path="search/time_entries", **body):
+    http = sim_http(sim)
+    if token is not None:
+        http.session.auth = (token, "api_token")
+    body.setdefault("start_date", "2020-01-01")
+    return http.post(f"/workspace/{sim.seed.workspace_id}/{path}", api="reports", json=body)
+
+
+def test_years_of_history_only_reports_reach(team, sim_http):
+    entries = team.state.all_time_entries()
+    mine = [e for e in entries if e["user_id"] == team.seed.user_id]
+    assert len(mine) == 600 and min(e["start"] for e in mine) < "2022-09-01"  # about three years back
+    assert {e["user_id"] for e in entries} == {team.seed.user_id, *team.seed.member_ids}
+    http = sim_http(team)
+    refused = http.get("/me/time_entries", params={"start_date": "2024-01-01", "end_date": "2025-06-01"})
+    assert refused.status_code == 400  # /me/time_entries stops at 90 days, as on Toggl
+
+
+def test_an_admin_sees_every_member_and_a_member_only_themselves(team, sim_http):
+    rows = every_row(lambda **b: search_as(team, sim_http, **b))
+    assert {r["user_id"] for r in rows} == {team.seed.user_id, *team.seed.member_ids}
+    member, token = team.seed.member_ids[0], team.seed.member_tokens[0]
+    theirs = every_row(lambda **b: search_as(team, sim_http, token, **b))
+    assert theirs and {r["user_id"] for r in theirs} == {member}
+    assert search_as(team, sim_http, token, user_ids=[member]).status_code == 200
+    refused = search_as(team, sim_http, token, user_ids=[member, team.seed.user_id])
+    assert refused.status_code == 403 and refused.json() == "Workspace not found/accessible"
+
+
+def test_csv_export_of_a_paid_workspace(team, sim_http):
+    response = search_as(team, sim_http, path="search/time_entries.csv", user_ids=[team.seed.user_id])
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0]) == ["User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
+                             "Start time", "End date", "End time", "Duration", "Tags", "Amount (USD)"]
+    assert len(rows) == 599  # every finished entry of the user in one answer; no id column
+    assert {r["Email"] for r in rows} == {team.seed.email}
+
+
+def test_csv_export_is_refused_on_a_free_plan_without_quota_headers(make_sim, sim_http):
+    free = make_sim(entries=50, seed=5, now=NOW)
+    response = search_as(free, sim_http, path="search/time_entries.csv")
+    assert response.status_code == 402 and response.json() == "Workspace needs to have this feature enabled"
+    assert "X-Toggl-Quota-Remaining" not in response.headers
+    assert search_as(free, sim_http).headers["X-Toggl-Quota-Remaining"]  # a search is counted, with headers
+
+
+def test_report_requests_spend_the_organization_pool(make_sim, sim_http):
+    free = make_sim(entries=50, seed=5, now=NOW, org_quota=2)
+    assert search_as(free, sim_http).status_code == 200
+    assert search_as(free, sim_http).status_code == 200
+    spent = search_as(free, sim_http)
+    assert spent.status_code == 402 and spent.headers["X-Toggl-Quota-Remaining"] == "0"
+    assert sim_http(free).get("/me").status_code == 200  # the user's /me pool is another one

@@ -43,7 +43,7 @@ def utc(*args: int) -> datetime:
 @dataclass
 class SyncEnv:
     sim: Any
-    db_path: Path
+    db_path: Path | str  # a SQLite file, or a PostgreSQL database's URL
     retry: RetryPolicy = field(default_factory=RetryPolicy.immediate)
     engine: Engine = field(init=False)
     client: TogglClient = field(init=False)
@@ -276,14 +276,19 @@ def assert_local_equals_server(env: SyncEnv) -> None:
         )
 
 
-def make_env(make_sim: Any, tmp_path: Path, *, retry: RetryPolicy | None = None, **sim_kwargs: Any) -> SyncEnv:
+def make_env(make_sim: Any, tmp_path: Path | None = None, *, database: Path | str | None = None,
+             retry: RetryPolicy | None = None, **sim_kwargs: Any) -> SyncEnv:
+    """A SyncEnv on `database` (the `database` fixture: a file or a PostgreSQL URL), else tmp_path/cache.db."""
     sim_kwargs.setdefault("entries", 20)
     sim_kwargs.setdefault("seed", 1)
     sim_kwargs.setdefault("quotas", False)
     sim = make_sim(**sim_kwargs)
     # Time moves only when a test says so: Date headers, `at` stamps and cursors replay exactly.
     sim.clock.freeze(sim.clock.now().replace(microsecond=0))
-    return SyncEnv(sim, tmp_path / "cache.db", retry=retry or RetryPolicy.immediate())
+    if database is None:
+        assert tmp_path is not None
+        database = tmp_path / "cache.db"
+    return SyncEnv(sim, database, retry=retry or RetryPolicy.immediate())
 
 
 def created_kind(path: str) -> str:

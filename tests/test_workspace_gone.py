@@ -38,6 +38,9 @@ def env(make_sim, tmp_path):
     client = sim.state.create_client(uid, second, {"name": "Side client"})
     sim.state.create_project(uid, second, {"name": "Side work", "client_id": client["id"]})
     synced.sync()
+    with synced.engine.begin() as conn:  # how far a `togglsync history` reached in it
+        conn.execute(text("INSERT INTO history_ranges (workspace_id, scope, range_start, range_end, updated_at) "
+                          "VALUES (:wid, 'me', '2024-01-01', '2024-12-31', '2025-01-01 00:00:00')"), {"wid": second})
     synced.sim.log.clear()
     yield synced
     synced.close()

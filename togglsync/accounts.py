@@ -3,7 +3,7 @@
 Several Toggl accounts can sync into one database (`togglsync accounts`). Each
 has a name; `main` (IMPLICIT) is the account of the top-level credentials, so a
 set-up that never ran `accounts` works as before and an older database's data
-is `main`'s (migration 0009). The transport and secrets of an account live in
+is `main`'s (migration 0010). The transport and secrets of an account live in
 the config file only (`config.Settings.for_account`); here is what the
 database knows of it:
 

@@ -14,6 +14,7 @@ from togglsync.errors import QuotaSnapshot
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from togglsync.db import postgres
     from togglsync.db.lite import Database
 
     from togglsync.api import MatonControl, TogglClient
@@ -49,9 +50,10 @@ class App:
         return open_database(self.settings.db_target)
 
     @cached_property
-    def database(self) -> Database:
+    def database(self) -> Database | postgres.Database:
         """The same file on the sqlite3 driver alone (`Mode.FAST_READ_WRITE`): for work that
-        must not wait for SQLAlchemy's import (a sync that finds nothing changed, `sync.quiet`)."""
+        must not wait for SQLAlchemy's import (a sync that finds nothing changed, `sync.quiet`);
+        on PostgreSQL, the server's database as the fast modes give it."""
         from togglsync.db.open import Mode, open_database
 
         return open_database(self.settings.db_target, Mode.FAST_READ_WRITE)

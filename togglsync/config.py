@@ -43,6 +43,7 @@ ENV_VARS: dict[str, str] = {
     "pacing": "TOGGLSYNC_PACING",
     "timezone": "TOGGLSYNC_TZ",
     "account": "TOGGLSYNC_ACCOUNT",
+    "sync_history": "TOGGLSYNC_SYNC_HISTORY",
 }
 # The config file's other key: the accounts added with `togglsync accounts add`, by name:
 # {"transport": "direct" | "maton", "api_token" | "maton_api_key", "maton_connection"}.
@@ -78,6 +79,8 @@ class Settings:
     timezone: str | None = None  # display zone; None = the account's Toggl time zone
     # The account offline edits go to, and (from --account or the environment) the one a sync syncs.
     account: str | None = None
+    # A scheduled sync (`sync --log`) spends the quota it leaves on unfinished history.
+    sync_history: bool = True
     # Accounts added with `togglsync accounts add`: name -> transport and secrets (config file only).
     accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
     # Whose transport and credentials these are (`for_account`): its quota state is recorded under it.
@@ -284,10 +287,24 @@ def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None
             raise ConfigError(f"pacing must be a number of seconds, not {values['pacing']!r}") from None
         if values["pacing"] < 0:
             raise ConfigError("pacing must not be negative")
+    if "sync_history" in values:
+        values["sync_history"] = parse_switch(values["sync_history"], "sync_history")
     for url_key in ("api_url", "maton_ctrl_url"):
         if url_key in values:
             values[url_key] = str(values[url_key]).rstrip("/")
     return Settings(home=home, sources=sources, accounts=file_values.get(ACCOUNTS_KEY, {}), **values)
+
+
+def parse_switch(value: Any, name: str) -> bool:
+    """on/off, true/false, yes/no, 1/0 (a config file may hold a JSON boolean)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

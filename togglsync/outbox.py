@@ -222,16 +222,16 @@ def queue(
 ) -> int:
     """Queue one operation, to be sent by `account`; returns its id."""
     stamp = to_utc_text(now)
-    op_id = sql.execute(
+    op_id = sql.scalar(
         conn,
         "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, created_at, updated_at, "
-        "account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "account) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (str(resource), str(action), record_id, workspace_id, json_to_db(dict(base) if base is not None else None),
          stamp, stamp, account),
     )
     if op_id is None:
         raise RuntimeError("the driver returned no id for a new pending operation")
-    return op_id
+    return int(op_id)
 
 
 def queue_create(conn: Connection, resource: str, workspace_id: int, now: datetime, *, account: str) -> int:

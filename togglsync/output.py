@@ -30,6 +30,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):  # PostgreSQL's numeric (round(), sum() of bigints)
+        return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -11,6 +11,11 @@ the db layer's one translation, `db.lite.storage_error`).
     with query.run("~/toggl.db", "SELECT * FROM entries WHERE project = :p", {"p": "Website"}) as result:
         for row in result.rows:
             ...
+
+On PostgreSQL (`postgresql+psycopg://...`) the statement runs in a READ ONLY
+transaction the server enforces (db.postgres), as one prepared statement (a
+`;` cannot smuggle in a second one); the server's errors come out as the same
+`UsageError`. A role granted only SELECT is the stronger guard (README).
 """
 
 from __future__ import annotations
@@ -33,6 +38,34 @@ def database_file(target: Target) -> Path:
     from togglsync.db.engine import sqlite_url
 
     return Path(sqlite_url(target).database or "").expanduser().resolve()
+
+
+def on_server(target: Target) -> bool:
+    """Is the database on a PostgreSQL server (not a SQLite file)?"""
+    from togglsync.db.lite import on_server
+
+    return on_server(target)
+
+
+def database_name(target: Target) -> str:
+    """The database for messages: its file, or its URL without the password."""
+    if on_server(target):
+        from togglsync.config import without_password
+
+        return without_password(os.fspath(target))
+    return str(database_file(target))
+
+
+def server_error(exc: Exception) -> BaseException | None:
+    """A PostgreSQL error raised through SQLAlchemy -> ours (UsageError: the statement's fault), else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return None
+    message = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    if getattr(exc.orig, "sqlstate", None) in ("25006", "42501"):  # read-only transaction, permission denied
+        return UsageError(f"{message}: togglsync sql is read-only (change data with togglsync's commands)")
+    return UsageError(message)
 
 
 def error(exc: sqlite3.Error, target: Target) -> BaseException:
@@ -58,12 +91,24 @@ def read(target: Target, run: Callable[[sqlite3.Connection], T], *, on_upgrade: 
     mode: no SQLAlchemy import at this version's schema, most of a report's start-up)."""
     from togglsync.db.open import Mode, open_database
 
+    if on_server(target):
+        server = open_database(target, Mode.FAST_READ_ONLY, on_upgrade=on_upgrade)
+        try:
+            with server.snapshot() as conn:
+                return run(conn)  # type: ignore[arg-type]
+        except Exception as exc:
+            translated = server_error(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        finally:
+            server.close()
     try:
         db = open_database(target, Mode.FAST_READ_ONLY, on_upgrade=on_upgrade)
     except sqlite3.Error as exc:
         raise error(exc, target) from None
     try:
-        return run(db.conn)
+        return run(db.conn)  # type: ignore[arg-type]
     except sqlite3.Error as exc:
         raise error(exc, target) from None
     finally:
@@ -113,6 +158,13 @@ def run(
         raise UsageError("the query is empty")
     bound = dict(params) if isinstance(params, Mapping) else tuple(params)
     engine = open_database(target, Mode.READ_ONLY, on_upgrade=on_upgrade)
+    if engine.dialect.name != "sqlite":
+        try:
+            with _run_on_server(engine, text, bound) as result:
+                yield result
+        finally:
+            engine.dispose()
+        return
     try:
         raw = engine.raw_connection()
         try:
@@ -139,6 +191,44 @@ def run(
             raw.close()
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _run_on_server(engine: Any, text: str, bound: Mapping[str, Any] | tuple[Any, ...]) -> Iterator[Result | None]:
+    from sqlalchemy.exc import DBAPIError
+
+    from togglsync.db.sql import driver_text
+
+    def translated(exc: Exception) -> BaseException:
+        return server_error(DBAPIError.instance(text, bound, exc, type(exc))) or exc
+
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        import psycopg
+
+        try:
+            # Prepared: one statement only. Parameters the query does not name are an error, as in SQLite.
+            cursor.execute(driver_text(engine, text) if bound else text, bound or None, prepare=True)
+        except psycopg.Error as exc:
+            raise translated(exc) from None
+        if cursor.description is None:
+            yield None
+            return
+
+        def stream() -> Generator[tuple[Any, ...], None, None]:
+            try:
+                yield from cursor
+            except psycopg.Error as exc:
+                raise translated(exc) from None
+
+        rows = stream()
+        try:
+            yield Result([d.name for d in cursor.description], rows)
+        finally:
+            rows.close()
+    finally:
+        raw.close()
 
 
 def _stream(cursor: sqlite3.Cursor, target: Target) -> Generator[tuple[Any, ...], None, None]:

@@ -113,9 +113,13 @@ CONTAINMENT: tuple[Reference, ...] = tuple(
 )
 
 # Rows that are no records of their own but belong to one: (table, column naming the record).
-# A workspace's members go with the workspace, and so does which accounts belong to it.
+# A workspace's members go with the workspace, and so does which accounts belong to it and
+# how far `togglsync history` reached in it (its entries went: a workspace joined again has
+# its history fetched again).
 OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {
-    Kind.WORKSPACE: (("workspace_users", "workspace_id"), ("account_workspaces", "workspace_id")),
+    Kind.WORKSPACE: (
+        ("workspace_users", "workspace_id"), ("account_workspaces", "workspace_id"), ("history_ranges", "workspace_id"),
+    ),
 }
 
 
@@ -486,7 +490,77 @@ def entry_row(record: dict[str, Any]) -> dict[str, Any]:
         **_tags_in_order(_int_list(record.get("tag_ids")), _str_list(record.get("tags"), "tags")),
         "at": _ts_field(record, "at"),
         "raw": record,
+        "source": SYNC_SOURCE,
     }
+
+
+# Where a time entry row's fields came from (`time_entries.source`): the regular sync's
+# GET /me/time_entries (and edits made here), or the Reports API's detailed report
+# (`togglsync history`). The sync's is the fuller record: it takes a report's row over
+# when both say the same `at` (`supersedes`), never the other way round.
+SYNC_SOURCE = "sync"
+REPORT_SOURCE = "report"
+_SOURCE_RANK = {REPORT_SOURCE: 0, SYNC_SOURCE: 1}
+
+
+def supersedes(row: dict[str, Any], stored_at: datetime | None, stored_source: str | None) -> bool:
+    """Whether a row the server just sent replaces the stored version of the record: a newer
+    `at` (or an unknown one) does; the same `at` only when it comes from a fuller source
+    (the sync over a report). A stale answer never takes a record back to an older version."""
+    if row["at"] is None or stored_at is None or stored_at < row["at"]:
+        return True
+    if stored_at == row["at"] and stored_source is not None and "source" in row:
+        return _SOURCE_RANK.get(row["source"], 1) > _SOURCE_RANK.get(stored_source, 1)
+    return False
+
+
+def report_records(row: Any) -> list[dict[str, Any]]:
+    """One detailed-report row (a group of entries sharing user, project, description, tags,
+    billable) -> one record per entry: the row's fields with `time_entries` holding that
+    entry alone, what `report_entry_row` reads and `raw` keeps."""
+    if not isinstance(row, dict):
+        raise BadResponse(200, f"expected a report row (an object), got {type(row).__name__}")
+    entries = row.get("time_entries")
+    if not isinstance(entries, list) or not entries:
+        raise BadResponse(200, "malformed report row: field 'time_entries' is not a list of entries")
+    return [{**row, "time_entries": [entry]} for entry in entries]
+
+
+def report_entry_row(workspace_id: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A row builder for the report's records (`report_records`) of one workspace (the
+    report names it only in its path): the same `time_entries` columns a synced entry has,
+    tag names left to the tags table, `raw` the report's row, `source` "report"."""
+
+    @_validated("report time entry")
+    def build(record: dict[str, Any]) -> dict[str, Any]:
+        entry = record["time_entries"][0]
+        if not isinstance(entry, dict):
+            raise _FieldError("time_entries", "is not a list of objects")
+        duration = _as_int(entry["seconds"], "seconds")
+        start = _ts_field(entry, "start")
+        stop = _ts_field(entry, "stop")
+        if start is None:
+            raise _FieldError("start", "is missing")
+        if duration < 0 or stop is None:
+            raise _FieldError("stop", "is missing: a report lists finished entries only")
+        return {
+            "id": _as_int(entry["id"], "id"),
+            "workspace_id": workspace_id,
+            "user_id": _opt_int(record.get("user_id"), "user_id"),
+            "project_id": _opt_int(record.get("project_id"), "project_id"),
+            "task_id": _opt_int(record.get("task_id"), "task_id"),
+            "description": _opt_str(record.get("description"), "description"),
+            "start": start,
+            "stop": stop,
+            "duration": duration,
+            "billable": bool(record.get("billable")),
+            **_tags_in_order(_int_list(record.get("tag_ids")), []),
+            "at": _ts_field(entry, "at"),
+            "raw": record,
+            "source": REPORT_SOURCE,
+        }
+
+    return build
 
 
 def _tags_in_order(tag_ids: list[int], names: list[str]) -> dict[str, list[Any]]:

@@ -55,7 +55,7 @@ def entry_rows(
 ) -> list[dict[str, Any]]:
     """Entries starting in [start, end), newest first, with names resolved and local times
     (`user_id`: one account's, see `lookup.account_filter`; else every account's)."""
-    clauses, params = ["1"], []
+    clauses, params = ["1 = 1"], []
     for condition, value in (
         ("e.start >= ?", None if start is None else to_utc_text(start)),
         ("e.start < ?", None if end is None else to_utc_text(end)),
@@ -154,8 +154,11 @@ def _check_grouping(by: str) -> None:
         raise ValueError(f"cannot group by {by!r}: use one of {', '.join(GROUPINGS)}")
 
 
-# Seconds an entry counts for: a running one (duration < 0) up to :now (epoch seconds).
-_SECONDS = "CASE WHEN e.duration < 0 THEN max(0, :now - CAST(strftime('%s', e.start) AS INTEGER)) ELSE e.duration END"
+def _seconds(conn: Connection) -> str:
+    """Seconds an entry counts for: a running one (duration < 0) up to :now (epoch seconds), never less than 0."""
+    running = f":now - {sql.epoch(conn, 'e.start')}"
+    return f"CASE WHEN e.duration >= 0 THEN e.duration WHEN {running} > 0 THEN {running} ELSE 0 END"
+
 
 _GROUP_QUERIES = {
     "project": """
@@ -164,7 +167,7 @@ _GROUP_QUERIES = {
         LEFT JOIN projects p ON p.id = e.project_id
         LEFT JOIN workspaces w ON w.id = p.workspace_id
         WHERE {where}
-        GROUP BY e.project_id""",
+        GROUP BY e.project_id, p.name, w.name""",
     "client": """
         SELECT p.client_id AS id, c.name AS name, w.name AS workspace, count(*) AS entries, sum({seconds}) AS seconds
         FROM time_entries e
@@ -172,7 +175,7 @@ _GROUP_QUERIES = {
         LEFT JOIN clients c ON c.id = p.client_id
         LEFT JOIN workspaces w ON w.id = c.workspace_id
         WHERE {where}
-        GROUP BY p.client_id""",
+        GROUP BY p.client_id, c.name, w.name""",
     "tag": """
         SELECT et.tag_id AS id, t.name AS name, w.name AS workspace, count(*) AS entries, sum({seconds}) AS seconds
         FROM time_entries e
@@ -180,7 +183,7 @@ _GROUP_QUERIES = {
         LEFT JOIN tags t ON t.id = et.tag_id
         LEFT JOIN workspaces w ON w.id = t.workspace_id
         WHERE {where}
-        GROUP BY et.tag_id""",
+        GROUP BY et.tag_id, t.name, w.name""",
     # Who tracked it: the name GET /me gave (a synced account), else the workspace's member list.
     "user": """
         SELECT e.user_id AS id,
@@ -190,7 +193,7 @@ _GROUP_QUERIES = {
         FROM time_entries e
         LEFT JOIN account a ON a.id = e.user_id
         WHERE {where}
-        GROUP BY e.user_id""",
+        GROUP BY e.user_id, a.fullname, a.email""",
     "description": """
         SELECT NULL AS id, coalesce(e.description, '') AS name, NULL AS workspace, count(*) AS entries,
                sum({seconds}) AS seconds
@@ -200,24 +203,24 @@ _GROUP_QUERIES = {
     # Periods (days, months, years) come from Python (cut in the display zone, DST
     # included) as JSON [[label, utc_from, utc_to], ...]; each is an index range scan on start.
     "period": """
-        WITH days(day, lo, hi) AS (
-            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-            FROM json_each(:days))
+        WITH days(day, lo, hi) AS ({days})
         SELECT NULL AS id, d.day AS name, NULL AS workspace, count(e.id) AS entries,
-               coalesce(sum({seconds}), 0) AS seconds, coalesce(sum(e.duration < 0), 0) AS running
+               coalesce(sum({seconds}), 0) AS seconds,
+               coalesce(sum(CASE WHEN e.duration < 0 THEN 1 ELSE 0 END), 0) AS running
         FROM days d
         {join} time_entries e ON e.start >= d.lo AND e.start < d.hi AND {where}
         GROUP BY d.day""",
 }
 
 _TOTAL_QUERY = """
-    SELECT count(*) AS entries, coalesce(sum({seconds}), 0) AS seconds, coalesce(sum(e.duration < 0), 0) AS running
+    SELECT count(*) AS entries, coalesce(sum({seconds}), 0) AS seconds,
+           coalesce(sum(CASE WHEN e.duration < 0 THEN 1 ELSE 0 END), 0) AS running
     FROM time_entries e
     WHERE e.start >= :start AND e.start < :end AND {where}"""
 
 
 def _conditions(filters: Filters) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["1"], {}
+    clauses, params = ["1 = 1"], {}
     if filters.workspace_id is not None:
         clauses.append("e.workspace_id = :workspace_id")
         params["workspace_id"] = filters.workspace_id
@@ -322,7 +325,7 @@ def summarize(
     _check_grouping(by)
     where, params = _conditions(filters)
     params.update(start=to_utc_text(start), end=to_utc_text(end), now=int(now.timestamp()))
-    seconds_sql = _SECONDS
+    seconds_sql = _seconds(conn)
 
     if by in PERIOD_GROUPINGS:
         if empty_days is None:
@@ -347,7 +350,8 @@ def summarize(
         periods = period_bounds(first, last, tz, by) if first < last else []
         params["days"] = json.dumps([[period_label(d, by), to_utc_text(lo), to_utc_text(hi)] for d, lo, hi in periods])
         query = _GROUP_QUERIES["period"].format(
-            seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN"
+            seconds=seconds_sql, where=where, join="LEFT JOIN" if empty_days else "JOIN",
+            days=sql.json_rows(conn, ":days", 3),
         )
     else:
         query = _GROUP_QUERIES[by].format(seconds=seconds_sql, where=f"e.start >= :start AND e.start < :end AND {where}")
@@ -376,7 +380,7 @@ def summarize(
 def tracked_seconds(conn: Connection, start: datetime, end: datetime, now: datetime) -> int:
     """Time tracked in entries starting in [start, end), a running one up to `now` (as in reports)."""
     params = {"start": to_utc_text(start), "end": to_utc_text(end), "now": int(now.timestamp())}
-    return int(sql.rows(conn, _TOTAL_QUERY.format(seconds=_SECONDS, where="1"), params)[0]["seconds"])
+    return int(sql.rows(conn, _TOTAL_QUERY.format(seconds=_seconds(conn), where="1 = 1"), params)[0]["seconds"])
 
 
 @dataclass(frozen=True)
@@ -391,6 +395,7 @@ class Status:
     pending: int
     failed: int
     last_sync: datetime | None
+    history: Any = None  # history_plan.Status: how far `togglsync history` reaches (your own entries)
 
 
 def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
@@ -411,7 +416,23 @@ def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
         pending=sum(counts.values()),
         failed=counts.get(outbox.State.FAILED, 0),
         last_sync=timestamp_from_db(sql.scalar(conn, "SELECT max(updated_at) FROM sync_cursors WHERE resource = 'time_entries'")),
+        history=history_status(conn),
     )
+
+
+def history_status(conn: Connection) -> Any:
+    """How far the history of your own entries reaches (`history_plan.describe`), from `history_ranges`
+    (every account's: `status` speaks of the whole database)."""
+    import json
+
+    from togglsync import history_plan
+
+    from togglsync.db.cursors import history_ranges
+
+    ranges = [history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME, account=None)]
+    raw = sql.scalar(conn, "SELECT raw FROM workspaces ORDER BY id LIMIT 1")
+    workspace = json.loads(raw) if isinstance(raw, str) else raw
+    return history_plan.describe(ranges, history_plan.hourly_quota(workspace if isinstance(workspace, dict) else None))
 
 
 def _row(by: str, r: Any) -> ReportRow:

@@ -141,7 +141,7 @@ def mirror_tags(conn: Connection, rows: Iterable[Mapping[str, Any]], *, stored: 
         sql.execute(conn, f"DELETE FROM {table} WHERE {source_column} IN ({sql.placeholders(len(chunk))})", chunk)
     # In key order, as upsert writes rows: newest-first pairs would split the index's pages.
     pairs = sorted((r["id"], t) for r in rows for t in set(r[TAGS.field] or ()))
-    sql.executemany(conn, f"INSERT OR IGNORE INTO {table} ({source_column}, {target_column}) VALUES (?, ?)", pairs)
+    sql.executemany(conn, f"INSERT INTO {table} ({source_column}, {target_column}) VALUES (?, ?) ON CONFLICT DO NOTHING", pairs)
 
 
 # --- ids, detaching, deleting ---------------------------------------------------------------------
@@ -152,7 +152,8 @@ def rewrite_id(conn: Connection, kind: str, old: int, new: int, now: datetime) -
     (records.REFERENCES), and the pending operations and their bases. The pair is kept
     in `id_map`, so `L5` still names the record once pushed (`lookup`)."""
     sql.execute(
-        conn, "INSERT OR REPLACE INTO id_map (kind, local_id, toggl_id, pushed_at) VALUES (?, ?, ?, ?)",
+        conn, "INSERT INTO id_map (kind, local_id, toggl_id, pushed_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, local_id) "
+        "DO UPDATE SET toggl_id = excluded.toggl_id, pushed_at = excluded.pushed_at",
         (str(kind), old, new, timestamp_to_db(now)),
     )
     sql.execute(conn, f"UPDATE {_table(kind)} SET id = ? WHERE id = ?", (new, old))

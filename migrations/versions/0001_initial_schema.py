@@ -42,7 +42,12 @@ def json_text(name: str) -> sa.Column:
 
 
 def flag(name: str, default: bool) -> sa.Column:
-    return sa.Column(name, sa.Boolean(), server_default=sa.text("1" if default else "0"), nullable=False)
+    """A boolean with a default: 1/0 on SQLite (as this file always wrote it), true/false elsewhere."""
+    if op.get_context().dialect.name == "sqlite":
+        server_default = sa.text("1" if default else "0")
+    else:
+        server_default = sa.text("true" if default else "false")
+    return sa.Column(name, sa.Boolean(), server_default=server_default, nullable=False)
 
 
 def upgrade() -> None:

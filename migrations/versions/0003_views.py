@@ -66,6 +66,42 @@ GROUP BY local_date
 """
 
 
+# The same views in PostgreSQL's SQL (timestamps are the same UTC text; `to_char` writes what
+# SQLite's datetime() and date() write).
+_PG_OFFSET = _OFFSET
+_PG_LOCAL = f"(CAST(e.start AS timestamp) + make_interval(secs => {_PG_OFFSET}))"
+
+PG_ENTRIES_VIEW = f"""
+CREATE VIEW entries AS
+SELECT
+    e.id,
+    e.workspace_id,
+    w.name AS workspace,
+    e.description,
+    e.project_id,
+    p.name AS project,
+    p.client_id,
+    c.name AS client,
+    (SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM time_entry_tags et JOIN tags t ON t.id = et.tag_id
+        WHERE et.time_entry_id = e.id) AS tags,
+    e.start,
+    e.stop,
+    CASE WHEN e.duration < 0
+         THEN CAST(floor(extract(epoch FROM now())) AS bigint)
+              - CAST(floor(extract(epoch FROM CAST(e.start AS timestamp))) AS bigint)
+         ELSE e.duration END AS duration,
+    e.duration < 0 AS running,
+    e.billable,
+    to_char({_PG_LOCAL}, 'YYYY-MM-DD HH24:MI:SS') AS local_start,
+    to_char({_PG_LOCAL}, 'YYYY-MM-DD') AS local_date,
+    e.id < 0 AS unsynced
+FROM time_entries e
+LEFT JOIN workspaces w ON w.id = e.workspace_id
+LEFT JOIN projects p ON p.id = e.project_id
+LEFT JOIN clients c ON c.id = p.client_id
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "tz_offsets",
@@ -75,7 +111,7 @@ def upgrade() -> None:
         sa.Column("zone", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("utc_from", name=op.f("pk_tz_offsets")),
     )
-    op.execute(ENTRIES_VIEW)
+    op.execute(ENTRIES_VIEW if op.get_context().dialect.name == "sqlite" else PG_ENTRIES_VIEW)
     op.execute(DAILY_TOTALS_VIEW)
 
 

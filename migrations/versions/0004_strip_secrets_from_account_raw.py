@@ -65,6 +65,9 @@ def without_secrets(raw: str) -> str | None:
 
 def upgrade() -> None:
     context = op.get_context()
+    sqlite = context.dialect.name == "sqlite"
+    if context.as_sql and not sqlite:
+        return  # a PostgreSQL database starts after togglsync stopped storing tokens: nothing to remove
     if context.as_sql:
         # `alembic upgrade --sql` cannot read rows: remove the names known to be secrets.
         paths = ", ".join(f"'$.{name}'" for name in sorted(_SECRET_NAMES | {"session_token", "oauth_token"}))
@@ -74,8 +77,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     # Zero the freed bytes of the rows rewritten here (SQLite builds differ in
     # the default); put the connection back as it was afterwards, it is pooled.
-    previous = bind.exec_driver_sql("PRAGMA secure_delete").scalar()
-    bind.exec_driver_sql("PRAGMA secure_delete=ON")
+    previous = bind.exec_driver_sql("PRAGMA secure_delete").scalar() if sqlite else None
+    if sqlite:
+        bind.exec_driver_sql("PRAGMA secure_delete=ON")
     try:
         rows = bind.execute(sa.text("SELECT id, raw FROM account WHERE raw IS NOT NULL")).all()
         for account_id, raw in rows:
@@ -83,12 +87,13 @@ def upgrade() -> None:
             if cleaned is not None:
                 bind.execute(sa.text("UPDATE account SET raw = :raw WHERE id = :id"), {"raw": cleaned, "id": account_id})
     finally:
-        bind.exec_driver_sql(f"PRAGMA secure_delete={int(previous)}")
+        if sqlite:
+            bind.exec_driver_sql(f"PRAGMA secure_delete={int(previous)}")
 
     # Every database that crosses this revision gets one VACUUM: copies of the
     # token from earlier rewrites may sit in free pages even where raw is clean
     # now. On a new (empty) file it costs milliseconds.
-    if context.config is not None:
+    if context.config is not None and sqlite:
         context.config.attributes[VACUUM_REQUEST] = True
 
 

@@ -26,7 +26,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_time_entries_running", "time_entries", ["start"], sqlite_where=sa.text("duration < 0")
+        "ix_time_entries_running", "time_entries", ["start"],
+        sqlite_where=sa.text("duration < 0"), postgresql_where=sa.text("duration < 0"),
     )
 
 

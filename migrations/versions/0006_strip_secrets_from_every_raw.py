@@ -72,6 +72,9 @@ _MAY_HOLD_A_SECRET = " OR ".join(f"raw LIKE '%{word}%'" for word in ("token", "a
 
 def upgrade() -> None:
     context = op.get_context()
+    sqlite = context.dialect.name == "sqlite"
+    if context.as_sql and not sqlite:
+        return  # a PostgreSQL database starts after togglsync stopped storing tokens: nothing to remove
     if context.as_sql:
         # `alembic upgrade --sql` cannot read rows: remove the names known to be secrets.
         paths = ", ".join(f"'$.{name}'" for name in sorted(_SECRET_NAMES | {"session_token", "oauth_token"}))
@@ -80,8 +83,9 @@ def upgrade() -> None:
         return
 
     bind = op.get_bind()
-    previous = bind.exec_driver_sql("PRAGMA secure_delete").scalar()
-    bind.exec_driver_sql("PRAGMA secure_delete=ON")
+    previous = bind.exec_driver_sql("PRAGMA secure_delete").scalar() if sqlite else None
+    if sqlite:
+        bind.exec_driver_sql("PRAGMA secure_delete=ON")
     try:
         for table, keys in TABLES.items():
             columns = ", ".join(keys)
@@ -97,11 +101,12 @@ def upgrade() -> None:
                         {"raw": cleaned, **dict(zip(keys, row[:-1]))},
                     )
     finally:
-        bind.exec_driver_sql(f"PRAGMA secure_delete={int(previous)}")
+        if sqlite:
+            bind.exec_driver_sql(f"PRAGMA secure_delete={int(previous)}")
 
     # A VACUUM for every database crossing this revision: a deleted workspace's
     # row (a workspace left) may hold its token in free pages with no raw left to clean.
-    if context.config is not None:
+    if context.config is not None and sqlite:
         context.config.attributes[VACUUM_REQUEST] = True
 
 

@@ -68,8 +68,33 @@ BEGIN {_SET_LOCAL_DATE} END""",
 
 _VIEW_OFFSET = _OFFSET.replace("NEW.start", "e.start")
 
+# PostgreSQL: the same rule in a trigger function (a BEFORE trigger sets the row's value: no second
+# write), and the views in its SQL; timestamps are the same UTC text, `to_char` writes what SQLite's
+# datetime() and date() write.
+_PG_LOCAL_DATE = (
+    f"to_char(CAST(NEW.start AS timestamp) + make_interval(secs => {_OFFSET}), 'YYYY-MM-DD')"
+)
+PG_TRIGGERS = (
+    f"""CREATE FUNCTION time_entries_local_date() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.local_date := {_PG_LOCAL_DATE};
+    RETURN NEW;
+END $$""",
+    """CREATE TRIGGER time_entries_local_date_insert BEFORE INSERT ON time_entries
+FOR EACH ROW WHEN (NEW.local_date IS NULL) EXECUTE FUNCTION time_entries_local_date()""",
+    """CREATE TRIGGER time_entries_local_date_update BEFORE UPDATE OF start ON time_entries
+FOR EACH ROW WHEN (NEW.start IS DISTINCT FROM OLD.start) EXECUTE FUNCTION time_entries_local_date()""",
+)
+_PG_VIEW_LOCAL = f"(CAST(e.start AS timestamp) + make_interval(secs => {_VIEW_OFFSET}))"
+
+
+def _sqlite() -> bool:
+    return op.get_context().dialect.name == "sqlite"
+
 
 def _entries_view(local_date: str) -> str:
+    if not _sqlite():
+        return _pg_entries_view(local_date)
     return f"""
 CREATE VIEW entries AS
 SELECT
@@ -92,6 +117,38 @@ SELECT
     e.duration < 0 AS running,
     e.billable,
     datetime(e.start, {_VIEW_OFFSET} || ' seconds') AS local_start,
+    {local_date} AS local_date,
+    e.id < 0 AS unsynced
+FROM time_entries e
+LEFT JOIN workspaces w ON w.id = e.workspace_id
+LEFT JOIN projects p ON p.id = e.project_id
+LEFT JOIN clients c ON c.id = p.client_id
+"""
+
+
+def _pg_entries_view(local_date: str) -> str:
+    return f"""
+CREATE VIEW entries AS
+SELECT
+    e.id,
+    e.workspace_id,
+    w.name AS workspace,
+    e.description,
+    e.project_id,
+    p.name AS project,
+    p.client_id,
+    c.name AS client,
+    (SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM time_entry_tags et JOIN tags t ON t.id = et.tag_id
+        WHERE et.time_entry_id = e.id) AS tags,
+    e.start,
+    e.stop,
+    CASE WHEN e.duration < 0
+         THEN CAST(floor(extract(epoch FROM now())) AS bigint)
+              - CAST(floor(extract(epoch FROM CAST(e.start AS timestamp))) AS bigint)
+         ELSE e.duration END AS duration,
+    e.duration < 0 AS running,
+    e.billable,
+    to_char({_PG_VIEW_LOCAL}, 'YYYY-MM-DD HH24:MI:SS') AS local_start,
     {local_date} AS local_date,
     e.id < 0 AS unsynced
 FROM time_entries e
@@ -134,9 +191,12 @@ def _replace_views(local_date: str) -> None:
 
 def upgrade() -> None:
     op.add_column("time_entries", sa.Column("local_date", sa.Text(), nullable=True))
-    op.execute(f"UPDATE time_entries SET local_date = date(start, {_OFFSET.replace('NEW.start', 'time_entries.start')} || ' seconds')")
+    if _sqlite():
+        op.execute(f"UPDATE time_entries SET local_date = date(start, {_OFFSET.replace('NEW.start', 'time_entries.start')} || ' seconds')")
+    else:
+        op.execute(f"UPDATE time_entries SET local_date = {_PG_LOCAL_DATE.replace('NEW.start', 'time_entries.start')}")
     op.create_index("ix_time_entries_local_date", "time_entries", ["local_date"])
-    for trigger in TRIGGERS:
+    for trigger in TRIGGERS if _sqlite() else PG_TRIGGERS:
         op.execute(trigger)
     _replace_views("e.local_date")
     op.execute(ENTRY_TAGS_VIEW)
@@ -144,9 +204,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP VIEW entry_tags")
-    _replace_views(f"date(e.start, {_VIEW_OFFSET} || ' seconds')")
-    op.execute("DROP TRIGGER time_entries_local_date_update")
-    op.execute("DROP TRIGGER time_entries_local_date_insert")
+    if _sqlite():
+        _replace_views(f"date(e.start, {_VIEW_OFFSET} || ' seconds')")
+        op.execute("DROP TRIGGER time_entries_local_date_update")
+        op.execute("DROP TRIGGER time_entries_local_date_insert")
+    else:
+        _replace_views(f"to_char({_PG_VIEW_LOCAL}, 'YYYY-MM-DD')")
+        op.execute("DROP TRIGGER time_entries_local_date_update ON time_entries")
+        op.execute("DROP TRIGGER time_entries_local_date_insert ON time_entries")
+        op.execute("DROP FUNCTION time_entries_local_date()")
     op.drop_index("ix_time_entries_local_date", table_name="time_entries")
     with op.batch_alter_table("time_entries") as batch:
         batch.drop_column("local_date")

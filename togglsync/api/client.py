@@ -53,6 +53,20 @@ _GONE = (404, 410)
 CREATED_WITH = "togglsync"  # also the fingerprint the sync engine looks for after a lost create
 
 
+# Rows asked for per detailed-report page: Toggl's documented default. The server may send
+# fewer; `report_page` follows its X-Next-* headers whatever the size.
+REPORT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One page of the detailed report: its rows, and the next page's cursor (`first_id`,
+    `first_row_number`, `first_timestamp` from the X-Next-* headers; empty on the last page)."""
+
+    rows: list[JSON]
+    following: dict[str, int]
+
+
 @dataclass(frozen=True)
 class ApiResponse:
     """What `raw()` returns: the status, the headers and the decoded body."""
@@ -91,8 +105,12 @@ class TogglClient:
         on_quota: Callable[[QuotaSnapshot], None] | None = None,
         session: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        wall_clock: Callable[[], datetime] | None = None,
     ):
         self.root_url = check_url(root_url)
+        # When a quota snapshot was observed (default: the system's UTC time); a test whose
+        # server runs on its own clock passes that clock.
+        self.wall_clock = wall_clock
         self.auth = auth
         self.on_quota = on_quota
         self.quota: dict[str, QuotaSnapshot] = {}
@@ -245,7 +263,7 @@ class TogglClient:
         return self._http.check(response, method=method.upper(), path=path, pool=quota_pool(path))
 
     def _note_quota(self, response: requests.Response, path: str) -> None:
-        snapshot = quota_snapshot(response.headers, quota_pool(path))
+        snapshot = quota_snapshot(response.headers, quota_pool(path), self.wall_clock() if self.wall_clock else None)
         if snapshot is None:
             return
         self.quota[snapshot.pool] = snapshot
@@ -542,17 +560,17 @@ class TogglClient:
         wid: int,
         start_date: date | datetime | str,
         end_date: date | datetime | str,
-        page_size: int = 200,
+        page_size: int = REPORT_PAGE_SIZE,
         **filters: Any,
     ) -> Iterator[JSON]:
         """Detailed-report rows (`{..., "time_entries": [...]}`) for older history, page by page.
 
         Follows `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) into
         `first_id` / `first_row_number` (/ `first_timestamp`) until they stop
-        coming. The search is a POST that only reads, so it is retried like a GET.
+        coming, whatever page size the server chose (`_report_responses`).
         """
         path = f"/workspace/{_id(wid)}/search/time_entries"
-        body = {
+        body: JSON = {
             "start_date": report_date(start_date, "start_date"),
             "end_date": report_date(end_date, "end_date"),
             "page_size": page_size,
@@ -560,9 +578,50 @@ class TogglClient:
         }
         return self._report_pages(path, body)
 
+    def report_page(self, wid: int, body: Mapping[str, Any]) -> ReportPage:
+        """One page of the detailed search (POST .../search/time_entries): its rows and the
+        cursor of the next page (`{}`: this was the last), read from the X-Next-* headers.
+
+        The headers are followed exactly; the page size asked for is a wish (Toggl
+        documents a default of 50 and no maximum). What would page forever (the cursor
+        this page was asked with named as the next, an empty page with a cursor) is a
+        `BadResponse`. `togglsync history` calls this one page at a time, storing each
+        with its cursor.
+        """
+        path = f"/workspace/{_id(wid)}/search/time_entries"
+        _, rows, following = self._report_page(path, dict(body))
+        return ReportPage(rows, following)
+
     def _report_pages(self, path: str, body: JSON) -> Iterator[JSON]:
         for _, rows in self._report_responses(path, body):
             yield from rows
+
+    def _report_page(
+        self,
+        path: str,
+        body: JSON,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[requests.Response, list[JSON], dict[str, int]]:
+        """One Reports API search page: (response, its rows, the next page's cursor). The
+        search only reads, so it is retried like a GET. A next cursor equal to the one this
+        page was asked with, or a cursor on an empty page, is `BadResponse` before the page
+        is given out: a server that would make us loop costs one request."""
+        response = self._send("POST", path, params=params, json=body, api="reports", repeatable=True, headers=headers)
+        rows = self._decode(response, "POST", path)
+        rows = [] if rows is None else rows
+        if not isinstance(rows, list):
+            raise BadResponse(response.status_code, "a report page is not a JSON array", method="POST", path=path)
+        following = _next_report_cursor(response.headers)
+        asked = {name: body[name] for name in following if name in body}
+        if following and asked == following:
+            raise BadResponse(response.status_code, f"the report repeats its paging cursor {_cursor_text(following)}"
+                              " (stopped rather than loop)", method="POST", path=path)
+        if following and not rows:
+            raise BadResponse(response.status_code, f"an empty report page names a next page {_cursor_text(following)}"
+                              " (stopped rather than loop)", method="POST", path=path)
+        return response, rows, following
 
     def _report_responses(
         self,
@@ -576,27 +635,16 @@ class TogglClient:
 
         Each page's `X-Next-ID` / `X-Next-Row-Number` (/ `X-Next-Timestamp`) go
         back as `first_id` / `first_row_number` (/ `first_timestamp`); no headers
-        = the last page. A cursor seen before, or a cursor on an empty page, is
-        `BadResponse` before that page is given out: a server that would make
-        us loop costs one request, never the hour's quota.
+        = the last page (`_report_page` refuses what would loop on one page; a
+        cursor seen on an earlier page is refused here, before that page is given out).
         """
         cursor: dict[str, int] = {}
         seen: set[tuple[tuple[str, int], ...]] = set()
         while True:
-            response = self._send(
-                "POST", path, params=params, json={**body, **cursor}, api="reports", repeatable=True, headers=headers
-            )
-            rows = self._decode(response, "POST", path)
-            rows = [] if rows is None else rows
-            if not isinstance(rows, list):
-                raise BadResponse(response.status_code, "a report page is not a JSON array", method="POST", path=path)
-            following = _next_report_cursor(response.headers)
+            response, rows, following = self._report_page(path, {**body, **cursor}, params=params, headers=headers)
             key = tuple(sorted(following.items()))
-            if following and (key in seen or following == cursor):
+            if following and key in seen:
                 raise BadResponse(response.status_code, f"the report repeats its paging cursor {_cursor_text(following)}"
-                                  " (stopped rather than loop)", method="POST", path=path)
-            if following and not rows:
-                raise BadResponse(response.status_code, f"an empty report page names a next page {_cursor_text(following)}"
                                   " (stopped rather than loop)", method="POST", path=path)
             yield response, rows
             if not following:

@@ -194,9 +194,9 @@ def _database_file(ctx: click.Context) -> str:
         target = None
     if target is None:
         return "(your database)"
-    from togglsync.query import database_file
+    from togglsync.query import database_name
 
-    return str(database_file(target))
+    return database_name(target)
 
 
 @contextmanager
@@ -205,10 +205,10 @@ def database_found(ctx: click.Context) -> Iterator[None]:
     try:
         yield
     except DatabaseNotFound:
-        from togglsync.query import database_file
+        from togglsync.query import database_name
 
         raise DatabaseNotFound(
-            f"no database at {database_file(get_app(ctx).settings.db_target)} yet: run `togglsync sync` first "
+            f"no database at {database_name(get_app(ctx).settings.db_target)} yet: run `togglsync sync` first "
             "(or point --db / TOGGLSYNC_DB at your database)"
         ) from None
 
@@ -227,6 +227,7 @@ COMMANDS = {
     "db": "togglsync.cli.reporting:db",
     "demo": "togglsync.cli.extras:demo",
     "edit": "togglsync.cli.tracking:edit",
+    "history": "togglsync.cli.syncing:history",
     "log": "togglsync.cli.tracking:log",
     "login": "togglsync.cli.account:login",
     "logout": "togglsync.cli.account:logout",
@@ -324,6 +325,15 @@ def new_app(ctx: click.Context, settings: Settings) -> App:
     """An App on these settings, built like this invocation's; the caller closes it."""
     invocation: Invocation = ctx.find_root().obj
     invocation.secrets.update(s for s in (settings.api_token, settings.maton_api_key) if s)
+    if "://" in settings.db_target:  # a database URL's password is blanked in errors too
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            password = urlsplit(settings.db_target).password
+        except ValueError:
+            password = None
+        if password and len(password) >= 4:  # blanking a shorter one would blank ordinary words
+            invocation.secrets.update({password, unquote(password)})
     return invocation.make_app(settings)
 
 

@@ -20,6 +20,9 @@ from togglsync.output import dumps
 @click.option("--entries", type=click.IntRange(0), default=500, show_default=True, help="Time entries to seed.")
 @click.option("--plan", type=click.Choice(["free", "starter", "premium"]), default="free", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the generated account.")
+@click.option("--years", type=click.FloatRange(0.1, 30), metavar="N",
+              help="Spread the entries over N years (and add a colleague's): what is older than 90 days "
+                   "only `togglsync history` reaches, as on Toggl.")
 @click.option("--no-quotas", is_flag=True, help="Do not enforce the hourly quotas.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Answer 429 (with Retry-After) beyond about N requests per second.")
@@ -28,8 +31,8 @@ from togglsync.output import dumps
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Load the account from FILE if it exists, save it there when stopped.")
 @click.pass_context
-def simulator(ctx: click.Context, port: int, entries: int, plan: str, seed: int, no_quotas: bool,
-              rate_limit: float | None, latency: float, state_file: str | None) -> None:
+def simulator(ctx: click.Context, port: int, entries: int, plan: str, seed: int, years: float | None,
+              no_quotas: bool, rate_limit: float | None, latency: float, state_file: str | None) -> None:
     """Run the built-in Toggl API simulator until interrupted (a practice server).
 
     It prints the environment variables that point togglsync at it. Ids follow
@@ -44,7 +47,7 @@ def simulator(ctx: click.Context, port: int, entries: int, plan: str, seed: int,
 
     try:
         run_forever(port=port, entries=entries, plan=plan, seed=seed, quotas=not no_quotas,
-                    rate_limit=rate_limit, latency=latency, state_file=state_file)
+                    rate_limit=rate_limit, latency=latency, state_file=state_file, years=years)
     except PortInUse as busy:
         raise UsageError(f"port {busy.port} on {busy.host} is in use: choose another with --port "
                          "(--port 0 picks a free one)") from None

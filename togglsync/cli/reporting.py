@@ -36,9 +36,9 @@ def _target(ctx: click.Context) -> str:
 
 def _upgraded(ctx: click.Context) -> Callable[[], None]:
     def tell() -> None:
-        from togglsync.query import database_file
+        from togglsync.query import database_name
 
-        click.echo(f"(upgraded the database at {database_file(_target(ctx))} to this togglsync's schema)", err=True)
+        click.echo(f"(upgraded the database at {database_name(_target(ctx))} to this togglsync's schema)", err=True)
 
     return tell
 
@@ -88,7 +88,7 @@ def _read_query(query: str | None) -> str:
 @output_format_options
 @click.pass_context
 def sql(ctx: click.Context, query: str | None, params: tuple[str, ...], max_rows: int, fmt: str) -> None:
-    """Run one read-only SQL query on the local database (SQLite).
+    """Run one read-only SQL query on the local database (SQLite, or PostgreSQL: a READ ONLY transaction).
 
     QUERY is a single statement; `-` (or no QUERY, with a pipe) reads it from
     standard input. The database is opened read-only, so a statement that
@@ -165,7 +165,7 @@ def _sql_table(columns: list[str], rows: Iterable[tuple[Any, ...]], max_rows: in
 
 @click.group()
 def db() -> None:
-    """The local SQLite database file."""
+    """The local database: a SQLite file (or a PostgreSQL database named by URL)."""
 
 
 @db.command("path")
@@ -173,12 +173,17 @@ def db() -> None:
 def db_path(ctx: click.Context) -> None:
     """Print the database file's path (for sqlite3, Datasette, notebooks...).
 
+    On PostgreSQL: its URL, without the password.
+
     \b
     sqlite3 "$(togglsync db path)"
     datasette "$(togglsync db path)"
     """
-    from togglsync.query import database_file
+    from togglsync.query import database_file, database_name, on_server
 
+    if on_server(_target(ctx)):
+        click.echo(database_name(_target(ctx)))
+        return
     path = database_file(_target(ctx))
     click.echo(str(path))
     if not path.is_file():
@@ -199,9 +204,11 @@ def db_metadata(ctx: click.Context, output: str | None) -> None:
     import json
 
     from togglsync.db.browsing import metadata
-    from togglsync.query import database_file
+    from togglsync.query import database_file, on_server
 
-    text = json.dumps(metadata(database_file(_target(ctx)).stem), indent=2, ensure_ascii=False) + "\n"
+    target = _target(ctx)
+    name = target.rsplit("/", 1)[-1].split("?", 1)[0] if on_server(target) else database_file(target).stem
+    text = json.dumps(metadata(name), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return
@@ -233,8 +240,11 @@ def db_serve(ctx: click.Context, datasette_args: tuple[str, ...]) -> None:
     from pathlib import Path
 
     from togglsync.db.browsing import metadata
-    from togglsync.query import database_file
+    from togglsync.query import database_file, on_server
 
+    if on_server(_target(ctx)):
+        raise UsageError("Datasette reads SQLite files; for a PostgreSQL database use a tool that speaks to it "
+                         "(Metabase, Grafana, psql: README, \"Team / PostgreSQL\")")
     try:
         importlib.import_module("datasette")  # an optional extra
     except ImportError:

@@ -25,13 +25,18 @@ from togglsync.output import dumps, output_format_options, render_rows
 @click.option("--policy", type=click.Choice(["local", "remote"]), default="local", show_default=True,
               help="Which side wins when both changed the same field (the other value goes to `conflicts`).")
 @click.option("--wait", is_flag=True, help="Wait for a running sync to finish instead of exiting with code 3.")
+@click.option("--history/--no-history", "with_history", default=None,
+              help="After the sync, spend the quota it leaves (above the reserve `history` keeps) on unfinished "
+                   "history (`togglsync history`). Default: on for scheduled syncs (--log) unless the setting "
+                   "sync_history (TOGGLSYNC_SYNC_HISTORY) is off; costs no request once the history is complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for cron).")
 @click.option("--log", "log_run", is_flag=True,
               help="Add one line about this run (time, exit code, summary) to sync.log in the home "
                    "(scheduled syncs do; `status` and `schedule status` read it).")
 @click.pass_context
-def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet, log_run) -> None:
+def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, with_history, as_json, quiet,
+         log_run) -> None:
     """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went.
 
     \b
@@ -39,15 +44,17 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, a
     togglsync sync --quiet        # for cron: nothing printed on success
     togglsync sync --json --debug # the result as JSON, the requests logged to stderr
     """
+    if with_history is None:
+        with_history = log_run and _app(ctx).settings.sync_history
     if not log_run:
-        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet)
+        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet, with_history)
         return
     from togglsync.cli.base import one_line
     from togglsync.errors import TogglSyncError
 
     said = ctx.meta.setdefault("togglsync.sync_summary", [])
     try:
-        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet)
+        _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet, with_history)
     except click.exceptions.Exit as done:
         _log_run(ctx, done.exit_code, said[-1] if said else "")
         raise
@@ -75,15 +82,17 @@ def _log_run(ctx: click.Context, code: int, message: str) -> None:
     runlog.append(home, int(code), message)
 
 
-def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet) -> None:
+def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet,
+          with_history=False) -> None:
     from togglsync.config import IMPLICIT_ACCOUNT
-    from togglsync.sync.outcome import SyncOptions
+    from togglsync.sync.outcome import HistoryOptions, SyncOptions
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
     settings = _app(ctx).settings
     options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
-                          full_entries=full, accept_empty_resync=full)
+                          full_entries=full, accept_empty_resync=full,
+                          history=HistoryOptions() if with_history else None)
     chosen = settings.chosen_account()
     names = [chosen] if chosen != IMPLICIT_ACCOUNT or not settings.accounts else settings.account_names()
     if names == [IMPLICIT_ACCOUNT]:
@@ -184,6 +193,77 @@ def _sync_one(ctx: click.Context, options: Any, wait: bool, as_json: bool, quiet
             click.echo(f"Error: {scrubbed(result.error)}", err=True)
     else:
         render_result(result, quiet=quiet)
+    ctx.exit(result.exit_code)
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--since", metavar="DATE", help="How far back (YYYY-MM-DD). Default: the day your Toggl account "
+              "was created (older entries, backdated or a colleague's, need --since).")
+@click.option("--all-users", is_flag=True, help="Every member's entries, not only yours (workspace admins only).")
+@click.option("--budget", type=click.IntRange(1), metavar="N", help="Send at most N requests; the next run resumes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.pass_context
+def history(ctx: click.Context, since: str | None, all_users: bool, budget: int | None, as_json: bool,
+            quiet: bool) -> None:
+    """Fetch every entry older than the regular sync's 89 days, through Toggl's Reports API.
+
+    \b
+    The regular sync reads GET /me/time_entries, which reaches back about
+    three months; this reads the detailed report, which reaches the whole
+    account, one request per 50 entries. Each page is stored with the cursor
+    that follows it, so a run stopped anywhere (Ctrl-C, a kill, a 402,
+    --budget) resumes where it stopped. Report requests spend your
+    organization's hourly quota (30/240/600 on free/starter/premium):
+    history always leaves 10 requests of each quota for the regular sync,
+    stops there and says when the quota resets. Scheduled syncs go on with
+    unfinished history by themselves (setting sync_history, on by default),
+    so a free plan's 20,000 old entries arrive within a day or two.
+    `togglsync status` says how far the history goes.
+
+    \b
+    togglsync history
+    togglsync history --since 2019-01-01 --budget 100
+    togglsync history --all-users      # every member's entries (admins)
+    """
+    from datetime import date
+
+    from togglsync.sync.engine import sync_lock
+    from togglsync.sync.history import History, HistoryOptions
+
+    try:
+        first = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        raise UsageError(f"--since must be a date like 2019-03-02, not {since!r}") from None
+    from togglsync.cli.base import new_app
+    from togglsync.cli.progress import shown
+    from togglsync.config import IMPLICIT_ACCOUNT
+
+    # The history of one account (--account, else main): its user, workspaces, ranges and quota.
+    name = _app(ctx).settings.chosen_account()
+    app = _app(ctx) if name == IMPLICIT_ACCOUNT else new_app(ctx, _app(ctx).settings.for_account(name))
+    client = app.client
+    client.budget = None if budget is None else client.requests_sent + budget
+    try:
+        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, account=name):
+            result = History(app.engine, client, progress=progress, account=name).run(
+                HistoryOptions(all_users=all_users, since=first))
+    except KeyboardInterrupt:
+        click.echo("Interrupted: every page fetched so far is kept; run `togglsync history` again to go on.", err=True)
+        ctx.exit(ExitCode.INTERRUPTED)
+    finally:
+        client.budget = None
+        if app is not _app(ctx):
+            app.close()
+    if as_json:
+        click.echo(scrubbed(dumps(result.as_dict())))
+    elif not (quiet and result.exit_code == ExitCode.OK):
+        click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
+    if result.error:
+        click.echo(f"Error: {scrubbed(result.error)}", err=True)
     ctx.exit(result.exit_code)
 
 

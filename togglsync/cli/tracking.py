@@ -31,6 +31,7 @@ from togglsync.output import format_options
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from togglsync.db import postgres
     from togglsync.db.lite import Database
     from togglsync.db.sql import Connection
     from togglsync.local import LocalStore
@@ -103,7 +104,7 @@ class _Session:
         return self.app.engine
 
     @cached_property
-    def db(self) -> Database:
+    def db(self) -> Database | postgres.Database:
         """The database on the sqlite3 driver alone: every read here, and the writes of
         status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
         from togglsync.cli.base import database_found
@@ -530,6 +531,9 @@ def status(ctx, as_json) -> None:
             "last_sync_seconds_ago": None if last_sync is None else max(0, int((s.now - last_sync).total_seconds())),
             "last_failed_sync": None if failure is None else {
                 "at": failure.at, "exit_code": failure.exit_code, "message": failure.message},
+            "history": {"complete": now.history.complete, "since": now.history.since,
+                        "ranges_left": now.history.ranges_left, "entries_left": now.history.entries,
+                        "hours_left": round(now.history.hours, 1)} if now.history.started else None,
         }))
         return
     if running:
@@ -546,6 +550,7 @@ def status(ctx, as_json) -> None:
     else:
         line = "nothing to push"
     click.echo(f"Pending:   {line}")
+    click.echo(f"History:   {_history_line(now.history)}")
     if last_sync is None:
         click.echo("Last sync: never")
     else:
@@ -553,6 +558,19 @@ def status(ctx, as_json) -> None:
     if failure is not None:
         click.echo(f"Failed:    a sync {_ago((s.now - failure.at).total_seconds())} "
                    f"({s.hm(failure.at)}), exit {failure.exit_code}: {failure.message}")
+
+
+def _history_line(history: Any) -> str:
+    """How far back the database reaches (history_plan.Status)."""
+    from togglsync.history_plan import describe_hours
+
+    if not history.started:
+        return "the last 89 days only (`togglsync history` fetches everything older)"
+    if history.complete:
+        return f"complete since {history.since}"
+    return (f"since {history.since}, {history.ranges_left} range{'s' if history.ranges_left != 1 else ''} left "
+            f"(about {history.entries} entries, {describe_hours(history.hours)} at this plan's quota; "
+            "scheduled syncs go on with it, or `togglsync history`)")
 
 
 # --- add, edit, rm ------------------------------------------------------------------------------

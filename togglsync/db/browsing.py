@@ -41,7 +41,7 @@ COMMON_COLUMNS = {
 }
 
 # Bookkeeping of the sync and of the views: hidden in Datasette's listing, still queryable.
-HIDDEN = ("sync_cursors", "quota_state", "tz_offsets", "id_map", "alembic_version")
+HIDDEN = ("sync_cursors", "quota_state", "tz_offsets", "id_map", "history_ranges", "alembic_version")
 
 # Per table or view: facets shown by default, the sort, the label column.
 TABLE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -53,7 +53,7 @@ TABLE_OPTIONS: dict[str, dict[str, Any]] = {
     "conflicts": {"facets": ["kind", "resource"]},
 }
 
-# The views (migrations 0003, 0008 and 0009): no model to read them from.
+# The views (migrations 0003, 0008 and 0010): no model to read them from.
 VIEWS: dict[str, dict[str, Any]] = {
     "entries": {
         "title": "Entries",

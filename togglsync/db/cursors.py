@@ -109,3 +109,13 @@ def record_quota(conn: Connection, snapshots: Iterable[QuotaObservation], *, acc
             for snapshot in snapshots
         ],
     )
+
+
+def history_ranges(conn: Connection, scope: str, *, account: str | None = IMPLICIT_ACCOUNT) -> list[dict[str, object]]:
+    """The stored ranges of `togglsync history` for one scope of the account (None: of every
+    account; `history_plan.RangeState.from_row` reads them): `status` and the quiet sync ask
+    whether the history is done."""
+    if account is None:
+        return [dict(r) for r in sql.rows(conn, "SELECT * FROM history_ranges WHERE scope = ?", (scope,))]
+    return [dict(r) for r in sql.rows(
+        conn, "SELECT * FROM history_ranges WHERE scope = ? AND account = ?", (scope, account))]

@@ -1,4 +1,8 @@
-"""Engines for the local SQLite database, configured on *our* engine only.
+"""Engines for the database, configured on *our* engine only.
+
+A target is a SQLite file (a path or a `sqlite://` URL) or a PostgreSQL
+server's database (`postgresql+psycopg://`, see `db.postgres`); `database_url`
+reads either and refuses the rest. What follows is about SQLite.
 
 Every connection gets WAL, enforced foreign keys and a busy timeout, and
 transactions start with `BEGIN IMMEDIATE`: in WAL mode a transaction that
@@ -22,9 +26,11 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError
 
 from togglsync.db import lite
 from togglsync.errors import DatabaseNotFound
+from togglsync.config import without_password
 from togglsync.errors import ConfigError
 
 
@@ -39,7 +45,11 @@ def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int | N
     A plain path (or a sqlite URL naming a file) gets its parent directory
     created. `sqlite:///:memory:` works too (no WAL there).
     """
-    url = sqlite_url(url_or_path)
+    url = database_url(url_or_path)
+    if url.get_backend_name() == "postgresql":
+        from togglsync.db import postgres
+
+        return postgres.make_engine(url)
     if _is_file_database(url):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     engine = create_engine(url)
@@ -53,7 +63,12 @@ def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int |
     Read-only is enforced by how the file is opened, not by inspecting SQL,
     so it holds for anything a user types. Transactions are plain (deferred)
     BEGINs: they read a consistent snapshot and never take the write lock.
+    On PostgreSQL every transaction is READ ONLY (`db.postgres`).
     """
+    if lite.on_server(path):
+        from togglsync.db import postgres
+
+        return postgres.make_engine(database_url(path), read_only=True)
     file = Path(sqlite_url(path).database or "").expanduser().resolve()
     if not file.is_file():
         raise DatabaseNotFound(f"no database at {file}")
@@ -126,7 +141,11 @@ def large_page_cache(connection: Connection, mebibytes: int = 32) -> Iterator[No
     spills pages to the WAL and reads them back as its B-trees grow: measured
     about 40% of the time of the inserts. The cache only grows as pages are
     used, and the connection's own size comes back afterwards (it is pooled).
+    Nothing to do on PostgreSQL (the server's shared buffers are its own).
     """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
     dbapi = driver_connection(connection)
     before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
     dbapi.execute(f"PRAGMA cache_size={-1024 * int(mebibytes)}")
@@ -134,6 +153,22 @@ def large_page_cache(connection: Connection, mebibytes: int = 32) -> Iterator[No
         yield
     finally:
         dbapi.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextmanager
+def durable_commits(connection: Connection) -> Iterator[None]:
+    """Commits on this connection survive a power loss, for the block: SQLite's
+    synchronous=FULL (our connections run NORMAL), set outside a transaction.
+    PostgreSQL's commits are durable already (synchronous_commit, its default)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    dbapi = driver_connection(connection)
+    dbapi.execute("PRAGMA synchronous=FULL")  # only outside a transaction
+    try:
+        yield
+    finally:
+        dbapi.execute("PRAGMA synchronous=NORMAL")
 
 
 @contextmanager
@@ -173,14 +208,36 @@ def driver_connection(connection: Connection) -> sqlite3.Connection:
     return dbapi
 
 
-def sqlite_url(url_or_path: str | os.PathLike[str]) -> URL:
-    """A SQLAlchemy URL from either a URL or a file path; other databases are refused."""
+def database_url(url_or_path: str | os.PathLike[str]) -> URL:
+    """A SQLAlchemy URL from either a URL or a file path: SQLite, or PostgreSQL through psycopg 3
+    (`postgresql://` means `postgresql+psycopg://`); other databases are refused."""
     text = os.fspath(url_or_path)
     if "://" not in text:
         return URL.create("sqlite", database=str(Path(text).expanduser()))
-    url = make_url(text)
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"cannot read the database URL {without_password(text)}") from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        if url.drivername != "postgresql+psycopg":
+            raise ConfigError(
+                f"togglsync talks to PostgreSQL through psycopg 3: use postgresql+psycopg:// in "
+                f"{url.render_as_string(hide_password=True)}")
+        return url
+    if backend != "sqlite":
+        raise ConfigError(
+            f"togglsync keeps its data in SQLite or PostgreSQL; cannot use {url.render_as_string(hide_password=True)}")
+    return url
+
+
+def sqlite_url(url_or_path: str | os.PathLike[str]) -> URL:
+    """A SQLAlchemy URL for a SQLite file, from a URL or a file path; a server's database is refused."""
+    url = database_url(url_or_path)
     if url.get_backend_name() != "sqlite":
-        raise ConfigError(f"togglsync keeps its data in SQLite; cannot use {url.render_as_string()}")
+        raise ConfigError(f"{url.render_as_string(hide_password=True)} is not a SQLite file")
     return url
 
 
@@ -227,7 +284,7 @@ def file_name(url: URL) -> str:
     database = url.database or ""
     if url.query.get("uri") in ("true", "1"):
         database = unquote(database.removeprefix("file:"))
-    return database or url.render_as_string()
+    return database or url.render_as_string(hide_password=True)
 
 
 def _configure(engine: Engine, *, busy_timeout_ms: int | None, wal: bool, begin: str) -> None:

@@ -91,9 +91,16 @@ def file_of(conn: sqlite3.Connection) -> str:
         pass
     return "(unknown file)"
 
+def on_server(target: str | os.PathLike[str]) -> bool:
+    """Does this database target (a file path or a SQLAlchemy URL) name a PostgreSQL server's database
+    rather than a SQLite file? Without importing SQLAlchemy (the fast commands ask)."""
+    text = os.fspath(target)
+    return "://" in text and text.split("://", 1)[0].split("+", 1)[0].lower() in ("postgresql", "postgres")
+
+
 # The newest revision in migrations/versions. A test checks it equals alembic's
 # head, so forgetting to bump it with a new migration fails the suite.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 
 # The sync's probe before its first request: a write that changes nothing (rolled back).

@@ -103,7 +103,8 @@ def upgrade(engine: Engine) -> bool:
     """Migrate the database to head if it is behind. True when migrations ran.
 
     Concurrent upgrades are safe: alembic's transaction starts with BEGIN
-    IMMEDIATE (see engine.py) and reads the version inside it, so the second
+    IMMEDIATE (see engine.py; on PostgreSQL env.py takes a transaction-level
+    advisory lock first) and reads the version inside it, so the second
     process waits, then finds nothing to do.
     """
     from alembic import command
@@ -115,7 +116,7 @@ def upgrade(engine: Engine) -> bool:
         with _alembic_running, engine.connect() as connection:
             config = alembic_config(connection)
             command.upgrade(config, "head")
-            if config.attributes.get(VACUUM_REQUEST):
+            if config.attributes.get(VACUUM_REQUEST) and connection.dialect.name == "sqlite":
                 _vacuum(connection)
     except CommandError:
         # A newer togglsync may have upgraded the file between our check and
@@ -187,4 +188,6 @@ def _database_heads(engine: Engine) -> tuple[str, ...]:
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.database or engine.url.render_as_string()
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)

@@ -233,6 +233,13 @@ class TimeEntry(Base):
     local_date: Mapped[str | None] = mapped_column(
         Text, info={"local_date_of": "start"}, doc="The start's date in the account's time zone."
     )
+    # Where the row's fields last came from (records.SOURCES): "sync" (GET /me/time_entries, or
+    # an edit made here) or "report" (`togglsync history`: the Reports API's detailed report,
+    # whose row `raw` holds). The regular sync takes a report's row over when it sees the entry.
+    source: Mapped[str] = mapped_column(
+        Text, server_default=text("'sync'"),
+        doc="Where the row came from: sync (the regular sync, or made here) or report (history, the Reports API).",
+    )
 
 
 class TimeEntryTag(Base):
@@ -378,6 +385,36 @@ class IdMap(Base):
     local_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     toggl_id: Mapped[int] = mapped_column(BigInteger)
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HistoryRange(Base):
+    """How far `togglsync history` reaches: per workspace and scope (`me`: the user's own
+    entries, `all`: every member's), date ranges (inclusive, the report's dates) and the
+    paging cursor up to which each is stored (`next_*`: Toggl's X-Next-* headers, NULL
+    before the first page and once `done_at` is set). A page and its cursor are written in
+    one transaction (`sync.history`). Per account (`accounts.name`): each account's user
+    has their own history, even in a workspace two accounts share."""
+
+    __tablename__ = "history_ranges"
+    __table_args__ = (
+        CheckConstraint("scope IN ('me', 'all')", name="scope"),
+        PrimaryKeyConstraint("account", "workspace_id", "scope", "range_start"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    range_start: Mapped[str] = mapped_column(Text, primary_key=True)  # YYYY-MM-DD
+    range_end: Mapped[str] = mapped_column(Text)  # YYYY-MM-DD, inclusive
+    next_id: Mapped[int | None] = mapped_column(BigInteger)
+    next_row_number: Mapped[int | None] = mapped_column(BigInteger)
+    next_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    pages: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    entries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whose history (accounts.name): the account's user's entries (`me`) or, through its
+    # credentials, every member's (`all`).
+    account: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("'main'"))
 
 
 class TzOffset(Base):

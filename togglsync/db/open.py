@@ -19,8 +19,11 @@ after upgrading it, as any other command would (a migration may remove
 something that must not be shown, like the API tokens 0004 deletes). A
 database that cannot be upgraded (newer, or not writable) is read as it is.
 
-`target` is a file path or a SQLAlchemy SQLite URL. SQLAlchemy and alembic
-are imported only on the full way.
+`target` is a file path or a SQLAlchemy URL (SQLite, or PostgreSQL:
+`db.postgres`). SQLAlchemy and alembic are imported only on the full way.
+On PostgreSQL every way is the full way: the fast modes give a
+`postgres.Database`, the same `transaction()`/`snapshot()` on one SQLAlchemy
+connection, which `db.sql` runs the same plain SQL on.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from togglsync.db.lite import SCHEMA_HEAD, Database, busy_timeout_ms, configure
+from togglsync.db.lite import SCHEMA_HEAD, Database, busy_timeout_ms, configure, on_server
 from togglsync.errors import TogglSyncError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from togglsync.db import postgres
 
 Target = str | os.PathLike[str]
 
@@ -63,12 +68,12 @@ def open_database(
     mode: Literal[Mode.FAST_READ_WRITE, Mode.FAST_READ_ONLY],
     *,
     on_upgrade: Callable[[], None] | None = ...,
-) -> Database: ...
+) -> Database | postgres.Database: ...
 
 
 def open_database(
     target: Target, mode: Mode = Mode.READ_WRITE, *, on_upgrade: Callable[[], None] | None = None
-) -> Engine | Database:
+) -> Engine | Database | postgres.Database:
     """The database at `target`, opened in `mode` (see the table above).
 
     `on_upgrade` is called after migrations ran on it (a new file, or an
@@ -117,7 +122,16 @@ def _upgrade_if_possible(target: Target, on_upgrade: Callable[[], None] | None) 
         pass  # a newer or unwritable database: reading it may still work
 
 
-def _fast(target: Target, *, readonly: bool, on_upgrade: Callable[[], None] | None) -> Database:
+def _fast(target: Target, *, readonly: bool, on_upgrade: Callable[[], None] | None) -> Database | postgres.Database:
+    if on_server(target):
+        from togglsync.db import postgres
+
+        engine = _readonly_engine(target, on_upgrade) if readonly else _engine(target, on_upgrade)
+        try:
+            return postgres.Database(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     conn = _connect_at_head(target, readonly=readonly)
     if conn is not None:
         return Database(conn)

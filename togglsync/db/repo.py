@@ -13,7 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, select
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.config import IMPLICIT_ACCOUNT
@@ -115,10 +115,23 @@ def _upsert_statement(dialect: Dialect, target: Table, columns: tuple[str, ...])
     return _STATEMENTS[key]
 
 
+def insert(dialect: Dialect, table: Table) -> Any:
+    """The dialect's INSERT, which has `ON CONFLICT` (SQLite's and PostgreSQL's)."""
+    return (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _positional(dialect: Dialect) -> Dialect:
+    """A dialect that writes positional placeholders (`%s` on psycopg, whose own style is
+    named), so rows go to the driver as lists in `positiontup` order."""
+    if dialect.positional:
+        return dialect
+    return type(dialect)(paramstyle="format")  # type: ignore[call-arg]
+
+
 def _compile_upsert(dialect: Dialect, target: Table, columns: tuple[str, ...]) -> _Statement:
     key = [column.name for column in target.primary_key.columns]
     to_update = [name for name in columns if name not in key]
-    statement = insert(target)
+    statement = insert(dialect, target)
     if to_update:
         statement = statement.on_conflict_do_update(
             index_elements=key,
@@ -126,7 +139,7 @@ def _compile_upsert(dialect: Dialect, target: Table, columns: tuple[str, ...]) -
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=key)
-    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    compiled = statement.compile(dialect=_positional(dialect), column_keys=list(columns))
     order = compiled.positiontup or []
     if sorted(order) != sorted(columns):
         raise RuntimeError(f"upsert into {target.name}: unexpected parameters {order}")

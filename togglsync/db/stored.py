@@ -78,7 +78,7 @@ def json_from_db(value: str | None) -> Any:
 # reuses a name for another kind of value).
 TIMESTAMP_COLUMNS = frozenset({
     "start", "stop", "at", "synced_at", "created_at", "since", "full_sync_at", "updated_at",
-    "resets_at", "observed_at", "sent_at", "detected_at", "resolved_at", "utc_from", "utc_to", "pushed_at",
+    "resets_at", "observed_at", "sent_at", "detected_at", "resolved_at", "utc_from", "utc_to", "pushed_at", "done_at",
     "added_at",
 })
 JSON_COLUMNS = frozenset({"tag_ids", "tags", "raw", "base", "fingerprint", "base_value", "local_value", "remote_value"})
@@ -111,7 +111,7 @@ def to_db(values: dict[str, Any]) -> dict[str, Any]:
         elif name in JSON_COLUMNS:
             out[name] = json_to_db(value)
         elif name in BOOLEAN_COLUMNS:
-            out[name] = int(bool(value))
+            out[name] = bool(value)  # 1/0 in SQLite (sqlite3 stores a bool as an integer), a boolean elsewhere
         else:
             out[name] = value
     return out

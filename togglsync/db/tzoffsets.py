@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, insert, select
 
+from togglsync.db import sql
+
 from togglsync.db.models import TimeEntry, TzOffset
 
 FIRST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -80,7 +82,7 @@ def store_zone(conn: Connection, zone_name: str | None) -> bool:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(
-                "UPDATE time_entries SET local_date = ? WHERE id = ?",
+                sql.driver_text(conn, "UPDATE time_entries SET local_date = ? WHERE id = ?"),
                 [(local_date(start), entry_id) for entry_id, start in starts],
             )
         finally:

@@ -198,6 +198,8 @@ class SimApp:
             reply = _as_reply(handler(call, **args))
         except SimError as error:
             reply = _error(error.status, error.message, error.headers)
+            if not error.quota_headers:
+                quota_headers = {}
         except Exception as error:  # a simulator bug: fail loudly, but keep serving
             traceback.print_exc(file=sys.stderr)
             reply = _error(500, f"simulator bug: {type(error).__name__}: {error}")

@@ -18,13 +18,17 @@ class SimError(Exception):
     """An API error: the HTTP layer turns it into `status` + a JSON string body.
 
     `message=None` means an empty body (Toggl's 401/403 on auth problems).
+    `quota_headers=False`: the answer carries no X-Toggl-Quota-* headers (a plan's
+    "feature not enabled" 402, which a client tells from a spent quota by them).
     """
 
-    def __init__(self, status: int, message: str | None, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, message: str | None, headers: dict[str, str] | None = None, *,
+                 quota_headers: bool = True):
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+        self.quota_headers = quota_headers
 
 
 @dataclass(slots=True)

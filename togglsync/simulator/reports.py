@@ -1,17 +1,46 @@
-"""Reports API v3 detailed search: rows of entries, paged through X-Next-* headers."""
+"""Reports API v3 detailed search (rows of entries, paged through X-Next-* headers) and its CSV export.
+
+Paging: `page_size` defaults to 50, Toggl's documented default. A larger
+`page_size` is accepted without an error and answered with at most
+`PAGE_SIZE_MAX` (50) rows, the X-Next-* headers naming the next row: Toggl
+documents no maximum, clients in the wild cap at 50, and a client must follow
+the headers whatever page size it gets (`Store.report_page_cap` changes the
+cap for a test).
+
+Who sees what: a workspace admin sees every member's entries; anyone else
+sees only their own (a search without `user_ids` is theirs alone), and a
+`user_ids` naming another user is refused with 403.
+
+The CSV export (`search/time_entries.csv`) is a paid feature: a free
+workspace answers 402 "Workspace needs to have this feature enabled",
+without quota headers (so a client tells it from a spent quota). Its columns
+are those of Toggl's documented detailed-report export (names, not ids, and no
+time entry id): User, Email, Client, Project, Task, Description, Billable,
+Start date, Start time, End date, End time, Duration, Tags, Amount (USD);
+times in the requesting user's time zone.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import timefmt as tf
 from . import validate as check
-from .model import TimeEntry
+from .model import SimError, TimeEntry
 from .store import Store, locked
 
 PAGE_SIZE_DEFAULT = 50
-PAGE_SIZE_MAX = 1000
+PAGE_SIZE_MAX = 50
+FEATURE_NOT_ENABLED = "Workspace needs to have this feature enabled"
+NOT_ACCESSIBLE = "Workspace not found/accessible"
+CSV_COLUMNS = (
+    "User", "Email", "Client", "Project", "Task", "Description", "Billable",
+    "Start date", "Start time", "End date", "End time", "Duration", "Tags", "Amount (USD)",
+)
 ORDER_KEYS = {
     "date": lambda e: (e.start, e.id),
     "duration": lambda e: (e.duration, e.id),
@@ -28,11 +57,11 @@ class ReportRules(Store):
 
         The headers name the first row of the next page; none on the last page.
         """
-        self.user_workspace(user_id, workspace_id)
-        query = check.body_object(body)
+        query = self._visible_query(user_id, workspace_id, body)
         page_size = check.integer(query.get("page_size") or PAGE_SIZE_DEFAULT, "page_size")
-        if not 1 <= page_size <= PAGE_SIZE_MAX:
-            raise check.bad(f"page_size must be between 1 and {PAGE_SIZE_MAX}")
+        if page_size < 1:
+            raise check.bad("page_size must be at least 1")
+        page_size = min(page_size, self.report_page_cap or PAGE_SIZE_MAX)
         rows = self._report_rows(workspace_id, query)
 
         index = 0
@@ -57,6 +86,48 @@ class ReportRules(Store):
                 "X-Next-Timestamp": str(tf.unix(following.start)),
             }
         return page, headers
+
+    @locked
+    def export_time_entries_csv(self, user_id: int, workspace_id: int, body: Any) -> str:
+        """POST /reports/api/v3/workspace/{wid}/search/time_entries.csv -> the whole report as CSV text."""
+        query = self._visible_query(user_id, workspace_id, body)
+        if self.plan_of(workspace_id) == "free":
+            raise SimError(402, FEATURE_NOT_ENABLED, quota_headers=False)
+        rows = self._report_rows(workspace_id, {**query, "grouped": False})
+        user = self.users.get(user_id)
+        zone = ZoneInfo(user.timezone if user else "UTC")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for (entry,) in rows:
+            owner = self.users.get(entry.user_id)
+            project = self.projects.get(entry.project_id) if entry.project_id else None
+            client = self.clients.get(project.client_id) if project and project.client_id else None
+            start = entry.start.astimezone(zone)
+            stop = (entry.stop or entry.start).astimezone(zone)
+            hours, rest = divmod(entry.duration, 3600)
+            writer.writerow([
+                owner.fullname if owner else "", owner.email if owner else "",
+                client.name if client else "", project.name if project else "", "",
+                entry.description or "", "Yes" if entry.billable else "No",
+                start.strftime("%Y-%m-%d"), start.strftime("%H:%M:%S"),
+                stop.strftime("%Y-%m-%d"), stop.strftime("%H:%M:%S"),
+                f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
+                ", ".join(self.tags[t].name for t in entry.tag_ids if t in self.tags), "",
+            ])
+        return out.getvalue()
+
+    def _visible_query(self, user_id: int, workspace_id: int, body: Any) -> dict[str, Any]:
+        """The search as this user may run it: an admin's as asked; anyone else's limited to
+        their own entries, and refused (403) when it names another user."""
+        self.user_workspace(user_id, workspace_id)
+        query = check.body_object(body)
+        if self.role_in(workspace_id, user_id) == "admin":
+            return query
+        asked = _optional_ids(query.get("user_ids"), "user_ids")
+        if asked is not None and asked - {user_id}:
+            raise SimError(403, NOT_ACCESSIBLE)
+        return {**query, "user_ids": [user_id]}
 
     def _report_rows(self, workspace_id: int, query: dict[str, Any]) -> list[list[TimeEntry]]:
         """All matching rows (lists of entries), in report order; cached per state version."""

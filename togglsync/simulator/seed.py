@@ -17,8 +17,9 @@ from .state import SimState
 
 PASSWORD = "secret-password"
 ENTRIES_PER_DAY = 6  # history spans N / 6 days...
-MAX_SPAN_DAYS = 730  # ...but never more than two years (denser days instead)
+MAX_SPAN_DAYS = 730  # ...but never more than two years (denser days instead), unless `years` says
 MIN_SPAN_DAYS = 14
+MEMBER_NAMES = ["Bruno Keller", "Chloé Martin", "Dmitri Ivanov", "Eun-ji Park", "Fatima Haddad"]
 
 CLIENT_NAMES = ["Acme Corp", "Société Générale de Café", "株式会社サンプル"]
 # (name, color, client index or None, billable, active)
@@ -69,6 +70,9 @@ class SeedInfo:
     client_ids: list[int] = field(default_factory=list)
     tag_ids: list[int] = field(default_factory=list)
     running_entry_id: int | None = None
+    # Other members of the main workspace (role "user"), and their API tokens, in the same order.
+    member_ids: list[int] = field(default_factory=list)
+    member_tokens: list[str] = field(default_factory=list)
 
 
 def seed_account(
@@ -79,13 +83,31 @@ def seed_account(
     seed: int = 0,
     now: datetime | None = None,
     second_workspace: bool = False,
+    years: float | None = None,
+    members: int = 0,
+    member_entries: int = 0,
+    role: str = "admin",
 ) -> SeedInfo:
     """Add one user with an organization, workspace(s), catalog, `entries` time entries
-    (the newest one running) and a Maton key with one ACTIVE connection."""
+    (the newest one running) and a Maton key with one ACTIVE connection.
+
+    `years`: the entries spread over that many years (else N / 6 days, at most two
+    years); the account and its workspaces were made a month before the oldest.
+    Entries older than 90 days are then reachable only through the Reports API, as
+    on Toggl. `members` other users (role "user") join the main workspace, each with
+    `member_entries` entries over the same span. `role`: the seeded user's role in
+    its workspaces ("admin", or "user": reports then show only their own entries,
+    and a 403 for other users' ids)."""
     rng = random.Random(seed)
     now = now or state.clock.now()
-    span_days = max(MIN_SPAN_DAYS, min(MAX_SPAN_DAYS, -(-entries // ENTRIES_PER_DAY)))
-    born = (now - timedelta(days=span_days + 30)).replace(microsecond=0)
+    if years is not None:
+        # The walk back covers about 0.8 of its nominal span (see _seed_entries): stretched
+        # so the entries reach back `years`, and the account is older than any of them.
+        span_days = max(MIN_SPAN_DAYS, round(years * 365.25 * 1.25))
+        born = (now - timedelta(days=round(span_days * 0.9) + 30)).replace(microsecond=0)
+    else:
+        span_days = max(MIN_SPAN_DAYS, min(MAX_SPAN_DAYS, -(-entries // ENTRIES_PER_DAY)))
+        born = (now - timedelta(days=span_days + 30)).replace(microsecond=0)
 
     with state.lock:
         org = state.add_organization("Amélie's organization", plan, created_at=born)
@@ -98,11 +120,11 @@ def seed_account(
             timezone="Europe/Paris",
             created_at=born,
         )
-        state.add_membership(workspace.id, user.id)
+        state.add_membership(workspace.id, user.id, role)
         second = None
         if second_workspace:
             second = state.add_workspace(org.id, "Side projects 🌱", created_at=born)
-            state.add_membership(second.id, user.id)
+            state.add_membership(second.id, user.id, role)
 
         catalog = _seed_catalog(state, rng, workspace.id, user.id, born)
         second_catalog = _seed_catalog(state, rng, second.id, user.id, born, small=True) if second else None
@@ -117,6 +139,7 @@ def seed_account(
             user_id=user.id,
             created_at=born,
         )
+        member_tokens = _seed_members(state, seed, members, member_entries, now, span_days, workspace.id, catalog, born)
 
     return SeedInfo(
         user_id=user.id,
@@ -131,7 +154,30 @@ def seed_account(
         client_ids=catalog.client_ids,
         tag_ids=catalog.tag_ids,
         running_entry_id=running_id,
+        member_ids=list(member_tokens),
+        member_tokens=list(member_tokens.values()),
     )
+
+
+def _seed_members(
+    state: SimState, seed: int, count: int, entries: int, now: datetime, span_days: int, workspace_id: int,
+    catalog: _Catalog, born: datetime,
+) -> dict[int, str]:
+    """Other members of the workspace (role "user") with their own entries; their own
+    random stream, so the seeded user's account is the same with or without them."""
+    rng = random.Random(f"members:{seed}")
+    tokens: dict[int, str] = {}
+    for index in range(count):
+        name = MEMBER_NAMES[index % len(MEMBER_NAMES)] + ("" if index < len(MEMBER_NAMES) else f" {index + 1}")
+        local = name.split()[0].lower().replace("é", "e")
+        member = state.add_user(
+            _unique_email(state, f"{local}@example.com"), name, api_token=f"{rng.getrandbits(128):032x}",
+            password=PASSWORD, timezone="UTC", created_at=born,
+        )
+        state.add_membership(workspace_id, member.id, "user")
+        _seed_entries(state, rng, entries, now, span_days, member.id, workspace_id, catalog, None, None)
+        tokens[member.id] = member.api_token
+    return tokens
 
 
 @dataclass

@@ -83,6 +83,10 @@ class Simulator:
         latency: float = 0.0,
         ids_from_clock: bool = False,
         state_file: Path | str | None = None,
+        years: float | None = None,
+        members: int = 0,
+        member_entries: int = 0,
+        role: str = "admin",
     ):
         self.clock = SimClock(frozen_at=now)
         self.state = SimState(self.clock)
@@ -95,7 +99,8 @@ class Simulator:
         if self.state_file is not None and self.loaded:
             self.seed: SeedInfo = persist.load(self.state, self.state_file)
         else:
-            self.seed = seed_account(self.state, entries=entries, plan=plan, seed=seed, second_workspace=second_workspace)
+            self.seed = seed_account(self.state, entries=entries, plan=plan, seed=seed, second_workspace=second_workspace,
+                                     years=years, members=members, member_entries=member_entries, role=role)
         self.app = SimApp(
             self.state,
             quotas=quotas,
@@ -212,6 +217,7 @@ def run_forever(
     latency: float = 0.0,
     state_file: Path | str | None = None,
     second_workspace: bool = False,
+    years: float | None = None,
     out: TextIO | None = None,
     stop: threading.Event | None = None,
 ) -> None:
@@ -237,6 +243,10 @@ def run_forever(
         second_workspace=second_workspace,
         ids_from_clock=True,
         state_file=state_file,
+        years=years,
+        # Years of history come with a colleague's entries beside the user's (for `history --all-users`).
+        members=1 if years else 0,
+        member_entries=entries // 10 if years else 0,
     )
     sim.start()
     stopped = stop or threading.Event()

@@ -99,6 +99,8 @@ class Store:
         self.version = 0
         self._tracked_cache: tuple[int, dict[int, int]] | None = None
         self.report_cache: OrderedDict[tuple[Any, ...], list[list[TimeEntry]]] = OrderedDict()
+        # The most rows a report page holds (None: reports.PAGE_SIZE_MAX); a test may change it.
+        self.report_page_cap: int | None = None
         # Real Toggl is eventually consistent and may normalise text: a new entry can be
         # missing from reads for a while, and descriptions may come back trimmed and in
         # Unicode NFC. Both are off by default; tests switch them on.

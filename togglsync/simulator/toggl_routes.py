@@ -199,6 +199,11 @@ def search_time_entries(call: Call, wid: int) -> Any:
     return Reply(rows, headers=paging)
 
 
+def export_time_entries_csv(call: Call, wid: int) -> Any:
+    text = call.state.export_time_entries_csv(call.user_id, wid, call.body)
+    return Reply(text, content_type="text/csv; charset=utf-8")
+
+
 def _rules(*specs: tuple[str, str, Any]) -> Map:
     return Map(
         [Rule(path, methods=[method], endpoint=handler) for method, path, handler in specs],
@@ -248,4 +253,5 @@ V9 = _rules(
 
 REPORTS = _rules(
     ("POST", "/workspace/<int:wid>/search/time_entries", search_time_entries),
+    ("POST", "/workspace/<int:wid>/search/time_entries.csv", export_time_entries_csv),
 )

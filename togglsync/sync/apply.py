@@ -9,7 +9,7 @@ and the lost edit is kept in `conflicts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,12 +82,15 @@ def apply_records(
     now: datetime,
     rewrite: bool = False,
     built: Sequence[dict[str, Any]] | None = None,
+    to_row: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ApplyStats:
     """Apply server records (live or deleted) of one resource. A row whose stored `at` is the
-    server's is left alone, unless `rewrite` (`sync --full`: a cache gone wrong is put right).
-    `built`: the records' rows (`records.row_builder`), when the caller made them before its
-    transaction (the re-sync: checking and converting is a third of a batch's time, and the
-    write lock is held for less)."""
+    server's is left alone, unless `rewrite` (`sync --full`: a cache gone wrong is put right)
+    or it comes from a fuller source (`records.supersedes`).
+    `built`: the records' rows, when the caller made them before its transaction (the
+    re-sync: checking and converting is a third of a batch's time, and the write lock is
+    held for less). `to_row`: how a record becomes a row, when not the resource's own
+    builder (a detailed report's, `records.report_entry_row`)."""
     stats = ApplyStats()
     pending = outbox.by_record(conn, resource) if records.spec(resource).local else {}
     model = model_for(resource)
@@ -95,8 +98,8 @@ def apply_records(
     deleted_ids: list[int] = []
     merged_ids: set[int] = set()
     if built is None:
-        to_row = records.row_builder(resource)
-        pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]] = ((record, to_row(record)) for record in incoming)
+        build = to_row or records.row_builder(resource)
+        pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]] = ((record, build(record)) for record in incoming)
     else:
         pairs = zip(incoming, built, strict=True)
     for record, row in pairs:
@@ -148,17 +151,18 @@ def _local_tag_names(conn: Connection, plain_rows: list[dict[str, Any]]) -> None
 def _changed_only(conn: Connection, model: type[Base], found: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
     """Drop rows whose stored `at` is the server's or newer: re-reading an overlap window
     writes nothing, and a stale answer (an eventually consistent read, a snapshot from
-    before our own write) never takes a record back to an older version of itself.
+    before our own write) never takes a record back to an older version of itself. At the
+    same `at`, the sync's version takes over a report's (`records.supersedes`).
     Also returns the ids of the rows already stored."""
-    stored: dict[int, Any] = {}
+    stored: dict[int, tuple[Any, Any]] = {}
     ids = [r["id"] for r in found]
     table = model.__table__
+    source = table.c.get("source")
+    columns = [table.c.id, table.c.at] + ([source] if source is not None else [])
     for chunk in rows.chunks(ids):
-        stored.update(conn.execute(select(table.c.id, table.c.at).where(table.c.id.in_(chunk))).all())
-    changed = [
-        r for r in found
-        if r["id"] not in stored or r["at"] is None or stored[r["id"]] is None or stored[r["id"]] < r["at"]
-    ]
+        for row in conn.execute(select(*columns).where(table.c.id.in_(chunk))):
+            stored[row[0]] = (row[1], row[2] if source is not None else None)
+    changed = [r for r in found if r["id"] not in stored or records.supersedes(r, *stored[r["id"]])]
     return changed, set(stored)
 
 

@@ -24,6 +24,7 @@ from togglsync.sync.outcome import SyncInterrupted as SyncInterrupted
 from togglsync.sync.outcome import SyncOptions as SyncOptions
 from togglsync.sync.outcome import SyncResult as SyncResult
 from togglsync.sync.outcome import settled
+from togglsync.sync.history import History
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 from togglsync.sync.progress import SILENT, Progress
@@ -141,6 +142,16 @@ def run_sync(
                 _merge_pull(result, catalog)
                 if pusher.retry_if_changed(refused, pushed):
                     pusher.push(pushed)
+        if options.history is not None and options.pull:
+            # The quota this sync left, above the reserve, goes to unfinished history. What
+            # stops it (the reserve, a 402, the budget) ends the history, never the sync: its
+            # exit code is the sync's (tests/test_history.py). Complete: no request.
+            try:
+                result.history = History(engine, client, clock=clock, progress=progress, account=account).run(
+                    options.history).as_dict()
+            except TogglSyncError as exc:
+                result.history = {"requests": 0, "stored": 0, "complete": False, "stopped": type(exc).__name__,
+                                  "error": str(exc)}
     return result
 
 

@@ -1,8 +1,10 @@
-"""One sync per account and database: the OS lock beside the file (`sync_lock`).
+"""One sync per account and database: the OS lock beside the file, or on PostgreSQL an
+advisory lock on the server (`sync_lock`).
 
-Two accounts sync into one file at once; one account never twice: each has
-its own lock file, named by `accounts.lock_suffix` (`<file>.lock` for main, as
-before accounts; `<file>.<name>.lock` for another).
+Two accounts sync into one database at once; one account never twice: each has
+its own lock, named by `accounts.lock_suffix` beside a file (`<file>.lock` for
+main, as before accounts; `<file>.<name>.lock` for another) and by
+`accounts.lock_scope` on a server.
 
 Kept apart from `sync.engine` (which imports SQLAlchemy) so that a sync that
 finds nothing to do (`sync.quiet`) takes the lock without that import.
@@ -25,7 +27,11 @@ from togglsync.sync.progress import SILENT, Progress
 def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
     """The lock file of one account's sync beside a file database (a path or any SQLite URL
     form: `sqlite:///`, `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory
-    databases."""
+    databases and a server's database (its lock is the server's, `sync_lock`)."""
+    from togglsync.db.lite import on_server
+
+    if on_server(db_target):
+        return None
     text = os.fspath(db_target)
     if "://" in text:
         from togglsync.db.engine import file_name, sqlite_url
@@ -46,8 +52,25 @@ def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
 def sync_lock(
     db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT
 ) -> Iterator[None]:
-    """One sync per account and database: an OS lock the kernel drops if the process dies.
-    `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
+    """One sync per account and database: an OS lock the kernel drops if the process dies; on
+    PostgreSQL an advisory lock (`accounts.lock_scope`) the server drops if the process or its
+    connection does. `wait`: wait for a running sync to finish (saying so to `progress`)
+    instead of refusing."""
+    from togglsync.db.lite import on_server
+
+    whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
+    if on_server(db_target):
+        from togglsync.db import postgres
+        from togglsync.db.engine import database_url
+
+        url = database_url(db_target)
+        with postgres.advisory_lock(url, accounts.lock_scope(account), wait=wait,
+                                    on_wait=lambda: progress.stage("waiting for another sync to finish")) as taken:
+            if not taken:
+                raise LockedError(
+                    f"another sync{whose} is running on {postgres.shown(url)} (an advisory lock on the server)")
+            yield
+        return
     path = lock_path(db_target, account)
     if path is None:
         yield
@@ -57,7 +80,6 @@ def sync_lock(
         release = _take(path, block=False)
         if release is None:
             if not wait:
-                whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
                 raise LockedError(f"another sync{whose} is running on {db_target} (lock {path})")
             progress.stage("waiting for another sync to finish")
             release = _take(path, block=True)

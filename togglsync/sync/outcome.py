@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from togglsync import history_plan as hp
 from togglsync.errors import (
     BudgetExhausted,
     ExitCode,
@@ -22,6 +23,7 @@ from togglsync.errors import (
     TogglSyncError,
 )
 from togglsync.outbox import State
+from togglsync.sync import plan
 from togglsync.sync.remote import Toggl
 
 
@@ -38,6 +40,16 @@ class SyncInterrupted(KeyboardInterrupt):
 
 
 @dataclass
+class HistoryOptions:
+    """What `togglsync history` (or a sync going on with it) was asked: `sync.history` runs it."""
+
+    all_users: bool = False  # every member's entries (workspace admins only), else the user's own
+    since: date | None = None  # how far back; default the account's creation date
+    reserve: int = hp.RESERVE  # requests of each quota pool left for the regular sync
+    history_days: int = plan.HISTORY_DAYS
+
+
+@dataclass
 class SyncOptions:
     pull: bool = True
     push: bool = True
@@ -50,6 +62,9 @@ class SyncOptions:
     full_entries: bool = False
     # A full entry re-sync may empty the cached window (see Puller.full_entry_resync).
     accept_empty_resync: bool = False
+    # After a sync that went well, spend what the quota has left above the reserve on
+    # unfinished history (`togglsync history`; a scheduled sync does, see cli/syncing).
+    history: HistoryOptions | None = None
 
 
 @dataclass
@@ -72,6 +87,8 @@ class SyncResult:
     failures: list[str] = field(default_factory=list)
     # Operations the push set out to send (`pushed` of them went).
     to_push: int = 0
+    # What the history did after the sync (SyncOptions.history), as HistoryResult.as_dict.
+    history: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +117,8 @@ class SyncResult:
         line = "sync: " + "; ".join(parts)
         if self.stopped:
             line += f" (stopped early: {self.stopped})"
+        if self.history is not None and (self.history["requests"] or self.history["error"]):
+            line += "; " + _history_part(self.history)
         return line
 
 
@@ -110,6 +129,16 @@ class SyncResult:
             f"sync: {n} local change{' is' if n == 1 else 's are'} waiting for you (refused by Toggl, "
             "retried automatically after a back-off): see `togglsync pending`"
         )
+
+
+def _history_part(history: dict[str, Any]) -> str:
+    """What a sync line says of the history it went on with."""
+    done = f"history +{history['stored']} entries ({history['requests']} requests)"
+    if history["complete"]:
+        return f"{done}, complete since {history['since']}"
+    if history["error"]:
+        return f"{done}, stopped: {history['stopped']}"
+    return f"{done}, {history['ranges_left']} ranges left"
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from togglsync import accounts, outbox, records, rows
+from togglsync.db.engine import durable_commits
 from togglsync.outbox import Action, Operation, State
 from togglsync.errors import (
     ApiError,
@@ -220,16 +221,10 @@ class Pusher:
         body = records.create_body(resource, row)
         # Write intent before sending, durably: a crash from here on leaves
         # the operation in flight, and the next sync looks before resending.
-        with self.engine.connect() as conn:
-            sqlite = conn.connection.driver_connection
-            assert sqlite is not None, "a live DBAPI connection"
-            sqlite.execute("PRAGMA synchronous=FULL")  # only outside a transaction
-            try:
-                with conn.begin():
-                    fingerprint = records.fingerprint_of(resource, row, after_id=rows.highest_id(conn, resource))
-                    outbox.mark_in_flight(conn, op.id, fingerprint, self.server_now(), self.clock())
-            finally:
-                sqlite.execute("PRAGMA synchronous=NORMAL")
+        with self.engine.connect() as conn, durable_commits(conn):
+            with conn.begin():
+                fingerprint = records.fingerprint_of(resource, row, after_id=rows.highest_id(conn, resource))
+                outbox.mark_in_flight(conn, op.id, fingerprint, self.server_now(), self.clock())
         # From here the request may reach Toggl. Only an error that proves it did not
         # (the budget refused to send it, a connection never made, a 4xx refusal)
         # puts the create back in the queue. Anything else, a KeyboardInterrupt

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from togglsync import accounts, outbox, records
-from togglsync.db.cursors import cursors, set_cursor
+from togglsync import accounts, history_plan, outbox, records
+from togglsync.db.cursors import cursors, history_ranges, set_cursor
 from togglsync.db.lite import Database
 from togglsync.errors import BadRequest
 from togglsync.sync import plan
@@ -53,7 +53,7 @@ def _utc_now() -> datetime:
 
 
 def sync(
-    database: Callable[[], Database],
+    database: Callable[[], object],
     engine: Callable[[], Engine],
     client: Toggl,
     options: SyncOptions | None = None,
@@ -63,10 +63,13 @@ def sync(
     account: str = accounts.IMPLICIT,
 ) -> SyncResult:
     """One sync of `account`, as `engine.run_sync` does it: the quiet way when nothing changed
-    (`database`, the sqlite3 connection), else the whole way (`engine`, built only then). The
-    caller holds the account's sync lock; `client` holds its credentials."""
+    (`database`, the sqlite3 connection; a server's database never goes that way), else the
+    whole way (`engine`, built only then). The caller holds the account's sync lock; `client`
+    holds its credentials."""
     options = options or SyncOptions()
-    done = quiet_sync(database(), client, options, clock=clock, account=account)
+    db = database()
+    # On a server (PostgreSQL) there is no sqlite3 fast path: the whole way, from the start.
+    done = quiet_sync(db, client, options, clock=clock, account=account) if isinstance(db, Database) else None
     if isinstance(done, SyncResult):
         return done
     from togglsync.sync.engine import run_sync
@@ -86,10 +89,14 @@ def quiet_sync(
         stored = cursors(conn, account=account)
         members_due = users_due(conn, account)
         waiting = outbox.counts(conn, account)
+        # A sync asked to go on with unfinished history (scheduled syncs) takes the whole way.
+        history_due = options.history is not None and not history_plan.complete(
+            history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME, account=account))
     catalog_at, cursor = stored.get(CATALOG_CURSOR), stored.get(ENTRIES_CURSOR)
     start = plan.pull_start(catalog_at, force_catalog=False, users_due=bool(members_due))
     if (
         waiting
+        or history_due
         or RESYNC_MARKER in stored
         or REWRITE_MARKER in stored
         or start is not plan.PullStart.NOTHING

@@ -21,6 +21,15 @@ from togglsync.records import Kind
 Record = dict[str, Any]
 
 
+class ReportPage(Protocol):
+    """One page of the detailed report (`TogglClient.report_page`)."""
+
+    @property
+    def rows(self) -> list[Record]: ...
+    @property
+    def following(self) -> dict[str, int]: ...
+
+
 class Toggl(Protocol):
     """The part of Toggl's API that a sync uses, with the client's bookkeeping."""
 
@@ -52,6 +61,9 @@ class Toggl(Protocol):
     def download_time_entries(
         self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str
     ) -> None: ...
+
+    # history (the Reports API's detailed search, one page)
+    def report_page(self, wid: int, body: Mapping[str, Any]) -> ReportPage: ...
 
     # one record (putting back one the user gave a local change of up)
     def time_entry(self, entry_id: int, meta: bool = False) -> Record: ...

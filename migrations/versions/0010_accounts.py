@@ -1,23 +1,26 @@
 """Several Toggl accounts in one database: each has its own cursors, quota state and pending operations.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 13:00:00
 
 `accounts` names each account synced into this database and binds the name to
 its Toggl user once the first answer says who it is (`user_id`, unique: one
 name per Toggl user). `account_workspaces` records which workspaces each
 account's last catalog snapshot listed: deletions by absence stay inside them.
-`sync_cursors`, `quota_state` and `pending_operations` gain `account`.
+`sync_cursors`, `quota_state`, `history_ranges` and `pending_operations` gain
+`account` (the first three have it in their primary key: each account pulls,
+spends its quota and reaches back in its history on its own).
 
 A database from before belongs to the implicit account `main` (the one the
 top-level credentials sync): its Toggl user, its cursors, its quota, its
-pending operations and its workspaces. Portable operations only (SQLite's
-batch mode rebuilds the two small tables whose primary key grows), but for the
-`entries` view, recreated as 0008 wrote it (SQLite's date functions) with
-three columns more at its end: `user_id`, `user` (who tracked it) and
-`account` (the account of this database synced as them); `daily_totals`,
-which reads it, is made again unchanged.
+history, its pending operations and its workspaces. Portable operations only
+(on SQLite, batch mode rebuilds the three small tables whose primary key
+grows; elsewhere the key is dropped and made again), but for the `entries`
+view, recreated as 0008 wrote it in each dialect's SQL with three columns more
+at its end: `user_id`, `user` (who tracked it) and `account` (the account of
+this database synced as them); `daily_totals`, which reads it, is made again
+unchanged.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,14 +49,34 @@ _WHO = """,
     COALESCE(
         (SELECT COALESCE(u.fullname, u.email) FROM account u WHERE u.id = e.user_id),
         (SELECT COALESCE(wu.fullname, wu.email) FROM workspace_users wu
-         WHERE wu.workspace_id = e.workspace_id AND wu.user_id = e.user_id)) AS user,
+         WHERE wu.workspace_id = e.workspace_id AND wu.user_id = e.user_id)) AS "user",
     (SELECT s.name FROM accounts s WHERE s.user_id = e.user_id) AS account"""
 # (Scalar subqueries, not joins: a query that does not read these columns, like Datasette's
 # facet counts over 100,000 entries, pays nothing for them.)
 
 
+def _sqlite() -> bool:
+    return op.get_context().dialect.name == "sqlite"
+
+
+# 0008's local time in PostgreSQL's SQL (timestamps are the same UTC text).
+_PG_LOCAL = f"(CAST(e.start AS timestamp) + make_interval(secs => {_OFFSET}))"
+
+
 def _entries_view(who: bool) -> str:
-    """0008's `entries` view; with `who`, three columns more at the end."""
+    """0008's `entries` view in this dialect's SQL; with `who`, three columns more at the end."""
+    if _sqlite():
+        tags = """(SELECT group_concat(name, ', ') FROM (
+        SELECT t.name FROM time_entry_tags et JOIN tags t ON t.id = et.tag_id
+        WHERE et.time_entry_id = e.id ORDER BY t.name))"""
+        duration = "CAST(strftime('%s', 'now') AS INTEGER) - CAST(strftime('%s', e.start) AS INTEGER)"
+        local_start = f"datetime(e.start, {_OFFSET} || ' seconds')"
+    else:
+        tags = """(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM time_entry_tags et JOIN tags t ON t.id = et.tag_id
+        WHERE et.time_entry_id = e.id)"""
+        duration = """CAST(floor(extract(epoch FROM now())) AS bigint)
+              - CAST(floor(extract(epoch FROM CAST(e.start AS timestamp))) AS bigint)"""
+        local_start = f"to_char({_PG_LOCAL}, 'YYYY-MM-DD HH24:MI:SS')"
     return f"""
 CREATE VIEW entries AS
 SELECT
@@ -65,17 +88,15 @@ SELECT
     p.name AS project,
     p.client_id,
     c.name AS client,
-    (SELECT group_concat(name, ', ') FROM (
-        SELECT t.name FROM time_entry_tags et JOIN tags t ON t.id = et.tag_id
-        WHERE et.time_entry_id = e.id ORDER BY t.name)) AS tags,
+    {tags} AS tags,
     e.start,
     e.stop,
     CASE WHEN e.duration < 0
-         THEN CAST(strftime('%s', 'now') AS INTEGER) - CAST(strftime('%s', e.start) AS INTEGER)
+         THEN {duration}
          ELSE e.duration END AS duration,
     e.duration < 0 AS running,
     e.billable,
-    datetime(e.start, {_OFFSET} || ' seconds') AS local_start,
+    {local_start} AS local_start,
     e.local_date AS local_date,
     e.id < 0 AS unsynced{_WHO if who else ""}
 FROM time_entries e
@@ -106,6 +127,35 @@ def _replace_views(who: bool) -> None:
     op.execute(DAILY_TOTALS_VIEW)
 
 
+# The tables whose primary key gains `account` in front, with the key they had.
+_KEYED = (("sync_cursors", ["resource"]), ("quota_state", ["pool"]),
+          ("history_ranges", ["workspace_id", "scope", "range_start"]))
+
+
+def _grow_key(table: str, column: sa.Column, key: list[str]) -> None:
+    if _sqlite():
+        with op.batch_alter_table(table, recreate="always") as batch:
+            batch.add_column(column)
+            batch.drop_constraint(f"pk_{table}", type_="primary")
+            batch.create_primary_key(f"pk_{table}", key)
+        return
+    op.add_column(table, column)
+    op.drop_constraint(f"pk_{table}", table, type_="primary")
+    op.create_primary_key(f"pk_{table}", table, key)
+
+
+def _shrink_key(table: str, key: list[str]) -> None:
+    if _sqlite():
+        with op.batch_alter_table(table, recreate="always") as batch:
+            batch.drop_constraint(f"pk_{table}", type_="primary")
+            batch.create_primary_key(f"pk_{table}", key)
+            batch.drop_column("account")
+        return
+    op.drop_constraint(f"pk_{table}", table, type_="primary")
+    op.create_primary_key(f"pk_{table}", table, key)
+    op.drop_column(table, "account")
+
+
 def upgrade() -> None:
     op.create_table(
         "accounts",
@@ -122,11 +172,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account", "workspace_id", name=op.f("pk_account_workspaces")),
     )
     default = sa.text(f"'{IMPLICIT}'")
-    for table, key in (("sync_cursors", "resource"), ("quota_state", "pool")):
-        with op.batch_alter_table(table, recreate="always") as batch:
-            batch.add_column(sa.Column("account", sa.Text(), server_default=default, nullable=False))
-            batch.drop_constraint(f"pk_{table}", type_="primary")
-            batch.create_primary_key(f"pk_{table}", ["account", key])
+    for table, key in _KEYED:
+        _grow_key(table, sa.Column("account", sa.Text(), server_default=default, nullable=False), ["account", *key])
     op.add_column("pending_operations", sa.Column("account", sa.Text(), server_default=default, nullable=False))
     op.create_index(op.f("ix_pending_operations_account_state"), "pending_operations", ["account", "state"])
     # What was synced so far is the implicit account's.
@@ -141,13 +188,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     _replace_views(who=False)
     op.drop_index(op.f("ix_pending_operations_account_state"), "pending_operations")
-    with op.batch_alter_table("pending_operations") as batch:
-        batch.drop_column("account")
-    for table, key in (("sync_cursors", "resource"), ("quota_state", "pool")):
+    # A plain DROP COLUMN (SQLite 3.35+ has it), as 0009's downgrade does.
+    op.drop_column("pending_operations", "account")
+    for table, key in _KEYED:
         op.execute(f"DELETE FROM {table} WHERE account <> '{IMPLICIT}'")
-        with op.batch_alter_table(table, recreate="always") as batch:
-            batch.drop_constraint(f"pk_{table}", type_="primary")
-            batch.create_primary_key(f"pk_{table}", [key])
-            batch.drop_column("account")
+        _shrink_key(table, key)
     op.drop_table("account_workspaces")
     op.drop_table("accounts")
