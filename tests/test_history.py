@@ -404,3 +404,32 @@ def test_a_scheduled_sync_goes_on_with_history_unless_the_setting_is_off(years, 
     assert "; history +" in (tmp_path / "togglsync-home" / "sync.log").read_text().splitlines()[-1]
     assert invoke_cli(["sync", "--history"], env=env).exit_code == 0
     assert len(report_requests(years)) > 11
+
+
+def test_two_accounts_in_one_workspace_each_have_their_own_history(make_sim, tmp_path):
+    """Two accounts sharing a workspace (issue 15): each one's history is its own user's entries,
+    its ranges its own (`history_ranges.account`): the second never finds the first's ranges done."""
+    from togglsync import accounts
+
+    sim = make_sim(entries=300, years=3, members=1, member_entries=200, seed=3, now=NOW, org_quota=10**6)
+    path = tmp_path / "two.db"
+    engine, _, mine = sync_and_history(sim, path)
+    assert mine.complete, mine.summary()
+    colleague, token = sim.seed.member_ids[0], sim.seed.member_tokens[0]
+    with engine.begin() as conn:
+        accounts.add(conn, "ana", sim.clock.now())
+    client = client_for(sim, token)
+    assert run_sync(engine, client, clock=sim.clock.now, account="ana").exit_code == ExitCode.OK
+    sim.log.clear()
+    theirs = History(engine, client, clock=sim.clock.now, account="ana").run()
+    assert theirs.complete and theirs.stored > 0, theirs.summary()
+    # Every report request of ana's history asked for ana's entries, with ana's token.
+    assert {tuple(r.json.get("user_ids") or ()) for r in report_requests(sim)} == {(colleague,)}
+    assert_same_as_simulator(sim, path, {sim.seed.user_id, colleague})
+    db = sqlite3.connect(str(path))
+    by_account = dict(db.execute("SELECT account, count(*) FROM history_ranges GROUP BY account").fetchall())
+    assert set(by_account) == {"main", "ana"} and by_account["main"] == by_account["ana"]
+    # Each is done for its own account: another run of either costs nothing.
+    sim.log.clear()
+    assert History(engine, client_for(sim), clock=sim.clock.now).run().requests == 0
+    assert History(engine, client, clock=sim.clock.now, account="ana").run().requests == 0

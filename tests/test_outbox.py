@@ -114,8 +114,8 @@ def _ops(engine, resource="time_entry", record_id=None):
 
 def test_queue_create_gives_a_negative_temporary_id_owned_by_its_operation(engine):
     with engine.begin() as conn:
-        first = outbox.queue_create(conn, "time_entry", WID, NOW)
-        second = outbox.queue_create(conn, "tag", WID, NOW)
+        first = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
+        second = outbox.queue_create(conn, "tag", WID, NOW, account="main")
     assert first < 0 and second < 0 and first != second
     [a, b] = _ops(engine)
     assert (a.action, a.state, a.record_id, a.id) == (Action.CREATE, State.QUEUED, first, -first)
@@ -125,22 +125,22 @@ def test_queue_create_gives_a_negative_temporary_id_owned_by_its_operation(engin
 def test_edits_coalesce_into_a_queued_operation(engine):
     base = {"description": "before"}
     with engine.begin() as conn:
-        outbox.note_edit(conn, "time_entry", 11, WID, base, NOW)
-        outbox.note_edit(conn, "time_entry", 11, WID, {"description": "later"}, NOW)
+        outbox.note_edit(conn, "time_entry", 11, WID, base, NOW, account="main")
+        outbox.note_edit(conn, "time_entry", 11, WID, {"description": "later"}, NOW, account="main")
     [op] = _ops(engine)
     assert op.action is Action.UPDATE and op.base == base  # the first base stays: the server's state
 
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
-        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "x"}, NOW)
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
+        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "x"}, NOW, account="main")
     assert [op.action for op in _ops(engine, record_id=temp)] == [Action.CREATE]  # the create carries it
 
 
 def test_an_operation_in_flight_is_never_changed_an_edit_gets_its_own(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {"start": "x"}, NOW - timedelta(seconds=1), NOW)
-        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "a"}, NOW)
+        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "a"}, NOW, account="main")
     create, update = _ops(engine, record_id=temp)
     assert create.state is State.IN_FLIGHT and create.fingerprint == {"start": "x"} and create.attempts == 1
     assert create.sent_at == NOW - timedelta(seconds=1)
@@ -156,8 +156,8 @@ def test_an_operation_in_flight_is_never_changed_an_edit_gets_its_own(engine):
 
 def test_park_retry_settle_and_drop(engine):
     with engine.begin() as conn:
-        op_id = outbox.queue(conn, "project", Action.UPDATE, 5, WID, {"name": "a"}, NOW)
-        other = outbox.queue(conn, "project", Action.DELETE, 6, WID, {"name": "b"}, NOW)
+        op_id = outbox.queue(conn, "project", Action.UPDATE, 5, WID, {"name": "a"}, NOW, account="main")
+        other = outbox.queue(conn, "project", Action.DELETE, 6, WID, {"name": "b"}, NOW, account="main")
         outbox.park(conn, op_id, "400: " + "x" * 600, NOW)
     [op, _] = _ops(engine)
     assert op.state is State.FAILED and op.error.startswith("400: ") and len(op.error) == 500
@@ -178,11 +178,11 @@ def test_park_retry_settle_and_drop(engine):
 
 def test_queued_is_in_push_order_parents_first_deletes_children_first(engine):
     with engine.begin() as conn:
-        outbox.queue(conn, "time_entry", Action.UPDATE, 1, WID, {}, NOW)
-        outbox.queue(conn, "client", Action.UPDATE, 2, WID, {}, NOW)
-        outbox.queue(conn, "client", Action.DELETE, 3, WID, {}, NOW)
-        outbox.queue(conn, "time_entry", Action.DELETE, 4, WID, {}, NOW)
-        outbox.queue(conn, "project", Action.CREATE, 5, WID, None, NOW)
+        outbox.queue(conn, "time_entry", Action.UPDATE, 1, WID, {}, NOW, account="main")
+        outbox.queue(conn, "client", Action.UPDATE, 2, WID, {}, NOW, account="main")
+        outbox.queue(conn, "client", Action.DELETE, 3, WID, {}, NOW, account="main")
+        outbox.queue(conn, "time_entry", Action.DELETE, 4, WID, {}, NOW, account="main")
+        outbox.queue(conn, "project", Action.CREATE, 5, WID, None, NOW, account="main")
         order = [(op.resource, op.action) for op in outbox.queued(conn)]
     assert order == [
         ("client", "update"), ("project", "create"), ("time_entry", "update"),
@@ -194,26 +194,26 @@ def test_updates_of_records_toggl_has_go_before_creates_of_their_kind(engine):
     """A timer stopped here reaches Toggl before the create of the one that overtook it
     (Toggl would stop it at sync time); an update of a record not created yet waits for it."""
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
-        outbox.queue(conn, "time_entry", Action.UPDATE, temp, WID, {}, NOW)
-        outbox.queue(conn, "time_entry", Action.UPDATE, 8, WID, {}, NOW)
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
+        outbox.queue(conn, "time_entry", Action.UPDATE, temp, WID, {}, NOW, account="main")
+        outbox.queue(conn, "time_entry", Action.UPDATE, 8, WID, {}, NOW, account="main")
         order = [(op.action, op.record_id) for op in outbox.queued(conn)]
     assert order == [("update", 8), ("create", temp), ("update", temp)]
 
 
 def test_note_delete_of_a_never_sent_create_leaves_nothing(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
-        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "x"}, NOW)
-        outbox.note_delete(conn, "time_entry", temp, WID, {"description": "y"}, NOW)
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
+        outbox.note_edit(conn, "time_entry", temp, WID, {"description": "x"}, NOW, account="main")
+        outbox.note_delete(conn, "time_entry", temp, WID, {"description": "y"}, NOW, account="main")
     assert _ops(engine) == []
 
 
 def test_note_delete_of_a_create_in_flight_queues_a_delete_behind_it(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "time_entry", WID, NOW)
+        temp = outbox.queue_create(conn, "time_entry", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {}, NOW, NOW)
-        outbox.note_delete(conn, "time_entry", temp, WID, {"description": "y"}, NOW)
+        outbox.note_delete(conn, "time_entry", temp, WID, {"description": "y"}, NOW, account="main")
     assert [(op.action, op.state) for op in _ops(engine)] == [
         (Action.CREATE, State.IN_FLIGHT), (Action.DELETE, State.QUEUED)
     ]
@@ -221,19 +221,19 @@ def test_note_delete_of_a_create_in_flight_queues_a_delete_behind_it(engine):
 
 def test_note_delete_turns_a_queued_update_into_the_delete_and_drops_refused_updates(engine):
     with engine.begin() as conn:
-        refused = outbox.queue(conn, "tag", Action.UPDATE, 9, WID, {"name": "a"}, NOW)
+        refused = outbox.queue(conn, "tag", Action.UPDATE, 9, WID, {"name": "a"}, NOW, account="main")
         outbox.park(conn, refused, "400: no", NOW)
-        outbox.queue(conn, "tag", Action.UPDATE, 9, WID, {"name": "b"}, NOW)
-        outbox.note_delete(conn, "tag", 9, WID, {"name": "c"}, NOW)
+        outbox.queue(conn, "tag", Action.UPDATE, 9, WID, {"name": "b"}, NOW, account="main")
+        outbox.note_delete(conn, "tag", 9, WID, {"name": "c"}, NOW, account="main")
     [op] = _ops(engine)
     assert (op.action, op.state, op.base) == (Action.DELETE, State.QUEUED, {"name": "b"})
 
 
 def test_parking_a_refused_create_folds_the_updates_queued_behind_it(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "project", WID, NOW)
+        temp = outbox.queue_create(conn, "project", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {}, NOW, NOW)
-        outbox.note_edit(conn, "project", temp, WID, {"name": "a"}, NOW)  # queued behind the create
+        outbox.note_edit(conn, "project", temp, WID, {"name": "a"}, NOW, account="main")  # queued behind the create
         outbox.park(conn, -temp, "400: bad", NOW)
     [op] = _ops(engine)
     assert (op.action, op.state) == (Action.CREATE, State.FAILED)
@@ -244,18 +244,18 @@ def test_parking_a_refused_create_folds_the_updates_queued_behind_it(engine):
 
 def test_parking_a_refused_create_of_a_record_deleted_meanwhile_leaves_nothing(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "project", WID, NOW)
+        temp = outbox.queue_create(conn, "project", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {}, NOW, NOW)
-        outbox.note_delete(conn, "project", temp, WID, {"name": "a"}, NOW)
+        outbox.note_delete(conn, "project", temp, WID, {"name": "a"}, NOW, account="main")
         outbox.park(conn, -temp, "400: bad", NOW)
     assert _ops(engine) == []
 
 
 def test_park_undecided_keeps_what_is_queued_behind(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "tag", WID, NOW)
+        temp = outbox.queue_create(conn, "tag", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {}, NOW, NOW)
-        outbox.note_delete(conn, "tag", temp, WID, {"name": "a"}, NOW)
+        outbox.note_delete(conn, "tag", temp, WID, {"name": "a"}, NOW, account="main")
         outbox.park_undecided(conn, -temp, "ambiguous: 2 records", NOW)
     assert [(op.action, op.state) for op in _ops(engine)] == [
         (Action.CREATE, State.FAILED), (Action.DELETE, State.QUEUED)
@@ -264,9 +264,9 @@ def test_park_undecided_keeps_what_is_queued_behind(engine):
 
 def test_rewrite_record_moves_operations_and_every_base_naming_it(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "tag", WID, NOW)
-        outbox.queue(conn, "tag", Action.UPDATE, temp, WID, {"name": "a"}, NOW)
-        entry_op = outbox.queue(conn, "time_entry", Action.UPDATE, 3, WID, {"tag_ids": [temp, 1]}, NOW)
+        temp = outbox.queue_create(conn, "tag", WID, NOW, account="main")
+        outbox.queue(conn, "tag", Action.UPDATE, temp, WID, {"name": "a"}, NOW, account="main")
+        entry_op = outbox.queue(conn, "time_entry", Action.UPDATE, 3, WID, {"tag_ids": [temp, 1]}, NOW, account="main")
         outbox.rewrite_record(conn, "tag", temp, 50)
         assert {op.record_id for op in outbox.by_record(conn, "tag")[50]} == {50}
         assert outbox.record_ids(conn, "tag") == {50}
@@ -275,8 +275,8 @@ def test_rewrite_record_moves_operations_and_every_base_naming_it(engine):
 
 def test_forget_references_clears_bases_naming_deleted_records(engine):
     with engine.begin() as conn:
-        entry_op = outbox.queue(conn, "time_entry", Action.UPDATE, 3, WID, {"tag_ids": [1, 2], "project_id": 4}, NOW)
-        project_op = outbox.queue(conn, "project", Action.UPDATE, 4, WID, {"client_id": 8}, NOW)
+        entry_op = outbox.queue(conn, "time_entry", Action.UPDATE, 3, WID, {"tag_ids": [1, 2], "project_id": 4}, NOW, account="main")
+        project_op = outbox.queue(conn, "project", Action.UPDATE, 4, WID, {"client_id": 8}, NOW, account="main")
         outbox.forget_references(conn, "tag", [2])
         outbox.forget_references(conn, "project", [4])
         outbox.forget_references(conn, "client", [8])
@@ -286,9 +286,9 @@ def test_forget_references_clears_bases_naming_deleted_records(engine):
 
 def test_drop_record_removes_every_operation_of_one_record(engine):
     with engine.begin() as conn:
-        temp = outbox.queue_create(conn, "client", WID, NOW)
+        temp = outbox.queue_create(conn, "client", WID, NOW, account="main")
         outbox.mark_in_flight(conn, -temp, {}, NOW, NOW)
-        outbox.queue(conn, "client", Action.DELETE, temp, WID, {}, NOW)
-        keep = outbox.queue(conn, "client", Action.UPDATE, 1, WID, {}, NOW)
+        outbox.queue(conn, "client", Action.DELETE, temp, WID, {}, NOW, account="main")
+        keep = outbox.queue(conn, "client", Action.UPDATE, 1, WID, {}, NOW, account="main")
         outbox.drop_record(conn, "client", temp)
         assert [op.id for op in outbox.every(conn)] == [keep]

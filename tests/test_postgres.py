@@ -177,6 +177,20 @@ def test_the_sync_lock_is_one_per_database_on_the_server(backend, database):
         pass
 
 
+def test_the_sync_lock_is_one_per_account(backend, database):
+    """Two accounts sync one database at once; one account never twice (a lock file each beside a
+    SQLite file, an advisory lock each on the server: `accounts.lock_scope`)."""
+    from togglsync.sync.engine import sync_lock
+
+    target = str(database)
+    with sync_lock(target, account="bob"):
+        with sync_lock(target):  # main's is another lock
+            with pytest.raises(LockedError) as locked:
+                with sync_lock(target, account="bob"):
+                    pass
+    assert "account 'bob'" in str(locked.value)
+
+
 def test_the_lock_key_is_a_function_of_its_scope():
     from togglsync.db.postgres import lock_key
 

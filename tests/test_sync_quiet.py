@@ -123,3 +123,91 @@ def test_a_quiet_sync_stopped_by_the_server_says_so_and_keeps_its_cursor(synced)
     stopped = json.loads(result.output.split("\nError:")[0])
     assert stopped["stopped"] == "ServerError" and stopped["pulled"] == {}
     assert _cursor(synced, "time_entries") == before
+
+
+# -- Several accounts (togglsync.accounts): the quiet look is per account ----------------------
+
+
+@pytest.fixture
+def two(make_sim, isolated_home):
+    """A home with main and an added account `bob`, both synced (quotas on: each account's headers)."""
+    from conftest import SyncedHome
+
+    from togglsync.simulator.seed import seed_account
+
+    sim = make_sim(entries=20, seed=7)
+    home = SyncedHome(sim, isolated_home)
+    assert home.run("sync").exit_code == 0
+    home.bob = seed_account(sim.state, entries=10, seed=8)
+    added = home.run("accounts", "add", "bob", input=home.bob.api_token + "\n")
+    assert added.exit_code == 0, added.output
+    synced = home.run("sync")
+    assert synced.exit_code == 0, synced.output
+    return home
+
+
+def _rows(home, query, *args):
+    conn = sqlite3.connect(home.db)
+    try:
+        return conn.execute(query, args).fetchall()
+    finally:
+        conn.close()
+
+
+def _entry_cursors(home):
+    return dict(_rows(home, "SELECT account, since FROM sync_cursors WHERE resource = 'time_entries'"))
+
+
+def test_every_account_syncs_quietly_one_request_each_its_own_cursor_and_quota(two):
+    before = _entry_cursors(two)
+    assert before.keys() == {"main", "bob"}
+    conn = sqlite3.connect(two.db)
+    with conn:
+        conn.execute("DELETE FROM quota_state")
+    conn.close()
+    two.sim.clock.advance(5)
+    two.sim.log.clear()
+    done, out, heavy = _in_a_process(two, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert heavy == "", f"a sync of every account that found nothing changed imported {heavy}"
+    assert _paths(two) == [("GET", "/me/time_entries")] * 2
+    result = json.loads(out)
+    assert {name: (r["requests"], r["pulled"], r["exit_code"]) for name, r in result["accounts"].items()} == {
+        "main": (1, {"time_entries": 0}, 0), "bob": (1, {"time_entries": 0}, 0)}
+    after = _entry_cursors(two)
+    assert after["main"] > before["main"] and after["bob"] > before["bob"]
+    # Each account's quota headers under its own name (they were sent with its own credentials).
+    assert {account for (account,) in _rows(two, "SELECT DISTINCT account FROM quota_state")} == {"main", "bob"}
+
+
+def test_one_accounts_change_goes_the_whole_way_the_others_stay_quiet(two):
+    sim = two.sim
+    entry = next(e for e in sim.state.entries.values()
+                 if not e.deleted and e.stop is not None and e.user_id == two.bob.user_id)
+    sim.clock.advance(5)
+    sim.state.update_time_entry(two.bob.user_id, entry.workspace_id, entry.id, {"description": "bob, elsewhere"})
+    before = _entry_cursors(two)
+    sim.log.clear()
+    result = two.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    assert _paths(two) == [("GET", "/me/time_entries")] * 2  # bob's answer stored as it came, not asked again
+    accounts = json.loads(result.output)["accounts"]
+    assert accounts["main"]["pulled"] == {"time_entries": 0} and accounts["bob"]["pulled"]["time_entries"] == 1
+    assert _rows(two, "SELECT description FROM time_entries WHERE id = ?", entry.id) == [("bob, elsewhere",)]
+    after = _entry_cursors(two)
+    assert after["main"] > before["main"] and after["bob"] > before["bob"]
+
+
+def test_the_quiet_sync_takes_the_lock_of_the_account_it_syncs(two):
+    from togglsync.sync.lock import sync_lock
+
+    two.sim.clock.advance(5)
+    two.sim.log.clear()
+    with sync_lock(str(two.db), account="bob"):
+        done, out, heavy = _in_a_process(two, "sync", "--json")
+    assert heavy == ""
+    assert done.returncode != 0
+    result = json.loads(out)["accounts"]
+    assert result["main"]["exit_code"] == 0 and result["main"]["requests"] == 1
+    assert "another sync for account 'bob' is running" in result["bob"]["error"]
+    assert _paths(two) == [("GET", "/me/time_entries")]  # main's; bob's lock was held, bob asked nothing

@@ -190,6 +190,7 @@ def test_names_tags_and_unsynced(db):
     assert list(rows[1]) == [
         "id", "workspace_id", "workspace", "description", "project_id", "project", "client_id", "client", "tags",
         "start", "stop", "duration", "running", "billable", "local_start", "local_date", "unsynced",
+        "user_id", "user", "account",
     ]
 
 
@@ -273,3 +274,22 @@ def test_report_by_day_in_another_zone_shifts_days(tmp_path):
         assert la["from"] == "2026-10-24T07:00:00Z"
     finally:
         db.engine.dispose()
+
+
+def test_entries_say_who_tracked_them_and_through_which_account(db):
+    """Several accounts in one database (issue 15): the view names each entry's user and account."""
+    from togglsync.db.models import SyncAccount, WorkspaceUser
+
+    start = utc("2026-11-20 09:00:00")
+    mine, theirs, unknown = db.add(start, 60), db.add(start, 60), db.add(start, 60)
+    now = datetime.now(UTC)
+    with db.engine.begin() as conn:
+        conn.execute(insert(SyncAccount), [{"name": "main", "user_id": 1, "added_at": now},
+                                           {"name": "bob", "user_id": 2, "added_at": now}])
+        conn.execute(insert(WorkspaceUser), [{"workspace_id": 10, "user_id": 2, "fullname": "Bob", "email": "b@x"}])
+        for entry_id, user in ((mine, 1), (theirs, 2), (unknown, 3)):
+            conn.execute(text("UPDATE time_entries SET user_id = :u WHERE id = :i"), {"u": user, "i": entry_id})
+    rows = {r["id"]: r for r in db.query("SELECT id, user_id, user, account FROM entries")}
+    assert (rows[mine]["user"], rows[mine]["account"]) == ("A", "main")
+    assert (rows[theirs]["user_id"], rows[theirs]["user"], rows[theirs]["account"]) == (2, "Bob", "bob")
+    assert (rows[unknown]["user_id"], rows[unknown]["user"], rows[unknown]["account"]) == (3, None, None)

@@ -91,12 +91,14 @@ class App:
             return
         from togglsync.db.cursors import record_quota
 
+        # Under the account whose credentials sent the requests (`Settings.for_account`).
+        seen, account = list(self._quota_seen.values()), self.settings.credentials_of
         if "engine" in self.__dict__:
             with self.engine.begin() as conn:
-                record_quota(conn, list(self._quota_seen.values()))
+                record_quota(conn, seen, account=account)
         else:
             with self.database.transaction() as lite:
-                record_quota(lite, list(self._quota_seen.values()))
+                record_quota(lite, seen, account=account)
         self._quota_seen.clear()
 
     def close(self) -> None:

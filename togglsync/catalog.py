@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from togglsync import records
+from togglsync import lookup, records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
@@ -18,7 +18,7 @@ from togglsync.records import Reference, Row
 
 def workspaces(conn: Connection, only: int | None = None) -> list[Row]:
     """Workspaces (or one), `default` marking the account's default one."""
-    default = sql.scalar(conn, "SELECT default_workspace_id FROM account LIMIT 1")
+    default = lookup.me_setting(conn, "default_workspace_id")
     where, params = ("WHERE id = ?", (only,)) if only is not None else ("", ())
     found = [from_db(r) for r in sql.rows(conn, f"SELECT * FROM workspaces {where} ORDER BY id", params)]
     return [

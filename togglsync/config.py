@@ -26,6 +26,8 @@ MATON_URL = "https://gateway.maton.ai/toggl-track"
 MATON_CTRL_URL = "https://ctrl.maton.ai"
 
 TRANSPORTS = ("direct", "maton")
+# The account of the top-level credentials (togglsync.accounts): the only one until `accounts add`.
+IMPLICIT_ACCOUNT = "main"
 SECRET_KEYS = frozenset({"api_token", "maton_api_key"})
 
 # Setting name -> environment variable. The token variables are the ones
@@ -40,8 +42,13 @@ ENV_VARS: dict[str, str] = {
     "db": "TOGGLSYNC_DB",
     "pacing": "TOGGLSYNC_PACING",
     "timezone": "TOGGLSYNC_TZ",
+    "account": "TOGGLSYNC_ACCOUNT",
     "sync_history": "TOGGLSYNC_SYNC_HISTORY",
 }
+# The config file's other key: the accounts added with `togglsync accounts add`, by name:
+# {"transport": "direct" | "maton", "api_token" | "maton_api_key", "maton_connection"}.
+ACCOUNTS_KEY = "accounts"
+ACCOUNT_KEYS = frozenset({"transport", "api_token", "maton_api_key", "maton_connection"})
 
 
 def home_dir() -> Path:
@@ -70,8 +77,14 @@ class Settings:
     db: str | None = None  # SQLAlchemy URL or file path; None = <home>/togglsync.db
     pacing: float = 1.0  # minimum seconds between requests (Toggl asks ~1/s)
     timezone: str | None = None  # display zone; None = the account's Toggl time zone
+    # The account offline edits go to, and (from --account or the environment) the one a sync syncs.
+    account: str | None = None
     # A scheduled sync (`sync --log`) spends the quota it leaves on unfinished history.
     sync_history: bool = True
+    # Accounts added with `togglsync accounts add`: name -> transport and secrets (config file only).
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    # Whose transport and credentials these are (`for_account`): its quota state is recorded under it.
+    credentials_of: str = IMPLICIT_ACCOUNT
     # Where each value came from ("option", "env", "file", "default"), for `config show`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -103,11 +116,47 @@ class Settings:
             )
         return self.api_token
 
+    def chosen_account(self) -> str:
+        """The account --account (or TOGGLSYNC_ACCOUNT) names, else main; the config file's
+        `account` only chooses where offline edits go."""
+        if self.account and self.sources.get("account") in ("option", "env"):
+            return self.account
+        return IMPLICIT_ACCOUNT
+
+    def account_filter(self) -> str | None:
+        """The account --account (or TOGGLSYNC_ACCOUNT) names, for listings that show every
+        account's entries unless told (`log`, `report`); None when not given."""
+        return self.account if self.account and self.sources.get("account") in ("option", "env") else None
+
+    def account_names(self) -> list[str]:
+        """The accounts `sync` syncs: main (the top-level credentials) when it has any, then
+        those added, by name."""
+        top = [IMPLICIT_ACCOUNT] if (self.api_token or self.maton_api_key) else []
+        return top + sorted(self.accounts)
+
+    def for_account(self, name: str) -> Settings:
+        """These settings with the transport and credentials of account `name` (main: as they are)."""
+        if name == IMPLICIT_ACCOUNT:
+            return replace(self, account=name, credentials_of=name)
+        found = self.accounts.get(name)
+        if found is None:
+            raise ConfigError(f"no account {name!r}: add it with `togglsync accounts add {name}` "
+                              "(see `togglsync accounts list`)")
+        transport = found.get("transport", "maton" if found.get("maton_api_key") else "direct")
+        return replace(self, account=name, credentials_of=name, transport=transport, api_token=found.get("api_token"),
+                       maton_api_key=found.get("maton_api_key"), maton_connection=found.get("maton_connection"))
+
+    def secrets(self) -> set[str]:
+        """Every credential these settings hold (every account's): what output never shows."""
+        found = {self.api_token, self.maton_api_key}
+        found |= {a.get(key) for a in self.accounts.values() for key in SECRET_KEYS}
+        return {s for s in found if s}
+
     def redacted(self) -> dict[str, Any]:
         """Every setting with its source; secrets shown only as set/unset."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "sources":
+            if f.name in ("sources", ACCOUNTS_KEY, "credentials_of"):
                 continue
             value = getattr(self, f.name)
             if f.name in SECRET_KEYS:
@@ -153,10 +202,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
-    unknown = set(data) - set(ENV_VARS)
+    unknown = set(data) - set(ENV_VARS) - {ACCOUNTS_KEY}
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO) and SECRET_KEYS & set(data):
+    added = data.get(ACCOUNTS_KEY, {})
+    if not isinstance(added, dict) or not all(
+            isinstance(a, dict) and set(a) <= ACCOUNT_KEYS and all(isinstance(v, str) for v in a.values())
+            for a in added.values()):
+        raise ConfigError(f"config file {path}: {ACCOUNTS_KEY!r} must map names to their transport and credentials "
+                          "(use `togglsync accounts add`)")
+    nested = {key for a in added.values() for key in a}
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and SECRET_KEYS & (set(data) | nested):
         print(
             f"togglsync: warning: {path} holds a secret and is readable by others; "
             f"run: chmod 600 {path}",
@@ -185,7 +241,7 @@ def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
     """Merge `changes` into the file; a value of None removes the key."""
     data = read_config_file(path)
     for key, value in changes.items():
-        if key not in ENV_VARS:
+        if key not in ENV_VARS and key != ACCOUNTS_KEY:
             raise ConfigError(f"unknown setting {key!r}")
         if value is None:
             data.pop(key, None)
@@ -236,7 +292,7 @@ def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None
     for url_key in ("api_url", "maton_ctrl_url"):
         if url_key in values:
             values[url_key] = str(values[url_key]).rstrip("/")
-    return Settings(home=home, sources=sources, **values)
+    return Settings(home=home, sources=sources, accounts=file_values.get(ACCOUNTS_KEY, {}), **values)
 
 
 def parse_switch(value: Any, name: str) -> bool:

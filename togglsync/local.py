@@ -33,14 +33,17 @@ def utcnow() -> datetime:
 class LocalStore:
     """The offline editing API. Every method is one transaction."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow):
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, account: str | None = None):
         self.engine = engine
         self.clock = clock
+        # The account new records and timers are for (`--account`; None: the default,
+        # `lookup.account`). Edits of existing records go to their own account.
+        self.account = account
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _workspace(self, conn: Connection, workspace_id: int | None) -> int:
-        return timer.default_workspace(conn, workspace_id)
+        return timer.default_workspace(conn, workspace_id, self.account)
 
     def _named(self, conn: Connection, kind: Kind, workspace_id: int, name: str | None, exclude: int | None = None) -> str:
         """A valid name, not taken in the workspace (ignoring case)."""
@@ -52,9 +55,9 @@ class LocalStore:
 
     def running_entry(self, conn: Connection | None = None) -> dict[str, Any] | None:
         if conn is not None:
-            return timer.running_entry(conn)
+            return timer.running_entry(conn, self.account)
         with self.engine.connect() as c:
-            return timer.running_entry(c)
+            return timer.running_entry(c, self.account)
 
     def start_timer(
         self,
@@ -75,14 +78,14 @@ class LocalStore:
         with self.engine.begin() as conn:
             return timer.start(
                 conn, description, project_id=project_id, tag_ids=tag_ids, billable=billable,
-                start=start or now, workspace_id=workspace_id, now=now, tz=tz,
+                start=start or now, workspace_id=workspace_id, now=now, tz=tz, account_name=self.account,
             )
 
     def stop_timer(self, stop: datetime | None = None, *, tz: tzinfo | None = None) -> dict[str, Any]:
         """Stop the running timer at `stop` (default now; not later); the time recorded here is what Toggl gets."""
         now = self.clock()
         with self.engine.begin() as conn:
-            return timer.stop(conn, stop or now, now=now, tz=tz)
+            return timer.stop(conn, stop or now, now=now, tz=tz, account_name=self.account)
 
     def add_entry(
         self,
@@ -109,7 +112,7 @@ class LocalStore:
             wid = self._workspace(conn, workspace_id)
             timer.check_refs(conn, wid, project_id, tag_ids)
             return rows.create(conn, Kind.TIME_ENTRY, wid, {
-                "user_id": lookup.account(conn)["id"],
+                "user_id": lookup.account(conn, self.account)["id"],
                 "project_id": project_id,
                 "description": description,
                 "start": start,
@@ -117,7 +120,7 @@ class LocalStore:
                 "duration": int((stop - start).total_seconds()),
                 "billable": billable,
                 "tag_ids": tag_ids,
-            }, self.clock())
+            }, self.clock(), account=self.account)
 
     _UNSET: Any = object()
 
@@ -202,6 +205,7 @@ class LocalStore:
                 workspace_id=row["workspace_id"],
                 now=now,
                 tz=tz,
+                account_name=self.account,
             )
 
     @contextmanager
@@ -216,7 +220,7 @@ class LocalStore:
         # One moment for the whole batch: its edits are one change (`togglsync undo` reverses them together).
         moment = self.clock()
         with self.engine.begin() as conn:
-            yield LocalStore(_InTransaction(conn), clock=lambda: moment)  # type: ignore[arg-type]
+            yield LocalStore(_InTransaction(conn), clock=lambda: moment, account=self.account)  # type: ignore[arg-type]
 
     # --- catalog -----------------------------------------------------------------------------
 
@@ -240,7 +244,7 @@ class LocalStore:
             return rows.create(conn, Kind.PROJECT, wid, {
                 "name": name, "client_id": client_id, "color": color,
                 "billable": billable, "is_private": is_private, "active": active,
-            }, self.clock())
+            }, self.clock(), account=self.account)
 
     def edit_project(self, project_id: int, **values: Any) -> Row:
         return self._edit(Kind.PROJECT, project_id, values)
@@ -252,7 +256,7 @@ class LocalStore:
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
             name = self._named(conn, Kind.CLIENT, wid, name)
-            return rows.create(conn, Kind.CLIENT, wid, {"name": name, "notes": notes}, self.clock())
+            return rows.create(conn, Kind.CLIENT, wid, {"name": name, "notes": notes}, self.clock(), account=self.account)
 
     def edit_client(self, client_id: int, **values: Any) -> Row:
         self._reject_unknown(values, {"name", "notes"})
@@ -272,7 +276,7 @@ class LocalStore:
             workspace = rows.get(conn, Kind.WORKSPACE, row["workspace_id"])
             if workspace is not None and not workspace["premium"]:
                 raise UsageError("archiving clients needs a paid Toggl plan: this workspace is on the free plan")
-            return rows.update(conn, Kind.CLIENT, client_id, {"archived": True}, self.clock())
+            return rows.update(conn, Kind.CLIENT, client_id, {"archived": True}, self.clock(), account=self.account)
 
     def restore_client(self, client_id: int) -> Row:
         """Un-archive a client (its projects stay as they are); pushed as Toggl's restore request."""
@@ -282,7 +286,7 @@ class LocalStore:
         with self.engine.begin() as conn:
             wid = self._workspace(conn, workspace_id)
             name = self._named(conn, Kind.TAG, wid, name)
-            return rows.create(conn, Kind.TAG, wid, {"name": name}, self.clock())
+            return rows.create(conn, Kind.TAG, wid, {"name": name}, self.clock(), account=self.account)
 
     def edit_tag(self, tag_id: int, *, name: str) -> Row:
         return self._edit(Kind.TAG, tag_id, {"name": name})
@@ -302,11 +306,11 @@ class LocalStore:
             if "color" in values:
                 values["color"] = records.clean_color(values["color"])
             rows.check_references(conn, kind, row["workspace_id"], values)
-            return rows.update(conn, kind, record_id, values, self.clock())
+            return rows.update(conn, kind, record_id, values, self.clock(), account=self.account)
 
     def _delete(self, kind: Kind, record_id: int) -> None:
         with self.engine.begin() as conn:
-            rows.delete(conn, kind, record_id, self.clock())
+            rows.delete(conn, kind, record_id, self.clock(), account=self.account)
 
     @staticmethod
     def _reject_unknown(values: dict[str, Any], allowed: set[str]) -> None:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from togglsync import records
+from togglsync import accounts, records
 from togglsync.records import MAX_ID, parse_id
 from togglsync.db import sql
 from togglsync.db.sql import Connection
@@ -27,11 +27,38 @@ from togglsync.errors import UsageError
 # names without importing SQLAlchemy.
 
 
-def account(conn: Connection) -> dict[str, Any]:
-    row = sql.first(conn, "SELECT * FROM account LIMIT 1")
+def account(conn: Connection, name: str | None = None) -> dict[str, Any]:
+    """The Toggl user (its GET /me) of the account offline edits go to: `name` (`--account`),
+    else main, else the first synced (`accounts.chosen_user`)."""
+    user = accounts.chosen_user(conn, name)
+    if user is not None:
+        row = sql.first(conn, "SELECT * FROM account WHERE id = ?", (user,))
+    else:
+        row = sql.first(conn, "SELECT * FROM account ORDER BY id LIMIT 1")
     if row is None:
         raise UsageError("no account data yet: run `togglsync sync` once while online")
     return from_db(row)
+
+
+def account_filter(conn: Connection, name: str | None) -> int | None:
+    """The Toggl user whose entries a listing (`log`, `report`) keeps: that of `--account NAME`;
+    None (no --account): every account's."""
+    return None if name is None else accounts.chosen_user(conn, name)
+
+
+def user_id(conn: Connection, name: str | None = None) -> int | None:
+    """The Toggl user id of that account; None before any sync (nothing to tell apart then)."""
+    if name is None and sql.scalar(conn, "SELECT count(*) FROM account") == 0:
+        return None
+    return int(account(conn, name)["id"])
+
+
+def me_setting(conn: Connection, column: str) -> Any:
+    """A setting of the default account's Toggl user (main's, else the first synced)."""
+    user = accounts.chosen_user(conn, None)
+    if user is not None:
+        return sql.scalar(conn, f"SELECT {column} FROM account WHERE id = ?", (user,))
+    return sql.scalar(conn, f"SELECT {column} FROM account ORDER BY id LIMIT 1")
 
 
 def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
@@ -43,7 +70,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
             return resolve_tz(override)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    name = sql.scalar(conn, "SELECT timezone FROM account LIMIT 1")
+    name = me_setting(conn, "timezone")
     try:
         return resolve_tz(name)
     except ValueError:
@@ -51,7 +78,7 @@ def display_tz(conn: Connection, override: str | None = None) -> ZoneInfo:
 
 
 def beginning_of_week(conn: Connection) -> int:
-    value = sql.scalar(conn, "SELECT beginning_of_week FROM account LIMIT 1")
+    value = me_setting(conn, "beginning_of_week")
     return int(value) if value is not None and 0 <= int(value) <= 6 else 1
 
 
@@ -64,10 +91,10 @@ def suggest(name: str, candidates: list[str]) -> str:
     return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
-def workspace_id(conn: Connection, value: str | None) -> int:
+def workspace_id(conn: Connection, value: str | None, account_name: str | None = None) -> int:
     """A workspace by name or id; None means the account's default workspace."""
     if value is None or value == "":
-        wid = account(conn).get("default_workspace_id")
+        wid = account(conn, account_name).get("default_workspace_id")
         if wid is None:
             raise UsageError("no default workspace: pass -w/--workspace")
         return int(wid)

@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from togglsync import records
+from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, to_utc_text
@@ -75,6 +76,8 @@ class Operation:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    # The account that sends it (`accounts.for_operation`).
+    account: str = IMPLICIT_ACCOUNT
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Operation:
@@ -93,6 +96,7 @@ class Operation:
             error=values["error"],
             created_at=values["created_at"],
             updated_at=values["updated_at"],
+            account=values.get("account") or IMPLICIT_ACCOUNT,
         )
 
     @property
@@ -147,23 +151,31 @@ def record_ids(conn: Connection, resource: str) -> set[int]:
     return set(sql.column(conn, "SELECT DISTINCT record_id FROM pending_operations WHERE resource = ?", (resource,)))
 
 
-def queued(conn: Connection) -> list[Operation]:
-    """What a push sends, in push order: creates and updates parents first, deletes children first."""
-    return sorted(_list(conn, "WHERE state = ?", (State.QUEUED,)), key=Operation.push_order)
+def _in_state(conn: Connection, state: State, account: str | None) -> list[Operation]:
+    if account is None:
+        return _list(conn, "WHERE state = ?", (state,))
+    return _list(conn, "WHERE account = ? AND state = ?", (account, state))
 
 
-def in_flight(conn: Connection) -> list[Operation]:
-    return _list(conn, "WHERE state = ?", (State.IN_FLIGHT,))
+def queued(conn: Connection, account: str | None = None) -> list[Operation]:
+    """What a push sends (one account's, or every account's), in push order: creates and updates
+    parents first, deletes children first."""
+    return sorted(_in_state(conn, State.QUEUED, account), key=Operation.push_order)
 
 
-def parked(conn: Connection) -> list[Operation]:
+def in_flight(conn: Connection, account: str | None = None) -> list[Operation]:
+    return _in_state(conn, State.IN_FLIGHT, account)
+
+
+def parked(conn: Connection, account: str | None = None) -> list[Operation]:
     """The operations Toggl refused (or a create reconciliation could not decide): state FAILED."""
-    return _list(conn, "WHERE state = ?", (State.FAILED,))
+    return _in_state(conn, State.FAILED, account)
 
 
-def counts(conn: Connection) -> dict[State, int]:
-    """How many operations are in each state (states with none are left out)."""
-    found = sql.rows(conn, "SELECT state, count(*) AS n FROM pending_operations GROUP BY state")
+def counts(conn: Connection, account: str | None = None) -> dict[State, int]:
+    """How many operations are in each state (states with none are left out), of one account or all."""
+    where, params = ("WHERE account = ? ", (account,)) if account is not None else ("", ())
+    found = sql.rows(conn, f"SELECT state, count(*) AS n FROM pending_operations {where}GROUP BY state", params)
     return {State(row["state"]): row["n"] for row in found}
 
 
@@ -205,34 +217,37 @@ def queue(
     workspace_id: int,
     base: Mapping[str, Any] | None,
     now: datetime,
+    *,
+    account: str,
 ) -> int:
-    """Queue one operation; returns its id."""
+    """Queue one operation, to be sent by `account`; returns its id."""
     stamp = to_utc_text(now)
     op_id = sql.scalar(
         conn,
-        "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, created_at, updated_at, "
+        "account) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (str(resource), str(action), record_id, workspace_id, json_to_db(dict(base) if base is not None else None),
-         stamp, stamp),
+         stamp, stamp, account),
     )
     if op_id is None:
         raise RuntimeError("the driver returned no id for a new pending operation")
     return int(op_id)
 
 
-def queue_create(conn: Connection, resource: str, workspace_id: int, now: datetime) -> int:
+def queue_create(conn: Connection, resource: str, workspace_id: int, now: datetime, *, account: str) -> int:
     """Queue the create of a new record; returns its temporary id.
 
     The temporary id is minus the id of the create operation: negative (never
     a Toggl id) and never reused, so records made offline never clash.
     """
-    op_id = queue(conn, resource, Action.CREATE, 0, workspace_id, None, now)
+    op_id = queue(conn, resource, Action.CREATE, 0, workspace_id, None, now, account=account)
     sql.execute(conn, "UPDATE pending_operations SET record_id = ? WHERE id = ?", (-op_id, op_id))
     return -op_id
 
 
 def note_edit(
-    conn: Connection, resource: str, record_id: int, workspace_id: int, base: Mapping[str, Any], now: datetime
+    conn: Connection, resource: str, record_id: int, workspace_id: int, base: Mapping[str, Any], now: datetime,
+    *, account: str,
 ) -> None:
     """A record changed here (its state was `base` before): queue an update unless one rides already.
 
@@ -242,7 +257,7 @@ def note_edit(
     a change of its own added."""
     ops = for_record(conn, resource, record_id)
     if edit_needs_update(ops):
-        queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now)
+        queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now, account=account)
         return
     riding = [op for op in ops if op.state is State.QUEUED and op.action is Action.UPDATE]
     if riding:
@@ -250,7 +265,8 @@ def note_edit(
 
 
 def note_delete(
-    conn: Connection, resource: str, record_id: int, workspace_id: int, state: Mapping[str, Any], now: datetime
+    conn: Connection, resource: str, record_id: int, workspace_id: int, state: Mapping[str, Any], now: datetime,
+    *, account: str,
 ) -> None:
     """A record is deleted here (`state` was its state): queue what Toggl must hear, and no more.
 
@@ -275,7 +291,7 @@ def note_delete(
             (str(Action.DELETE), to_utc_text(now), to_utc_text(now), waiting[-1].id),
         )
     else:
-        queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now)
+        queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now, account=account)
 
 
 # --- the push's transitions ----------------------------------------------------------------------

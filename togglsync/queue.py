@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from togglsync import outbox, records, rows, timer
+from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db.models import SyncConflict
 from togglsync.errors import UsageError
 from togglsync.outbox import Action, State
@@ -95,6 +96,8 @@ class GivenUp:
     what: str
     # Operations that went with it (every unsent edit of the record).
     op_ids: tuple[int, ...]
+    # The account whose sync would have sent it (reading the record again is its to do).
+    account: str = IMPLICIT_ACCOUNT
 
     @property
     def restored(self) -> bool:
@@ -133,7 +136,8 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime, tz: tzinfo |
             # Toggl never had it: the row goes, with every operation queued behind its create.
             rows.delete(conn, kind, record_id, now)
         outbox.drop(conn, mine)
-        done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row, tz), mine))
+        done.append(GivenUp(kind, record_id, op.workspace_id, op.action, records.describe(kind, row, tz), mine,
+                            op.account))
     for (kind, record_id), op in sorted(edits.items(), key=lambda item: order.index(item[0][0])):
         if (str(kind), record_id) in reattached:
             # It lost its reference to a record put back above (the same change): it has it
@@ -151,7 +155,7 @@ def _give_up(conn: Any, ops: list[outbox.Operation], now: datetime, tz: tzinfo |
                 reattached |= rows.reattach(conn, kind, record_id)
         action = Action.DELETE if any(o.action is Action.DELETE for o in unsent) else Action.UPDATE
         done.append(GivenUp(kind, record_id, op.workspace_id, action, records.describe(kind, row or base, tz),
-                            tuple(o.id for o in unsent)))
+                            tuple(o.id for o in unsent), op.account))
     return done
 
 

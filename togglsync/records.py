@@ -113,10 +113,13 @@ CONTAINMENT: tuple[Reference, ...] = tuple(
 )
 
 # Rows that are no records of their own but belong to one: (table, column naming the record).
-# A workspace's members go with the workspace, and how far `togglsync history` reached in it
-# (its entries went: a workspace joined again has its history fetched again).
+# A workspace's members go with the workspace, and so does which accounts belong to it and
+# how far `togglsync history` reached in it (its entries went: a workspace joined again has
+# its history fetched again).
 OWNED_ROWS: dict[Kind, tuple[tuple[str, str], ...]] = {
-    Kind.WORKSPACE: (("workspace_users", "workspace_id"), ("history_ranges", "workspace_id")),
+    Kind.WORKSPACE: (
+        ("workspace_users", "workspace_id"), ("account_workspaces", "workspace_id"), ("history_ranges", "workspace_id"),
+    ),
 }
 
 

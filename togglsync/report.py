@@ -27,8 +27,9 @@ from togglsync.records import format_ts, public_id
 # Plain SQL through db.sql: reports run on the sqlite3 driver alone (no
 # SQLAlchemy import, most of a report's start-up), or on a SQLAlchemy connection.
 
-GROUPINGS = ("project", "client", "tag", "day", "month", "year", "description")
-NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)"}
+GROUPINGS = ("project", "client", "tag", "day", "month", "year", "description", "user")
+NO_VALUE = {"project": "(no project)", "client": "(no client)", "tag": "(no tag)", "description": "(no description)",
+            "user": "(no user)"}
 
 #: Groupings by a calendar period of the display zone: their rows come in order, one per period.
 PERIOD_GROUPINGS = ("day", "month", "year")
@@ -50,21 +51,24 @@ def entry_rows(
     project_id: int | None = None,
     tag_id: int | None = None,
     workspace_id: int | None = None,
+    user_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries starting in [start, end), newest first, with names resolved and local times."""
+    """Entries starting in [start, end), newest first, with names resolved and local times
+    (`user_id`: one account's, see `lookup.account_filter`; else every account's)."""
     clauses, params = ["1 = 1"], []
     for condition, value in (
         ("e.start >= ?", None if start is None else to_utc_text(start)),
         ("e.start < ?", None if end is None else to_utc_text(end)),
         ("e.project_id = ?", project_id),
         ("e.workspace_id = ?", workspace_id),
+        ("e.user_id = ?", user_id),
         ("e.id IN (SELECT time_entry_id FROM time_entry_tags WHERE tag_id = ?)", tag_id),
     ):
         if value is not None:
             clauses.append(condition)
             params.append(value)
     query = f"""
-        SELECT e.id, e.workspace_id, e.description, e.start, e.stop, e.duration, e.billable, e.project_id, e.tags,
+        SELECT e.id, e.workspace_id, e.user_id, e.description, e.start, e.stop, e.duration, e.billable, e.project_id, e.tags,
                p.name AS project, c.name AS client
         FROM time_entries e
         LEFT JOIN projects p ON p.id = e.project_id
@@ -80,6 +84,7 @@ def entry_rows(
         out.append({
             "id": row["id"],
             "workspace_id": row["workspace_id"],
+            "user_id": row["user_id"],
             "date": local_start.date().isoformat(),
             "start": local_start,
             "stop": from_utc_text(row["stop"]).astimezone(tz) if row["stop"] else None,
@@ -104,6 +109,7 @@ class Filters:
     """Which entries a report counts, besides the range. Empty tuples mean "any"."""
 
     workspace_id: int | None = None
+    user_id: int | None = None  # one account's entries (its Toggl user); None: every account's
     project_ids: tuple[int, ...] = ()
     tag_ids: tuple[int, ...] = ()  # an entry with any of these tags
 
@@ -178,6 +184,16 @@ _GROUP_QUERIES = {
         LEFT JOIN workspaces w ON w.id = t.workspace_id
         WHERE {where}
         GROUP BY et.tag_id, t.name, w.name""",
+    # Who tracked it: the name GET /me gave (a synced account), else the workspace's member list.
+    "user": """
+        SELECT e.user_id AS id,
+               coalesce(a.fullname, a.email, (SELECT coalesce(wu.fullname, wu.email) FROM workspace_users wu
+                                              WHERE wu.user_id = e.user_id LIMIT 1)) AS name,
+               NULL AS workspace, count(*) AS entries, sum({seconds}) AS seconds
+        FROM time_entries e
+        LEFT JOIN account a ON a.id = e.user_id
+        WHERE {where}
+        GROUP BY e.user_id, a.fullname, a.email""",
     "description": """
         SELECT NULL AS id, coalesce(e.description, '') AS name, NULL AS workspace, count(*) AS entries,
                sum({seconds}) AS seconds
@@ -208,6 +224,9 @@ def _conditions(filters: Filters) -> tuple[str, dict[str, Any]]:
     if filters.workspace_id is not None:
         clauses.append("e.workspace_id = :workspace_id")
         params["workspace_id"] = filters.workspace_id
+    if filters.user_id is not None:
+        clauses.append("e.user_id = :user_id")
+        params["user_id"] = filters.user_id
     if filters.project_ids:
         names = [f"project_{i}" for i in range(len(filters.project_ids))]
         clauses.append(f"e.project_id IN ({', '.join(':' + n for n in names)})")
@@ -396,20 +415,21 @@ def status(conn: Connection, *, now: datetime, tz: ZoneInfo) -> Status:
         week_seconds=tracked_seconds(conn, week_start, week_end, now),
         pending=sum(counts.values()),
         failed=counts.get(outbox.State.FAILED, 0),
-        last_sync=timestamp_from_db(sql.scalar(conn, "SELECT updated_at FROM sync_cursors WHERE resource = 'time_entries'")),
+        last_sync=timestamp_from_db(sql.scalar(conn, "SELECT max(updated_at) FROM sync_cursors WHERE resource = 'time_entries'")),
         history=history_status(conn),
     )
 
 
 def history_status(conn: Connection) -> Any:
-    """How far the history of your own entries reaches (`history_plan.describe`), from `history_ranges`."""
+    """How far the history of your own entries reaches (`history_plan.describe`), from `history_ranges`
+    (every account's: `status` speaks of the whole database)."""
     import json
 
     from togglsync import history_plan
 
     from togglsync.db.cursors import history_ranges
 
-    ranges = [history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME)]
+    ranges = [history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME, account=None)]
     raw = sql.scalar(conn, "SELECT raw FROM workspaces ORDER BY id LIMIT 1")
     workspace = json.loads(raw) if isinstance(raw, str) else raw
     return history_plan.describe(ranges, history_plan.hourly_quota(workspace if isinstance(workspace, dict) else None))
@@ -458,7 +478,7 @@ def row_dict(report: Report, row: ReportRow) -> dict[str, Any]:
     from togglsync.timeparse import format_duration
 
     out: dict[str, Any] = {report.by: row.key}
-    if report.by in ("project", "client", "tag"):
+    if report.by in ("project", "client", "tag", "user"):
         out[f"{report.by}_id"] = public_id(row.id)
     out.update(
         seconds=row.seconds,
@@ -484,6 +504,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "now": format_ts(report.now),
         "filters": {
             "workspace_id": report.filters.workspace_id,
+            "user_id": report.filters.user_id,
             "project_ids": [public_id(i) for i in report.filters.project_ids],
             "tag_ids": [public_id(i) for i in report.filters.tag_ids],
         },

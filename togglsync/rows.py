@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from togglsync import outbox, records
+from togglsync import accounts, outbox, records
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db, json_to_db, timestamp_to_db, to_db
@@ -274,9 +274,17 @@ def _mirror_links(conn: Connection, kind: str, record_id: int, values: Mapping[s
             mirror_tags(conn, [{"id": record_id, ref.field: values[ref.field]}])
 
 
-def create(conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any], now: datetime) -> Row:
-    """A record made here: its row under a temporary id, and its create queued."""
-    record_id = outbox.queue_create(conn, kind, workspace_id, now)
+def _sender(conn: Connection, kind: str, workspace_id: int, row: Mapping[str, Any], preferred: str | None) -> str:
+    """The account whose sync sends an edit of this record (`accounts.for_operation`)."""
+    return accounts.for_operation(conn, kind, workspace_id, row.get("user_id"), preferred)
+
+
+def create(
+    conn: Connection, kind: str, workspace_id: int, values: Mapping[str, Any], now: datetime, *, account: str | None = None
+) -> Row:
+    """A record made here: its row under a temporary id, and its create queued (sent by
+    `account` when it may, see `accounts.for_operation`)."""
+    record_id = outbox.queue_create(conn, kind, workspace_id, now, account=_sender(conn, kind, workspace_id, values, account))
     return _insert(conn, kind, record_id, workspace_id, values)
 
 
@@ -291,7 +299,9 @@ def _insert(conn: Connection, kind: str, record_id: int, workspace_id: int, valu
     return require(conn, kind, record_id)
 
 
-def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any], now: datetime) -> Row:
+def update(
+    conn: Connection, kind: str, record_id: int, values: Mapping[str, Any], now: datetime, *, account: str | None = None
+) -> Row:
     """Change fields of a record here; the outbox hears of it when its state changed."""
     before = require(conn, kind, record_id)
     write(conn, kind, record_id, values)
@@ -300,7 +310,8 @@ def update(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any
         refresh_tag_names(conn, [record_id])  # readers of the table see the new name; not an edit of them
     base = records.state_of(kind, before)
     if records.state_of(kind, after) != base and records.spec(kind).local:
-        outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now)
+        outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now,
+                         account=_sender(conn, kind, before["workspace_id"], before, account))
     return after
 
 
@@ -318,12 +329,13 @@ def write(conn: Connection, kind: str, record_id: int, values: Mapping[str, Any]
     _mirror_links(conn, kind, record_id, changes)
 
 
-def delete(conn: Connection, kind: str, record_id: int, now: datetime) -> Row:
+def delete(conn: Connection, kind: str, record_id: int, now: datetime, *, account: str | None = None) -> Row:
     """Delete a record here: what Toggl must hear is queued, and the records that
     referenced it lose the reference, each an edit of its own (Toggl does the same
     to its copies). Returns the row as it was."""
     row = require(conn, kind, record_id)
-    outbox.note_delete(conn, kind, record_id, row["workspace_id"], records.state_of(kind, row), now)
+    outbox.note_delete(conn, kind, record_id, row["workspace_id"], records.state_of(kind, row), now,
+                       account=_sender(conn, kind, row["workspace_id"], row, account))
     for ref in records.references_to(kind):
         for source_id in referencing(conn, ref, record_id):
             source = require(conn, ref.source, source_id)
@@ -405,7 +417,12 @@ def one_timer(conn: Connection, now: datetime) -> list[Row]:
     # A timer whose create is parked as undecided may be a record Toggl has (changed
     # elsewhere): it waits for the user's word untouched, or adopting it would send our stop.
     undecided = {op.record_id for op in outbox.parked(conn) if op.undecided and op.resource is records.Kind.TIME_ENTRY}
-    return stop_overtaken(conn, [r for r in running if r["id"] not in twins | undecided | landed], now)
+    # One timer per Toggl user: each account's timers are its own (issue 15).
+    by_user: dict[Any, list[Row]] = {}
+    for r in running:
+        if r["id"] not in twins | undecided | landed:
+            by_user.setdefault(r.get("user_id"), []).append(r)
+    return [stopped for group in by_user.values() for stopped in stop_overtaken(conn, group, now)]
 
 
 def _landed_copies(conn: Connection, op: outbox.Operation) -> set[int]:
@@ -478,7 +495,8 @@ def take_server_version(
     if changed_meanwhile or (sent is None and local_state != server_state):
         values = {k: v for k, v in values.items() if k not in records.spec(kind).editable}
         if not later and records.changed_fields(server_state, local_state):
-            outbox.queue(conn, kind, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, now)
+            outbox.queue(conn, kind, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, now,
+                         account=_sender(conn, kind, current["workspace_id"], current, None))
     if later:
         # An edit queued behind a create that was then sent again carries what Toggl
         # has now: based on its answer, only what is still different goes.

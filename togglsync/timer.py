@@ -23,7 +23,7 @@ from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_db
 from togglsync.errors import UsageError
-from togglsync.lookup import account
+from togglsync.lookup import account, user_id
 from togglsync.records import Kind
 from togglsync.timeparse import format_clock, format_duration
 
@@ -34,8 +34,14 @@ def truncate(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def running_entry(conn: Connection) -> dict[str, Any] | None:
-    row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
+def running_entry(conn: Connection, account_name: str | None = None) -> dict[str, Any] | None:
+    """The running timer of the account's user (`--account`, else the default; one timer per user)."""
+    user = user_id(conn, account_name)
+    if user is None:
+        row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
+    else:
+        row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 AND (user_id = ? OR user_id IS NULL) "
+                              "ORDER BY start DESC LIMIT 1", (user,))
     return None if row is None else from_db(row)
 
 
@@ -50,10 +56,10 @@ def check_refs(conn: Connection, workspace_id: int, project_id: int | None, tag_
     rows.check_references(conn, Kind.TIME_ENTRY, workspace_id, {"project_id": project_id, "tag_ids": list(tag_ids)})
 
 
-def default_workspace(conn: Connection, workspace_id: int | None) -> int:
+def default_workspace(conn: Connection, workspace_id: int | None, account_name: str | None = None) -> int:
     if workspace_id is not None:
         return workspace_id
-    wid = account(conn).get("default_workspace_id")
+    wid = account(conn, account_name).get("default_workspace_id")
     if wid is None:
         raise UsageError("no default workspace: pass a workspace")
     return int(wid)
@@ -70,27 +76,31 @@ def start(
     workspace_id: int | None = None,
     now: datetime,
     tz: tzinfo | None = None,
+    account_name: str | None = None,
 ) -> dict[str, Any]:
-    """Start a timer at `start`; a running one is stopped there. Returns the new entry."""
+    """Start a timer at `start` for the account (`--account`, else the default); its running
+    one is stopped there. Returns the new entry."""
     start = truncate(start)
     description = records.clean_description(description)
     tags = sorted(set(tag_ids))
-    wid = default_workspace(conn, workspace_id)
+    wid = default_workspace(conn, workspace_id, account_name)
     check_refs(conn, wid, project_id, tags)
-    running = running_entry(conn)
+    running = running_entry(conn, account_name)
     check_start(start, now=now, running=running, tz=tz)
     # The running one stops at the new start: one timer runs, the later start wins.
     rows.stop_overtaken(conn, [running] if running else [], now, starting=start)
     return rows.create(conn, Kind.TIME_ENTRY, wid, {
-        "user_id": account(conn)["id"], "project_id": project_id, "description": description,
+        "user_id": account(conn, account_name)["id"], "project_id": project_id, "description": description,
         "start": start, "stop": None, "duration": -1, "billable": bool(billable), "tag_ids": tags,
-    }, now)
+    }, now, account=account_name)
 
 
-def stop(conn: Connection, stop: datetime, *, now: datetime, tz: tzinfo | None = None) -> dict[str, Any]:
-    """Stop the running timer at `stop`; the time recorded here is what Toggl gets."""
+def stop(
+    conn: Connection, stop: datetime, *, now: datetime, tz: tzinfo | None = None, account_name: str | None = None
+) -> dict[str, Any]:
+    """Stop the account's running timer at `stop`; the time recorded here is what Toggl gets."""
     stop = truncate(stop)
-    running = running_entry(conn)
+    running = running_entry(conn, account_name)
     if running is None:
         raise UsageError("no timer is running")
     check_stop(running, stop, now=now, tz=tz)

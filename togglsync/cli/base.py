@@ -125,7 +125,7 @@ class TogglSyncGroup(click.Group):
 
 # The root's options that a command also takes after its name (`togglsync log --tz UTC`,
 # `togglsync sync --debug`), by the name of the root's parameter (and of `Invocation.options`).
-GLOBAL_OPTIONS = frozenset({"home", "db", "transport", "api_url", "maton_connection", "timezone", "debug"})
+GLOBAL_OPTIONS = frozenset({"home", "db", "transport", "api_url", "maton_connection", "timezone", "account", "debug"})
 
 
 def _take_global_options(command: click.Command, options: list[click.Parameter]) -> None:
@@ -215,6 +215,7 @@ def database_found(ctx: click.Context) -> Iterator[None]:
 
 # Command name -> "module:function". Each module holds the commands of one area.
 COMMANDS = {
+    "accounts": "togglsync.cli.account:accounts",
     "add": "togglsync.cli.tracking:add",
     "api": "togglsync.cli.remote:api",
     "cancel": "togglsync.cli.tracking:cancel",
@@ -276,7 +277,7 @@ def configured_secrets(ctx: click.Context) -> set[str]:
         settings = load_settings(invocation.options)
     except TogglSyncError:
         return found
-    return found | {s for s in (settings.api_token, settings.maton_api_key) if s}
+    return found | settings.secrets()
 
 
 def scrubbed(text: str) -> str:
@@ -349,9 +350,12 @@ def new_app(ctx: click.Context, settings: Settings) -> App:
               help="Maton connection to use (env MATON_CONNECTION).")
 @click.option("--tz", "timezone", metavar="ZONE",
               help="Show and read times in this IANA time zone (env TOGGLSYNC_TZ; default: your Toggl time zone).")
+@click.option("--account", metavar="NAME",
+              help="The account to sync, and offline edits go to (env TOGGLSYNC_ACCOUNT; default: every account "
+                   "syncs, edits go to `accounts default`).")
 @click.option("--debug", is_flag=True, help="Log HTTP requests to stderr (credentials redacted).")
 @click.pass_context
-def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, timezone, debug) -> None:
+def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, timezone, account, debug) -> None:
     """Offline-first local sync cache for Toggl Track."""
     invocation = Invocation({}, ctx.obj or App)
     if debug:
@@ -363,6 +367,7 @@ def cli(ctx: click.Context, home, db, transport, api_url, maton_connection, time
         "api_url": api_url,
         "maton_connection": maton_connection,
         "timezone": timezone,
+        "account": account,
     }
     ctx.obj = invocation
 

@@ -40,7 +40,8 @@ def workspace_option(func):
 def _store(ctx: click.Context):
     from togglsync.local import LocalStore
 
-    return LocalStore(_app(ctx).engine)
+    app = _app(ctx)
+    return LocalStore(app.engine, account=app.settings.account)
 
 
 def _resolve(conn: Connection, kind: str, workspace: str | None, value: str) -> tuple[int, int]:
@@ -166,7 +167,7 @@ def projects_add(ctx: click.Context, name: str, client: str | None, color: str |
                  public: bool, workspace: str | None) -> None:
     """Create a project (offline; it gets a local id L<n> until synced)."""
     with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
+        wid = lookup.workspace_id(conn, workspace, _app(ctx).settings.account)
         client_id = _client_id(conn, client, wid) if client is not None else None
     row = _store(ctx).create_project(
         name, client_id=client_id, color=color, billable=billable, is_private=not public, workspace_id=wid
@@ -266,7 +267,7 @@ def clients_list(ctx: click.Context, show_all: bool, workspace: str | None, fmt:
 def clients_add(ctx: click.Context, name: str, notes: str | None, workspace: str | None) -> None:
     """Create a client (offline; it gets a local id L<n> until synced)."""
     with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
+        wid = lookup.workspace_id(conn, workspace, _app(ctx).settings.account)
     row = _store(ctx).create_client(name, notes=(notes or None), workspace_id=wid)
     click.echo(f"Created client {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 
@@ -377,7 +378,7 @@ def tags_list(ctx: click.Context, workspace: str | None, fmt: str) -> None:
 def tags_add(ctx: click.Context, name: str, workspace: str | None) -> None:
     """Create a tag (offline; it gets a local id L<n> until synced)."""
     with _app(ctx).engine.connect() as conn:
-        wid = lookup.workspace_id(conn, workspace)
+        wid = lookup.workspace_id(conn, workspace, _app(ctx).settings.account)
     row = _store(ctx).create_tag(name, workspace_id=wid)
     click.echo(f"Created tag {_shown(row['name'], row['id'])}; {PENDING_NOTE}.")
 

@@ -308,7 +308,7 @@ def quota(ctx: click.Context, fmt: str) -> None:
 
     app = _app(ctx)
     with app.engine.connect() as conn:
-        snapshots = load_quota(conn)
+        snapshots = load_quota(conn, account=app.settings.chosen_account())
     # load_quota gives {pool: QuotaSnapshot}: flatten to rows the renderers (and JSON) understand.
     rows = [
         {"pool": s.pool, "remaining": s.remaining, "resets_at": s.resets_at, "observed_at": s.observed_at}

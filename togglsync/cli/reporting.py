@@ -304,7 +304,7 @@ def _day_label(day: date) -> str:
 
 @click.command()
 @click.option("--by", type=click.Choice(list(GROUPINGS)), default="project",
-              show_default=True, help="Group the totals by this.")
+              show_default=True, help="Group the totals by this (`user`: who tracked it, with several accounts).")
 @click.option("--today", "period", flag_value="today", help="Today.")
 @click.option("--yesterday", "period", flag_value="yesterday", help="Yesterday.")
 @click.option("--week", "period", flag_value="week", help="This week (the default; weeks start on your Toggl start day).")
@@ -363,6 +363,7 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
 
         filters = Filters(
             workspace_id=wid,
+            user_id=lookup.account_filter(conn, app.settings.account_filter()),
             project_ids=tuple(dict.fromkeys(named("project", p) for p in projects)),
             tag_ids=tuple(dict.fromkeys(named("tag", t) for t in tags)),
         )

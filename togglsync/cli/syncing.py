@@ -84,21 +84,96 @@ def _log_run(ctx: click.Context, code: int, message: str) -> None:
 
 def _sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, as_json, quiet,
           with_history=False) -> None:
-    from togglsync.sync.lock import sync_lock
-    from togglsync.sync.outcome import HistoryOptions, SyncInterrupted, SyncOptions
-    from togglsync.sync.quiet import sync
+    from togglsync.config import IMPLICIT_ACCOUNT
+    from togglsync.sync.outcome import HistoryOptions, SyncOptions
 
     if pull_only and push_only:
         raise UsageError("--pull-only and --push-only exclude each other")
-    app = _app(ctx)
+    settings = _app(ctx).settings
     options = SyncOptions(pull=not push_only, push=not pull_only, budget=budget, policy=policy, force_catalog=full,
                           full_entries=full, accept_empty_resync=full,
                           history=HistoryOptions() if with_history else None)
+    chosen = settings.chosen_account()
+    names = [chosen] if chosen != IMPLICIT_ACCOUNT or not settings.accounts else settings.account_names()
+    if names == [IMPLICIT_ACCOUNT]:
+        # One account, as before accounts: its own output, exit code and errors.
+        _sync_one(ctx, options, wait, as_json, quiet)
+        return
+    _sync_each(ctx, names, options, wait, as_json, quiet)
+
+
+def _sync_each(ctx: click.Context, names: list[str], options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
+    """Every account in turn, each under its own lock, with its own credentials and quota: one
+    failing stops none of the others. One summary line per account, each `NAME: ...`; the exit
+    code is the first failing account's (every failure says which account, in one line)."""
+    from togglsync.cli.base import new_app, one_line
+    from togglsync.errors import TogglSyncError
+
+    settings = _app(ctx).settings
+    results: dict[str, Any] = {}
+    code = ExitCode.OK
+    said = []
+    for name in names:
+        try:
+            app = new_app(ctx, settings.for_account(name))
+            try:
+                result = _run_one(app, name, options, wait, quiet or as_json)
+            finally:
+                app.close()
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted during account {name!r}; run `togglsync sync` again to finish.", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
+        except TogglSyncError as exc:
+            line = f"Error: account {name}: {scrubbed(one_line(exc))}"
+            results[name] = {"error": scrubbed(one_line(exc)), "exit_code": int(exc.exit_code)}
+            click.echo(line, err=True)
+            said.append(line)
+            code = code or exc.exit_code
+            continue
+        results[name] = result.as_dict()
+        said.append(f"{name}: " + scrubbed(result.summary() + (f"; Error: {result.error}" if result.error else "")))
+        if not as_json:
+            _render_named(name, result, quiet)
+        code = code or result.exit_code
+    ctx.meta.setdefault("togglsync.sync_summary", []).append(" | ".join(said))
+    if as_json:
+        click.echo(scrubbed(dumps({"accounts": results, "exit_code": int(code)})))
+    ctx.exit(code)
+
+
+def _render_named(name: str, result: Any, quiet: bool) -> None:
+    """One account's result (`render_result`), each line naming the account."""
+    if quiet and result.exit_code in (ExitCode.OK, ExitCode.FAILED_OPS):
+        if result.exit_code == ExitCode.FAILED_OPS:
+            click.echo(f"{name}: {result.parked_line()}", err=True)
+        return
+    click.echo(f"{name}: {result.summary()}", err=result.exit_code != ExitCode.OK)
+    for failure in result.failures:
+        click.echo(f"{name}:   failed: {scrubbed(failure)}", err=True)
+    if result.parked:
+        click.echo(f"{name}: {result.parked_line()}", err=True)
+    if result.error:
+        click.echo(f"Error: account {name}: {scrubbed(result.error)}", err=True)
+
+
+def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any:
+    """One account's sync under its lock (`sync.lock.sync_lock`, one per account): the quiet way
+    when nothing changed (`sync.quiet`: one request, no SQLAlchemy), else the whole way."""
     from togglsync.cli.progress import shown
+    from togglsync.sync.lock import sync_lock
+    from togglsync.sync.quiet import sync
+
+    with shown(not silent) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress, account=name):
+        return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
+
+
+def _sync_one(ctx: click.Context, options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
+    """The implicit account alone (no `accounts add` ever run): the output as before accounts."""
+    from togglsync.config import IMPLICIT_ACCOUNT
+    from togglsync.sync.outcome import SyncInterrupted
 
     try:
-        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress):
-            result = sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress)
+        result = _run_one(_app(ctx), IMPLICIT_ACCOUNT, options, wait, quiet or as_json)
     except KeyboardInterrupt as interrupted:
         # Everything done so far is kept; the next sync goes on from there.
         done = interrupted.result if isinstance(interrupted, SyncInterrupted) else None
@@ -163,20 +238,26 @@ def history(ctx: click.Context, since: str | None, all_users: bool, budget: int 
         first = date.fromisoformat(since) if since is not None else None
     except ValueError:
         raise UsageError(f"--since must be a date like 2019-03-02, not {since!r}") from None
-    app = _app(ctx)
+    from togglsync.cli.base import new_app
     from togglsync.cli.progress import shown
+    from togglsync.config import IMPLICIT_ACCOUNT
 
+    # The history of one account (--account, else main): its user, workspaces, ranges and quota.
+    name = _app(ctx).settings.chosen_account()
+    app = _app(ctx) if name == IMPLICIT_ACCOUNT else new_app(ctx, _app(ctx).settings.for_account(name))
     client = app.client
     client.budget = None if budget is None else client.requests_sent + budget
     try:
-        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target):
-            result = History(app.engine, client, progress=progress).run(
+        with shown(not (quiet or as_json)) as progress, sync_lock(app.settings.db_target, account=name):
+            result = History(app.engine, client, progress=progress, account=name).run(
                 HistoryOptions(all_users=all_users, since=first))
     except KeyboardInterrupt:
         click.echo("Interrupted: every page fetched so far is kept; run `togglsync history` again to go on.", err=True)
         ctx.exit(ExitCode.INTERRUPTED)
     finally:
         client.budget = None
+        if app is not _app(ctx):
+            app.close()
     if as_json:
         click.echo(scrubbed(dumps(result.as_dict())))
     elif not (quiet and result.exit_code == ExitCode.OK):
@@ -301,7 +382,14 @@ def _reread(app: Any, dropped: Any) -> str | None:
     if dropped.record_id < 0:
         return "Toggl has not given it an id yet"
     try:
-        with sync_lock(app.settings.db_target):
+        if dropped.account != app.settings.credentials_of:
+            # Another account's record: read with its credentials, under its lock.
+            from togglsync.cli.base import new_app
+
+            ctx = click.get_current_context()
+            app = new_app(ctx, app.settings.for_account(dropped.account))
+            ctx.call_on_close(app.close)
+        with sync_lock(app.settings.db_target, account=dropped.account):
             there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
     except TogglSyncError as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

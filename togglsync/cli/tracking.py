@@ -94,6 +94,8 @@ class _Session:
         self.ctx = ctx
         self.read_only = read_only  # status, log: never create a database that is not there
         self.app = _app(ctx)
+        # The account new entries and timers go to (--account, else `accounts default`).
+        self.account: str | None = self.app.settings.account
         self.now = datetime.now(timezone.utc)
         _ = self.tz  # resolved now: a bad --tz must fail before anything is written
 
@@ -124,7 +126,7 @@ class _Session:
     def store(self) -> LocalStore:
         from togglsync.local import LocalStore
 
-        return LocalStore(self.engine)
+        return LocalStore(self.engine, account=self.account)
 
     @property
     def today(self) -> date:
@@ -384,8 +386,8 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
     s = _Session(ctx)
     start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
-        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
-        running = timer.running_entry(conn)
+        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace, s.account), project, list(tags), create)
+        running = timer.running_entry(conn, s.account)
     created: list[str] = []
     if refs.new_project is not None or refs.new_tags:
         # --create: the new project/tags and the timer in one transaction, through LocalStore.
@@ -399,7 +401,7 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
         with s.db.transaction() as conn:
             entry = timer.start(
                 conn, description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
-                start=start_at, workspace_id=refs.workspace_id, now=s.now, tz=s.tz,
+                start=start_at, workspace_id=refs.workspace_id, now=s.now, tz=s.tz, account_name=s.account,
             )
     _print_created(created)
     _report_started(s, entry, running)
@@ -417,7 +419,7 @@ def stop(ctx, at, sync_now) -> None:
     s = _Session(ctx)
     stop_at = s.time(at, "--at") if at is not None else s.now
     with s.db.transaction() as conn:
-        entry = timer.stop(conn, stop_at, now=s.now, tz=s.tz)
+        entry = timer.stop(conn, stop_at, now=s.now, tz=s.tz, account_name=s.account)
     click.echo(f"Stopped {_label(s.db.conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
     _sync_after(s, sync_now)
 
@@ -441,7 +443,7 @@ def continue_(ctx, entry, at, sync_now) -> None:
     start_at = s.time(at, "--at") if at is not None else s.now
     with s.db.snapshot() as conn:
         entry_id = _entry_id(conn, entry) if entry is not None else None
-        running = timer.running_entry(conn)
+        running = timer.running_entry(conn, s.account)
     new = s.store.continue_entry(entry_id, start=start_at, tz=s.tz)
     _report_started(s, new, running)
     _sync_after(s, sync_now)
@@ -456,7 +458,7 @@ def cancel(ctx, sync_now) -> None:
 
     s = _Session(ctx)
     with s.db.snapshot() as conn:
-        running = timer.running_entry(conn)
+        running = timer.running_entry(conn, s.account)
         if running is None:
             raise UsageError("no timer is running")
         label = _label(conn, running)
@@ -607,7 +609,7 @@ def add(ctx, description, start_text, stop_text, duration, project, tags, billab
     stop_at = s.time(stop_text, "--stop", default_date=s.local_date(start_at)) if stop_text is not None else None
     seconds = _parse_duration(duration) if duration is not None else None
     with s.db.snapshot() as conn:
-        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace), project, list(tags), create)
+        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace, s.account), project, list(tags), create)
     with s.store.batch() as store:
         created = refs.apply(store)
         entry = store.add_entry(
@@ -744,7 +746,7 @@ _LOG_COLUMNS = ["id", "date", "time", "duration", "project", "tags", "descriptio
 _LOG_FIXED = ("id", "date", "time", "duration")
 _LOG_DATA_COLUMNS = [
     "id", "date", "start", "stop", "seconds", "duration", "running", "description", "project", "project_id",
-    "client", "tags", "billable", "workspace_id", "unsynced",
+    "client", "tags", "billable", "workspace_id", "unsynced", "user_id",
 ]
 _RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month", "year", "last_year")
 
@@ -812,7 +814,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, year, last_ye
         raise UsageError("-t/--tag: give one tag")
     tz = s.tz
     with s.db.snapshot() as conn:
-        wid = lookup.workspace_id(conn, workspace)
+        wid = lookup.workspace_id(conn, workspace, s.account)
         project_id = _existing(conn, "project", wid, project) if project is not None else None
         tag_id = _existing(conn, "tag", wid, tags[0]) if tags else None
         bow = lookup.beginning_of_week(conn)
@@ -828,6 +830,7 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, year, last_ye
     rows = entry_rows(
         s.db.conn, start=start, end=end, now=s.now, tz=tz, project_id=project_id, tag_id=tag_id,
         workspace_id=wid if workspace is not None else None,
+        user_id=lookup.account_filter(s.db.conn, s.app.settings.account_filter()),
     )
     rows.reverse()  # oldest first: the most recent (-1) ends up right above the total
     if fmt not in HUMAN:

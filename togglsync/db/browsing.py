@@ -53,7 +53,7 @@ TABLE_OPTIONS: dict[str, dict[str, Any]] = {
     "conflicts": {"facets": ["kind", "resource"]},
 }
 
-# The views (migrations 0003 and 0008): no model to read them from.
+# The views (migrations 0003, 0008 and 0010): no model to read them from.
 VIEWS: dict[str, dict[str, Any]] = {
     "entries": {
         "title": "Entries",
@@ -70,6 +70,8 @@ VIEWS: dict[str, dict[str, Any]] = {
             "running": "1 while the timer runs.",
             "local_start": "The start in the account's time zone.",
             "unsynced": "1 if created offline and not pushed yet.",
+            "user": "Who tracked it (the Toggl user's name).",
+            "account": "The account of this database synced as that user (several accounts in one database).",
         },
         "units": {"duration": "s"},
     },

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
     text,
@@ -85,6 +86,30 @@ class Account(Base):
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
     # Local clock, when /me was last read: for display only, never a cursor.
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncAccount(Base):
+    """The Toggl accounts synced into this database, by name (`togglsync accounts`).
+
+    `main` is the implicit account of the top-level credentials; others are added
+    with `togglsync accounts add` (their secrets stay in the config file). `user_id`
+    is the Toggl user the name was bound to by its first sync: another user's
+    answer under this name is refused, and one user has one name."""
+
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True, doc="The account's name (`--account NAME`).")
+    user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, doc="Its Toggl user; empty until its first sync.")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountWorkspace(Base):
+    """The workspaces each account's last catalog snapshot listed: what its deletions by absence may touch."""
+
+    __tablename__ = "account_workspaces"
+
+    account: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class Workspace(Base):
@@ -248,11 +273,14 @@ class SyncCursor(Base):
     """
 
     __tablename__ = "sync_cursors"
+    __table_args__ = (PrimaryKeyConstraint("account", "resource"),)
 
     resource: Mapped[str] = mapped_column(Text, primary_key=True)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     full_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whose cursor (accounts.name): every account pulls on its own.
+    account: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("'main'"))
 
 
 class QuotaState(Base):
@@ -262,11 +290,13 @@ class QuotaState(Base):
     """
 
     __tablename__ = "quota_state"
+    __table_args__ = (PrimaryKeyConstraint("account", "pool"),)
 
     pool: Mapped[str] = mapped_column(Text, primary_key=True)
     remaining: Mapped[int | None] = mapped_column(Integer)
     resets_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    account: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("'main'"))
 
 
 class PendingOperation(Base):
@@ -285,6 +315,7 @@ class PendingOperation(Base):
     __tablename__ = "pending_operations"
     __table_args__ = (
         Index(None, "resource", "record_id"),
+        Index(None, "account", "state"),
         CheckConstraint("action IN ('create', 'update', 'delete')", name="action"),
         CheckConstraint("state IN ('queued', 'in_flight', 'failed')", name="state"),
         {"sqlite_autoincrement": True},
@@ -309,6 +340,8 @@ class PendingOperation(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The account that sends it (accounts.name): a time entry's is its user's; see togglsync.accounts.
+    account: Mapped[str] = mapped_column(Text, server_default=text("'main'"))
 
 
 class SyncConflict(Base):
@@ -359,10 +392,14 @@ class HistoryRange(Base):
     entries, `all`: every member's), date ranges (inclusive, the report's dates) and the
     paging cursor up to which each is stored (`next_*`: Toggl's X-Next-* headers, NULL
     before the first page and once `done_at` is set). A page and its cursor are written in
-    one transaction (`sync.history`)."""
+    one transaction (`sync.history`). Per account (`accounts.name`): each account's user
+    has their own history, even in a workspace two accounts share."""
 
     __tablename__ = "history_ranges"
-    __table_args__ = (CheckConstraint("scope IN ('me', 'all')", name="scope"),)
+    __table_args__ = (
+        CheckConstraint("scope IN ('me', 'all')", name="scope"),
+        PrimaryKeyConstraint("account", "workspace_id", "scope", "range_start"),
+    )
 
     workspace_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     scope: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -375,6 +412,9 @@ class HistoryRange(Base):
     entries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whose history (accounts.name): the account's user's entries (`me`) or, through its
+    # credentials, every member's (`all`).
+    account: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("'main'"))
 
 
 class TzOffset(Base):

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Dialect, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db.cursors import QuotaObservation as QuotaObservation
 from togglsync.db.cursors import cursor_stored_at as cursor_stored_at
 from togglsync.db.cursors import get_cursor as get_cursor
@@ -152,10 +153,10 @@ def _compile_upsert(dialect: Dialect, target: Table, columns: tuple[str, ...]) -
     return str(compiled), tuple(order), tuple(converters)
 
 
-def load_quota(conn: Connection) -> dict[str, QuotaSnapshot]:
-    """The last known quota state per pool, as the API client reports it."""
+def load_quota(conn: Connection, *, account: str = IMPLICIT_ACCOUNT) -> dict[str, QuotaSnapshot]:
+    """The account's last known quota state per pool, as the API client reports it."""
     result: dict[str, QuotaSnapshot] = {}
-    for row in conn.execute(select(QuotaState.__table__)).mappings():
+    for row in conn.execute(select(QuotaState.__table__).where(QuotaState.account == account)).mappings():
         resets_at: datetime | None = row["resets_at"]
         observed_at: datetime = row["observed_at"]
         resets_in = None if resets_at is None else round((resets_at - observed_at).total_seconds())

@@ -13,13 +13,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, func, select
 
-from togglsync import outbox
+from togglsync import accounts, outbox
 from togglsync.db.models import SyncConflict
 from togglsync.errors import TogglSyncError
 from togglsync import records
 from togglsync.sync import plan
 from togglsync.sync.lock import lock_path as lock_path
-from togglsync.sync.lock import lock_scope as lock_scope
 from togglsync.sync.lock import sync_lock as sync_lock
 from togglsync.sync.outcome import SyncInterrupted as SyncInterrupted
 from togglsync.sync.outcome import SyncOptions as SyncOptions
@@ -57,10 +56,13 @@ def run_sync(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     progress: Progress = SILENT,
+    account: str = accounts.IMPLICIT,
     prefetched: Prefetched | None = None,
 ) -> SyncResult:
-    """Pull, reconcile and push once. The caller holds the sync lock; `progress` hears
-    what it is doing (a terminal's display; nothing by default).
+    """Pull, reconcile and push once for one account (`client` holds its credentials): its
+    cursors, its pending operations, deletions by absence only within what its answers cover.
+    The caller holds the account's sync lock; `progress` hears what it is doing (a terminal's
+    display; nothing by default).
 
     The database must take a write before the first request (`StorageError` otherwise):
     a read-only or damaged file, or one another program holds, costs no request.
@@ -77,14 +79,14 @@ def run_sync(
     puller = Puller(
         engine, client, policy=options.policy, catalog_max_age=options.catalog_max_age,
         history_days=options.history_days, clock=clock, accept_empty_resync=options.accept_empty_resync,
-        progress=progress, prefetched=prefetched,
+        progress=progress, account=account, prefetched=prefetched,
     )
-    pusher = Pusher(engine, client, clock=clock, progress=progress)
+    pusher = Pusher(engine, client, clock=clock, progress=progress, account=account)
     pushed = PushResult()
 
     def counts() -> dict[outbox.State, int]:
         with engine.connect() as conn:
-            return outbox.counts(conn)
+            return outbox.counts(conn, account)
 
     with settled(result, client, start_requests=start_requests, counts=counts,
                  before_counting=lambda: _merge_push(result, pushed)):
@@ -145,7 +147,8 @@ def run_sync(
             # stops it (the reserve, a 402, the budget) ends the history, never the sync: its
             # exit code is the sync's (tests/test_history.py). Complete: no request.
             try:
-                result.history = History(engine, client, clock=clock, progress=progress).run(options.history).as_dict()
+                result.history = History(engine, client, clock=clock, progress=progress, account=account).run(
+                    options.history).as_dict()
             except TogglSyncError as exc:
                 result.history = {"requests": 0, "stored": 0, "complete": False, "stopped": type(exc).__name__,
                                   "error": str(exc)}

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from togglsync import records
+from togglsync import accounts, records
 from togglsync.db.models import Account, HistoryRange, SyncCursor, Workspace
 from togglsync.db.repo import insert, load_quota
 from togglsync.errors import (
@@ -104,11 +104,14 @@ class History:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         progress: Progress = SILENT,
+        account: str = accounts.IMPLICIT,
     ):
         self.engine = engine
-        self.client = client
+        self.client = client  # with `account`'s credentials
         self.clock = clock
         self.progress = progress
+        # Whose history: its user's entries, its workspaces, its cursor, ranges and quota.
+        self.account = account
 
     def run(self, options: HistoryOptions | None = None) -> HistoryResult:
         """Fetch and store pages until the history is complete or a stop (see HistoryResult)."""
@@ -143,15 +146,21 @@ class History:
     def _plan(self, options: HistoryOptions, scope: str) -> tuple[dict[str, Any], dict[int, dict[str, Any]], dict[int, int | None]]:
         """Read the account and its workspaces, refuse what cannot be done, store the ranges to add."""
         with self.engine.connect() as conn:
-            account_row = conn.execute(select(Account.id, Account.raw)).first()
+            user_id = accounts.user_of(conn, self.account)
+            account_row = None if user_id is None else conn.execute(
+                select(Account.id, Account.raw).where(Account.id == user_id)).first()
             cursor = conn.execute(select(SyncCursor.since, SyncCursor.full_sync_at)
-                                  .where(SyncCursor.resource == ENTRIES_CURSOR)).first()
-            workspaces = {int(w.id): dict(w.raw or {}) for w in conn.execute(select(Workspace.id, Workspace.raw))}
-            organization_of = {int(w.id): w.organization_id for w in
-                               conn.execute(select(Workspace.id, Workspace.organization_id))}
-            existing = _states(conn, scope)
+                                  .where(SyncCursor.account == self.account, SyncCursor.resource == ENTRIES_CURSOR)).first()
+            # The workspaces the account's last catalog listed (`accounts.workspaces`).
+            mine = accounts.workspaces(conn, self.account)
+            found = conn.execute(select(Workspace.id, Workspace.raw, Workspace.organization_id)
+                                 .where(Workspace.id.in_(sorted(mine)))).all()
+            workspaces = {int(w.id): dict(w.raw or {}) for w in found}
+            organization_of = {int(w.id): w.organization_id for w in found}
+            existing = _states(conn, scope, self.account)
         if account_row is None or cursor is None:
-            raise SyncError("no synced account in this database yet: run `togglsync sync` first "
+            whose = "" if self.account == accounts.IMPLICIT else f" for account {self.account!r}"
+            raise SyncError(f"no synced account{whose} in this database yet: run `togglsync sync` first "
                             "(history reaches back from where the regular sync's window begins)")
         account = {"id": int(account_row.id), **dict(account_row.raw or {})}
         if scope == hp.ALL:
@@ -167,8 +176,8 @@ class History:
         added = []
         for wid in sorted(workspaces):
             for start, end in hp.ranges_to_add([s for s in existing if s.workspace_id == wid], since, until):
-                added.append({"workspace_id": wid, "scope": scope, "range_start": start.isoformat(),
-                              "range_end": end.isoformat(), "updated_at": now})
+                added.append({"account": self.account, "workspace_id": wid, "scope": scope,
+                              "range_start": start.isoformat(), "range_end": end.isoformat(), "updated_at": now})
         if added:
             with self.engine.begin() as conn:
                 conn.execute(insert(conn.dialect, HistoryRange.__table__).on_conflict_do_nothing(), added)
@@ -181,8 +190,8 @@ class History:
         workspaces: dict[int, dict[str, Any]], result: HistoryResult,
     ) -> None:
         with self.engine.connect() as conn:
-            states = _states(conn, scope)
-            stored_quota = list(load_quota(conn).values())
+            states = _states(conn, scope, self.account)
+            stored_quota = list(load_quota(conn, account=self.account).values())
         user_id = int(account["id"])
         while True:
             state = hp.next_range(states)
@@ -208,7 +217,7 @@ class History:
             with self.engine.begin() as conn:
                 stats = apply_records(conn, records.Kind.TIME_ENTRY, found, policy="local", now=self.clock(),
                                       to_row=records.report_entry_row(state.workspace_id))
-                _store_state(conn, done, self.clock())
+                _store_state(conn, done, self.clock(), self.account)
             result.stored += stats.upserted + stats.merged
             result.pages += 1
             states = [done if _same(s, done) else s for s in states]
@@ -225,8 +234,10 @@ class History:
     def _describe(self, result: HistoryResult, scope: str) -> None:
         """What is left after this run: complete since when, or the ranges and the estimate."""
         with self.engine.connect() as conn:
-            states = _states(conn, scope)
-            workspace = conn.execute(select(Workspace.raw).limit(1)).scalar()
+            states = _states(conn, scope, self.account)
+            workspace = conn.execute(select(Workspace.raw).order_by(Workspace.id)
+                                     .where(Workspace.id.in_(sorted({s.workspace_id for s in states}) or [0]))
+                                     .limit(1)).scalar()
         status = hp.describe(states, hp.hourly_quota(workspace))
         result.complete, result.since = status.complete, status.since
         result.ranges_left, result.entries_left, result.hours_left = status.ranges_left, status.entries, status.hours
@@ -240,16 +251,17 @@ def _same(a: hp.RangeState, b: hp.RangeState) -> bool:
     return (a.workspace_id, a.scope, a.start) == (b.workspace_id, b.scope, b.start)
 
 
-def _states(conn: Connection, scope: str) -> list[hp.RangeState]:
+def _states(conn: Connection, scope: str, account: str) -> list[hp.RangeState]:
     table = HistoryRange.__table__
-    return [hp.RangeState.from_row(dict(row)) for row in conn.execute(select(table).where(table.c.scope == scope)).mappings()]
+    return [hp.RangeState.from_row(dict(row))
+            for row in conn.execute(select(table).where(table.c.scope == scope, table.c.account == account)).mappings()]
 
 
-def _store_state(conn: Connection, state: hp.RangeState, now: datetime) -> None:
+def _store_state(conn: Connection, state: hp.RangeState, now: datetime, account: str) -> None:
     conn.execute(
         update(HistoryRange)
-        .where(and_(HistoryRange.workspace_id == state.workspace_id, HistoryRange.scope == state.scope,
-                    HistoryRange.range_start == state.start.isoformat()))
+        .where(and_(HistoryRange.account == account, HistoryRange.workspace_id == state.workspace_id,
+                    HistoryRange.scope == state.scope, HistoryRange.range_start == state.start.isoformat()))
         .values(**{column: state.cursor.get(name) for name, column in hp.CURSOR_COLUMNS.items()},
                 pages=state.pages, entries=state.entries, done_at=now if state.done else None, updated_at=now)
     )

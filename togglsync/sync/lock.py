@@ -1,5 +1,10 @@
-"""One sync per database: the OS lock beside the file, or on PostgreSQL an advisory lock
-on the server (`sync_lock`).
+"""One sync per account and database: the OS lock beside the file, or on PostgreSQL an
+advisory lock on the server (`sync_lock`).
+
+Two accounts sync into one database at once; one account never twice: each has
+its own lock, named by `accounts.lock_suffix` beside a file (`<file>.lock` for
+main, as before accounts; `<file>.<name>.lock` for another) and by
+`accounts.lock_scope` on a server.
 
 Kept apart from `sync.engine` (which imports SQLAlchemy) so that a sync that
 finds nothing to do (`sync.quiet`) takes the lock without that import.
@@ -14,20 +19,15 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from togglsync import accounts
 from togglsync.errors import LockedError, StorageError
 from togglsync.sync.progress import SILENT, Progress
 
 
-# What one sync lock covers on a server's database: the whole database, for now (a scope per
-# account is this function's change).
-def lock_scope(db_target: str) -> str:
-    return "database"
-
-
-def lock_path(db_target: str) -> Path | None:
-    """The lock file beside a file database (a path or any SQLite URL form: `sqlite:///`,
-    `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory databases and a
-    server's database (its lock is the server's, `sync_lock`)."""
+def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
+    """The lock file of one account's sync beside a file database (a path or any SQLite URL
+    form: `sqlite:///`, `sqlite+pysqlite:///`, a `file:` URI filename); None for in-memory
+    databases and a server's database (its lock is the server's, `sync_lock`)."""
     from togglsync.db.lite import on_server
 
     if on_server(db_target):
@@ -45,28 +45,33 @@ def lock_path(db_target: str) -> Path | None:
     if file in ("", ":memory:") or file.startswith("sqlite:"):
         return None
     path = Path(file).expanduser()
-    return path.with_name(path.name + ".lock")
+    return path.with_name(path.name + accounts.lock_suffix(account))
 
 
 @contextmanager
-def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT) -> Iterator[None]:
-    """One sync per database: an OS lock the kernel drops if the process dies; on PostgreSQL
-    an advisory lock (`lock_scope`) the server drops if the process or its connection does.
-    `wait`: wait for a running sync to finish (saying so to `progress`) instead of refusing."""
+def sync_lock(
+    db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT
+) -> Iterator[None]:
+    """One sync per account and database: an OS lock the kernel drops if the process dies; on
+    PostgreSQL an advisory lock (`accounts.lock_scope`) the server drops if the process or its
+    connection does. `wait`: wait for a running sync to finish (saying so to `progress`)
+    instead of refusing."""
     from togglsync.db.lite import on_server
 
+    whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
     if on_server(db_target):
         from togglsync.db import postgres
         from togglsync.db.engine import database_url
 
         url = database_url(db_target)
-        with postgres.advisory_lock(url, lock_scope(db_target), wait=wait,
+        with postgres.advisory_lock(url, accounts.lock_scope(account), wait=wait,
                                     on_wait=lambda: progress.stage("waiting for another sync to finish")) as taken:
             if not taken:
-                raise LockedError(f"another sync is running on {postgres.shown(url)} (an advisory lock on the server)")
+                raise LockedError(
+                    f"another sync{whose} is running on {postgres.shown(url)} (an advisory lock on the server)")
             yield
         return
-    path = lock_path(db_target)
+    path = lock_path(db_target, account)
     if path is None:
         yield
         return
@@ -75,7 +80,7 @@ def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT
         release = _take(path, block=False)
         if release is None:
             if not wait:
-                raise LockedError(f"another sync is running on {db_target} (lock {path})")
+                raise LockedError(f"another sync{whose} is running on {db_target} (lock {path})")
             progress.stage("waiting for another sync to finish")
             release = _take(path, block=True)
     except OSError as exc:
@@ -84,7 +89,7 @@ def sync_lock(db_target: str, *, wait: bool = False, progress: Progress = SILENT
             "(or point --db / TOGGLSYNC_DB at a writable place)") from None
     try:
         # For diagnostics only; the lock itself is the kernel's.
-        info = path.with_suffix(".lock.info")
+        info = path.with_name(path.name + ".info")
         info.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n")
         yield
     finally:

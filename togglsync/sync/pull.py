@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, or_, select, true
+from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
 from togglsync.db.engine import large_page_cache
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
 from togglsync.db.tzoffsets import store_zone
-from togglsync.errors import AnotherAccount, AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
+from togglsync.errors import AuthError, BadRequest, BadResponse, NotFound, PremiumRequired
 from togglsync.api.streaming import JSONStreamError, iter_json_array, iter_json_object
-from togglsync import outbox, records, rows
+from togglsync import accounts, outbox, records, rows
 from togglsync.sync import plan, remote
 from togglsync.sync.apply import ApplyStats, apply_records, contents_gone, deleted_while_pending, table_for
 from togglsync.sync.progress import SILENT, Progress
@@ -84,13 +84,20 @@ class Puller:
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         accept_empty_resync: bool = False,
         progress: Progress = SILENT,
+        account: str = accounts.IMPLICIT,
         prefetched: Prefetched | None = None,
     ):
         self.progress = progress
+        # Whose pull this is (`togglsync.accounts`): its cursors, its deletions, its guard.
+        self.account = account
         # Entries the quiet sync already asked for (see pull_entries).
         self.prefetched = prefetched
         self._account_id: int | None = None
         self._account_read = False
+        # The user an answer named while this account was unbound, bound when it is stored (`_bind`).
+        self._binding: int | None = None
+        # The workspaces the last catalog snapshot found this account no longer belongs to.
+        self.left_workspaces: set[int] = set()
         self.engine = engine
         self.client = client
         self.policy = policy
@@ -119,12 +126,12 @@ class Puller:
         look_back = look_back or {}
         self.account_id()
         with self.engine.connect() as conn:
-            catalog_at = get_cursor(conn, CATALOG_CURSOR)
-            entries_cursor = get_cursor(conn, ENTRIES_CURSOR)
-            members_due = users_due(conn)
+            catalog_at = self._cursor(conn, CATALOG_CURSOR)
+            entries_cursor = self._cursor(conn, ENTRIES_CURSOR)
+            members_due = users_due(conn, self.account)
             # A full re-sync interrupted between batches is done again, as it was asked.
-            full_entries = full_entries or get_cursor(conn, REWRITE_MARKER) is not None
-            unfinished = get_cursor(conn, RESYNC_MARKER) is not None
+            full_entries = full_entries or self._cursor(conn, REWRITE_MARKER) is not None
+            unfinished = self._cursor(conn, RESYNC_MARKER) is not None
         start = plan.pull_start(catalog_at, force_catalog=force_catalog, users_due=bool(members_due))
         if start is plan.PullStart.CATALOG:
             # Its members come after the entries: pacing keeps request starts a second apart,
@@ -140,7 +147,7 @@ class Puller:
         if not resync or reach is not None:
             # (A create in flight also wants the deleted entries since its send: a re-sync lists none.)
             with self.engine.connect() as conn:
-                entries_cursor = get_cursor(conn, ENTRIES_CURSOR) if resync else entries_cursor
+                entries_cursor = self._cursor(conn, ENTRIES_CURSOR) if resync else entries_cursor
             self.pull_entries(result, entries_cursor, reach=reach)
         if start is plan.PullStart.CATALOG:
             self.pull_users(result)
@@ -187,29 +194,44 @@ class Puller:
         return bool(found) and not records.is_deleted(found[0])
 
     def account_id(self) -> int | None:
-        """The account whose data the database holds (read once per puller: the check runs
+        """The Toggl user this account is bound to (read once per puller: the check runs
         inside the re-sync's write transaction, where another connection would wait)."""
         if not self._account_read:
             with self.engine.connect() as conn:
-                self._account_id = conn.execute(select(Account.id).limit(1)).scalar()
+                self._account_id = accounts.user_of(conn, self.account)
             self._account_read = True
         return self._account_id
 
     def _same_account(self, user_ids: Iterable[Any]) -> None:
-        """Refuse, before anything is stored, an answer for another account than the database's:
-        its cursors, and a re-sync's deletions by absence, would wreck both (tests/test_account_guard.py)."""
+        """Refuse, before anything is stored, an answer for another Toggl user than this account's
+        (`accounts.bind`; an unbound account is bound to it): its cursors, and a re-sync's deletions
+        by absence, would wreck both (tests/test_account_guard.py, tests/test_accounts.py)."""
+        seen = list(user_ids)
         stored = self.account_id()
-        other = plan.another_account(stored, user_ids)
-        if other is not None:
-            raise AnotherAccount(
-                f"these credentials are Toggl user {other}'s, but this database holds user {stored}'s data: "
-                "use another database for them (--db or TOGGLSYNC_DB); one database holds one account"
-            )
+        if stored is None or plan.another_account(stored, seen) is not None:
+            with self.engine.connect() as conn:
+                self._binding = accounts.bind(conn, self.account, seen, self.clock(), check_only=True)
+
+    def _bind(self, conn: Connection) -> None:
+        """Bind an account's name to the user its first answer named, in the transaction that
+        stores that answer: an answer refused later (malformed) leaves nothing behind."""
+        if self._binding is not None and self._account_id is None:
+            accounts.bind(conn, self.account, [self._binding], self.clock())
+            self._account_id = self._binding
+
+    def _cursor(self, conn: Connection, resource: str) -> datetime | None:
+        return get_cursor(conn, resource, account=self.account)
+
+    def _set_cursor(self, conn: Connection, resource: str, since: datetime, *, full_sync_at: datetime | None = None) -> None:
+        set_cursor(conn, resource, since, full_sync_at=full_sync_at, now=self.clock(), account=self.account)
+
+    def _drop_cursors(self, conn: Connection, *where: Any) -> None:
+        conn.execute(delete(SyncCursor).where(SyncCursor.account == self.account, *where))
 
     def catalog_stored_at(self) -> datetime | None:
         """When the catalog was last refreshed, on our clock (the one parked operations are stamped with)."""
         with self.engine.connect() as conn:
-            return cursor_stored_at(conn, CATALOG_CURSOR)
+            return cursor_stored_at(conn, CATALOG_CURSOR, account=self.account)
 
     # --- time entries ------------------------------------------------------------------------
 
@@ -241,10 +263,11 @@ class Puller:
         new_cursor = plan.next_cursor(cursor, [], self.client.server_time) or cursor
         result.seen[records.Kind.TIME_ENTRY] = [records.to_row(records.Kind.TIME_ENTRY, r) for r in changed if records.is_deleted(r)]
         with self.engine.begin() as conn:
+            self._bind(conn)
             stats = apply_records(conn, records.Kind.TIME_ENTRY, changed, policy=self.policy, now=self.clock())
             self._one_timer(conn, stats)
             result.stats("time_entries").add(stats)
-            set_cursor(conn, ENTRIES_CURSOR, new_cursor, now=self.clock())
+            self._set_cursor(conn, ENTRIES_CURSOR, new_cursor)
 
     def _one_timer(self, conn: Connection, stats: ApplyStats) -> None:
         """A running entry pulled beside one started here and not sent yet: one timer runs,
@@ -309,8 +332,9 @@ class Puller:
                     # Checked and converted before the write lock is taken: offline edits wait less.
                     built = [to_row(r) for r in batch]
                     with self.engine.begin() as conn, large_page_cache(conn):
+                        self._bind(conn)
                         if not len(seen):
-                            set_cursor(conn, marker, server_now, now=self.clock())
+                            self._set_cursor(conn, marker, server_now)
                         stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
                                                 now=self.clock(), rewrite=rewrite, built=built))
                     seen.extend(int(r["id"]) for r in batch)  # validated by apply_records
@@ -318,14 +342,13 @@ class Puller:
                 raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
             with self.engine.connect() as conn:
                 # Read before the last write transaction (the window can hold 100,000s of rows):
-                # positive ids are only stored by a sync, and this one holds the sync's lock.
-                # Only the account's own entries: GET /me/time_entries lists no one else's, and
-                # `history --all-users` stores other members' (tests/test_history.py).
-                own = or_(TimeEntry.user_id.is_(None), TimeEntry.user_id == self.account_id()) \
-                    if self.account_id() is not None else true()
+                # positive ids of this account's user are only stored by its sync, which holds
+                # this account's lock. Only this account's own entries, in the workspaces it
+                # belongs to, are what the answer covers: another account's are never touched.
                 local = conn.execute(
                     select(TimeEntry.id).where(
-                        and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end, own)
+                        and_(TimeEntry.id > 0, TimeEntry.start >= window_start, TimeEntry.start < window_end,
+                             self._own_entries(conn))
                     )
                 ).scalars()
                 listed = array("q", sorted(seen))
@@ -348,16 +371,25 @@ class Puller:
                     stats.deleted += rows.delete_records(conn, records.Kind.TIME_ENTRY, missing)
                 result.stats("time_entries").add(stats)
                 # Entries changed while this response was built come again next time (overlap).
-                set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
-                conn.execute(delete(SyncCursor).where(SyncCursor.resource.in_([RESYNC_MARKER, REWRITE_MARKER])))
+                self._set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock())
+                self._drop_cursors(conn, SyncCursor.resource.in_([RESYNC_MARKER, REWRITE_MARKER]))
         result.full_entry_resync = True
+
+    def _own_entries(self, conn: Connection) -> Any:
+        """The condition on time_entries that a full re-sync of this account covers: its user's
+        entries (those of no user too, for main: rows from before accounts) in its workspaces."""
+        user = self.account_id()
+        mine = TimeEntry.user_id == user if user is not None else TimeEntry.id.is_(None)
+        if self.account == accounts.IMPLICIT:
+            mine = or_(mine, TimeEntry.user_id.is_(None))
+        return and_(mine, TimeEntry.workspace_id.in_(sorted(accounts.workspaces(conn, self.account))))
 
     def _catalog_edits_waiting(self) -> bool:
         """Is an update or delete of a synced catalog record queued (see plan.catalog_decision)?"""
         with self.engine.connect() as conn:
             return any(
                 op.resource in CATALOG and op.action is not outbox.Action.CREATE and not op.temporary
-                for op in outbox.queued(conn)
+                for op in outbox.queued(conn, self.account)
             )
 
     def _unknown_refs(self) -> bool:
@@ -368,16 +400,18 @@ class Puller:
         # extra GET /me (tests/test_sync_pull.py).
         with self.engine.connect() as conn:
             pending = outbox.record_ids(conn, records.Kind.TIME_ENTRY)
+            # This account's entries only: another's may name what this one cannot see.
+            own = self._own_entries(conn)
             missing_project = conn.execute(
                 select(TimeEntry.id)
-                .where(TimeEntry.id > 0, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
+                .where(TimeEntry.id > 0, own, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
             ).scalars()
             if any(entry_id not in pending for entry_id in missing_project):
                 return True
             missing_tag = conn.execute(
                 select(TimeEntryTag.time_entry_id)
                 .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
-                .where(TimeEntry.id > 0, TimeEntryTag.tag_id.not_in(select(Tag.id)))
+                .where(TimeEntry.id > 0, own, TimeEntryTag.tag_id.not_in(select(Tag.id)))
             ).scalars()
             return any(entry_id not in pending for entry_id in missing_tag)
 
@@ -408,8 +442,10 @@ class Puller:
         # a run whose budget ends after GET /me keeps it, and the next run resumes with
         # the members, so even --budget 1 makes progress (tests/test_sync_pull.py).
         with self.engine.begin() as conn:
+            self._bind(conn)
             upsert(conn, Account, [records.account_row(me, synced_at=self.clock())])
-            store_zone(conn, me.get("timezone"))  # the views show local times in it
+            if accounts.keeps_zone(conn, self.account):
+                store_zone(conn, me.get("timezone"))  # the views show local times in it
             for resource in CATALOG:
                 table = records.spec(resource).table
                 listed = snapshot[resource]
@@ -417,9 +453,12 @@ class Puller:
                 # A full snapshot: what the server no longer lists is gone (edits made here go to conflicts).
                 stats.deleted += self._delete_missing(conn, resource, gone.get(resource), stats, result)
                 result.stats(table).add(stats)
-            set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock(), now=self.clock())
+            # Its workspaces: those listed, and those kept for lack of evidence that it left them.
+            accounts.set_workspaces(conn, self.account, _ids(records.Kind.WORKSPACE, snapshot[records.Kind.WORKSPACE])
+                                    | (accounts.workspaces(conn, self.account) - self.left_workspaces))
+            self._set_cursor(conn, CATALOG_CURSOR, server_now, full_sync_at=self.clock())
             if with_users:
-                conn.execute(delete(SyncCursor).where(SyncCursor.resource.like(USERS_CURSOR + ":%")))
+                self._drop_cursors(conn, SyncCursor.resource.like(USERS_CURSOR + ":%"))
         result.catalog_refreshed = True
         if with_users and members_now:
             self.pull_users(result)
@@ -427,7 +466,7 @@ class Puller:
     def pull_users(self, result: PullResult) -> None:
         """Members of the workspaces still due (one request each), each stored as it comes."""
         with self.engine.connect() as conn:
-            due = users_due(conn)
+            due = users_due(conn, self.account)
         for wid in due:
             try:
                 members: list[dict[str, Any]] | None = _expect_list(self.client.workspace_users(wid), "workspace users")
@@ -439,7 +478,7 @@ class Puller:
                     conn.execute(delete(WorkspaceUser).where(WorkspaceUser.workspace_id == wid))
                     upsert(conn, WorkspaceUser, rows)
                     result.stats("workspace_users").upserted += len(rows)
-                set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now(), now=self.clock())
+                self._set_cursor(conn, f"{USERS_CURSOR}:{wid}", self.server_now())
 
     def _confirm_missing(self, snapshot: dict[records.Kind, list[dict[str, Any]]]) -> dict[records.Kind, set[int]]:
         """Which cached records the snapshot lacks are really gone: a deletion needs positive evidence.
@@ -455,6 +494,11 @@ class Puller:
         """
         gone: dict[records.Kind, set[int]] = {}
         with self.engine.connect() as conn:
+            # Deletions by absence stay inside what this answer covers: the workspaces this
+            # account belonged to (its last snapshot) or belongs to now; another account's
+            # workspaces, and a workspace another account still belongs to, are never touched.
+            mine = accounts.workspaces(conn, self.account)
+            listed_workspaces = _ids(records.Kind.WORKSPACE, snapshot[records.Kind.WORKSPACE])
             for kind in CATALOG:
                 listed = snapshot[kind]
                 seen = _ids(kind, listed)
@@ -463,7 +507,7 @@ class Puller:
                 account_listing = remote.ACCOUNT_LISTINGS.get(kind)
                 if account_listing is not None:  # listed for the whole account (workspaces)
                     cached = conn.execute(select(table.c.id)).scalars().all()
-                    ids = {int(i) for i in cached if int(i) not in seen}
+                    ids = {int(i) for i in cached if int(i) not in seen and int(i) in mine}
                     if ids:
                         again = self._look_again(lambda: account_listing(self.client), table.name)
                         if again is None or not again or not seen <= _ids(kind, again):
@@ -474,10 +518,13 @@ class Puller:
                         else:
                             listed.extend(r for r in again if _ids(kind, [r]) & ids)
                             ids -= _ids(kind, again)
-                    gone[kind] = ids
+                    # Left by this account (no longer its own), kept for another that still belongs to it.
+                    self.left_workspaces = ids
+                    gone[kind] = ids - accounts.shared(conn, self.account, ids)
                     continue
+                containers = listed_workspaces | gone.get(records.Kind.WORKSPACE, set())
                 for record_id, wid in conn.execute(select(table.c.id, table.c.workspace_id).where(table.c.id > 0)):
-                    if record_id not in seen:
+                    if record_id not in seen and int(wid) in containers:
                         missing.setdefault(int(wid), set()).add(int(record_id))
                 # The containers confirmed gone (a workspace left): what they held goes with them.
                 containers_gone = set().union(*(gone.get(ref.target, set()) for ref in records.CONTAINMENT if ref.source == kind))

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from togglsync import outbox, records, rows
+from togglsync import accounts, outbox, records, rows
 from togglsync.db.engine import durable_commits
 from togglsync.outbox import Action, Operation, State
 from togglsync.errors import (
@@ -80,9 +80,12 @@ class Pusher:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         progress: Progress = SILENT,
+        account: str = accounts.IMPLICIT,
     ):
         self.engine = engine
         self.client = client
+        # Whose operations this pushes (`pending_operations.account`): only its own.
+        self.account = account
         self.clock = clock
         self.progress = progress
 
@@ -93,7 +96,7 @@ class Pusher:
 
     def _queued(self) -> list[Operation]:
         with self.engine.connect() as conn:
-            return outbox.queued(conn)
+            return outbox.queued(conn, self.account)
 
     def push(self, result: PushResult | None = None) -> PushResult:
         # Counts go into `result` as they happen: a push stopped by quota, rate limit
@@ -176,7 +179,7 @@ class Pusher:
         """What `plan.parked_step` says of each parked operation now (`catalog_at`: the last
         catalog refresh, our clock). No parked operation, no work: one query."""
         with self.engine.connect() as conn:
-            parked = outbox.parked(conn)
+            parked = outbox.parked(conn, self.account)
         if not parked:
             return {}
         named = self.references(op.id for op in parked)
@@ -347,7 +350,7 @@ class Pusher:
         groups: dict[tuple[int, str], list[tuple[Operation, dict[str, Any]]]] = {}
         with self.engine.connect() as conn:
             ops = [
-                op for op in outbox.queued(conn)
+                op for op in outbox.queued(conn, self.account)
                 if op.action is Action.UPDATE and op.resource is ENTRY and not op.temporary
             ]
             for op in sorted(ops, key=lambda op: op.id):
@@ -416,7 +419,7 @@ class Pusher:
 
     def in_flight(self) -> list[Operation]:
         with self.engine.connect() as conn:
-            return outbox.in_flight(conn)
+            return outbox.in_flight(conn, self.account)
 
     def reconcile(
         self,

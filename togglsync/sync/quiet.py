@@ -19,6 +19,11 @@ other answer (entries changed, a `since` refused, the catalog due) goes to
 pull would have: the request is never sent twice, and every decision is the
 one the whole sync makes (the `plan` functions above are its own; see
 `Puller.pull`). Errors end it as they end a whole sync (`outcome.settled`).
+
+One account at a time (`togglsync.accounts`): the cursors, the outbox and the
+quota it reads and writes are that account's, the caller holds that account's
+lock (`sync.lock`), and `client` holds its credentials; `sync` of every account
+(the CLI) is one such request per account when none has anything new.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from togglsync import history_plan, outbox, records
+from togglsync import accounts, history_plan, outbox, records
 from togglsync.db.cursors import cursors, history_ranges, set_cursor
 from togglsync.db.lite import Database
 from togglsync.errors import BadRequest
@@ -55,34 +60,38 @@ def sync(
     *,
     clock: Clock = _utc_now,
     progress: Progress = SILENT,
+    account: str = accounts.IMPLICIT,
 ) -> SyncResult:
-    """One sync, as `engine.run_sync` does it: the quiet way when nothing changed (`database`,
-    the sqlite3 connection; a server's database never goes that way), else the whole way
-    (`engine`, built only then). The caller holds the sync lock."""
+    """One sync of `account`, as `engine.run_sync` does it: the quiet way when nothing changed
+    (`database`, the sqlite3 connection; a server's database never goes that way), else the
+    whole way (`engine`, built only then). The caller holds the account's sync lock; `client`
+    holds its credentials."""
     options = options or SyncOptions()
     db = database()
     # On a server (PostgreSQL) there is no sqlite3 fast path: the whole way, from the start.
-    done = quiet_sync(db, client, options, clock=clock) if isinstance(db, Database) else None
+    done = quiet_sync(db, client, options, clock=clock, account=account) if isinstance(db, Database) else None
     if isinstance(done, SyncResult):
         return done
     from togglsync.sync.engine import run_sync
 
-    return run_sync(engine(), client, options, clock=clock, progress=progress, prefetched=done)
+    return run_sync(engine(), client, options, clock=clock, progress=progress, account=account, prefetched=done)
 
 
-def quiet_sync(db: Database, client: Toggl, options: SyncOptions, *, clock: Clock = _utc_now) -> SyncResult | Prefetched | None:
-    """The sync done, when it was one request that found nothing changed; else what the whole
-    sync takes over: the entries already asked for (`Prefetched`), or None (nothing asked)."""
+def quiet_sync(
+    db: Database, client: Toggl, options: SyncOptions, *, clock: Clock = _utc_now, account: str = accounts.IMPLICIT
+) -> SyncResult | Prefetched | None:
+    """The sync of `account` done, when it was one request that found nothing changed; else what
+    the whole sync takes over: the entries already asked for (`Prefetched`), or None (nothing asked)."""
     if not options.pull or options.force_catalog or options.full_entries:
         return None
     db.check_writable()  # as run_sync: a file that cannot be written costs no request
     with db.snapshot() as conn:
-        stored = cursors(conn)
-        members_due = users_due(conn)
-        waiting = outbox.counts(conn)
+        stored = cursors(conn, account=account)
+        members_due = users_due(conn, account)
+        waiting = outbox.counts(conn, account)
         # A sync asked to go on with unfinished history (scheduled syncs) takes the whole way.
         history_due = options.history is not None and not history_plan.complete(
-            history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME))
+            history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME, account=account))
     catalog_at, cursor = stored.get(CATALOG_CURSOR), stored.get(ENTRIES_CURSOR)
     start = plan.pull_start(catalog_at, force_catalog=False, users_due=bool(members_due))
     if (
@@ -102,7 +111,7 @@ def quiet_sync(db: Database, client: Toggl, options: SyncOptions, *, clock: Cloc
 
     def counts() -> dict[outbox.State, int]:
         with db.snapshot() as conn:
-            return outbox.counts(conn)
+            return outbox.counts(conn, account)
 
     with settled(result, client, start_requests=requests_before, counts=counts):
         try:
@@ -114,7 +123,8 @@ def quiet_sync(db: Database, client: Toggl, options: SyncOptions, *, clock: Cloc
             handover = Prefetched(since=cursor, entries=answer, refused=refused, requests_before=requests_before)
         else:
             with db.transaction() as conn:
-                set_cursor(conn, ENTRIES_CURSOR, plan.next_cursor(cursor, [], client.server_time) or cursor, now=clock())
+                set_cursor(conn, ENTRIES_CURSOR, plan.next_cursor(cursor, [], client.server_time) or cursor, now=clock(),
+                           account=account)
             table = records.spec(records.Kind.TIME_ENTRY).table
             result.pulled[table] = result.deleted[table] = 0  # what a whole sync's pull of no entries says
     return handover or result

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from togglsync import accounts
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 
@@ -25,11 +26,12 @@ REWRITE_MARKER = "time_entries:rewrite"
 USERS_CURSOR = "workspace_users"
 
 
-def users_due(conn: Connection) -> list[int]:
-    """Cached workspaces whose members were not stored since the last full catalog refresh."""
-    done = set(sql.column(conn, "SELECT resource FROM sync_cursors WHERE resource LIKE ?", (USERS_CURSOR + ":%",)))
-    workspace_ids = sql.column(conn, "SELECT id FROM workspaces ORDER BY id")
-    return [int(wid) for wid in workspace_ids if f"{USERS_CURSOR}:{wid}" not in done]
+def users_due(conn: Connection, account: str = accounts.IMPLICIT) -> list[int]:
+    """The account's workspaces (`accounts.workspaces`) whose members were not stored since its
+    last full catalog refresh."""
+    done = set(sql.column(conn, "SELECT resource FROM sync_cursors WHERE account = ? AND resource LIKE ?",
+                          (account, USERS_CURSOR + ":%")))
+    return [wid for wid in sorted(accounts.workspaces(conn, account)) if f"{USERS_CURSOR}:{wid}" not in done]
 
 
 @dataclass(frozen=True)
