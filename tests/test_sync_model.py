@@ -10,6 +10,7 @@ tables must equal the server, and every invariant of SYNC-DESIGN.md holds.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import tempfile
@@ -560,10 +561,20 @@ class SyncModel(RuleBasedStateMachine):
 
     def settle_unknown_outcomes(self) -> bool:
         """Do what a person told "outcome unknown" does, knowing the truth: adopt the record the
-        create made if it is still on Toggl, drop it if it was deleted there, else send it again."""
+        create made if it is still on Toggl, drop it if it was deleted there, else send it again.
+        A create refused because Toggl has the name on another record is adopted as that record."""
         settled = False
         live = {(res, r["id"]) for res in FIELD for r in self.server(res)}
         for op in self.env.ops("failed"):
+            taken = re.search(r"Toggl's .* \((\d+)\) is another ", op["error"] or "")
+            if op["action"] == "create" and taken and (op["resource"], int(taken[1])) in live:
+                # A name taken on Toggl by a record that is not exactly ours (made on another
+                # device with other settings): the person says it is the same one, and keeps
+                # their own settings (`togglsync pending adopt OP ID`).
+                note(f"user adopts {taken[1]} for {op['id']} ({op['error']})")
+                queue.adopt_operation(self.env.engine, op["id"], int(taken[1]))
+                settled = True
+                continue
             if not (op["error"] or "").startswith("outcome unknown"):
                 continue
             fingerprint = op["fingerprint"] if isinstance(op["fingerprint"], dict) else json.loads(op["fingerprint"])
