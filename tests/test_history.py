@@ -433,3 +433,18 @@ def test_two_accounts_in_one_workspace_each_have_their_own_history(make_sim, tmp
     sim.log.clear()
     assert History(engine, client_for(sim), clock=sim.clock.now).run().requests == 0
     assert History(engine, client, clock=sim.clock.now, account="ana").run().requests == 0
+
+
+def test_a_history_stopped_for_the_reserve_says_when_it_goes_on_in_the_display_zone(make_sim, tmp_path):
+    import re
+
+    from conftest import invoke_cli
+
+    sim = make_sim(entries=1500, years=3, seed=5, now=NOW, org_quota=25)
+    env = {"TOGGL_API_TOKEN": sim.seed.api_token, "TOGGLSYNC_API_URL": sim.url, "TOGGLSYNC_PACING": "0",
+           "TOGGLSYNC_DB": str(tmp_path / "r.db")}
+    assert invoke_cli(["sync"], env=env).exit_code == 0
+    stopped = invoke_cli(["--tz", "Asia/Tokyo", "history"], env=env)
+    assert stopped.exit_code == ExitCode.OK, stopped.output
+    assert "stopped to keep 10 requests for the regular sync" in stopped.output
+    assert re.search(r"goes on after the quota resets at \d{4}-\d\d-\d\d \d\d:\d\d JST\)", stopped.output), stopped.output

@@ -261,7 +261,7 @@ def history(ctx: click.Context, since: str | None, all_users: bool, budget: int 
     if as_json:
         click.echo(scrubbed(dumps(result.as_dict())))
     elif not (quiet and result.exit_code == ExitCode.OK):
-        click.echo(result.summary(), err=result.exit_code != ExitCode.OK)
+        click.echo(result.summary(display_zone(ctx)), err=result.exit_code != ExitCode.OK)
     if result.error:
         click.echo(f"Error: {scrubbed(result.error)}", err=True)
     ctx.exit(result.exit_code)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
@@ -74,7 +74,8 @@ class HistoryResult:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def summary(self) -> str:
+    def summary(self, zone: tzinfo | None = None) -> str:
+        """One line; `zone`: the display zone the quota's reset time is shown in (else UTC)."""
         parts = [f"stored {self.stored} entries ({self.pages} page{'s' if self.pages != 1 else ''})",
                  f"{self.requests} request{'s' if self.requests != 1 else ''}"]
         left = [f"{pool} {q['remaining']}" for pool, q in sorted(self.quota.items()) if q.get("remaining") is not None]
@@ -88,7 +89,11 @@ class HistoryResult:
         line = "history: " + "; ".join(parts)
         if self.stopped == "reserve":
             line += f" (stopped to keep {hp.RESERVE} requests for the regular sync; goes on after the quota resets"
-            line += f" at {self.resumes_at})" if self.resumes_at else ")"
+            if self.resumes_at:
+                at = datetime.fromisoformat(self.resumes_at).astimezone(zone or timezone.utc)
+                line += f" at {at:%Y-%m-%d %H:%M %Z})"
+            else:
+                line += ")"
         elif self.stopped:
             line += f" (stopped early: {self.stopped})"
         return line
