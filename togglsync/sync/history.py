@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
@@ -39,10 +39,7 @@ from togglsync.db.repo import insert, load_quota
 from togglsync.errors import (
     AnotherAccount,
     AuthError,
-    BudgetExhausted,
     ExitCode,
-    NetworkError,
-    QuotaExceeded,
     SyncError,
     TogglSyncError,
 )
@@ -52,6 +49,7 @@ from togglsync.sync.apply import apply_records
 from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.state import ENTRIES_CURSOR
 from togglsync.sync.outcome import HistoryOptions as HistoryOptions
+from togglsync.sync.outcome import quota_seen, stopped_by
 from togglsync.sync.remote import Toggl
 
 
@@ -129,20 +127,11 @@ class History:
         account, workspaces, organization_of = self._plan(options, scope)
         try:
             self._fetch(options, scope, account, organization_of, workspaces, result)
-        except BudgetExhausted:
-            result.stopped = "budget"
-        except QuotaExceeded as exc:
-            result.stopped, result.error, result.exit_code = "quota", str(exc), exc.exit_code
-        except NetworkError as exc:
-            result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
         except TogglSyncError as exc:
-            result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+            stopped_by(result, exc)
         finally:
             result.requests = self.client.requests_sent - start_requests
-            result.quota = {
-                pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
-                for pool, q in self.client.quota.items()
-            }
+            result.quota = quota_seen(self.client)
             self._describe(result, scope)
         return result
 

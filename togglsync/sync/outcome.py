@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from togglsync import history_plan as hp
 from togglsync.errors import (
@@ -141,6 +141,39 @@ def _history_part(history: dict[str, Any]) -> str:
     return f"{done}, {history['ranges_left']} ranges left"
 
 
+class Stoppable(Protocol):
+    """What a run that may stop early reports (`SyncResult`, `sync.history.HistoryResult`)."""
+
+    stopped: str | None
+    error: str | None
+    exit_code: int
+
+
+def stopped_by(result: Stoppable, exc: TogglSyncError) -> None:
+    """Record in `result` why an error stopped a run early (budget, quota, rate limit, network,
+    any of ours): the sync and the history say it the same way."""
+    if isinstance(exc, BudgetExhausted):
+        result.stopped = "budget"
+        return
+    if isinstance(exc, QuotaExceeded):
+        stopped = "quota"
+    elif isinstance(exc, RateLimited):
+        stopped = "rate limit"
+    elif isinstance(exc, NetworkError):
+        stopped = "network"
+    else:
+        stopped = type(exc).__name__
+    result.stopped, result.error, result.exit_code = stopped, str(exc), exc.exit_code
+
+
+def quota_seen(client: Toggl) -> dict[str, Any]:
+    """The quota headers the client saw, per pool, as a result carries them."""
+    return {
+        pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
+        for pool, q in client.quota.items()
+    }
+
+
 @contextmanager
 def settled(
     result: SyncResult, client: Toggl, *, start_requests: int, counts: Callable[[], Mapping[State, int]],
@@ -156,16 +189,8 @@ def settled(
     interrupted: KeyboardInterrupt | None = None
     try:
         yield
-    except BudgetExhausted:
-        result.stopped = "budget"
-    except QuotaExceeded as exc:
-        result.stopped, result.error, result.exit_code = "quota", str(exc), exc.exit_code
-    except RateLimited as exc:
-        result.stopped, result.error, result.exit_code = "rate limit", str(exc), ExitCode.ERROR
-    except NetworkError as exc:
-        result.stopped, result.error, result.exit_code = "network", str(exc), exc.exit_code
     except TogglSyncError as exc:
-        result.stopped, result.error, result.exit_code = type(exc).__name__, str(exc), exc.exit_code
+        stopped_by(result, exc)
     except KeyboardInterrupt as exc:
         result.stopped, result.exit_code = "interrupted", ExitCode.INTERRUPTED
         interrupted = exc
@@ -173,10 +198,7 @@ def settled(
         client.budget = None
         before_counting()
         result.requests = client.requests_sent - start_requests
-        result.quota = {
-            pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
-            for pool, q in client.quota.items()
-        }
+        result.quota = quota_seen(client)
         found = counts()
         result.pending = sum(found.values())
         result.parked = found.get(State.FAILED, 0)
