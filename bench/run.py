@@ -729,7 +729,7 @@ def history(results: Results, sizes: list[int], runs: int, work: Path) -> None:
     if len(rss) > 1:
         low, high = min(rss), max(rss)
         results.detail(f"[10] peak RSS {rss[low]:.1f} MB at {low:,} entries, {rss[high]:.1f} MB at {high:,}: "
-                       "one page (50 entries) in memory at a time")
+                       "one page (50 grouped rows) in memory at a time")
 
 
 def _has_account(db: Path) -> bool:

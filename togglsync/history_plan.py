@@ -35,7 +35,8 @@ from togglsync.records import parse_ts
 ME = "me"
 ALL = "all"
 # Rows asked per page: Toggl's documented default (the server may send fewer; the
-# headers are followed whatever it sends).
+# headers are followed whatever it sends). A row is a group of entries (`request_body`),
+# so a page holds at least this many entries when the range has them.
 PAGE_SIZE = 50
 # Requests of each hourly quota pool history leaves for the regular sync.
 RESERVE = 10
@@ -134,14 +135,20 @@ def next_range(states: Iterable[RangeState]) -> RangeState | None:
 
 
 def request_body(state: RangeState, user_id: int | None) -> dict[str, Any]:
-    """The detailed search for the next page of `state`: ungrouped (one entry a row), by
-    date ascending, the user's own entries unless the scope is every member's."""
+    """The detailed search for the next page of `state`: grouped, by date ascending, the
+    user's own entries unless the scope is every member's.
+
+    Grouped, a row holds every entry of the range that shares its user, project, task,
+    description, tags and billable (its `time_entries` list, each with its id), so a page
+    of 50 rows carries 50 entries or (much) more: a tracker's repeated descriptions
+    ("standup", "email") cost one row each, not one row an entry. Paging is by rows
+    either way, and `records.report_records` turns a row into one record per entry."""
     body: dict[str, Any] = {
         "start_date": state.start.isoformat(),
         "end_date": state.end.isoformat(),
         "order_by": "date",
         "order_dir": "ASC",
-        "grouped": False,
+        "grouped": True,
         "page_size": PAGE_SIZE,
         **state.cursor,
     }
@@ -222,7 +229,10 @@ def estimate(states: Iterable[RangeState], per_hour: int, reserve: int = RESERVE
     left_days = sum(r.days_left() for r in ranges)
     open_ranges = sum(1 for r in ranges if not r.done)
     entries = round(stored / stored_days * left_days) if stored_days else 0
-    requests = math.ceil(entries / PAGE_SIZE) + open_ranges if open_ranges else 0
+    # Entries a request brings: at least a page of rows, more when rows group entries.
+    pages = sum(r.pages for r in ranges)
+    per_request = max(PAGE_SIZE, stored / pages) if pages else PAGE_SIZE
+    requests = math.ceil(entries / per_request) + open_ranges if open_ranges else 0
     spendable = max(1, per_hour - reserve)
     return Estimate(entries, requests, requests / spendable)
 

@@ -214,7 +214,9 @@ def history(ctx: click.Context, since: str | None, all_users: bool, budget: int 
     \b
     The regular sync reads GET /me/time_entries, which reaches back about
     three months; this reads the detailed report, which reaches the whole
-    account, one request per 50 entries. Each page is stored with the cursor
+    account: one request brings 50 groups of alike entries (same project,
+    description, tags), so at most one request per 50 entries, usually far
+    fewer. Each page is stored with the cursor
     that follows it, so a run stopped anywhere (Ctrl-C, a kill, a 402,
     --budget) resumes where it stopped. Report requests spend your
     organization's hourly quota (30/240/600 on free/starter/premium):

@@ -53,6 +53,10 @@ from togglsync.sync.outcome import quota_seen, stopped_by
 from togglsync.sync.remote import Toggl
 
 
+# Entries stored per transaction: a grouped page can hold thousands.
+STORE_SLICE = 1000
+
+
 @dataclass
 class HistoryResult:
     stored: int = 0  # entries stored by this run
@@ -208,11 +212,17 @@ class History:
                 if other is not None:
                     raise AnotherAccount(f"the report for your entries listed user {other}'s: refused, nothing stored")
             done = hp.after_page(state, len(found), page.following)
-            with self.engine.begin() as conn:
-                stats = apply_records(conn, records.Kind.TIME_ENTRY, found, policy="local", now=self.clock(),
-                                      to_row=records.report_entry_row(state.workspace_id))
-                _store_state(conn, done, self.clock(), self.account)
-            result.stored += stats.upserted + stats.merged
+            # A grouped page may hold thousands of entries: stored a slice per transaction so
+            # an offline edit never waits long for the write lock, the cursor with the last
+            # slice (a kill before it fetches the page again; its rows are upserted again).
+            slices = [found[i:i + STORE_SLICE] for i in range(0, len(found), STORE_SLICE)] or [[]]
+            for number, part in enumerate(slices, 1):
+                with self.engine.begin() as conn:
+                    stats = apply_records(conn, records.Kind.TIME_ENTRY, part, policy="local", now=self.clock(),
+                                          to_row=records.report_entry_row(state.workspace_id))
+                    if number == len(slices):
+                        _store_state(conn, done, self.clock(), self.account)
+                result.stored += stats.upserted + stats.merged
             result.pages += 1
             states = [done if _same(s, done) else s for s in states]
             self.progress.advance(len(found))
