@@ -196,3 +196,27 @@ def test_the_fast_commands_import_neither_click_sqlalchemy_requests_nor_rich(syn
     assert code == 0, err
     assert out and err == ""
     assert heavy == [], f"togglsync {' '.join(args)} imported {heavy}"
+
+
+@pytest.mark.sqlite_only  # holds the SQLite file's write lock
+def test_a_database_held_by_another_writer_is_said_once_as_click_says_it(synced, tmp_path):
+    assert synced.run("stop").exit_code == 0
+    twin = Twin(synced, tmp_path)
+    holders = []
+    for home in twin.homes.values():
+        home.env["TOGGLSYNC_BUSY_TIMEOUT"] = "0.2"
+        holder = sqlite3.connect(home.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        holders.append(holder)
+    try:
+        main = _run(twin.homes["main"], "main", "start", "x", tmp_path=tmp_path)
+        full = _run(twin.homes["click"], "click", "start", "x", tmp_path=tmp_path)
+    finally:
+        for holder in holders:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert main[:3] == (full[0], full[1], full[2].replace(f"{os.sep}click{os.sep}", f"{os.sep}main{os.sep}"))
+    code, _, err = main[:3]
+    assert code == 8 and err.startswith("Error: ") and "busy" in err and len(err.splitlines()) == 1
+    assert main[3] == [], "a busy database is said without waiting for it a second time through click"
+    twin.same_database()

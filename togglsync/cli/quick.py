@@ -16,7 +16,9 @@ than importing click, SQLAlchemy or requests takes. So:
   on a server, any error before the command changed or printed anything (a
   missing database, a name not found, a bad `--at`...). The click CLI then
   does it all again from the start and says what it always says, so every
-  message and exit code is click's own.
+  message and exit code is click's own. The database file failing (busy past
+  the timeout, read-only, full) is said at once, by `cli.messages`, the
+  click CLI's own words: trying again would only wait again.
 
 The offline edits themselves are `timer.start` / `timer.stop` (rows and the
 outbox through their owners), as in the click commands. Nothing here imports
@@ -515,16 +517,23 @@ def run(argv: Sequence[str]) -> int | None:
 
         print(INTERRUPTED, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): as click ends then, quietly, exit code 1.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:
-        if not (changed or echo.said):
+        from togglsync.errors import StorageError
+
+        if not (changed or echo.said or isinstance(exc, StorageError)):
             return None  # click's way says what went wrong, in its words
-        return _failed_after_change(exc, command.options)
+        return _failed(exc, command.options)
     return 0
 
 
-def _failed_after_change(exc: Exception, options: Mapping[str, Any]) -> int:
-    """An error after the change was saved (reading it back to print it): one `Error:` line as the
-    click CLI would print it, without running the command again."""
+def _failed(exc: Exception, options: Mapping[str, Any]) -> int:
+    """One `Error:` line as the click CLI prints it (`messages.error_line`), without running the
+    command again: after the change was saved (reading it back to print it), or when the database
+    file itself failed (busy past the timeout, read-only, full: trying again would wait again)."""
     from togglsync.cli.messages import error_line
 
     found = error_line(exc, options)
