@@ -220,3 +220,40 @@ def test_a_database_held_by_another_writer_is_said_once_as_click_says_it(synced,
     assert code == 8 and err.startswith("Error: ") and "busy" in err and len(err.splitlines()) == 1
     assert main[3] == [], "a busy database is said without waiting for it a second time through click"
     twin.same_database()
+
+
+def _run_on_terminal(home, way, *args, tmp_path):
+    """`togglsync ARGS` with standard output a terminal (a pty): (exit code, what it showed, heavy)."""
+    import pty
+
+    report = tmp_path / f"probe-{way}.json"
+    environ = {**os.environ, **home.env, "PROBE_REPORT": str(report)}
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.Popen([sys.executable, "-c", PROBE, way, *args], stdout=follower,
+                                 stderr=subprocess.PIPE, env=environ)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        code = child.wait(timeout=120)
+    finally:
+        os.close(leader)
+    return code, shown.decode(), json.loads(report.read_text())
+
+
+@pytest.mark.sqlite_only  # copies the SQLite file
+@pytest.mark.parametrize("args", [["status"], ["status", "--json"]])
+def test_at_a_terminal_both_ways_show_the_same(synced, tmp_path, args):
+    twin = Twin(synced, tmp_path)
+    main = _run_on_terminal(twin.homes["main"], "main", *args, tmp_path=tmp_path)
+    full = _run_on_terminal(twin.homes["click"], "click", *args, tmp_path=tmp_path)
+    assert main[0] == full[0] == 0
+    assert _steady(main[1]) == _steady(full[1]) and main[1].startswith(("Running:", "{"))
+    assert main[2] == []
