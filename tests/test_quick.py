@@ -257,3 +257,28 @@ def test_at_a_terminal_both_ways_show_the_same(synced, tmp_path, args):
     assert main[0] == full[0] == 0
     assert _steady(main[1]) == _steady(full[1]) and main[1].startswith(("Running:", "{"))
     assert main[2] == []
+
+
+@pytest.mark.sqlite_only  # copies the SQLite file
+@pytest.mark.parametrize("args", [["status"], ["start", "x", "-p", "No such project"]])
+def test_a_config_file_others_can_read_is_warned_of_as_click_warns(synced, tmp_path, args):
+    assert synced.run("stop").exit_code == 0
+    twin = Twin(synced, tmp_path)
+    for way, home in twin.homes.items():
+        config = tmp_path / way / "config.json"
+        config.write_text(json.dumps({"api_token": "0123456789abcdef0123456789abcdef"}))
+        config.chmod(0o644)
+    code, _, err = _twice(twin, args)
+    assert "readable by others" in err.splitlines()[0]
+    if args == ["status"]:
+        assert code == 0 and err.count("readable by others") == 1
+
+
+def _twice(twin, args):
+    main = _run(twin.homes["main"], "main", *args, tmp_path=twin.tmp_path)
+    full = _run(twin.homes["click"], "click", *args, tmp_path=twin.tmp_path)
+    same = [text.replace(f"{os.sep}click{os.sep}", f"{os.sep}main{os.sep}") for text in full[1:3]]
+    assert (main[0], _steady(main[1]), main[2]) == (full[0], _steady(same[0]), same[1])
+    if args == ["status"]:
+        assert main[3] == []
+    return main[:3]

@@ -450,9 +450,19 @@ class _Writer:
 
     def __init__(self) -> None:
         self.said = False
+        # What loading the settings said on stderr (a config file others can read): said once
+        # the fast way goes on, dropped when it hands over (click's way says it again).
+        self.warnings = ""
+
+    def warn(self) -> None:
+        if self.warnings:
+            sys.stderr.write(self.warnings)
+            sys.stderr.flush()
+            self.warnings = ""
 
     def __call__(self, line: str) -> None:
         self.said = True
+        self.warn()
         if "\x1b" in line:  # click.echo drops terminal escapes outside a terminal: its rule, its code
             import click
 
@@ -482,10 +492,15 @@ def run(argv: Sequence[str]) -> int | None:
     echo = _Writer()
     changed = False
     try:
+        import contextlib
+        import io
+
         from togglsync.config import load_settings
         from togglsync.db.lite import on_server
 
-        settings = load_settings(command.options)
+        with contextlib.redirect_stderr(io.StringIO()) as said:
+            settings = load_settings(command.options)
+        echo.warnings = said.getvalue()
         if on_server(settings.db_target):
             return None
         session = Session(settings, read_only=command.name == "status")
@@ -515,6 +530,7 @@ def run(argv: Sequence[str]) -> int | None:
         from togglsync.cli.messages import INTERRUPTED
         from togglsync.errors import ExitCode
 
+        echo.warn()
         print(INTERRUPTED, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
@@ -526,7 +542,9 @@ def run(argv: Sequence[str]) -> int | None:
 
         if not (changed or echo.said or isinstance(exc, StorageError)):
             return None  # click's way says what went wrong, in its words
+        echo.warn()
         return _failed(exc, command.options)
+    echo.warn()
     return 0
 
 
