@@ -11,7 +11,6 @@ reads it (the CLI says "L5 was pushed; it is now 4100000502").
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,6 +83,8 @@ def beginning_of_week(conn: Connection) -> int:
 
 def suggest(name: str, candidates: list[str]) -> str:
     """`; did you mean 'A', 'B'?` for the names closest to `name` (any case), or nothing."""
+    import difflib  # here: only a name not found asks for it
+
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
     if not close:
         lowered = {c.casefold(): c for c in candidates}

@@ -19,7 +19,6 @@ import sys
 from datetime import date, datetime, tzinfo
 from typing import AbstractSet, Any, Callable, Iterable, Sequence, TypeVar
 
-import click
 
 FORMATS = ("table", "plain", "json", "nl", "csv")
 HUMAN = ("table", "plain")  # what a person reads: the table's columns, not the data columns
@@ -62,6 +61,8 @@ def format_options(*, json_help: str = "Output JSON (an array).") -> Callable[[F
     resolved name: table, plain, json, nl or csv)."""
 
     def decorate(func: F) -> F:
+        import click  # here: `status --json` prints with `dumps` and must not import click
+
         @functools.wraps(func)
         def resolved(*args: Any, **kwargs: Any) -> Any:
             if kwargs.get("fmt") is None:
@@ -162,6 +163,8 @@ def render_rows(
     if zone is not None:
         rows = [{k: in_zone(v, zone) for k, v in r.items()} for r in rows]
     if fmt == "json":
+        import click
+
         click.echo(dumps([{c: r.get(c) for c in columns} for r in rows]))
     elif fmt == "nl":
         write_ndjson(({c: r.get(c) for c in columns} for r in rows), sys.stdout)

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import overload
+from typing import TYPE_CHECKING, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "DURATION_HINT",
@@ -262,6 +264,8 @@ def _duration_error(text: str, detail: str = "") -> ValueError:
 
 def _unit_seconds(text: str, s: str) -> Decimal | None:
     """`1h 30m`, `1.5h`, `90m`, `1h30` -> Decimal seconds; None if not this form."""
+    from decimal import Decimal
+
     pos, total, last_factor = 0, Decimal(0), None
     while pos < len(s):
         part = _UNIT_PART.match(s, pos)
@@ -292,6 +296,9 @@ def parse_duration(text: str) -> int:
     """
     if not isinstance(text, str):
         raise TypeError(f"duration must be a str, got {type(text).__name__}")
+    # decimal here: the timer commands show times but seldom read a duration.
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
     s = " ".join(text.strip().lower().split())
     if not s:
         raise _duration_error(text, "it is empty")
@@ -332,6 +339,8 @@ def format_duration(seconds: int) -> str:
 
 def format_hours(seconds: int) -> str:
     """Seconds -> decimal hours with two places, rounded half up: 5400 -> `1.50`."""
+    from decimal import ROUND_HALF_UP, Decimal
+
     hours = Decimal(int(seconds)) / Decimal(3600)
     return str(hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 

@@ -2,13 +2,33 @@
 
 `base` holds the root group, the error translation and the table of
 commands; each other module holds the commands of one area, loaded on use.
+`main` first offers the command line to `quick`, which runs `status`,
+`start` and `stop` without importing click (or hands them back to it).
 """
 
-from togglsync.cli.base import CliError, cli, get_app
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["CliError", "cli", "get_app", "main"]
 
 
 def main() -> None:
+    from togglsync.cli.quick import run
+
+    code = run(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from togglsync.cli.base import cli
+
     cli(prog_name="togglsync")
 
 
-__all__ = ["CliError", "cli", "get_app", "main"]
+def __getattr__(name: str) -> Any:
+    """`from togglsync.cli import cli` (and CliError, get_app): the click CLI, loaded on first use."""
+    if name in ("CliError", "cli", "get_app"):
+        from togglsync.cli import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,9 +13,9 @@ import click
 
 from togglsync import __version__
 from togglsync.app import App
+from togglsync.cli.messages import INTERRUPTED, error_line, one_line, scrub
 from togglsync.config import Settings, load_settings
 from togglsync.errors import DatabaseNotFound, ExitCode, TogglSyncError, UsageError
-from togglsync.records import redact
 
 # Builds the App of an invocation. `App` unless the caller of the root command
 # passes another as click's `obj` (`cli.main(obj=...)`, `CliRunner().invoke(cli, args, obj=...)`).
@@ -107,20 +106,19 @@ class TogglSyncGroup(click.Group):
             # Ctrl-C, also at a prompt (click turns it into Abort); end of input at a prompt stays click's.
             if isinstance(exc, click.Abort) and not isinstance(exc.__context__, KeyboardInterrupt):
                 raise
-            click.echo("Interrupted: this command's unfinished change is not saved; local changes not yet pushed "
-                       "stay queued (`togglsync pending`).", err=True)
+            click.echo(INTERRUPTED, err=True)
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
         except click.exceptions.Exit:
             raise  # a command's ctx.exit(code): not an error (and naming the file imports SQLAlchemy)
         except Exception as exc:
             # SQLite's errors about the database file (read-only, full, damaged, busy) that a
             # command's own reads let through: the db layer's one translation, naming the file.
-            from togglsync.db.lite import storage_error
-
-            translated = storage_error(exc, _database_file(ctx))
+            invocation = ctx.obj
+            translated = error_line(exc, invocation.options if isinstance(invocation, Invocation) else {},
+                                    invocation.secrets if isinstance(invocation, Invocation) else ())
             if translated is None:
                 raise
-            raise CliError(scrubbed(one_line(translated)), translated.exit_code) from None
+            raise CliError(*translated) from None
 
 
 # The root's options that a command also takes after its name (`togglsync log --tz UTC`,
@@ -172,31 +170,26 @@ def retired_short_option(short: str, meaning: str, instead: str) -> Callable[[An
 
 
 def enable_debug(invocation: Invocation) -> None:
-    """--debug: HTTP requests logged to stderr, through the redacting filter."""
+    """--debug: HTTP requests logged to stderr, through the redacting filter
+    (`records.redact`, the rule error lines follow)."""
     if invocation.debug:
         return
     invocation.debug = True
+    import logging  # here: most commands never log
+
+    from togglsync.records import redact
+
+    secrets = invocation.secrets
+
+    class RedactingFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg, record.args = redact(record.getMessage(), secrets), ()
+            return True
+
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_RedactingFilter(invocation.secrets))
+        handler.addFilter(RedactingFilter())
     logging.getLogger("togglsync").setLevel(logging.DEBUG)
-
-
-def one_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _database_file(ctx: click.Context) -> str:
-    invocation = ctx.obj
-    try:
-        target = load_settings(invocation.options).db_target if isinstance(invocation, Invocation) else None
-    except TogglSyncError:
-        target = None
-    if target is None:
-        return "(your database)"
-    from togglsync.query import database_name
-
-    return database_name(target)
 
 
 @contextmanager
@@ -267,36 +260,17 @@ class Invocation:
     debug: bool = False
 
 
-def configured_secrets(ctx: click.Context) -> set[str]:
-    """The credentials this invocation used or could use: what must never be printed."""
-    invocation = ctx.find_root().obj
-    if not isinstance(invocation, Invocation):
-        return set()
-    found = set(invocation.secrets)
-    try:
-        settings = load_settings(invocation.options)
-    except TogglSyncError:
-        return found
-    return found | settings.secrets()
-
-
 def scrubbed(text: str) -> str:
     """Text for the terminal without any credential (error lines, a sync's refusals):
-    `records.redact` with the secrets this invocation has, the rule the --debug log follows."""
+    `records.redact` with the secrets this invocation used or could use (`cli.messages.scrub`),
+    the rule the --debug log follows."""
     ctx = click.get_current_context(silent=True)
-    return redact(text, configured_secrets(ctx) if ctx is not None else ())
+    invocation = ctx.find_root().obj if ctx is not None else None
+    if not isinstance(invocation, Invocation):
+        from togglsync.records import redact
 
-
-class _RedactingFilter(logging.Filter):
-    """The --debug log through `records.redact`, the rule error lines follow."""
-
-    def __init__(self, secrets: set[str]):
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage(), self.secrets), ()
-        return True
+        return redact(text, ())
+    return scrub(text, invocation.options, invocation.secrets)
 
 
 def get_app(ctx: click.Context) -> App:

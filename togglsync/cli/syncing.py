@@ -49,7 +49,7 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, w
     if not log_run:
         _sync(ctx, budget, pull_only, push_only, full, policy, wait, as_json, quiet, with_history)
         return
-    from togglsync.cli.base import one_line
+    from togglsync.cli.messages import one_line
     from togglsync.errors import TogglSyncError
 
     said = ctx.meta.setdefault("togglsync.sync_summary", [])
@@ -106,7 +106,8 @@ def _sync_each(ctx: click.Context, names: list[str], options: Any, wait: bool, a
     """Every account in turn, each under its own lock, with its own credentials and quota: one
     failing stops none of the others. One summary line per account, each `NAME: ...`; the exit
     code is the first failing account's (every failure says which account, in one line)."""
-    from togglsync.cli.base import new_app, one_line
+    from togglsync.cli.base import new_app
+    from togglsync.cli.messages import one_line
     from togglsync.errors import TogglSyncError
 
     settings = _app(ctx).settings

@@ -9,28 +9,28 @@ An entry is named by its Toggl id, `L<n>` (created offline, not pushed yet)
 or `-1`, `-2`... (the most recent entry first, by start time). Bad input is
 refused before anything is written: the database is left as it was.
 
-Imports of SQLAlchemy and the library are inside the functions: `status`,
-`start` and `stop` must not pay for what they do not use.
+Imports of SQLAlchemy and the library are inside the functions. The bodies of
+`status`, `start` and `stop` are in `cli/quick.py`, free of click, where the
+entry point's fast way runs them too.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from togglsync.cli import quick
 from togglsync.cli.base import CliError, note_pushed
 from togglsync.cli.base import get_app as _app
+from togglsync.cli.quick import Refs as _Refs
 from togglsync.errors import ExitCode, TogglSyncError, UsageError
 from togglsync.output import format_options
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from togglsync.db import postgres
     from togglsync.db.lite import Database
     from togglsync.db.sql import Connection
@@ -87,40 +87,26 @@ def _create_option(func):
 # --- one invocation's context ----------------------------------------------------------------
 
 
-class _Session:
-    """What a command needs: the app, one `now` for the whole command, the display zone, the store."""
+class _Session(quick.Session):
+    """`quick.Session` for a click command: the app of the invocation, its store, and a
+    database closed with the context (a missing one said as `database_found` says it)."""
 
     def __init__(self, ctx: click.Context, *, read_only: bool = False):
         self.ctx = ctx
-        self.read_only = read_only  # status, log: never create a database that is not there
         self.app = _app(ctx)
-        # The account new entries and timers go to (--account, else `accounts default`).
-        self.account: str | None = self.app.settings.account
-        self.now = datetime.now(timezone.utc)
-        _ = self.tz  # resolved now: a bad --tz must fail before anything is written
+        super().__init__(self.app.settings, read_only=read_only)
 
     @cached_property
     def engine(self):
         return self.app.engine
 
-    @cached_property
-    def db(self) -> Database | postgres.Database:
-        """The database on the sqlite3 driver alone: every read here, and the writes of
-        status/start/stop (no SQLAlchemy import). Other writes go through `store`."""
+    def open_db(self) -> Database | postgres.Database:
         from togglsync.cli.base import database_found
-        from togglsync.db.open import Mode, open_database
 
         with database_found(self.ctx):
-            db = open_database(self.app.settings.db_target,
-                               Mode.FAST_READ_ONLY if self.read_only else Mode.FAST_READ_WRITE)
+            db = super().open_db()
         self.ctx.call_on_close(db.close)
         return db
-
-    @cached_property
-    def tz(self) -> ZoneInfo:
-        from togglsync.lookup import display_tz
-
-        return display_tz(self.db.conn, self.app.settings.timezone)
 
     @cached_property
     def store(self) -> LocalStore:
@@ -128,33 +114,11 @@ class _Session:
 
         return LocalStore(self.engine, account=self.account)
 
-    @property
-    def today(self) -> date:
-        return self.now.astimezone(self.tz).date()
 
-    def time(self, text: str, option: str, *, default_date: date | None = None) -> datetime:
-        """A time typed by the user, in the display zone -> UTC (errors name the option)."""
-        from togglsync.timeparse import parse_time
-
-        try:
-            return parse_time(text, tz=self.tz, now=self.now, default_date=default_date)
-        except ValueError as exc:
-            raise UsageError(f"{option}: {exc}") from None
-
-    def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self.tz).date()
-
-    def hm(self, moment: datetime, *, day: date | None = None) -> str:
-        """`14:05`, or `2026-11-20 14:05` when not on `day` (default today), in the display zone."""
-        from togglsync.timeparse import format_clock
-
-        return format_clock(moment, self.tz, day=day or self.today)
-
-
-def _duration(seconds: int) -> str:
-    from togglsync.timeparse import format_duration
-
-    return format_duration(seconds)
+_duration = quick.duration
+_label = quick.label
+_fmt_id = quick.fmt_id
+_public_id = quick.public_id
 
 
 def _parse_duration(text: str, option: str = "--duration") -> int:
@@ -170,19 +134,6 @@ def _not_an_option(value: str) -> None:
     """ID arguments accept `-1`, `-2`...; anything else starting with `-` is a mistyped option."""
     if value.startswith("-") and not re.fullmatch(r"-\d+", value):
         raise UsageError(f"no such option: {value}")
-
-
-def _label(conn: Connection, row: dict[str, Any]) -> str:
-    """`L5 "Writing docs" [Website relaunch] #café #urgent`"""
-    from togglsync.catalog import name_of
-    from togglsync.records import format_id
-
-    parts = [format_id(row["id"]), f'"{row["description"]}"' if row.get("description") else "(no description)"]
-    if row.get("project_id") is not None:
-        name = name_of(conn, "project", row["project_id"])
-        parts.append(f"[{name if name is not None else format_id(row['project_id'])}]")
-    parts += [f"#{tag}" for tag in row.get("tags") or []]
-    return " ".join(parts)
 
 
 def _entry_id(conn: Connection, value: str) -> int:
@@ -234,91 +185,12 @@ def _span(s: _Session, row: dict[str, Any]) -> str:
 # --- projects and tags named on the command line ---------------------------------------------
 
 
-@dataclass
-class _Refs:
-    """Project and tags as typed, resolved in one workspace; unknown ones are created by `apply`."""
-
-    workspace_id: int
-    project_id: int | None = None
-    new_project: str | None = None
-    tag_ids: list[int] = field(default_factory=list)
-    new_tags: list[str] = field(default_factory=list)
-
-    def apply(self, store: LocalStore) -> list[str]:
-        """Create what is missing (inside the caller's batch); returns what was created, for the user."""
-        created = []
-        if self.new_project is not None:
-            project = store.create_project(self.new_project, workspace_id=self.workspace_id)
-            self.project_id = project["id"]
-            created.append(f'project {_fmt_id(project["id"])} "{project["name"]}"')
-        for name in self.new_tags:
-            tag = store.create_tag(name, workspace_id=self.workspace_id)
-            self.tag_ids.append(tag["id"])
-            created.append(f'tag {_fmt_id(tag["id"])} "{tag["name"]}"')
-        self.tag_ids = sorted(set(self.tag_ids))
-        return created
-
-
-def _fmt_id(record_id: int) -> str:
-    from togglsync.records import format_id
-
-    return format_id(record_id)
-
-
-def _public_id(record_id: int | None) -> int | str | None:
-    """An id in --json/--csv: a number for Toggl's, "L<n>" for an unsynced record (README, Ids)."""
-    from togglsync.records import public_id
-
-    return public_id(record_id)
-
-
 def _existing(conn: Connection, kind: str, wid: int, value: str, *, can_create: bool = False) -> int:
-    """A project/tag that must exist; the error suggests close names (and --create where it applies)."""
-    from togglsync import lookup
-
-    found = lookup.resolve(conn, kind, value, wid, can_create=can_create)[0]
-    note_pushed(value, found)
-    return found
+    return quick.existing(conn, kind, wid, value, note_pushed, can_create=can_create)
 
 
-# The option that names a record of each kind, for messages.
-_OPTION_OF = {"project": "-p/--project", "tag": "-t/--tag"}
-
-
-def _ref(conn: Connection, kind: str, wid: int, value: str, create: bool) -> int | None:
-    """A project/tag id, or None when it does not exist and --create may make it."""
-    from togglsync import lookup
-
-    text = (value or "").strip()
-    option = _OPTION_OF[kind]
-    if not text:
-        raise UsageError(f"{option}: give a {kind} name or id")
-    if not create:
-        return _existing(conn, kind, wid, text, can_create=True)
-    found = lookup.find_id(conn, kind, wid, text)
-    if found is not None:
-        note_pushed(text, found)
-    if found is None and re.fullmatch(r"[Ll]?\d+", text):
-        # An id that is not there is a typo, never a name to create.
-        raise UsageError(f"no {kind} with id {text} in this workspace (--create makes names, not ids)")
-    return found
-
-
-def _resolve_refs(
-    conn: Connection, wid: int, project: str | None, tags: list[str], create: bool
-) -> _Refs:
-    refs = _Refs(workspace_id=wid)
-    if project is not None:
-        refs.project_id = _ref(conn, "project", wid, project, create)
-        if refs.project_id is None:
-            refs.new_project = project.strip()
-    for tag in tags:
-        found = _ref(conn, "tag", wid, tag, create)
-        if found is not None:
-            refs.tag_ids.append(found)
-        elif tag.strip().casefold() not in {t.casefold() for t in refs.new_tags}:
-            refs.new_tags.append(tag.strip())
-    return refs
+def _resolve_refs(conn: Connection, wid: int, project: str | None, tags: list[str], create: bool) -> _Refs:
+    return quick.resolve_refs(conn, wid, project, tags, create, note_pushed)
 
 
 def _print_created(created: list[str]) -> None:
@@ -353,11 +225,7 @@ def _sync_after(s: _Session, wanted: bool) -> None:
 
 
 def _report_started(s: _Session, entry: dict[str, Any], running_before: dict[str, Any] | None) -> None:
-    with s.db.snapshot() as conn:
-        if running_before is not None:
-            stopped = _entry(conn, running_before["id"])
-            click.echo(f"Stopped {_label(conn, stopped)} at {s.hm(stopped['stop'])} after {_duration(stopped['duration'])}.")
-        click.echo(f"Started {_label(conn, entry)} at {s.hm(entry['start'])}.")
+    quick.report_started(s, entry, running_before, click.echo)
 
 
 @click.command()
@@ -381,15 +249,11 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
     togglsync start "Call" --at 9:30 -p "New client" --create   # makes the project offline
     togglsync start                                            # a timer without a description
     """
-    from togglsync import lookup, timer
-
     s = _Session(ctx)
     start_at = s.time(at, "--at") if at is not None else s.now
-    with s.db.snapshot() as conn:
-        refs = _resolve_refs(conn, lookup.workspace_id(conn, workspace, s.account), project, list(tags), create)
-        running = timer.running_entry(conn, s.account)
+    refs, running = quick.start_refs(s, project, list(tags), create, workspace, note_pushed)
     created: list[str] = []
-    if refs.new_project is not None or refs.new_tags:
+    if not refs.complete:
         # --create: the new project/tags and the timer in one transaction, through LocalStore.
         with s.store.batch() as store:
             created = refs.apply(store)
@@ -398,11 +262,7 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
                 start=start_at, workspace_id=refs.workspace_id, tz=s.tz,
             )
     else:
-        with s.db.transaction() as conn:
-            entry = timer.start(
-                conn, description, project_id=refs.project_id, tag_ids=refs.tag_ids, billable=billable,
-                start=start_at, workspace_id=refs.workspace_id, now=s.now, tz=s.tz, account_name=s.account,
-            )
+        entry = quick.start_timer(s, description, refs, billable, start_at)
     _print_created(created)
     _report_started(s, entry, running)
     _sync_after(s, sync_now)
@@ -414,13 +274,9 @@ def start(ctx, description, project, tags, billable, at, create, workspace, sync
 @click.pass_context
 def stop(ctx, at, sync_now) -> None:
     """Stop the running timer; the stop time recorded here is the one Toggl gets."""
-    from togglsync import timer
-
     s = _Session(ctx)
-    stop_at = s.time(at, "--at") if at is not None else s.now
-    with s.db.transaction() as conn:
-        entry = timer.stop(conn, stop_at, now=s.now, tz=s.tz, account_name=s.account)
-    click.echo(f"Stopped {_label(s.db.conn, entry)} at {s.hm(entry['stop'])} after {_duration(entry['duration'])}.")
+    entry = quick.stop_timer(s, at)
+    quick.report_stopped(s, entry, click.echo)
     _sync_after(s, sync_now)
 
 
@@ -477,100 +333,12 @@ def cancel(ctx, sync_now) -> None:
 # --- status ----------------------------------------------------------------------------------
 
 
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return "just now"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
-    return f"{hours // 24} days ago"
-
-
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status(ctx, as_json) -> None:
     """The running timer, today's and this week's totals, pending changes and the last sync."""
-    from togglsync.output import dumps
-    from togglsync.report import status as read_status
-
-    s = _Session(ctx, read_only=True)
-    tz = s.tz
-    with s.db.snapshot() as conn:
-        now = read_status(conn, now=s.now, tz=tz)
-        running = now.running
-        running_label = _label(conn, running) if running else None
-    today, today_seconds, week_start, week_seconds = now.today, now.today_seconds, now.week_start, now.week_seconds
-    pending, failed, last_sync = now.pending, now.failed, now.last_sync
-    elapsed = max(0, int((s.now - running["start"]).total_seconds())) if running else 0
-    from togglsync.runlog import last_failure
-
-    # The last logged sync (`sync --log`: scheduled ones), when it failed and none has worked since.
-    failure = last_failure(s.app.settings.home)
-    if as_json:
-        click.echo(dumps({
-            "running": None if running is None else {
-                "id": _public_id(running["id"]),
-                "description": running["description"],
-                "project_id": _public_id(running["project_id"]),
-                "tags": list(running["tags"] or []),
-                "billable": bool(running["billable"]),
-                "start": running["start"].astimezone(tz),
-                "seconds": elapsed,
-            },
-            "timezone": tz.key,
-            "today": {"date": today, "seconds": today_seconds},
-            "week": {"start": week_start.astimezone(tz).date(), "seconds": week_seconds},
-            "pending": pending,
-            "failed": failed,
-            "last_sync": last_sync,
-            "last_sync_seconds_ago": None if last_sync is None else max(0, int((s.now - last_sync).total_seconds())),
-            "last_failed_sync": None if failure is None else {
-                "at": failure.at, "exit_code": failure.exit_code, "message": failure.message},
-            "history": {"complete": now.history.complete, "since": now.history.since,
-                        "ranges_left": now.history.ranges_left, "entries_left": now.history.entries,
-                        "hours_left": round(now.history.hours, 1)} if now.history.started else None,
-        }))
-        return
-    if running:
-        click.echo(f"Running:   {running_label} since {s.hm(running['start'])} ({_duration(elapsed)})")
-    else:
-        click.echo("Running:   no timer (`togglsync start` or `togglsync continue`)")
-    click.echo(f"Today:     {_duration(today_seconds)}")
-    click.echo(f"This week: {_duration(week_seconds)} (since {week_start.astimezone(tz):%a %Y-%m-%d})")
-    if pending:
-        line = f"{pending} change{'s' if pending != 1 else ''} to push"
-        if failed:
-            # Parked: `sync` exits 7 while any are left (README, exit codes).
-            line += f" ({failed} waiting for you: see `togglsync pending`)"
-    else:
-        line = "nothing to push"
-    click.echo(f"Pending:   {line}")
-    click.echo(f"History:   {_history_line(now.history)}")
-    if last_sync is None:
-        click.echo("Last sync: never")
-    else:
-        click.echo(f"Last sync: {_ago((s.now - last_sync).total_seconds())} ({s.hm(last_sync)})")
-    if failure is not None:
-        click.echo(f"Failed:    a sync {_ago((s.now - failure.at).total_seconds())} "
-                   f"({s.hm(failure.at)}), exit {failure.exit_code}: {failure.message}")
-
-
-def _history_line(history: Any) -> str:
-    """How far back the database reaches (history_plan.Status)."""
-    from togglsync.history_plan import describe_hours
-
-    if not history.started:
-        return "the last 89 days only (`togglsync history` fetches everything older)"
-    if history.complete:
-        return f"complete since {history.since}"
-    return (f"since {history.since}, {history.ranges_left} range{'s' if history.ranges_left != 1 else ''} left "
-            f"(about {history.entries} entries, {describe_hours(history.hours)} at this plan's quota; "
-            "scheduled syncs go on with it, or `togglsync history`)")
+    quick.show_status(_Session(ctx, read_only=True), as_json, click.echo)
 
 
 # --- add, edit, rm ------------------------------------------------------------------------------

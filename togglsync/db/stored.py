@@ -11,8 +11,6 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
-
 # The fallback for what orjson will not write (integers past 64 bits, lone
 # surrogates, non-string keys): the standard library's encoder, same options.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
@@ -64,6 +62,8 @@ def json_to_db(value: Any) -> str | None:
     """
     if value is None:
         return None
+    import orjson  # here: `status` only reads (orjson's own imports cost it 4 ms)
+
     try:
         return orjson.dumps(value).decode()
     except (orjson.JSONEncodeError, TypeError):
