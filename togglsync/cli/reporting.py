@@ -338,9 +338,7 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
     togglsync report                      # this week, by project
     togglsync report --by day --month --chart
     togglsync report --by month --from 2019 --to 2024 --csv      # monthly totals for invoicing
-    togglsync report --from 2026-11-01                           # from then to today
-    togglsync report --by year --to 2024                         # every year up to 2024
-    togglsync report --from 2026-11-01 --to 2026-11-15 -p "Website relaunch" --by description --csv
+    togglsync report --from 2026-11-01 -p "Website relaunch" --by description --csv   # to today
     """
     from togglsync import lookup
     from togglsync.lookup import display_tz, workspace_id
