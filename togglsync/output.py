@@ -245,6 +245,16 @@ def longest_word(text: str) -> int:
     return max(map(cell_width, text.split()), default=0)
 
 
+def _longest_word_of(header: str, cells: Iterable[str]) -> int:
+    """The longest word of a column: a cell no wider in all than the longest so far is skipped
+    (a character takes at most two cells)."""
+    best = longest_word(header)
+    for text in cells:
+        if len(text) * (1 if text.isascii() else 2) > best:
+            best = max(best, longest_word(text))
+    return best
+
+
 def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int],
             words: list[int] | None = None) -> list[int]:
     """Column widths: natural ones when they fit in `room`. Else columns give room in stages,
@@ -298,7 +308,7 @@ def write_table(
     room = width - 3 * count + 1
     words = None
     if sum(natural) > room:  # squeezed: keep words whole as long as the room allows
-        words = [natural[i] if i in fixed else max([longest_word(c)] + [longest_word(r[i]) for r in rows])
+        words = [natural[i] if i in fixed else _longest_word_of(c, (r[i] for r in rows))
                  for i, c in enumerate(columns)]
     widths = _widths(natural, minimum, room, {i for i, c in enumerate(columns) if c in roomy}, words)
     total = sum(widths) + 3 * count - 1
