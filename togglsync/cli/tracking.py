@@ -45,7 +45,8 @@ DURATION_HELP = "e.g. 1h30m, 90m, 1:30"
 def _sync_option(func):
     return click.option(
         "--sync", "sync_now", is_flag=True,
-        help="Run one sync (like `togglsync sync`) right after the change and print its summary.",
+        help="Run one sync of the account the change was made in (--account, else the default account) "
+             "right after the change, and print its summary.",
     )(func)
 
 
@@ -330,21 +331,18 @@ def _print_created(created: list[str]) -> None:
 
 
 def _sync_after(s: _Session, wanted: bool) -> None:
-    """Run one sync, as `togglsync sync` does (with the lock), and exit with its code."""
+    """Run one sync of the account the change was made in (--account, else the default
+    account), as `togglsync sync --account NAME` does (its credentials, its lock), and exit
+    with its code."""
     if not wanted:
         return
-    from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
+    from togglsync.cli.syncing import sync_account_now
 
-    app = s.app
     try:
-        with sync_lock(app.settings.db_target):
-            result = run_sync(app.engine, app.client, SyncOptions())
+        result = sync_account_now(s.ctx, s.account)
     except TogglSyncError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CliError(f"saved locally but not synced: {message}", exc.exit_code) from None
-    from togglsync.cli.syncing import render_result
-
-    render_result(result)
     if result.exit_code != ExitCode.OK:
         s.ctx.exit(result.exit_code)
 
