@@ -134,3 +134,25 @@ def test_giving_up_an_edit_of_another_accounts_entry_reads_it_again_with_its_cre
     out = ok(both.run("pending", "drop", op_id)).output
     assert "read from Toggl just now" in out, out
     assert _sql(both, "SELECT description FROM time_entries WHERE id = ?", entry_id) == [(description,)]
+
+
+def test_start_sync_syncs_the_account_the_entry_was_started_in(both):
+    """`--account bob start --sync`: the entry is bob's, and so is the sync that sends it (with
+    bob's credentials, under bob's lock); main's sync is not run. With bob the default account,
+    `start --sync` alone does the same."""
+    bob = both.bob
+    cursors = "SELECT account, since FROM sync_cursors WHERE resource = 'time_entries' ORDER BY account"
+    before = dict(_sql(both, cursors))
+    both.sim.clock.advance(5)
+    result = ok(both.run("--account", "bob", "start", "bob, synced at once", "--sync"))
+    assert "bob" in result.output and "sync:" in result.output
+    on_server = [e for e in both.sim.state.all_time_entries() if e["description"] == "bob, synced at once"]
+    assert [e["user_id"] for e in on_server] == [bob.user_id]
+    assert _sql(both, "SELECT count(*) FROM pending_operations") == [(0,)]
+    after = dict(_sql(both, cursors))
+    assert after["main"] == before["main"] and after["bob"] > before["bob"]  # bob's sync alone
+    ok(both.run("accounts", "default", "bob"))
+    ok(both.run("stop", "--sync"))
+    assert [e["stop"] is not None for e in both.sim.state.all_time_entries()
+            if e["description"] == "bob, synced at once"] == [True]
+    assert _sql(both, "SELECT count(*) FROM pending_operations") == [(0,)]

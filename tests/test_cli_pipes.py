@@ -131,6 +131,28 @@ def test_a_one_day_log_drops_the_date_column_and_gives_the_description_room(offl
     assert " ".join(LONG.split()) in " ".join(words.split())
 
 
+LONG_WORDS = ("Reviewed the quarterly infrastructure migration proposal with the platform team and documented "
+              "every remaining concern about authentication")
+
+
+def test_a_log_at_80_columns_wraps_descriptions_at_spaces_never_mid_word(offline):
+    """The description's long words stay whole: the other free-text columns give room to the
+    longest word first (a word folds only when no column can give any)."""
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        ok(offline.run("add", LONG_WORDS, "--start", "9:00", "--duration", "1h", "-p", "Mobile app", "-t", "review"))
+        ok(offline.run("add", LONG, "--start", "10:00", "--duration", "1h"))
+        table = ok(offline.run("log", env=terminal(80)))
+        ids = [str(r["id"]) for r in json.loads(ok(offline.run("log", "--json")))]
+        piped = ok(offline.run("log")).splitlines()
+    lines = table.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    cells = [line.split("│")[-1].strip() for line in lines if "│" in line]
+    words = {word for cell in cells for word in cell.split()}
+    assert set(LONG_WORDS.split()) | set(LONG.split()) <= words, cells
+    assert all(i in table for i in ids)  # ids never cut
+    assert any(line.endswith("\t" + LONG_WORDS) for line in piped)  # a pipe: the whole line, as before
+
+
 def test_connections_list_shows_whole_ids_at_80_columns(make_sim):
     sim = make_sim(entries=0, seed=5, quotas=False)
     for columns in (80, 120):

@@ -216,11 +216,31 @@ def test_report_filters(home):
     fails(home.run("report", "-w", "Nope"), 2, r"no workspace 'Nope'")
 
 
+def test_report_from_alone_runs_to_today_and_to_alone_from_the_first_entry(home):
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris")).date()
+    since = (today - timedelta(days=20)).isoformat()
+    alone = js(home.run("report", "--from", since, "--json"))
+    both = js(home.run("report", "--from", since, "--to", "today", "--json"))
+    assert (alone["from"], alone["to"], alone["last_day"]) == (both["from"], both["to"], today.isoformat())
+    assert alone["total"]["entries"] == both["total"]["entries"] > 0
+    until = (today - timedelta(days=9)).isoformat()
+    (first,) = sql_json(home, "SELECT min(local_date) AS day, count(*) AS n FROM entries WHERE local_date <= :d", d=until)
+    upto = js(home.run("report", "--to", until, "--json"))
+    assert (upto["first_day"], upto["last_day"]) == (first["day"], until)
+    assert upto["total"]["entries"] == first["n"] > 0
+    everything = js(home.run("report", "--from", "0002-01-01", "--to", until, "--json"))
+    assert upto["total"] == everything["total"] and upto["rows"] == everything["rows"]
+    assert "from the first day with an entry" in " ".join(ok(home.run("report", "--help")).output.split())
+    log = ok(home.run("log", "--to", until, "--csv")).output.splitlines()
+    assert len(log) - 1 == first["n"]  # the header, then every entry up to that day
+
+
 @pytest.mark.sqlite_only  # reads or changes the SQLite file itself
 def test_report_bad_input(home):
     before = digest(home.db)
-    fails(home.run("report", "--from", "2026-11-01"), 2, r"--from needs --to")
-    fails(home.run("report", "--to", "2026-11-01"), 2, r"--to needs --from")
+    fails(home.run("report", "--from", "tomorrow"), 2, r"from 'tomorrow' is not before to 'today'")
+    fails(home.run("report", "--to", "someday"), 2, r"time 'someday' not understood")
+    fails(home.run("report", "--week", "--to", "today"), 2, r"either --week or --from/--to")
     fails(home.run("report", "--from", "2026-11-10", "--to", "2026-11-01"), 2, r"is not before")
     fails(home.run("report", "--from", "someday", "--to", "today"), 2, r"time 'someday' not understood")
     fails(home.run("report", "--week", "--from", "monday", "--to", "today"), 2, r"either --week or --from/--to")

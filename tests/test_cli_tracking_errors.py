@@ -89,7 +89,7 @@ CASES = {
     "rm not an id": ([], ("rm", "abc"), "is not an id"),
     "rm minus zero": ([], ("rm", "-0"), "counts from -1"),
     # log
-    "log to without from": ([], ("log", "--to", "2026-11-01"), "--to needs --from"),
+    "log to and a range": ([], ("log", "--week", "--to", "2026-11-01"), "choose one range"),
     "log two ranges": ([], ("log", "--today", "--week"), "choose one range"),
     "log range and from": ([], ("log", "--week", "--from", "2026-11-01"), "choose one range"),
     "log from after to": ([], ("log", "--from", "2026-11-02", "--to", "2026-11-01"), "is not before to"),

@@ -399,6 +399,20 @@ def test_year_ranges_and_what_a_later_since_adds():
     assert hp.ranges_to_add(stored, date(2019, 5, 1), date(2021, 6, 1)) == [(date(2019, 5, 1), date(2019, 12, 31))]
 
 
+def test_an_account_younger_than_the_window_has_nothing_older_and_a_complete_history():
+    """Its start after the window's first day: one empty range, done when planned (no request),
+    so the history is complete; a later `--since` adds what it asks for, up to the window."""
+    young = hp.ranges_to_add([], date(2025, 5, 1), date(2025, 3, 18))
+    assert young == [hp.nothing_older(date(2025, 5, 1))] and hp.is_empty(*young[0])
+    marker = hp.RangeState(1, hp.ME, *young[0], done=True)
+    assert marker.days == 0 and hp.complete([marker])
+    status = hp.describe([marker], per_hour=30)
+    assert (status.started, status.complete, status.since, status.ranges_left, status.entries) == (
+        True, True, "2025-05-01", 0, 0)
+    assert hp.ranges_to_add([marker], date(2024, 11, 1), date(2025, 3, 18)) == [
+        (date(2025, 1, 1), date(2025, 3, 18)), (date(2024, 11, 1), date(2024, 12, 31))]
+
+
 def test_the_reserve_and_the_quota_window():
     now = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
     seen = [hp.Observation("workspace:1", 11, now + timedelta(minutes=5), now - timedelta(minutes=1)),

@@ -211,3 +211,29 @@ def test_the_quiet_sync_takes_the_lock_of_the_account_it_syncs(two):
     assert result["main"]["exit_code"] == 0 and result["main"]["requests"] == 1
     assert "another sync for account 'bob' is running" in result["bob"]["error"]
     assert _paths(two) == [("GET", "/me/time_entries")]  # main's; bob's lock was held, bob asked nothing
+
+
+@pytest.mark.parametrize("born_days_ago", [40, 100])
+def test_a_young_accounts_scheduled_sync_records_nothing_older_and_goes_quiet(make_sim, isolated_home, born_days_ago):
+    """An account younger than the sync's window (40 days: nothing older to ask for) or one
+    whose older days hold no entry (100 days: one empty report): the first scheduled sync
+    (`--log`, history on) records that the history is complete, `status` says so, and the next
+    scheduled sync that finds nothing changed is the quick one request."""
+    from conftest import SyncedHome
+
+    sim = make_sim(entries=30, seed=5, quotas=False)
+    born = sim.clock.now() - timedelta(days=born_days_ago)
+    sim.state.users[sim.seed.user_id].created_at = born
+    home = SyncedHome(sim, isolated_home)
+    first = home.run("sync", "--log")
+    assert first.exit_code == 0, first.output
+    status = home.run("status", "--json")
+    assert json.loads(status.output)["history"]["complete"] is True, status.output
+    assert "History:   complete since" in home.run("status").output
+    sim.clock.advance(5)
+    sim.log.clear()
+    done, out, heavy = _in_a_process(home, "sync", "--log", "--json")
+    assert done.returncode == 0, done.stderr
+    assert _paths(home) == [("GET", "/me/time_entries")]
+    assert heavy == "", f"a scheduled sync that found nothing changed imported {heavy}"
+    assert json.loads(out)["requests"] == 1

@@ -15,6 +15,12 @@ it costs at most one request more than its entries need (its last page is
 short). Ranges go newest first; within one, pages go oldest first by date, and
 the cursor (Toggl's X-Next-* headers) is stored with each page.
 
+When the start is inside the sync's window (an account younger than the
+window) there is nothing older to ask for: the history is then one empty range
+(it ends the day before it starts, `nothing_older`), done without a request,
+so the history counts as complete (`complete`) and the quiet sync, `status`
+and a scheduled sync see that as they see a history fetched to its end.
+
 Requests are the scarcest resource: a report request spends the
 organization's hourly quota (30/240/600 on free/starter/premium), which the
 regular sync needs too (its pushes, the workspace members). History never
@@ -63,7 +69,7 @@ class RangeState:
 
     @property
     def days(self) -> int:
-        return (self.end - self.start).days + 1
+        return max(0, (self.end - self.start).days + 1)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RangeState:
@@ -115,16 +121,29 @@ def year_ranges(start: date, end: date) -> list[tuple[date, date]]:
     return [(a, b) for a, b in ranges if a <= b]
 
 
+def nothing_older(since: date) -> tuple[date, date]:
+    """The empty range that records "nothing older than the sync's window from `since` on": it
+    ends the day before it starts, holds no day, and is done when stored (`is_empty`)."""
+    return since, since - timedelta(days=1)
+
+
+def is_empty(start: date, end: date) -> bool:
+    """Whether a range holds no day (`nothing_older`): stored done, never asked for."""
+    return end < start
+
+
 def ranges_to_add(existing: Iterable[RangeState], since: date, until: date) -> list[tuple[date, date]]:
-    """The ranges one workspace and scope still needs: all of [since, until] the first time;
-    later only what `since` asks for before the oldest stored range. Never forward: the days
-    after the first history's end were in the regular sync's window, which keeps them."""
+    """The ranges one workspace and scope still needs: all of [since, until] the first time
+    (`nothing_older(since)` when `since` is after `until`: the account began inside the sync's
+    window); later only what `since` asks for before the oldest stored range, up to `until`
+    at most. Never forward: the days after the first history's end were in the regular
+    sync's window, which keeps them."""
     stored = list(existing)
     if not stored:
-        return year_ranges(since, until) if since <= until else []
+        return year_ranges(since, until) if since <= until else [nothing_older(since)]
     oldest = min(r.start for r in stored)
     if since < oldest:
-        return year_ranges(since, oldest - timedelta(days=1))
+        return year_ranges(since, min(oldest - timedelta(days=1), until))
     return []
 
 
@@ -250,7 +269,8 @@ class Status:
 
 
 def complete(states: Iterable[RangeState]) -> bool:
-    """Whether the history is done: it was planned, and every range of it is stored."""
+    """Whether the history is done: it was planned, and every range of it is stored (an account
+    younger than the sync's window: its one range, `nothing_older`, is done when planned)."""
     ranges = list(states)
     return bool(ranges) and all(s.done for s in ranges)
 

@@ -241,16 +241,40 @@ def wrap_cell(text: str, width: int) -> list[str]:
     return lines
 
 
-def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int]) -> list[int]:
-    """Column widths: natural ones when they fit in `room`. Else columns give room in stages:
-    the others down to 10 cells, then the `roomy` ones (a description) down to 24, then every
-    column down to its minimum (ids and other fixed columns have minimum = natural); within a
-    stage the widest gives first."""
+def longest_word(text: str) -> int:
+    """Cells the longest word of `text` takes: a column at least this wide wraps it at spaces only."""
+    if text.isascii():
+        return max(map(len, text.split()), default=0)
+    return max(map(cell_width, text.split()), default=0)
+
+
+def _longest_word_of(header: str, cells: Iterable[str]) -> int:
+    """The longest word of a column: a cell no wider in all than the longest so far is skipped
+    (a character takes at most two cells)."""
+    best = longest_word(header)
+    for text in cells:
+        if len(text) * (1 if text.isascii() else 2) > best:
+            best = max(best, longest_word(text))
+    return best
+
+
+def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int],
+            words: list[int] | None = None) -> list[int]:
+    """Column widths: natural ones when they fit in `room`. Else columns give room in stages,
+    words kept whole as long as they can be (`words`: each column's longest word, header
+    included): the others down to 10 cells, then the `roomy` ones (a description) down to 24,
+    then the others and then the roomy ones down to their longest word; only then does a word
+    fold, the others' first, every column down to its minimum (ids and other fixed columns have
+    minimum = natural). Within a stage the widest gives first."""
     widths = list(natural)
     excess = sum(widths) - room
+    words = words or minimum
     others = [k for k in range(len(widths)) if k not in roomy]
-    for group, floor in ((others, 10), (sorted(roomy), 24), (list(range(len(widths))), 0)):
-        lows = {k: max(minimum[k], floor) for k in group}
+    stages = ((others, lambda k: max(words[k], 10)), (sorted(roomy), lambda k: max(words[k], 24)),
+              (others, lambda k: words[k]), (sorted(roomy), lambda k: words[k]),
+              (others, lambda k: 0), (sorted(roomy), lambda k: 0))
+    for group, floor in stages:
+        lows = {k: max(minimum[k], min(natural[k], floor(k))) for k in group}
         while excess > 0:
             i = max(group, key=lambda k: widths[k] - lows[k], default=None)
             if i is None or widths[i] <= lows[i]:
@@ -268,8 +292,8 @@ def write_table(
 ) -> None:
     """A table for a person (rich's look: a heavy line under the header, `│` between columns, no outer
     edge), fitted to `width` (default: the terminal's, or COLUMNS). Columns in `fixed` are never
-    wrapped or cut; the others wrap, folding a word that is longer than the column. Squeezed, the
-    `roomy` columns (free text) keep room longest."""
+    wrapped or cut; the others wrap at spaces, and fold a word only when no column can give room
+    for it (`_widths`). Squeezed, the `roomy` columns (free text) keep room longest."""
     import shutil
 
     out = stream or sys.stdout
@@ -284,7 +308,12 @@ def write_table(
     natural = [max([cell_width(c)] + [longest_line(r[i]) for r in rows]) for i, c in enumerate(columns)]
     minimum = [natural[i] if i in fixed else min(natural[i], max(4, min(cell_width(c), 8)))
                for i, c in enumerate(columns)]
-    widths = _widths(natural, minimum, width - 3 * count + 1, {i for i, c in enumerate(columns) if c in roomy})
+    room = width - 3 * count + 1
+    words = None
+    if sum(natural) > room:  # squeezed: keep words whole as long as the room allows
+        words = [natural[i] if i in fixed else _longest_word_of(c, (r[i] for r in rows))
+                 for i, c in enumerate(columns)]
+    widths = _widths(natural, minimum, room, {i for i, c in enumerate(columns) if c in roomy}, words)
     total = sum(widths) + 3 * count - 1
 
     buffer: list[str] = []

@@ -191,9 +191,10 @@ def without_reference(ref: Reference, row: Mapping[str, Any], target_ids: Iterab
 
 
 def replace_reference(ref: Reference, value: Any, old: int, new: int) -> Any:
-    """`value` of `ref.field` with the id `old` replaced by `new` (lists stay sorted)."""
+    """`value` of `ref.field` with the id `old` replaced by `new` (lists stay sorted and unique:
+    an entry may hold both, a local tag and the Toggl tag it turns out to be)."""
     if ref.many:
-        return sorted(new if v == old else v for v in (value or []))
+        return sorted({new if v == old else v for v in (value or [])})
     return new if value == old else value
 
 

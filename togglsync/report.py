@@ -267,6 +267,29 @@ def period_range(conn: Connection, period: str | None, *, tz: ZoneInfo, now: dat
     return start, end, PERIODS[period]
 
 
+def custom_range(conn: Connection, from_text: str | None, to_text: str | None, *, tz: ZoneInfo,
+                 now: datetime) -> tuple[datetime, datetime]:
+    """`--from`/`--to` of `report` and `log` -> [start, end) in UTC (`timeparse.explicit_range`).
+
+    `--from` alone runs to today, that whole day included (`--to today`); `--to` alone runs
+    from the first day with an entry stored before its end (that day's start in `tz`; with
+    none, the day the range ends in). A bad or reversed range is ValueError."""
+    from togglsync.timeparse import day_range, explicit_range, local_date
+
+    if from_text is not None:
+        return explicit_range(from_text, "today" if to_text is None else to_text, tz=tz, now=now)
+    if to_text is None:
+        raise ValueError("give --from, --to or both")
+    _, end = explicit_range(EVERYTHING_FROM, to_text, tz=tz, now=now)
+    first = sql.scalar(conn, "SELECT min(start) FROM time_entries WHERE start < ?", (to_utc_text(end),))
+    day = local_date(from_utc_text(first) if first else end - timedelta(microseconds=1), tz)
+    return day_range(day, tz)[0], end
+
+
+#: The `--from` that reaches every entry (`custom_range` asks it for `--to`'s end alone).
+EVERYTHING_FROM = "0002-01-01"
+
+
 def period_bounds(start: datetime, end: datetime, tz: ZoneInfo, unit: str = "day") -> list[tuple[date, datetime, datetime]]:
     """The local days, months or years (`unit`) [start, end) touches, each as (its first day,
     utc_from, utc_to), clipped to the range.

@@ -150,7 +150,12 @@ def mirror_tags(conn: Connection, rows: Iterable[Mapping[str, Any]], *, stored: 
 def rewrite_id(conn: Connection, kind: str, old: int, new: int, now: datetime) -> None:
     """Replace a temporary id by Toggl's everywhere: the row, every reference to it
     (records.REFERENCES), and the pending operations and their bases. The pair is kept
-    in `id_map`, so `L5` still names the record once pushed (`lookup`)."""
+    in `id_map`, so `L5` still names the record once pushed (`lookup`).
+
+    A list reference (an entry's tags) holding both ids keeps one, and the names kept
+    beside the ids are named again for every record that refers to `new`: one that
+    already referred to Toggl's id while its record was not stored here (a pull that
+    raced the tag's creation) was named without it (tests/test_found_by_model.py)."""
     sql.execute(
         conn, "INSERT INTO id_map (kind, local_id, toggl_id, pushed_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, local_id) "
         "DO UPDATE SET toggl_id = excluded.toggl_id, pushed_at = excluded.pushed_at",
@@ -164,12 +169,17 @@ def rewrite_id(conn: Connection, kind: str, old: int, new: int, now: datetime) -
             continue
         pairs, source_column, target_column, _ = _link(ref)
         using = sql.column(conn, f"SELECT {source_column} FROM {pairs} WHERE {target_column} = ?", (old,))
+        # A record holding both ids keeps the pair it has with `new`.
+        sql.execute(conn, f"DELETE FROM {pairs} WHERE {target_column} = ? AND {source_column} IN "
+                          f"(SELECT {source_column} FROM {pairs} WHERE {target_column} = ?)", (old, new))
         sql.execute(conn, f"UPDATE {pairs} SET {target_column} = ? WHERE {target_column} = ?", (new, old))
         changed = []
         for source_id in using:
             value = _ids(sql.scalar(conn, f"SELECT {ref.field} FROM {source} WHERE id = ?", (source_id,)))
             changed.append((json_to_db(records.replace_reference(ref, value, old, new)), source_id))
         sql.executemany(conn, f"UPDATE {source} SET {ref.field} = ? WHERE id = ?", changed)
+        if ref.names_field:
+            refresh_tag_names(conn, [new])
     outbox.rewrite_record(conn, kind, old, new)
 
 

@@ -267,18 +267,13 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def _report_range(conn: Any, period: str | None, from_: str | None, to: str | None, tz: Any,
                   now: datetime) -> tuple[datetime, datetime, str]:
     """[start, end) in UTC and the period's title (empty for --from/--to)."""
-    from togglsync.report import period_range
-    from togglsync.timeparse import explicit_range
+    from togglsync.report import custom_range, period_range
 
     if (from_ is not None or to is not None) and period is not None:
         raise UsageError(f"give either --{period} or --from/--to, not both")
-    if from_ is not None and to is None:
-        raise UsageError("--from needs --to (e.g. --from 2026-11-01 --to today)")
-    if to is not None and from_ is None:
-        raise UsageError("--to needs --from (e.g. --from 2026-11-01 --to today)")
     try:
-        if from_ is not None:
-            start, end = explicit_range(from_, to, tz=tz, now=now)
+        if from_ is not None or to is not None:
+            start, end = custom_range(conn, from_, to, tz=tz, now=now)
             return start, end, ""
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -315,10 +310,10 @@ def _day_label(day: date) -> str:
 @click.option("--last-year", "period", flag_value="last-year", help="Last calendar year.")
 @click.option("--from", "from_", metavar="WHEN",
               help="Start of a custom range: 2026-11-01, monday, '2026-11-20 09:00', a month 2026-03 or a year "
-                   "2019 (needs --to).")
+                   "2019 (alone: up to today, that whole day included).")
 @click.option("--to", metavar="WHEN",
               help="End of a custom range; a date alone (2026-11-30, today) includes that whole day, a month "
-                   "(2026-03) or a year (2024) the whole month or year.")
+                   "(2026-03) or a year (2024) the whole month or year (alone: from the first day with an entry).")
 @click.option("-p", "--project", "projects", multiple=True, metavar="PROJECT",
               help="Only entries of this project (name or id; repeat for several).")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG",
@@ -343,7 +338,7 @@ def report(ctx: click.Context, by: str, period: str | None, from_: str | None, t
     togglsync report                      # this week, by project
     togglsync report --by day --month --chart
     togglsync report --by month --from 2019 --to 2024 --csv      # monthly totals for invoicing
-    togglsync report --from 2026-11-01 --to 2026-11-15 -p "Website relaunch" --by description --csv
+    togglsync report --from 2026-11-01 -p "Website relaunch" --by description --csv   # to today
     """
     from togglsync import lookup
     from togglsync.lookup import display_tz, workspace_id

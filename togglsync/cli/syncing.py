@@ -168,6 +168,28 @@ def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any
         return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
 
 
+def sync_account_now(ctx: click.Context, name: str | None) -> Any:
+    """One sync of account `name` (None: main) right after an offline edit (`start --sync`...):
+    with that account's credentials, under its lock, printed as `sync` prints it (a named
+    account's lines say its name). Returns the `SyncResult`."""
+    from togglsync.cli.base import new_app
+    from togglsync.config import IMPLICIT_ACCOUNT
+    from togglsync.sync.outcome import SyncOptions
+
+    name = name or IMPLICIT_ACCOUNT
+    if name == IMPLICIT_ACCOUNT:
+        result = _run_one(_app(ctx), name, SyncOptions(), False, True)
+        render_result(result)
+        return result
+    app = new_app(ctx, _app(ctx).settings.for_account(name))
+    try:
+        result = _run_one(app, name, SyncOptions(), False, True)
+    finally:
+        app.close()
+    _render_named(name, result, quiet=False)
+    return result
+
+
 def _sync_one(ctx: click.Context, options: Any, wait: bool, as_json: bool, quiet: bool) -> None:
     """The implicit account alone (no `accounts add` ever run): the output as before accounts."""
     from togglsync.config import IMPLICIT_ACCOUNT

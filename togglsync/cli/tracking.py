@@ -45,7 +45,8 @@ DURATION_HELP = "e.g. 1h30m, 90m, 1:30"
 def _sync_option(func):
     return click.option(
         "--sync", "sync_now", is_flag=True,
-        help="Run one sync (like `togglsync sync`) right after the change and print its summary.",
+        help="Run one sync of the account the change was made in (--account, else the default account) "
+             "right after the change, and print its summary.",
     )(func)
 
 
@@ -202,21 +203,18 @@ def _print_created(created: list[str]) -> None:
 
 
 def _sync_after(s: _Session, wanted: bool) -> None:
-    """Run one sync, as `togglsync sync` does (with the lock), and exit with its code."""
+    """Run one sync of the account the change was made in (--account, else the default
+    account), as `togglsync sync --account NAME` does (its credentials, its lock), and exit
+    with its code."""
     if not wanted:
         return
-    from togglsync.sync.engine import SyncOptions, run_sync, sync_lock
+    from togglsync.cli.syncing import sync_account_now
 
-    app = s.app
     try:
-        with sync_lock(app.settings.db_target):
-            result = run_sync(app.engine, app.client, SyncOptions())
+        result = sync_account_now(s.ctx, s.account)
     except TogglSyncError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CliError(f"saved locally but not synced: {message}", exc.exit_code) from None
-    from togglsync.cli.syncing import render_result
-
-    render_result(result)
     if result.exit_code != ExitCode.OK:
         s.ctx.exit(result.exit_code)
 
@@ -540,10 +538,11 @@ def _times(s: _Session, row: dict[str, Any]) -> str:
 @click.option("--year", is_flag=True, help="This calendar year.")
 @click.option("--last-year", is_flag=True, help="Last calendar year.")
 @click.option("--from", "from_text", metavar="DATE|TIME",
-              help="Start of the range, e.g. 2026-11-01, 'monday', a month 2026-03 or a year 2019.")
+              help="Start of the range, e.g. 2026-11-01, 'monday', a month 2026-03 or a year 2019 "
+                   "(alone: up to today, that whole day included).")
 @click.option("--to", "to_text", metavar="DATE|TIME",
               help="End of the range; a date alone includes that whole day, a month (2026-03) or a year (2024) "
-                   "the whole month or year (default: now).")
+                   "the whole month or year (alone: from the first day with an entry).")
 @click.option("-p", "--project", metavar="NAME|ID", help="Only entries of this project (name or id).")
 @click.option("-t", "--tag", "tags", multiple=True, metavar="NAME|ID", help="Only entries with this tag (name or id).")
 @click.option("-w", "--workspace", metavar="NAME|ID", default=None,
@@ -567,17 +566,16 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, year, last_ye
     """
     from togglsync import lookup
     from togglsync.output import HUMAN, render_rows
-    from togglsync.report import entry_rows
-    from togglsync.timeparse import explicit_range, named_range
+    from togglsync.report import custom_range, entry_rows
+    from togglsync.timeparse import named_range
 
     s = _Session(ctx, read_only=True)
     flags = dict(zip(_RANGES, (today, yesterday, week, last_week, month, last_month, year, last_year)))
     chosen = [name for name, on in flags.items() if on]
-    if len(chosen) > 1 or (chosen and from_text is not None):
-        given = [f"--{n.replace('_', '-')}" for n in chosen] + (["--from"] if from_text is not None else [])
+    custom = [f"--{n}" for n, text in (("from", from_text), ("to", to_text)) if text is not None]
+    if len(chosen) > 1 or (chosen and custom):
+        given = [f"--{n.replace('_', '-')}" for n in chosen] + custom[:1]
         raise UsageError(f"choose one range: {' and '.join(given)} exclude each other")
-    if to_text is not None and from_text is None:
-        raise UsageError("--to needs --from")
     if len(tags) > 1:
         raise UsageError("-t/--tag: give one tag")
     tz = s.tz
@@ -587,8 +585,8 @@ def log(ctx, today, yesterday, week, last_week, month, last_month, year, last_ye
         tag_id = _existing(conn, "tag", wid, tags[0]) if tags else None
         bow = lookup.beginning_of_week(conn)
     try:
-        if from_text is not None:
-            start, end = explicit_range(from_text, to_text, tz=tz, now=s.now)
+        if custom:
+            start, end = custom_range(s.db.conn, from_text, to_text, tz=tz, now=s.now)
             name = None
         else:
             name = (chosen or ["today"])[0].replace("_", "-")

@@ -175,7 +175,8 @@ class History:
         for wid in sorted(workspaces):
             for start, end in hp.ranges_to_add([s for s in existing if s.workspace_id == wid], since, until):
                 added.append({"account": self.account, "workspace_id": wid, "scope": scope,
-                              "range_start": start.isoformat(), "range_end": end.isoformat(), "updated_at": now})
+                              "range_start": start.isoformat(), "range_end": end.isoformat(), "updated_at": now,
+                              "done_at": now if hp.is_empty(start, end) else None})
         if added:
             with self.engine.begin() as conn:
                 conn.execute(insert(conn.dialect, HistoryRange.__table__).on_conflict_do_nothing(), added)
