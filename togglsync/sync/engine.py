@@ -90,6 +90,9 @@ def run_sync(
 
     with settled(result, client, start_requests=start_requests, counts=counts,
                  before_counting=lambda: _merge_push(result, pushed)):
+        # Before any request: credentials other than those the account was bound with are
+        # checked with one GET /me, another user's refused (`accounts.check_credentials`).
+        accounts.check_credentials(engine.begin, account, client)
         in_flight = pusher.in_flight()
         # Parked operations go again on their own once plan.parked_step says so; one that
         # names a project, client or tag first wants a catalog refresh newer than its
