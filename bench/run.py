@@ -753,6 +753,37 @@ def postgres_server() -> tuple[Any, str]:
         return None, str(exc)
 
 
+def explained(server: Any, url: str, argv: list[str], env: dict[str, str], marker: str) -> list[str]:
+    """The plans PostgreSQL chose for the statements of `togglsync ARGV` whose text holds `marker`, with
+    their times (auto_explain for that database, the plans read back from the server's log)."""
+    import psycopg
+
+    database = url.rsplit("/", 1)[1]
+    settings = {"session_preload_libraries": "auto_explain", "auto_explain.log_min_duration": "0",
+                "auto_explain.log_analyze": "on", "auto_explain.log_buffers": "on"}
+    with psycopg.connect(host="127.0.0.1", port=server.port, user="togglsync", dbname="postgres", autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(f'ALTER DATABASE "{database}" SET {name} = \'{value}\'')
+    log = server.folder / "log"
+    offset = log.stat().st_size
+    try:
+        run_process([togglsync_exe(), *argv], env)
+    finally:
+        with psycopg.connect(host="127.0.0.1", port=server.port, user="togglsync", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" RESET ALL')
+    with log.open(errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    plans = []
+    for chunk in text.split("LOG:  duration: ")[1:]:
+        body = chunk.split("\n", 1)
+        if marker in chunk and len(body) == 2:
+            lines = [line for line in body[1].splitlines() if line.startswith(("\t", " ")) and "Query Text" not in line]
+            plans.append(f"{body[0].strip()}\n" + "\n".join(lines))
+    return plans
+
+
 def team_home(sim: SimProcess, home: Path, database: str | None) -> dict[str, str]:
     """A home whose config holds every member of the simulator's team as an account: the first as `main`
     (the top-level token), the others added with `togglsync accounts add mNN` (token on standard input,
@@ -854,6 +885,14 @@ def team(results: Results, accounts: int, per_account: int, runs: int, work: Pat
                                    f"expected {accounts} rows, {total:,} entries")
             results.detail(f"[11] {label}: `report --by user --month` counts {in_month:,} entries (this month so far); "
                            f"`report --by user --from {first_day} --to today` all {counted:,} in {len(rows)} rows")
+            if label == "PostgreSQL":
+                for argv in (["report", "--by", "user", "--month"], ["report", "--by", "user", "--from", first_day, "--to", "today"]):
+                    for plan in explained(server, env["TOGGLSYNC_DB"], argv, env, "GROUP BY e.user_id"):
+                        print(f"  [11] PostgreSQL plan of `togglsync {' '.join(argv)}`: {plan}", flush=True)
+                        nodes = [line.strip().split("  (")[0].lstrip("-> ").strip() for line in plan.splitlines()[1:]
+                                 if "(cost=" in line or "(actual" in line]
+                        results.detail(f"[11] PostgreSQL plan of `togglsync {' '.join(argv)}` ({plan.splitlines()[0]}): "
+                                       + " → ".join(nodes))
             target = label == "PostgreSQL"
             results.add("11", f"{name}: report --by user --month: wall", [p.wall for p in month], "s",
                         target="<= 1 s" if target else "", ok=(lambda v: v <= 1.0) if target else None)
