@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py                          # full: 10k, 100k, 300k entries, median of 3 runs
     .venv/bin/python bench/run.py --quick                  # smaller sizes, 1 run (a smoke test, not the official figures)
     .venv/bin/python bench/run.py --runs 5 --sizes 10000,100000 --latency 0.15 --no-peer
+    .venv/bin/python bench/run.py --team                   # scenario 11 alone: 20 accounts x 20,000 entries
+    .venv/bin/python bench/run.py --team --team-accounts 3 --team-entries 2000    # the same, small
 
 Prints every figure as it is measured, then one table, and writes bench/RESULTS.md
 (a table of the targets, then every figure).
@@ -18,6 +20,18 @@ What it runs
   time and peak RSS between consecutive sizes.
 * Scenario 9: on the largest size, 10 offline `start`s (each followed by a
   `stop`) spread over one cold sync, each timed as a whole process.
+* Scenario 11, a team: --team-accounts members of one workspace (default 20),
+  each a Toggl account of --team-entries entries (default 20,000), synced into
+  one database: a PostgreSQL database on a throwaway server (tests/pg.py, the
+  test suite's: initdb in a temporary folder, a free loopback port, fsync off;
+  skipped with the reason when its programs are missing) and a SQLite file. The
+  first member is `main`, the others `togglsync accounts add mNN`. Measured:
+  the cold sync of every account (`togglsync sync`), the no-change sync of
+  every account (exactly one request per account, asserted), peak RSS, and
+  `report --by user` this month and over every entry; PostgreSQL's plans of
+  that report are printed (auto_explain). `--team` runs only this scenario
+  (one cold sync per backend unless --runs), prints its table and writes no
+  file unless --out says where.
 
 How it measures
 ---------------

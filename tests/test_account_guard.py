@@ -216,3 +216,23 @@ def test_another_maton_connection_of_the_same_key_is_another_user(make_sim, isol
     assert _requests(sim) == [("GET", "/me")]
     assert _cursors(database) == cursors
     assert sim.seed.maton_api_key not in result.output + _database_text(database)
+
+
+def test_reading_a_record_again_with_another_users_credentials_never_removes_it(env):
+    """`pending drop` reads the record again: another user's 404 would have removed it here."""
+    import pytest
+
+    from togglsync import records
+    from togglsync.errors import AnotherAccount
+    from togglsync.sync.engine import reread
+
+    other = TogglClient(env.sim.url, DirectAuth(_quiet_other_user(env.sim)), min_interval=0, retry=env.retry,
+                        timeout=(5.0, 10.0))
+    entry = max(env.entries())
+    env.sim.log.clear()
+    with pytest.raises(AnotherAccount):
+        reread(env.engine, other, records.Kind.TIME_ENTRY, entry, env.wid)
+    assert env.entry(entry) is not None
+    assert _requests(env.sim) == [("GET", "/me")]
+    other.close()
+    assert reread(env.engine, env.client, records.Kind.TIME_ENTRY, entry, env.wid)
