@@ -204,6 +204,7 @@ class Proc:
     err: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     db_mb: float = 0.0  # database size after the command (cold syncs)
+    cpu: float = 0.0  # seconds of CPU (user + system) the process used: what a busy machine does not inflate
     stored: int = 0  # time entries in the database after the command (cold syncs)
 
     def json(self) -> dict[str, Any]:
@@ -248,7 +249,8 @@ def run_process(argv: list[str], env: dict[str, str], sim: SimProcess | None = N
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = Proc(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read())
+        result = Proc(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(),
+                      cpu=usage.ru_utime + usage.ru_stime)
     if sim:
         result.requests = sim.requests_since(mark)
     if check and result.code != 0:
@@ -872,6 +874,7 @@ def team(results: Results, accounts: int, per_account: int, runs: int, work: Pat
             results.add("11", f"{name}: cold sync of every account: wall", [p.wall for p in colds], "s")
             results.add("11", f"{name}: cold sync: throughput", [total / p.wall for p in colds], "entries/s", fmt="{:,.0f}")
             results.add("11", f"{name}: cold sync: peak RSS", [p.rss_mb for p in colds], "MB", fmt="{:.1f}")
+            results.add("11", f"{name}: cold sync: CPU of togglsync (user + system)", [p.cpu for p in colds], "s")
             results.add("11", f"{name}: cold sync: requests", [len(p.requests) for p in colds], "requests", fmt="{:.0f}")
             results.add("11", f"{name}: database size", [p.db_mb for p in colds], "MB", fmt="{:.1f}")
             quiet = [run_process([togglsync_exe(), "sync"], env, sim) for _ in range(max(runs, CLI_RUNS))]
@@ -887,6 +890,7 @@ def team(results: Results, accounts: int, per_account: int, runs: int, work: Pat
             results.add("11", f"{name}: no-change sync: wall", [p.wall for p in quiet], "s")
             results.add("11", f"{name}: no-change sync: per account", [p.wall / accounts for p in quiet], "s")
             results.add("11", f"{name}: no-change sync: peak RSS", [p.rss_mb for p in quiet], "MB", fmt="{:.1f}")
+            results.add("11", f"{name}: no-change sync: CPU (user + system)", [p.cpu for p in quiet], "s")
             month = [run_process([togglsync_exe(), "report", "--by", "user", "--month", "--json"], env, sim)
                      for _ in range(CLI_RUNS)]
             whole = [run_process([togglsync_exe(), "report", "--by", "user", "--from", first_day, "--to", "today",
@@ -912,6 +916,8 @@ def team(results: Results, accounts: int, per_account: int, runs: int, work: Pat
                         target="<= 1 s" if target else "", ok=(lambda v: v <= 1.0) if target else None)
             results.add("11", f"{name}: report --by user, all {total:,} entries: wall", [p.wall for p in whole], "s",
                         target="<= 1 s" if target else "", ok=(lambda v: v <= 1.0) if target else None)
+            results.add("11", f"{name}: report --by user --month: CPU (user + system)", [p.cpu for p in month], "s")
+            results.add("11", f"{name}: report --by user, all entries: CPU (user + system)", [p.cpu for p in whole], "s")
             results.add("11", f"{name}: report --by user, all entries: peak RSS", [p.rss_mb for p in whole], "MB",
                         fmt="{:.1f}")
     finally:
