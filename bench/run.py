@@ -796,7 +796,7 @@ def explained(server: Any, url: str, argv: list[str], env: dict[str, str], marke
         body = chunk.split("\n", 1)
         if marker in chunk and len(body) == 2:
             lines = [line for line in body[1].splitlines() if line.startswith(("\t", " ")) and "Query Text" not in line]
-            plans.append(f"{body[0].strip()}\n" + "\n".join(lines))
+            plans.append(f"{body[0].strip().removesuffix('plan:').strip()}\n" + "\n".join(lines))
     return plans
 
 
