@@ -69,6 +69,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -1077,6 +1078,8 @@ def main() -> None:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for other processes to use < 20%% of a core (shared machines)")
     args = parser.parse_args()
+    # Killed (SIGTERM): leave through the `finally` blocks, which stop the simulator and the PostgreSQL server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.team:
         team_only(args)
         return
