@@ -52,6 +52,8 @@ class Credentials(Protocol):
 
     def credential_fingerprint(self, salt: bytes) -> str: ...
     def me(self, with_related_data: bool = False) -> dict[str, Any]: ...
+
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
@@ -190,9 +192,9 @@ def check_credentials(transaction: Callable[[], AbstractContextManager[Connectio
     """Before a sync of a bound account asks anything: are its credentials the ones it was bound
     with? Yes (their digest matches): nothing to do, no request. No (another token or Maton
     connection was put under the name, or the account was bound before digests were kept):
-    one GET /me says whose they are: its own user's (a token reset),
-    and the new digest is stored; another user's is refused (AnotherAccount, exit 2) before
-    anything is asked or stored, as an answer naming another user is (`bind`). An answer that
+    one GET /me says whose they are: its own user's (a token reset), and the new digest is
+    stored; another user's is refused (AnotherAccount, exit 2) before anything else is asked
+    or stored, as an answer naming another user is (`bind`). An answer that
     names no user (nothing changed since the cursor) could not tell, and the account's cursor
     and offline edits would have gone with the other user's credentials.
 
