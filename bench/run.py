@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py                          # full: 10k, 100k, 300k entries, median of 3 runs
     .venv/bin/python bench/run.py --quick                  # smaller sizes, 1 run (a smoke test, not the official figures)
     .venv/bin/python bench/run.py --runs 5 --sizes 10000,100000 --latency 0.15 --no-peer
+    .venv/bin/python bench/run.py --team                   # scenario 11 alone: 20 accounts x 20,000 entries
+    .venv/bin/python bench/run.py --team --team-accounts 3 --team-entries 2000    # the same, small
 
 Prints every figure as it is measured, then one table, and writes bench/RESULTS.md
 (a table of the targets, then every figure).
@@ -18,6 +20,18 @@ What it runs
   time and peak RSS between consecutive sizes.
 * Scenario 9: on the largest size, 10 offline `start`s (each followed by a
   `stop`) spread over one cold sync, each timed as a whole process.
+* Scenario 11, a team: --team-accounts members of one workspace (default 20),
+  each a Toggl account of --team-entries entries (default 20,000), synced into
+  one database: a PostgreSQL database on a throwaway server (tests/pg.py, the
+  test suite's: initdb in a temporary folder, a free loopback port, fsync off;
+  skipped with the reason when its programs are missing) and a SQLite file. The
+  first member is `main`, the others `togglsync accounts add mNN`. Measured:
+  the cold sync of every account (`togglsync sync`), the no-change sync of
+  every account (exactly one request per account, asserted), peak RSS, and
+  `report --by user` this month and over every entry; PostgreSQL's plans of
+  that report are printed (auto_explain). `--team` runs only this scenario
+  (one cold sync per backend unless --runs), prints its table and writes no
+  file unless --out says where.
 
 How it measures
 ---------------
@@ -55,6 +69,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -81,10 +96,10 @@ STARTS = 10  # offline starts during the big cold sync (scenario 9)
 
 class SimProcess:
     def __init__(self, entries: int, *, projects: int = 500, clients: int = 100, tags: int = 200, seed: int = 42,
-                 years: float | None = None):
+                 years: float | None = None, users: int = 1):
         self.proc = subprocess.Popen(
             [sys.executable, str(BENCH / "simserver.py"), "--entries", str(entries), "--projects", str(projects),
-             "--clients", str(clients), "--tags", str(tags), "--seed", str(seed)]
+             "--clients", str(clients), "--tags", str(tags), "--seed", str(seed), "--users", str(users)]
             + (["--years", str(years)] if years else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
@@ -190,6 +205,7 @@ class Proc:
     err: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     db_mb: float = 0.0  # database size after the command (cold syncs)
+    cpu: float = 0.0  # seconds of CPU (user + system) the process used: what a busy machine does not inflate
     stored: int = 0  # time entries in the database after the command (cold syncs)
 
     def json(self) -> dict[str, Any]:
@@ -234,7 +250,8 @@ def run_process(argv: list[str], env: dict[str, str], sim: SimProcess | None = N
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = Proc(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read())
+        result = Proc(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(),
+                      cpu=usage.ru_utime + usage.ru_stime)
     if sim:
         result.requests = sim.requests_since(mark)
     if check and result.code != 0:
@@ -732,6 +749,184 @@ def history(results: Results, sizes: list[int], runs: int, work: Path) -> None:
                        "one page (50 grouped rows) in memory at a time")
 
 
+# --- scenario 11: a team in one database ---------------------------------------------------------
+
+
+def postgres_server() -> tuple[Any, str]:
+    """A throwaway PostgreSQL server (tests/pg.py, the test suite's: initdb in a temporary folder, a free
+    loopback port), or (None, why not) when its programs are missing or it would not start."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import pg
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return None, "psycopg is not installed (pip install -e '.[postgres]')"
+    try:
+        return pg.start(), ""
+    except pg.Unavailable as exc:
+        return None, str(exc)
+
+
+def explained(server: Any, url: str, argv: list[str], env: dict[str, str], marker: str) -> list[str]:
+    """The plans PostgreSQL chose for the statements of `togglsync ARGV` whose text holds `marker`, with
+    their times (auto_explain for that database, the plans read back from the server's log)."""
+    import psycopg
+
+    database = url.rsplit("/", 1)[1]
+    settings = {"session_preload_libraries": "auto_explain", "auto_explain.log_min_duration": "0",
+                "auto_explain.log_analyze": "on", "auto_explain.log_buffers": "on"}
+    with psycopg.connect(host="127.0.0.1", port=server.port, user="togglsync", dbname="postgres", autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(f'ALTER DATABASE "{database}" SET {name} = \'{value}\'')
+    log = server.folder / "log"
+    offset = log.stat().st_size
+    try:
+        run_process([togglsync_exe(), *argv], env)
+    finally:
+        with psycopg.connect(host="127.0.0.1", port=server.port, user="togglsync", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" RESET ALL')
+    with log.open(errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    plans = []
+    for chunk in text.split("LOG:  duration: ")[1:]:
+        body = chunk.split("\n", 1)
+        if marker in chunk and len(body) == 2:
+            lines = [line for line in body[1].splitlines() if line.startswith(("\t", " ")) and "Query Text" not in line]
+            plans.append(f"{body[0].strip().removesuffix('plan:').strip()}\n" + "\n".join(lines))
+    return plans
+
+
+def team_home(sim: SimProcess, home: Path, database: str | None) -> dict[str, str]:
+    """A home whose config holds every member of the simulator's team as an account: the first as `main`
+    (the top-level token), the others added with `togglsync accounts add mNN` (token on standard input,
+    one GET /me each: set-up, not measured). `database`: TOGGLSYNC_DB (a PostgreSQL URL), else the file."""
+    env = sim.env(home)
+    if database:
+        env["TOGGLSYNC_DB"] = database
+    for n, member in enumerate(sim.info["team"][1:], start=2):
+        done = subprocess.run([togglsync_exe(), "accounts", "add", f"m{n:02d}"], input=member["token"] + "\n",
+                              env=env, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(f"accounts add m{n:02d} exited with {done.returncode}: {done.stderr.strip()}")
+    return env
+
+
+def team_counts(env: dict[str, str]) -> tuple[int, float]:
+    """(time entries stored, database size in MB) of a team home, read with `togglsync sql` (either backend)."""
+    done = subprocess.run([togglsync_exe(), "sql", "SELECT count(*) AS n FROM time_entries WHERE id > 0", "--json"],
+                          env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    stored = json.loads(done.stdout)[0]["n"]
+    if env.get("TOGGLSYNC_DB"):
+        size = subprocess.run([togglsync_exe(), "sql", "SELECT pg_database_size(current_database()) AS b", "--json"],
+                              env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+        return stored, json.loads(size.stdout)[0]["b"] / 1e6
+    return stored, db_size_mb(Path(env["TOGGLSYNC_HOME"]) / "togglsync.db")
+
+
+def team(results: Results, accounts: int, per_account: int, runs: int, work: Path) -> None:
+    """Scenario 11: `accounts` members of one workspace, each a Toggl account of `per_account` entries
+    synced into one database (`togglsync sync` syncs every account in turn), on PostgreSQL and on SQLite:
+    the cold sync of all accounts, the no-change sync of all of them (one request per account: checked),
+    peak RSS, and `report --by user` over every entry (this month, and the whole seeded range)."""
+    sim = SimProcess(per_account, users=accounts)
+    total = per_account * accounts
+    server, why = postgres_server()
+    try:
+        results.detail(f"[11] simulator with {accounts} members x {per_account:,} entries ({sim.info['entries']:,} in all) "
+                       f"in one workspace: seeded in {sim.info['seed_seconds']} s")
+        backends: list[tuple[str, str | None]] = []
+        if server is None:
+            print(f"  [11] PostgreSQL half skipped: {why}", flush=True)
+            results.detail(f"[11] PostgreSQL half skipped: {why}")
+        else:
+            results.detail(f"[11] PostgreSQL {server.version}: a throwaway cluster on 127.0.0.1 (tests/pg.py: fsync off)")
+            backends.append(("PostgreSQL", None))
+        backends.append(("SQLite", None))
+        first_day = (datetime.now(UTC) - timedelta(days=86)).date().isoformat()
+        for label, _ in backends:
+            colds: list[Proc] = []
+            env: dict[str, str] = {}
+            for run in range(runs):
+                home = work / f"team-{label}-{run}"
+                url = server.create_database(migrated=False) if label == "PostgreSQL" else None
+                env = team_home(sim, home, url)
+                cold = run_process([togglsync_exe(), "sync", "--json"], env, sim)
+                answer = cold.json()["accounts"]
+                short = {name: a.get("pulled", {}).get("time_entries", 0) for name, a in answer.items()
+                         if a.get("pulled", {}).get("time_entries", 0) != per_account}
+                if len(answer) != accounts or short:
+                    raise RuntimeError(f"team cold sync on {label}: {len(answer)} accounts, these pulled other than "
+                                       f"{per_account:,} entries: {short}")
+                cold.stored, cold.db_mb = team_counts(env)
+                if cold.stored != total:
+                    raise RuntimeError(f"team cold sync on {label} stored {cold.stored:,} entries, expected {total:,}")
+                colds.append(cold)
+                if run < runs - 1:
+                    shutil.rmtree(home, ignore_errors=True)
+                    if url:
+                        server.drop_database(url)
+            name = f"team {accounts} x {per_account:,}, {label}"
+            results.detail(f"[11] {label}: requests of the cold sync of every account: {colds[0].describe_requests()}")
+            results.add("11", f"{name}: cold sync of every account: wall", [p.wall for p in colds], "s")
+            results.add("11", f"{name}: cold sync: throughput", [total / p.wall for p in colds], "entries/s", fmt="{:,.0f}")
+            results.add("11", f"{name}: cold sync: peak RSS", [p.rss_mb for p in colds], "MB", fmt="{:.1f}")
+            results.add("11", f"{name}: cold sync: CPU of togglsync (user + system)", [p.cpu for p in colds], "s")
+            results.add("11", f"{name}: cold sync: requests", [len(p.requests) for p in colds], "requests", fmt="{:.0f}")
+            results.add("11", f"{name}: database size", [p.db_mb for p in colds], "MB", fmt="{:.1f}")
+            quiet = [run_process([togglsync_exe(), "sync"], env, sim) for _ in range(max(runs, CLI_RUNS))]
+            for proc in quiet:
+                if len(proc.requests) != accounts or proc.count("GET", "/me/time_entries") != accounts:
+                    raise RuntimeError(f"no-change sync of {accounts} accounts on {label} sent {len(proc.requests)} "
+                                       f"requests ({proc.describe_requests()}), expected exactly one per account")
+            print(f"  [11] {label}: no-change sync of {accounts} accounts: {len(quiet[0].requests)} requests "
+                  f"({quiet[0].describe_requests()}): one per account, as asserted", flush=True)
+            results.add("11", f"{name}: no-change sync of every account: requests", [len(p.requests) for p in quiet],
+                        "requests", fmt="{:.0f}", target=f"exactly {accounts} (one per account)",
+                        ok=lambda v, n=accounts: v == n)
+            results.add("11", f"{name}: no-change sync: wall", [p.wall for p in quiet], "s")
+            results.add("11", f"{name}: no-change sync: per account", [p.wall / accounts for p in quiet], "s")
+            results.add("11", f"{name}: no-change sync: peak RSS", [p.rss_mb for p in quiet], "MB", fmt="{:.1f}")
+            results.add("11", f"{name}: no-change sync: CPU (user + system)", [p.cpu for p in quiet], "s")
+            month = [run_process([togglsync_exe(), "report", "--by", "user", "--month", "--json"], env, sim)
+                     for _ in range(CLI_RUNS)]
+            whole = [run_process([togglsync_exe(), "report", "--by", "user", "--from", first_day, "--to", "today",
+                                  "--json"], env, sim) for _ in range(CLI_RUNS)]
+            in_month = sum(row.get("entries", 0) for row in month[0].json()["rows"])
+            rows = whole[0].json()["rows"]
+            counted = sum(row.get("entries", 0) for row in rows)
+            if len(rows) != accounts or counted != total:
+                raise RuntimeError(f"report --by user over everything on {label}: {len(rows)} rows, {counted:,} entries; "
+                                   f"expected {accounts} rows, {total:,} entries")
+            results.detail(f"[11] {label}: `report --by user --month` counts {in_month:,} entries (this month so far); "
+                           f"`report --by user --from {first_day} --to today` all {counted:,} in {len(rows)} rows")
+            if label == "PostgreSQL":
+                for argv in (["report", "--by", "user", "--month"], ["report", "--by", "user", "--from", first_day, "--to", "today"]):
+                    for plan in explained(server, env["TOGGLSYNC_DB"], argv, env, "GROUP BY e.user_id"):
+                        print(f"  [11] PostgreSQL plan of `togglsync {' '.join(argv)}`: {plan}", flush=True)
+                        nodes = [line.strip().split("  (")[0].lstrip("-> ").strip() for line in plan.splitlines()[1:]
+                                 if "(cost=" in line or "(actual" in line]
+                        results.detail(f"[11] PostgreSQL plan of `togglsync {' '.join(argv)}` ({plan.splitlines()[0]}): "
+                                       + " → ".join(nodes))
+            target = label == "PostgreSQL"
+            results.add("11", f"{name}: report --by user --month: wall", [p.wall for p in month], "s",
+                        target="<= 1 s" if target else "", ok=(lambda v: v <= 1.0) if target else None)
+            results.add("11", f"{name}: report --by user, all {total:,} entries: wall", [p.wall for p in whole], "s",
+                        target="<= 1 s" if target else "", ok=(lambda v: v <= 1.0) if target else None)
+            results.add("11", f"{name}: report --by user --month: CPU (user + system)", [p.cpu for p in month], "s")
+            results.add("11", f"{name}: report --by user, all entries: CPU (user + system)", [p.cpu for p in whole], "s")
+            results.add("11", f"{name}: report --by user, all entries: peak RSS", [p.rss_mb for p in whole], "MB",
+                        fmt="{:.1f}")
+    finally:
+        sim.close()
+        if server is not None:
+            server.stop()
+
+
 def _has_account(db: Path) -> bool:
     """Has the cold sync stored the account (what `start` needs) yet? Read-only, never creates the file."""
     import sqlite3
@@ -867,14 +1062,28 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip toggl-to-sqlite (the side-by-side rows)")
     parser.add_argument("--peer-venv", type=Path, default=PEER_VENV,
                         help=f"the peer's virtualenv, made on first use (default {PEER_VENV.relative_to(ROOT)})")
-    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md", help="where to write the report")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the report (default bench/RESULTS.md; with --team: nowhere unless given)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes (databases) for inspection")
     parser.add_argument("--history-sizes", type=lambda t: [] if t.strip() == "0" else parse_sizes(t), default=None, metavar="N,N,...",
                         help="entries of scenario 10, history over five years (default 10000,50000; --quick "
                              "5000,20000; 0 skips it: with the default pacing, 50,000 entries take over 1,000 s)")
+    parser.add_argument("--team", action="store_true",
+                        help="run only scenario 11, a team in one database (on PostgreSQL when its programs are "
+                             "found, and on SQLite)")
+    parser.add_argument("--team-accounts", type=int, default=20, metavar="N",
+                        help="scenario 11: accounts, members of one workspace (default 20; 0 skips the scenario)")
+    parser.add_argument("--team-entries", type=int, default=20_000, metavar="N",
+                        help="scenario 11: entries per account (default 20000)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for other processes to use < 20%% of a core (shared machines)")
     args = parser.parse_args()
+    # Killed (SIGTERM): leave through the `finally` blocks, which stop the simulator and the PostgreSQL server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if args.team:
+        team_only(args)
+        return
+    args.out = args.out or BENCH / "RESULTS.md"
     if args.latency < 0 or args.latency > 10:
         parser.error("--latency is a number of seconds from 0 to 10")
     runs = args.runs or (1 if args.quick else 3)
@@ -963,6 +1172,11 @@ def main() -> None:
             history(results, history_sizes, runs, work)
         else:
             results.detail("[10] history over five years: skipped (--history-sizes 0)")
+        if args.team_accounts > 0:
+            print(f"[11] a team: {args.team_accounts} accounts x {args.team_entries:,} entries in one database", flush=True)
+            team(results, args.team_accounts, args.team_entries, runs, work)
+        else:
+            results.detail("[11] a team in one database: skipped (--team-accounts 0)")
     finally:
         if sim is not None:
             sim.close()
@@ -983,6 +1197,49 @@ def main() -> None:
     write_report(args.out, info, results, runs=runs, sizes=sizes, main_size=main_size, latencies=latencies,
                  quick=args.quick, elapsed=elapsed, busy=other_share > 0.15)
     print(f"wrote {args.out}")
+
+
+def team_only(args: argparse.Namespace) -> None:
+    """`--team`: scenario 11 alone (one cold sync per backend unless --runs), its table printed; the
+    report written only where --out says."""
+    if args.team_accounts < 1 or args.team_entries < 1:
+        sys.exit("--team needs --team-accounts and --team-entries of at least 1")
+    runs = args.runs or 1
+    togglsync_exe()
+    info = machine()
+    info["load before"] = load()
+    info["peer"] = "not measured (--team)"
+    print(f"togglsync benchmark, scenario 11 only: {args.team_accounts} accounts x {args.team_entries:,} entries")
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+    results = Results()
+    work = Path(tempfile.mkdtemp(prefix="togglsync-bench-"))
+    warm_bytecode()
+    watch = CpuWatch()
+    began = time.perf_counter()
+    try:
+        print(f"[11] a team: {args.team_accounts} accounts x {args.team_entries:,} entries in one database", flush=True)
+        team(results, args.team_accounts, args.team_entries, runs, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
+    elapsed = time.perf_counter() - began
+    other_seconds, other_share = watch.others()
+    info["load after"] = load()
+    info["other load"] = (f"other processes used {other_seconds:.0f} CPU-seconds during the run ({other_share:.0%} of one "
+                          "core on average)" + (" — figures are inflated by a busy machine" if other_share > 0.15 else ""))
+    print(f"\n{info['other load']}; load average {info['load after']}")
+    print("\n" + results.text_table())
+    missed = [f for f in results.figures if f.verdict == "MISS"]
+    print(f"\n{len([f for f in results.figures if f.verdict])} targets checked, {len(missed)} missed; took {elapsed:.0f} s")
+    if args.out:
+        write_report(args.out, info, results, runs=runs, sizes=[args.team_entries], main_size=args.team_entries,
+                     latencies=[0.0], quick=False, elapsed=elapsed, busy=other_share > 0.15)
+        print(f"wrote {args.out}")
+    else:
+        print("\n" + results.table())
 
 
 def peer_python_version(python: Path) -> str:

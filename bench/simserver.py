@@ -19,7 +19,9 @@ this script starts a `Simulator`, seeds it through `sim.state`, serves on
                                                      (the simulator's own latency switch: a round trip)
     {"cmd": "quit"}
 
-The first line written is {"ready": true, "url": ..., "token": ..., ...}.
+The first line written is {"ready": true, "url": ..., "token": ..., "team": [...], ...}; with
+--users N, "team" lists the N members of the seeded workspace ({"user_id", "token", "email"}),
+each with --entries entries of their own.
 Every request's server-side handling time (routing, rules, JSON encoding)
 is recorded too, so the client's share of an end-to-end wall time can be told
 apart from the simulator's; the added latency is not part of it.
@@ -67,14 +69,31 @@ class TimedApp:
         return getattr(self._app, name)
 
 
-def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int, days: int, rng: random.Random) -> list[int]:
-    """Top the seeded account up to the given catalog sizes and add `entries` entries starting in the last `days` days.
+def add_members(sim: Simulator, users: int) -> list[dict[str, Any]]:
+    """The seeded user and `users - 1` more, each a member of the seeded workspace with a token of
+    their own (a team: one Toggl account per member); each as {"user_id", "token", "email"}."""
+    state, info = sim.state, sim.seed
+    team = [{"user_id": info.user_id, "token": info.api_token, "email": state.users[info.user_id].email}]
+    for n in range(2, users + 1):
+        email = f"member{n:02d}@example.com"
+        user = state.add_user(email, f"Member {n:02d}", api_token=f"{n:04d}" + "c" * 28, password=f"pw{n}",
+                              default_workspace_id=info.workspace_id)
+        state.add_membership(info.workspace_id, user.id, role="user")
+        team.append({"user_id": user.id, "token": user.api_token, "email": email})
+    return team
+
+
+def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int, days: int, rng: random.Random,
+         user_ids: list[int] | None = None) -> list[int]:
+    """Top the seeded account up to the given catalog sizes and add `entries` entries starting in the last `days` days,
+    for each of `user_ids` (default: the seeded user) in the seeded workspace. Returns the first user's entry ids.
 
     Built like togglsync/simulator/seed.py does it: records constructed directly
     (valid by construction) and stored with `insert_time_entry`, no write rules.
     """
     state, info = sim.state, sim.seed
     wid, uid = info.workspace_id, info.user_id
+    user_ids = user_ids or [uid]
     now = state.clock.now().replace(microsecond=0)
     born = now - timedelta(days=days + 60)
     with state.lock:
@@ -99,36 +118,47 @@ def seed(sim: Simulator, *, entries: int, projects: int, clients: int, tags: int
         # that 30 s each would walk back past the window a cold sync reads. Seeds up to ~220,000 entries
         # are the same as before this floor existed.
         shortest = min(30, max(1, int(step * 0.9)))
-        cursor = now - timedelta(minutes=10)
-        built: list[TimeEntry] = []
-        for index in range(entries):
-            if index == 0:
-                start = cursor - timedelta(seconds=rng.randrange(300, 3600))
-                stop, duration = None, -1
-            else:
-                duration = max(shortest, int(step * rng.uniform(0.3, 0.9)))
-                gap = max(0, int(step) - duration)
-                stop = cursor - timedelta(seconds=rng.randrange(0, gap + 1))
-                start = stop - timedelta(seconds=duration)
-            cursor = start
-            roll = rng.random()
-            tag_count = 0 if roll < 0.5 else 1 if roll < 0.8 else rng.randint(2, 3)
-            project_id = None if rng.random() < 0.15 else rng.choice(project_ids)
-            at = min((stop or start) + timedelta(seconds=rng.randrange(0, 600), microseconds=rng.randrange(1_000_000)),
-                     now - timedelta(minutes=5))
-            built.append(TimeEntry(
-                id=0, workspace_id=wid, user_id=uid, start=start, stop=stop, duration=duration, at=at,
-                description=rng.choice(DESCRIPTIONS), project_id=project_id,
-                billable=project_id is not None and rng.random() < 0.5,
-                tag_ids=rng.sample(tag_ids, tag_count), created_with=rng.choice(CREATED_WITH),
-            ))
-        if built and (now - built[-1].start).days >= days:
-            raise RuntimeError(f"the oldest seeded entry starts {(now - built[-1].start).days} days ago, past {days}")
-        ids = []
-        for entry in reversed(built):  # ids grow with time, as on Toggl
-            entry.id = state.new_id("time_entry")
-            state.insert_time_entry(entry)
-            ids.append(entry.id)
+        first: list[int] = []
+        for member in user_ids:
+            ids = _seed_entries(state, wid, member, entries=entries, days=days, step=step, shortest=shortest, now=now,
+                                rng=rng, project_ids=project_ids, tag_ids=tag_ids)
+            first = first or ids
+    return first
+
+
+def _seed_entries(state: Any, wid: int, uid: int, *, entries: int, days: int, step: float, shortest: int, now: Any,
+                  rng: random.Random, project_ids: list[int], tag_ids: list[int]) -> list[int]:
+    """One user's `entries` entries, newest first from ten minutes ago (the newest one runs); their ids."""
+    cursor = now - timedelta(minutes=10)
+    built: list[TimeEntry] = []
+    for index in range(entries):
+        if index == 0:
+            start = cursor - timedelta(seconds=rng.randrange(300, 3600))
+            stop, duration = None, -1
+        else:
+            duration = max(shortest, int(step * rng.uniform(0.3, 0.9)))
+            gap = max(0, int(step) - duration)
+            stop = cursor - timedelta(seconds=rng.randrange(0, gap + 1))
+            start = stop - timedelta(seconds=duration)
+        cursor = start
+        roll = rng.random()
+        tag_count = 0 if roll < 0.5 else 1 if roll < 0.8 else rng.randint(2, 3)
+        project_id = None if rng.random() < 0.15 else rng.choice(project_ids)
+        at = min((stop or start) + timedelta(seconds=rng.randrange(0, 600), microseconds=rng.randrange(1_000_000)),
+                 now - timedelta(minutes=5))
+        built.append(TimeEntry(
+            id=0, workspace_id=wid, user_id=uid, start=start, stop=stop, duration=duration, at=at,
+            description=rng.choice(DESCRIPTIONS), project_id=project_id,
+            billable=project_id is not None and rng.random() < 0.5,
+            tag_ids=rng.sample(tag_ids, tag_count), created_with=rng.choice(CREATED_WITH),
+        ))
+    if built and (now - built[-1].start).days >= days:
+        raise RuntimeError(f"the oldest seeded entry starts {(now - built[-1].start).days} days ago, past {days}")
+    ids = []
+    for entry in reversed(built):  # ids grow with time, as on Toggl
+        entry.id = state.new_id("time_entry")
+        state.insert_time_entry(entry)
+        ids.append(entry.id)
     return ids
 
 
@@ -142,6 +172,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--years", type=float, default=None,
                         help="the simulator's own seed over YEARS (with two colleagues' entries), for `history`")
+    parser.add_argument("--users", type=int, default=1,
+                        help="members of the seeded workspace, each with a token of their own and --entries entries "
+                             "(the team scenario: one account per member)")
     args = parser.parse_args()
 
     began = time.perf_counter()
@@ -151,10 +184,12 @@ def main() -> None:
         sim = Simulator(entries=args.entries, years=args.years, members=2, member_entries=args.entries // 25,
                         seed=args.seed, org_quota=10**9, user_quota=10**9)
         ids = sorted(e.id for e in sim.state.entries.values() if e.user_id == sim.seed.user_id)
+        team: list[dict[str, Any]] = []
     else:
         sim = Simulator(entries=0, quotas=False, seed=args.seed)  # real clock: the client's cursors follow it
+        team = add_members(sim, args.users)
         ids = seed(sim, entries=args.entries, projects=args.projects, clients=args.clients, tags=args.tags,
-                   days=args.days, rng=random.Random(args.seed))
+                   days=args.days, rng=random.Random(args.seed), user_ids=[m["user_id"] for m in team])
     inner = sim.app
     timed = TimedApp(inner)
     sim.app = timed  # type: ignore[assignment]  # Simulator.start() serves self.app; .log forwards to SimApp
@@ -173,6 +208,7 @@ def main() -> None:
         "ready": True, "url": sim.url, "token": info.api_token, "workspace_id": info.workspace_id,
         "user_id": info.user_id, "entries": len(state.entries), "projects": len(state.projects),
         "clients": len(state.clients), "tags": len(state.tags), "seed_seconds": round(seeded_in, 2),
+        "team": team,
     })
     for line in sys.stdin:
         if not line.strip():

@@ -11,6 +11,10 @@ database knows of it:
   who it is (`bind`): another user's answer under that name is refused, and one
   Toggl user has one name (the guard of issue 15: an account nobody added is
   never synced into a database that holds another's data).
+* `accounts.credential`: a salted one-way digest of the credentials it was bound
+  with (`check_credentials`, never the secret): a sync whose answers name no user
+  (nothing changed since the cursor) still knows when the token or Maton
+  connection under the name was replaced, and one GET /me says whose it is.
 * `account_workspaces`: the workspaces its last catalog snapshot listed; its
   deletions by absence stay inside them (`workspaces`, `shared`).
 * per account: cursors (`sync_cursors.account`), quota (`quota_state.account`),
@@ -22,20 +26,34 @@ Plain SQL (`db.sql`) on either connection, inside the caller's transaction.
 
 from __future__ import annotations
 
+import hmac
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from togglsync import records
 from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import to_utc_text
-from togglsync.errors import AnotherAccount, UsageError
+from togglsync.errors import AnotherAccount, BadResponse, UsageError
 
 IMPLICIT = IMPLICIT_ACCOUNT
+# A salt -> the digest of the credentials a client sends (`TogglClient.credential_fingerprint`).
+Fingerprint = Callable[[bytes], str]
+
+
+class Credentials(Protocol):
+    """What `check_credentials` asks of a client (`TogglClient`, `sync.remote.Toggl`)."""
+
+    def credential_fingerprint(self, salt: bytes) -> str: ...
+    def me(self, with_related_data: bool = False) -> dict[str, Any]: ...
+
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
@@ -104,9 +122,11 @@ def forget(conn: Connection, name: str) -> None:
     sql.execute(conn, "DELETE FROM accounts WHERE name = ?", (name,))
 
 
-def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime, *, check_only: bool = False) -> int | None:
+def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime, *, check_only: bool = False,
+         fingerprint: Fingerprint | None = None) -> int | None:
     """Check that an answer's users are this account's Toggl user, binding an unbound name to it
-    (`check_only`: write nothing; the caller binds in the transaction that stores the answer).
+    (`check_only`: write nothing; the caller binds in the transaction that stores the answer),
+    with the `fingerprint` of the credentials that brought the answer (`check_credentials`).
     Returns the user.
 
     Refused (AnotherAccount, one line) before anything is stored: another user's answer
@@ -121,10 +141,7 @@ def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime, *,
         if bound == user_id:
             continue
         if bound is not None:
-            raise AnotherAccount(
-                f"these credentials are Toggl user {user_id}'s, but account {name!r} in this database is user "
-                f"{bound}'s: use the credentials of {name!r}, or add the other user as an account of its own "
-                "(`togglsync accounts add NAME`); one database holds one account unless accounts are added")
+            raise _another_user(name, user_id, bound)
         owner = sql.scalar(conn, "SELECT name FROM accounts WHERE user_id = ?", (user_id,))
         if owner is not None:
             raise AnotherAccount(
@@ -139,8 +156,62 @@ def bind(conn: Connection, name: str, user_ids: Iterable[Any], now: datetime, *,
             if account is None:
                 add(conn, name, now)
             sql.execute(conn, "UPDATE accounts SET user_id = ? WHERE name = ?", (user_id, name))
+            if fingerprint is not None:
+                remember_credential(conn, name, fingerprint)
         account = Account(name, user_id)
     return account.user_id if account is not None else None
+
+
+def _another_user(name: str, user_id: int, bound: int) -> AnotherAccount:
+    """Credentials of `user_id` under the name `bound` to another user: the one line that refuses them."""
+    return AnotherAccount(
+        f"these credentials are Toggl user {user_id}'s, but account {name!r} in this database is user "
+        f"{bound}'s: use the credentials of {name!r}, or add the other user as an account of its own "
+        "(`togglsync accounts add NAME`); one database holds one account unless accounts are added")
+
+
+def remember_credential(conn: Connection, name: str, fingerprint: Fingerprint) -> None:
+    """Store the digest of the credentials an account is bound with, under a new random salt:
+    `<salt hex>$<digest hex>` (never the secret, nor anything it can be read back from)."""
+    salt = os.urandom(16)
+    sql.execute(conn, "UPDATE accounts SET credential = ? WHERE name = ?", (f"{salt.hex()}${fingerprint(salt)}", name))
+
+
+def same_credential(stored: str | None, fingerprint: Fingerprint) -> bool:
+    """Are these the credentials whose digest is `stored`? (None, or a form not ours: unknown, so no.)"""
+    salt, _, digest = (stored or "").partition("$")
+    try:
+        raw = bytes.fromhex(salt)
+    except ValueError:
+        return False
+    return bool(raw and digest) and hmac.compare_digest(fingerprint(raw), digest)
+
+
+def check_credentials(transaction: Callable[[], AbstractContextManager[Connection]], name: str,
+                      client: Credentials) -> None:
+    """Before a sync of a bound account asks anything: are its credentials the ones it was bound
+    with? Yes (their digest matches): nothing to do, no request. No (another token or Maton
+    connection was put under the name, or the account was bound before digests were kept):
+    one GET /me says whose they are: its own user's (a token reset), and the new digest is
+    stored; another user's is refused (AnotherAccount, exit 2) before anything else is asked
+    or stored, as an answer naming another user is (`bind`). An answer that
+    names no user (nothing changed since the cursor) could not tell, and the account's cursor
+    and offline edits would have gone with the other user's credentials.
+
+    `transaction`: a short write transaction on either connection (the request is made outside it)."""
+    fingerprint = client.credential_fingerprint
+    with transaction() as conn:
+        row = sql.first(conn, "SELECT user_id, credential FROM accounts WHERE name = ?", (name,))
+    if row is None or row["user_id"] is None or same_credential(row["credential"], fingerprint):
+        return  # unbound: its first answer binds it, with these credentials' digest (`bind`)
+    user_id = client.me().get("id")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise BadResponse(200, "GET /me named no user id")
+    with transaction() as conn:
+        bound = user_of(conn, name)
+        if bound is not None and bound != user_id:
+            raise _another_user(name, user_id, bound)
+        remember_credential(conn, name, fingerprint)
 
 
 def _holds_other_data(conn: Connection, user_id: int) -> bool:

@@ -26,7 +26,7 @@ from togglsync.api.chokepoint import Chokepoint, Timeout, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
-from togglsync.api.transport import check_url
+from togglsync.api.transport import DirectAuth, MatonAuth, check_url
 from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot, UsageError
 
 Api = Literal["v9", "reports"]
@@ -127,6 +127,13 @@ class TogglClient:
 
     def __repr__(self) -> str:
         return f"TogglClient({self.root_url!r}, auth={self.auth!r})"
+
+    def credential_fingerprint(self, salt: bytes) -> str:
+        """A salted one-way digest of the credentials this client sends (`DirectAuth.fingerprint`,
+        `MatonAuth.fingerprint`): whether they changed, told without keeping the secret."""
+        if not isinstance(self.auth, (DirectAuth, MatonAuth)):
+            raise TypeError(f"{type(self.auth).__name__} cannot tell a fingerprint of its credentials")
+        return self.auth.fingerprint(salt)
 
     def __enter__(self) -> TogglClient:
         return self

@@ -8,6 +8,7 @@ only the root and the Authorization header differ.
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -49,6 +50,13 @@ def credential_header(name: str) -> bool:
     return name.strip().lower() in CREDENTIAL_HEADERS
 
 
+def _fingerprint(material: str, salt: bytes) -> str:
+    """A one-way digest of what identifies a credential, under `salt` (random, stored beside it):
+    keyed BLAKE2b. Tokens and Maton keys are long random strings, so a slow hash would add no
+    strength; a salt per account keeps two databases' digests of one token unlike."""
+    return hashlib.blake2b(material.encode(), digest_size=32, salt=salt[:16], person=b"togglsync-cred").hexdigest()
+
+
 class DirectAuth(AuthBase):
     """HTTP Basic auth straight to Toggl: `<api token>:api_token`, or email:password."""
 
@@ -71,6 +79,10 @@ class DirectAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = "Basic " + self._encoded()
         return request
+
+    def fingerprint(self, salt: bytes) -> str:
+        """A salted one-way digest of these credentials (`accounts.check_credentials`): never the secret."""
+        return _fingerprint(f"direct\0{self._user}\0{self._password}", salt)
 
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in a message (the chokepoint scrubs them)."""
@@ -96,6 +108,10 @@ class MatonAuth(AuthBase):
         if self.connection:
             request.headers["Maton-Connection"] = self.connection
         return request
+
+    def fingerprint(self, salt: bytes) -> str:
+        """A salted one-way digest of the key and the connection (each connection is a Toggl user of its own)."""
+        return _fingerprint(f"maton\0{self._api_key}\0{self.connection or ''}", salt)
 
     def secrets(self) -> tuple[str, ...]:
         return (self._api_key,)

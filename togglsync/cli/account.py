@@ -195,7 +195,8 @@ def accounts_add(ctx: click.Context, name: str, maton: bool, connection: str | N
 
     with app.engine.begin() as conn:
         owner.add(conn, name, datetime.now(timezone.utc))
-        owner.bind(conn, name, [me.get("id") if isinstance(me, dict) else None], datetime.now(timezone.utc))
+        owner.bind(conn, name, [me.get("id") if isinstance(me, dict) else None], datetime.now(timezone.utc),
+                   fingerprint=trial.client.credential_fingerprint)
     added = dict(read_config_file(settings.config_file).get(ACCOUNTS_KEY, {}))
     added[name] = entry
     update_config_file(settings.config_file, {ACCOUNTS_KEY: added})

@@ -415,7 +415,8 @@ def _reread(app: Any, dropped: Any) -> str | None:
             app = new_app(ctx, app.settings.for_account(dropped.account))
             ctx.call_on_close(app.close)
         with sync_lock(app.settings.db_target, account=dropped.account):
-            there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id)
+            there = reread(app.engine, app.client, dropped.kind, dropped.record_id, dropped.workspace_id,
+                           account=dropped.account)
     except TogglSyncError as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return None if there else _GONE

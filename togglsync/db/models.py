@@ -101,6 +101,9 @@ class SyncAccount(Base):
     name: Mapped[str] = mapped_column(Text, primary_key=True, doc="The account's name (`--account NAME`).")
     user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, doc="Its Toggl user; empty until its first sync.")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    credential: Mapped[str | None] = mapped_column(
+        Text, doc="A salted one-way digest of the credentials it was bound with (never the secret): "
+                  "when they change, one GET /me checks whose they are (migration 0012).")
 
 
 class AccountWorkspace(Base):
@@ -194,6 +197,8 @@ class TimeEntry(Base):
         Index(None, "start"),
         Index(None, "project_id"),
         Index(None, "workspace_id", "start"),
+        # One user's entries in a range: an account's re-sync window, `--account` (migration 0011).
+        Index(None, "user_id", "start"),
         # Running entries only (one, as a rule): "which timer is running?" without
         # walking back through every entry when none is (migration 0005).
         Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0")),

@@ -90,6 +90,9 @@ def run_sync(
 
     with settled(result, client, start_requests=start_requests, counts=counts,
                  before_counting=lambda: _merge_push(result, pushed)):
+        # Before any request: credentials other than those the account was bound with are
+        # checked with one GET /me, another user's refused (`accounts.check_credentials`).
+        accounts.check_credentials(engine.begin, account, client)
         in_flight = pusher.in_flight()
         # Parked operations go again on their own once plan.parked_step says so; one that
         # names a project, client or tag first wants a catalog refresh newer than its
@@ -163,11 +166,14 @@ def reread(
     workspace_id: int,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    account: str = accounts.IMPLICIT,
 ) -> bool:
     """Read one record again from Toggl and store it as Toggl has it (removed here when Toggl
-    has it no more): after the user gave a local change of it up. One request; the caller
-    holds the sync lock. Returns whether Toggl has it."""
-    return Puller(engine, client, clock=clock).pull_record(kind, record_id, workspace_id)
+    has it no more): after the user gave a local change of it up. One request (and a GET /me
+    first when `account`'s credentials changed: another user's 404 would remove the record
+    here); the caller holds the account's sync lock. Returns whether Toggl has it."""
+    accounts.check_credentials(engine.begin, account, client)
+    return Puller(engine, client, clock=clock, account=account).pull_record(kind, record_id, workspace_id)
 
 
 def open_conflicts(engine: Engine) -> int:

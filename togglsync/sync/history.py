@@ -130,6 +130,7 @@ class History:
         # before any request: one Error line.
         account, workspaces, organization_of = self._plan(options, scope)
         try:
+            accounts.check_credentials(self.engine.begin, self.account, self.client)
             self._fetch(options, scope, account, organization_of, workspaces, result)
         except TogglSyncError as exc:
             stopped_by(result, exc)

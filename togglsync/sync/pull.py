@@ -216,7 +216,8 @@ class Puller:
         """Bind an account's name to the user its first answer named, in the transaction that
         stores that answer: an answer refused later (malformed) leaves nothing behind."""
         if self._binding is not None and self._account_id is None:
-            accounts.bind(conn, self.account, [self._binding], self.clock())
+            accounts.bind(conn, self.account, [self._binding], self.clock(),
+                          fingerprint=self.client.credential_fingerprint)
             self._account_id = self._binding
 
     def _cursor(self, conn: Connection, resource: str) -> datetime | None:

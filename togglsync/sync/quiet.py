@@ -114,6 +114,8 @@ def quiet_sync(
             return outbox.counts(conn, account)
 
     with settled(result, client, start_requests=requests_before, counts=counts):
+        # Credentials other than those the account was bound with: one GET /me first (`accounts`).
+        accounts.check_credentials(db.transaction, account, client)
         try:
             answer, refused = client.time_entries(since=plan.since_for(cursor)), False
         except BadRequest:

@@ -44,6 +44,9 @@ class Toggl(Protocol):
     @budget.setter
     def budget(self, value: int | None) -> None: ...
 
+    # whose credentials (`accounts.check_credentials`): a salted digest, never the secret
+    def credential_fingerprint(self, salt: bytes) -> str: ...
+
     # pull
     def me(self, with_related_data: bool = False) -> Record: ...
 
