@@ -302,3 +302,49 @@ def test_the_cli_setting_turns_the_window_on_for_an_account_and_a_quiet_sync_sta
     sim.log.clear()
     assert invoke_cli(["sync"], env=env).exit_code == 0
     assert sim.log.count() == 1
+
+
+def test_an_admin_account_added_with_all_users_beside_a_members_own_account(make_sim, isolated_home):
+    """`accounts add boss --all-users`: boss's window brings the members no account here syncs
+    (carol), and leaves a member synced as an account of their own (main: bob) to that account."""
+    import json
+    import sqlite3
+
+    from conftest import SyncedHome
+
+    sim = make_sim(entries=60, members=2, member_entries=60, seed=6, quotas=False)
+    bob, carol = sim.seed.member_ids
+    home = SyncedHome(sim, isolated_home)
+    home.env["TOGGL_API_TOKEN"] = sim.seed.member_tokens[0]  # main is bob, a member
+    assert home.run("sync").exit_code == 0
+    added = home.run("accounts", "add", "boss", "--all-users", input=sim.seed.api_token + "\n")
+    assert added.exit_code == 0 and "every member's recent entries" in added.output, added.output
+    assert json.loads((home.home / "config.json").read_text())["accounts"]["boss"]["all_users"] == "on"
+    listed = {a["name"]: a["all_users"] for a in json.loads(home.run("accounts", "list", "--json").output)}
+    assert listed == {"main": "", "boss": "on"}
+
+    done = home.run("sync")
+    assert done.exit_code == 0, done.output
+    assert "boss: sync:" in done.output and "all users: 1 workspace window read" in done.output
+    assert "main: sync:" in done.output and "all users" not in done.output.split("boss: sync:")[0]
+
+    def sources(user):
+        with sqlite3.connect(home.db) as db:
+            return {s for (s,) in db.execute("SELECT DISTINCT source FROM time_entries WHERE user_id = ?", (user,))}
+
+    assert sources(carol) == {"report"}  # boss's window
+    assert sources(bob) == {"sync"}  # bob's own sync; never the window's
+    # Bob deletes an entry: his own sync removes it, boss's window counts nothing of his.
+    entry = next(e for e in sim.state.all_time_entries() if e["user_id"] == bob and e["stop"] is not None)
+    sim.state.delete_time_entry(bob, sim.seed.workspace_id, entry["id"])
+    boss = json.loads(home.run("--account", "boss", "sync", "--json", env={"TOGGLSYNC_ALL_USERS_EVERY": "0"}).output)
+    window = boss["accounts"]["boss"]["window"]
+    assert window["read"] == 1 and window["deleted"] == 0, boss
+
+    def stored(entry_id):
+        with sqlite3.connect(home.db) as db:
+            return db.execute("SELECT count(*) FROM time_entries WHERE id = ?", (entry_id,)).fetchone()[0]
+
+    assert stored(entry["id"]) == 1
+    assert home.run("sync").exit_code == 0
+    assert stored(entry["id"]) == 0
