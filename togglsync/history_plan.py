@@ -317,10 +317,15 @@ def window_due(read_at: datetime | None, now: datetime, every_minutes: int) -> b
     return read_at is None or now - read_at >= timedelta(minutes=max(0, every_minutes))
 
 
-def window_pages(stored_entries: int) -> int:
-    """The requests one read of a window costs, from the entries it held last time: one per
-    `PAGE_SIZE` rows, at least one (Toggl's detailed search says no total)."""
-    return max(1, math.ceil(stored_entries / PAGE_SIZE))
+# What the entries of one grouped report row share (`request_body`): the `time_entries`
+# columns a window's cost is estimated by (one row per distinct combination).
+REPORT_GROUP = ("user_id", "project_id", "task_id", "description", "tag_ids", "billable")
+
+
+def window_pages(rows: int) -> int:
+    """The requests one read of a window costs: one per `PAGE_SIZE` report rows (groups of
+    alike entries, `REPORT_GROUP`), at least one (Toggl's detailed search says no total)."""
+    return max(1, math.ceil(rows / PAGE_SIZE))
 
 
 def may_read_window(latest: Observation | None, pages: int, reserve: int = RESERVE) -> bool:

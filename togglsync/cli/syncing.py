@@ -44,8 +44,9 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, w
     all_users for main) also keeps every member's entries of the workspaces it
     is an admin of current: every all_users_every minutes (60) it re-reads the
     last all_users_days days (14) through the Reports API, ceil(rows/50)
-    report requests per workspace (the organization's hourly quota, never its
-    last 10), and removes what the report no longer lists in that window.
+    report requests per workspace (a row groups alike entries; from the
+    organization's hourly quota, never its last 10), and removes what the
+    report no longer lists in that window.
 
     \b
     togglsync sync

@@ -6,8 +6,9 @@ recent ones current: after its regular sync, each workspace it is an admin of
 has its window (`history_plan.window`: the last `days` days, 14 by default)
 read again through the detailed report, when that read is due (every `every`
 minutes, 60 by default). One read costs ceil(rows / 50) report requests (the
-organization's quota), and is begun only when it fits above the reserve the
-history keeps for the regular sync (`history_plan.may_read_window`).
+organization's quota; a row groups alike entries, `history_plan.request_body`),
+and is begun only when that, estimated from what is stored, fits above the
+reserve the history keeps for the regular sync (`history_plan.may_read_window`).
 
 Each page is stored as it comes (`apply.apply_records`, like the history's:
 newer `at` wins, a row with edits waiting here is merged). Once the last page
@@ -112,7 +113,7 @@ class RecentWindow:
                 continue
             result.due += 1
             span = hp.window(wid, today, options.days)
-            pages = hp.window_pages(self._kept_in(span))
+            pages = hp.window_pages(self._rows_in(span))
             pools = hp.organization_pools(wid, organization_of)
             latest = hp.remaining(self._seen_quota(), pools, self.clock())
             if not hp.may_read_window(latest, pages, options.reserve):
@@ -127,14 +128,14 @@ class RecentWindow:
         return [hp.Observation(q.pool, q.remaining, q.resets_at, q.observed_at)
                 for q in [*self._stored_quota, *self.client.quota.values()]]
 
-    def _kept_in(self, span: hp.Window) -> int:
-        """The entries of the workspace stored for the report's days: about the rows its next
-        read lists (its cost)."""
+    def _rows_in(self, span: hp.Window) -> int:
+        """The report rows the window's next read lists, about (its cost): the groups of alike
+        entries (`history_plan.REPORT_GROUP`) stored for the report's days in the workspace."""
+        group = select(*(TimeEntry.__table__.c[name] for name in hp.REPORT_GROUP)).distinct().where(
+            TimeEntry.id > 0, TimeEntry.workspace_id == span.workspace_id,
+            TimeEntry.start >= span.since - timedelta(days=1), TimeEntry.start < span.until + timedelta(days=1))
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(TimeEntry).where(
-                TimeEntry.id > 0, TimeEntry.workspace_id == span.workspace_id,
-                TimeEntry.start >= span.since - timedelta(days=1),
-                TimeEntry.start < span.until + timedelta(days=1))).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(group.subquery())).scalar_one())
 
     @staticmethod
     def _kept(span: hp.Window, synced: set[int]) -> Any:
