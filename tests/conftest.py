@@ -47,7 +47,7 @@ BACKENDS = ("sqlite", "postgresql")
 POSTGRES_MODULES = frozenset({
     "test_sync_push", "test_sync_interrupt", "test_parked", "test_create_recognition", "test_account_guard",
     "test_cli_tracking", "test_cli_reporting", "test_cli_catalog", "test_cli_ids", "test_cli_undo", "test_local", "test_postgres",
-    "test_accounts", "test_accounts_concurrent",
+    "test_accounts", "test_accounts_concurrent", "test_window",
 })
 
 

@@ -246,6 +246,24 @@ def set_workspaces(conn: Connection, name: str, workspace_ids: Iterable[int]) ->
                     [(name, int(w)) for w in sorted(set(workspace_ids))])
 
 
+def admin_of(conn: Connection, name: str) -> set[int]:
+    """Of the account's workspaces, those its Toggl user is an admin of, as their member lists
+    (`workspace_users`, per user: not the workspace record another account may have stored)
+    say: where it may read every member's entries (`history --all-users`, the window)."""
+    user_id = user_of(conn, name)
+    if user_id is None:
+        return set()
+    admins = {int(w) for w in sql.column(
+        conn, "SELECT workspace_id FROM workspace_users WHERE user_id = ? AND role = 'admin'", (user_id,))}
+    return admins & workspaces(conn, name)
+
+
+def synced_users(conn: Connection) -> set[int]:
+    """The Toggl users an account here syncs: their entries are their own sync's (its
+    `/me/time_entries` pull and its deletions), never a workspace-wide window's."""
+    return {int(u) for u in sql.column(conn, "SELECT user_id FROM accounts WHERE user_id IS NOT NULL")}
+
+
 def shared(conn: Connection, name: str, workspace_ids: Iterable[int]) -> set[int]:
     """Of these workspaces, those another account belongs to too."""
     ids = sorted({int(w) for w in workspace_ids})

@@ -44,11 +44,19 @@ ENV_VARS: dict[str, str] = {
     "timezone": "TOGGLSYNC_TZ",
     "account": "TOGGLSYNC_ACCOUNT",
     "sync_history": "TOGGLSYNC_SYNC_HISTORY",
+    "all_users": "TOGGLSYNC_ALL_USERS",
+    "all_users_days": "TOGGLSYNC_ALL_USERS_DAYS",
+    "all_users_every": "TOGGLSYNC_ALL_USERS_EVERY",
 }
 # The config file's other key: the accounts added with `togglsync accounts add`, by name:
-# {"transport": "direct" | "maton", "api_token" | "maton_api_key", "maton_connection"}.
+# {"transport": "direct" | "maton", "api_token" | "maton_api_key", "maton_connection",
+#  "all_users": "on" | "off"}.
 ACCOUNTS_KEY = "accounts"
-ACCOUNT_KEYS = frozenset({"transport", "api_token", "maton_api_key", "maton_connection"})
+ACCOUNT_KEYS = frozenset({"transport", "api_token", "maton_api_key", "maton_connection", "all_users"})
+# Workspace-wide accounts (all_users): the days of every member's entries re-read, and the
+# minutes between two reads (`sync.window`; history_plan.WINDOW_DAYS / WINDOW_EVERY_MINUTES).
+ALL_USERS_DAYS = 14
+ALL_USERS_EVERY = 60
 
 
 def home_dir() -> Path:
@@ -81,6 +89,12 @@ class Settings:
     account: str | None = None
     # A scheduled sync (`sync --log`) spends the quota it leaves on unfinished history.
     sync_history: bool = True
+    # This account keeps every member's entries of the workspaces it is an admin of: its sync
+    # re-reads the last `all_users_days` days through the Reports API, every `all_users_every`
+    # minutes at most (main: this setting; an added account: its entry's "all_users").
+    all_users: bool = False
+    all_users_days: int = ALL_USERS_DAYS
+    all_users_every: int = ALL_USERS_EVERY
     # Accounts added with `togglsync accounts add`: name -> transport and secrets (config file only).
     accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
     # Whose transport and credentials these are (`for_account`): its quota state is recorded under it.
@@ -144,7 +158,8 @@ class Settings:
                               "(see `togglsync accounts list`)")
         transport = found.get("transport", "maton" if found.get("maton_api_key") else "direct")
         return replace(self, account=name, credentials_of=name, transport=transport, api_token=found.get("api_token"),
-                       maton_api_key=found.get("maton_api_key"), maton_connection=found.get("maton_connection"))
+                       maton_api_key=found.get("maton_api_key"), maton_connection=found.get("maton_connection"),
+                       all_users=parse_switch(found.get("all_users", "off"), f"all_users of account {name!r}"))
 
     def secrets(self) -> set[str]:
         """Every credential these settings hold (every account's): what output never shows."""
@@ -287,8 +302,12 @@ def load_settings(options: Mapping[str, Any] | None = None, *, home: Path | None
             raise ConfigError(f"pacing must be a number of seconds, not {values['pacing']!r}") from None
         if values["pacing"] < 0:
             raise ConfigError("pacing must not be negative")
-    if "sync_history" in values:
-        values["sync_history"] = parse_switch(values["sync_history"], "sync_history")
+    for switch in ("sync_history", "all_users"):
+        if switch in values:
+            values[switch] = parse_switch(values[switch], switch)
+    for name, least in (("all_users_days", 1), ("all_users_every", 0)):
+        if name in values:
+            values[name] = parse_count(values[name], name, least)
     for url_key in ("api_url", "maton_ctrl_url"):
         if url_key in values:
             values[url_key] = str(values[url_key]).rstrip("/")
@@ -305,6 +324,17 @@ def parse_switch(value: Any, name: str) -> bool:
     if text in ("off", "false", "no", "0"):
         return False
     raise ConfigError(f"{name} must be on or off, not {value!r}")
+
+
+def parse_count(value: Any, name: str, least: int) -> int:
+    """A whole number of at least `least` (days, minutes)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < least:
+        raise ConfigError(f"{name} must be at least {least}, not {number}")
+    return number
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

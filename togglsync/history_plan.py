@@ -289,3 +289,67 @@ def describe_hours(hours: float) -> str:
     if hours < 1:
         return "under an hour"
     return f"about {hours:.0f} hour{'s' if round(hours) != 1 else ''}"
+
+
+# --- the recent window of a workspace-wide account --------------------------------------------
+#
+# An admin account set to workspace-wide (`all_users`) keeps every member's entries of
+# the last `days` current, not only backfilled: a sync re-reads that window through the
+# detailed report (scope ALL) when it is due (every `every` minutes), and what the
+# report no longer lists inside it is gone. Only `sync.window` executes this.
+
+# Days re-read by default, and minutes between two reads of one workspace's window.
+WINDOW_DAYS = 14
+WINDOW_EVERY_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    """One workspace's re-read window: the report's dates and the UTC span deletions may touch.
+
+    The detailed report's dates are the requesting user's local dates (UTC on the
+    simulator); no zone is more than 14 hours from UTC, so asking one day more on each
+    side covers every UTC day of [first, last], whatever zone the server uses. Deletions
+    by absence stay inside [since, until): exactly the days the report surely listed."""
+
+    workspace_id: int
+    first: date  # the report's start_date
+    last: date  # the report's end_date
+    since: datetime  # UTC, inclusive
+    until: datetime  # UTC, exclusive
+
+    def range_state(self) -> RangeState:
+        """The window as a range of every member's entries (its pages are asked like history's)."""
+        return RangeState(self.workspace_id, ALL, self.first, self.last)
+
+
+def window(workspace_id: int, today: date, days: int) -> Window:
+    """The window of the last `days` days up to `today` (the server's UTC date), today included."""
+    first_day = today - timedelta(days=max(1, days) - 1)
+    since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc)
+    until = datetime(today.year, today.month, today.day, tzinfo=timezone.utc) + timedelta(days=1)
+    return Window(workspace_id, first_day - timedelta(days=1), today + timedelta(days=1), since, until)
+
+
+def window_due(read_at: datetime | None, now: datetime, every_minutes: int) -> bool:
+    """Whether a workspace's window is read again: never read, or read `every_minutes` ago
+    (both on the local clock: the stored cursor's `updated_at`)."""
+    return read_at is None or now - read_at >= timedelta(minutes=max(0, every_minutes))
+
+
+# What the entries of one grouped report row share (`request_body`): the `time_entries`
+# columns a window's cost is estimated by (one row per distinct combination).
+REPORT_GROUP = ("user_id", "project_id", "task_id", "description", "tag_ids", "billable")
+
+
+def window_pages(rows: int) -> int:
+    """The requests one read of a window costs: one per `PAGE_SIZE` report rows (groups of
+    alike entries, `REPORT_GROUP`), at least one (Toggl's detailed search says no total)."""
+    return max(1, math.ceil(rows / PAGE_SIZE))
+
+
+def may_read_window(latest: Observation | None, pages: int, reserve: int = RESERVE) -> bool:
+    """Whether a whole window read of `pages` requests fits above the reserve (unknown: a new
+    quota window, it does). A read that cannot finish would spend requests for nothing:
+    its deletions wait for the last page."""
+    return latest is None or latest.remaining is None or latest.remaining - pages >= reserve

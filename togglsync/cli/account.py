@@ -105,7 +105,8 @@ def config_path_cmd(ctx: click.Context) -> None:
 
 # --- several accounts in one database ---------------------------------------------------------
 
-ACCOUNT_COLUMNS = ["name", "default", "transport", "connection", "user_id", "email", "pending", "last_sync"]
+ACCOUNT_COLUMNS = ["name", "default", "transport", "connection", "all_users", "user_id", "email", "pending",
+                   "last_sync"]
 
 
 @click.group(cls=DefaultListGroup)
@@ -116,6 +117,8 @@ def accounts() -> None:
     togglsync accounts add work                      # a Toggl API token, read like `login`
     togglsync accounts add team --maton --connection ID   # a Maton connection (the key: yours, or typed)
     togglsync accounts default work                  # where offline edits go
+    togglsync accounts add boss --all-users          # an admin keeping every member's entries
+    togglsync accounts all-users main on             # the same for an account already here
     togglsync sync                                   # every account; --account NAME: one
 
     `main` is the account of the top-level credentials (`login`, TOGGL_API_TOKEN). Secrets
@@ -141,6 +144,7 @@ def _account_rows(ctx: click.Context) -> list[dict[str, Any]]:
             "name": name, "default": "*" if name == default else "",
             "transport": mine.transport if mine else "(no credentials here)",
             "connection": (mine.maton_connection or "") if mine and mine.transport == "maton" else "",
+            "all_users": "on" if mine and mine.all_users else "",
             "user_id": row.get("user_id"), "email": row.get("email"), "pending": row.get("pending", 0),
             "last_sync": row.get("last_sync"),
         })
@@ -159,8 +163,11 @@ def accounts_list(ctx: click.Context, fmt: str) -> None:
 @click.argument("name")
 @click.option("--maton", is_flag=True, help="Through the Maton gateway (a Maton key; typed, or yours when none is).")
 @click.option("--connection", "connection", metavar="ID", help="The Maton connection of this account.")
+@click.option("--all-users", is_flag=True,
+              help="Workspace-wide: an admin account that keeps every member's entries current (see `accounts "
+                   "all-users`).")
 @click.pass_context
-def accounts_add(ctx: click.Context, name: str, maton: bool, connection: str | None) -> None:
+def accounts_add(ctx: click.Context, name: str, maton: bool, connection: str | None, all_users: bool) -> None:
     """Add an account: its secret is read like `login` (hidden prompt, or one line of standard
     input), checked with one request (GET /me), and stored in the config file; the database
     learns its name and Toggl user. `togglsync sync` syncs it from then on."""
@@ -185,6 +192,8 @@ def accounts_add(ctx: click.Context, name: str, maton: bool, connection: str | N
     entry = {"transport": "maton" if maton else "direct", ("maton_api_key" if maton else "api_token"): secret}
     if connection:
         entry["maton_connection"] = connection
+    if all_users:
+        entry["all_users"] = "on"
     trial = new_app(ctx, with_overrides(settings, transport=entry["transport"], api_token=entry.get("api_token"),
                                         maton_api_key=entry.get("maton_api_key"), maton_connection=connection))
     try:
@@ -201,7 +210,8 @@ def accounts_add(ctx: click.Context, name: str, maton: bool, connection: str | N
     added[name] = entry
     update_config_file(settings.config_file, {ACCOUNTS_KEY: added})
     click.echo(f"Added account {name!r}: {me.get('fullname') or '?'} <{me.get('email') or '?'}> ({entry['transport']}); "
-               f"credentials saved to {settings.config_file}. `togglsync sync` syncs it.")
+               f"credentials saved to {settings.config_file}. `togglsync sync` syncs it"
+               + (" with every member's recent entries." if all_users else "."))
 
 
 @accounts.command("remove")
@@ -250,3 +260,42 @@ def accounts_default(ctx: click.Context, name: str | None) -> None:
         raise UsageError(f"no account {name!r}: add it with `togglsync accounts add {name}`")
     update_config_file(settings.config_file, {"account": None if name == IMPLICIT_ACCOUNT else name})
     click.echo(f"Offline edits go to account {name!r}.")
+
+
+@accounts.command("all-users")
+@click.argument("name")
+@click.argument("switch", required=False, type=click.Choice(["on", "off"]))
+@click.pass_context
+def accounts_all_users(ctx: click.Context, name: str, switch: str | None) -> None:
+    """Show, or set, whether account NAME keeps every member's entries current (workspace-wide).
+
+    \b
+    On: after its regular sync, each workspace the account is an admin of has
+    its last all_users_days days (14) of every member's entries read again
+    through the Reports API, at most every all_users_every minutes (60):
+    ceil(rows/50) report requests per workspace, from the organization's hourly
+    quota (30/240/600 on free/starter/premium), never its last 10. An entry
+    stored from such a report that the report no longer lists within the
+    window is removed here. Entries outside the window, of other workspaces,
+    and of users an account here syncs (its own) are never touched. A
+    non-admin's sync says so in one Error line (exit code 5).
+    """
+    from togglsync.config import ACCOUNTS_KEY, IMPLICIT_ACCOUNT, read_config_file, update_config_file
+
+    settings = _app(ctx).settings
+    if name != IMPLICIT_ACCOUNT and name not in settings.accounts:
+        raise UsageError(f"no account {name!r}: see `togglsync accounts list`")
+    if switch is None:
+        click.echo("on" if settings.for_account(name).all_users else "off")
+        return
+    if name == IMPLICIT_ACCOUNT:
+        update_config_file(settings.config_file, {"all_users": switch == "on"})
+    else:
+        added = dict(read_config_file(settings.config_file).get(ACCOUNTS_KEY, {}))
+        added[name] = {**added[name], "all_users": switch}
+        update_config_file(settings.config_file, {ACCOUNTS_KEY: added})
+    if switch == "on":
+        click.echo(f"Account {name!r} keeps every member's recent entries of the workspaces it is an admin of "
+                   "(from its next sync).")
+    else:
+        click.echo(f"Account {name!r} syncs its own entries only; every member's entries stored so far stay.")

@@ -40,6 +40,15 @@ def sync(ctx: click.Context, budget, pull_only, push_only, full, policy, wait, w
     """Pull Toggl's changes, then push local edits. One summary line; exit code says how it went.
 
     \b
+    A workspace-wide account (`accounts add NAME --all-users`, or the setting
+    all_users for main) also keeps every member's entries of the workspaces it
+    is an admin of current: every all_users_every minutes (60) it re-reads the
+    last all_users_days days (14) through the Reports API, ceil(rows/50)
+    report requests per workspace (a row groups alike entries; from the
+    organization's hourly quota, never its last 10), and removes what the
+    report no longer lists in that window.
+
+    \b
     togglsync sync
     togglsync sync --quiet        # for cron: nothing printed on success
     togglsync sync --json --debug # the result as JSON, the requests logged to stderr
@@ -164,7 +173,15 @@ def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any
     from togglsync.sync.lock import sync_lock
     from togglsync.sync.quiet import sync
 
-    with shown(not silent) as progress, sync_lock(app.settings.db_target, wait=wait, progress=progress, account=name):
+    settings = app.settings
+    if settings.all_users and options.window is None:
+        # A workspace-wide account (setting all_users): every member's recent entries too.
+        from dataclasses import replace
+
+        from togglsync.sync.outcome import WindowOptions
+
+        options = replace(options, window=WindowOptions(days=settings.all_users_days, every=settings.all_users_every))
+    with shown(not silent) as progress, sync_lock(settings.db_target, wait=wait, progress=progress, account=name):
         return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
 
 

@@ -25,6 +25,7 @@ from togglsync.sync.outcome import SyncOptions as SyncOptions
 from togglsync.sync.outcome import SyncResult as SyncResult
 from togglsync.sync.outcome import settled
 from togglsync.sync.history import History
+from togglsync.sync.window import RecentWindow, WindowResult
 from togglsync.sync.pull import Puller, PullResult
 from togglsync.sync.push import Pusher, PushResult
 from togglsync.sync.progress import SILENT, Progress
@@ -145,6 +146,16 @@ def run_sync(
                 _merge_pull(result, catalog)
                 if pusher.retry_if_changed(refused, pushed):
                     pusher.push(pushed)
+        if options.window is not None and options.pull:
+            # A workspace-wide account: every member's recent entries read again when due.
+            # What stops it (a 402, the budget, not an admin: one Error line) stops the sync
+            # like its own requests would; the pages read so far are kept, nothing is deleted
+            # (tests/test_window.py).
+            window = WindowResult()
+            try:
+                RecentWindow(engine, client, clock=clock, progress=progress, account=account).run(options.window, window)
+            finally:
+                result.window = window.as_dict()
         if options.history is not None and options.pull:
             # The quota this sync left, above the reserve, goes to unfinished history. What
             # stops it (the reserve, a 402, the budget) ends the history, never the sync: its

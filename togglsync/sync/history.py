@@ -157,13 +157,16 @@ class History:
             workspaces = {int(w.id): dict(w.raw or {}) for w in found}
             organization_of = {int(w.id): w.organization_id for w in found}
             existing = _states(conn, scope, self.account)
+            admin = accounts.admin_of(conn, self.account)
         if account_row is None or cursor is None:
             whose = "" if self.account == accounts.IMPLICIT else f" for account {self.account!r}"
             raise SyncError(f"no synced account{whose} in this database yet: run `togglsync sync` first "
                             "(history reaches back from where the regular sync's window begins)")
         account = {"id": int(account_row.id), **dict(account_row.raw or {})}
         if scope == hp.ALL:
-            refused = [w for w, raw in sorted(workspaces.items()) if not _is_admin(raw)]
+            # Its user's role in each (`accounts.admin_of`): the workspace record is shared by
+            # the accounts of a workspace, its `admin` flag is whoever stored it last.
+            refused = [w for w in sorted(workspaces) if w not in admin]
             if refused:
                 names = ", ".join(f"{workspaces[w].get('name') or w} ({w})" for w in refused)
                 raise AuthError(403, f"--all-users needs a workspace admin; you are not an admin of {names}: "
@@ -247,10 +250,6 @@ class History:
         status = hp.describe(states, hp.hourly_quota(workspace))
         result.complete, result.since = status.complete, status.since
         result.ranges_left, result.entries_left, result.hours_left = status.ranges_left, status.entries, status.hours
-
-
-def _is_admin(raw: dict[str, Any]) -> bool:
-    return bool(raw.get("admin")) or raw.get("role") == "admin"
 
 
 def _same(a: hp.RangeState, b: hp.RangeState) -> bool:

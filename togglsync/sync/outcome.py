@@ -50,6 +50,16 @@ class HistoryOptions:
 
 
 @dataclass
+class WindowOptions:
+    """A workspace-wide account's recent window (`sync.window`): every member's entries of the
+    last `days` days re-read through the Reports API, at most every `every` minutes."""
+
+    days: int = hp.WINDOW_DAYS
+    every: int = hp.WINDOW_EVERY_MINUTES  # minutes between two reads of one workspace's window
+    reserve: int = hp.RESERVE  # requests of each quota pool left for the regular sync
+
+
+@dataclass
 class SyncOptions:
     pull: bool = True
     push: bool = True
@@ -65,6 +75,8 @@ class SyncOptions:
     # After a sync that went well, spend what the quota has left above the reserve on
     # unfinished history (`togglsync history`; a scheduled sync does, see cli/syncing).
     history: HistoryOptions | None = None
+    # A workspace-wide account (setting all_users): keep every member's recent entries current.
+    window: WindowOptions | None = None
 
 
 @dataclass
@@ -89,6 +101,8 @@ class SyncResult:
     to_push: int = 0
     # What the history did after the sync (SyncOptions.history), as HistoryResult.as_dict.
     history: dict[str, Any] | None = None
+    # What the workspace-wide window did (SyncOptions.window), as WindowResult.as_dict.
+    window: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +131,8 @@ class SyncResult:
         line = "sync: " + "; ".join(parts)
         if self.stopped:
             line += f" (stopped early: {self.stopped})"
+        if self.window is not None and (self.window["requests"] or self.window["read"] or self.window["stopped"]):
+            line += "; " + _window_part(self.window)
         if self.history is not None and (self.history["requests"] or self.history["error"]):
             line += "; " + _history_part(self.history)
         return line
@@ -129,6 +145,16 @@ class SyncResult:
             f"sync: {n} local change{' is' if n == 1 else 's are'} waiting for you (refused by Toggl, "
             "retried automatically after a back-off): see `togglsync pending`"
         )
+
+
+def _window_part(window: dict[str, Any]) -> str:
+    """What a sync line says of the workspace-wide window it read."""
+    read = window["read"]
+    part = (f"all users: {read} workspace window{'s' if read != 1 else ''} read, +{window['stored']} "
+            f"-{window['deleted']} entries ({window['requests']} report request{'s' if window['requests'] != 1 else ''})")
+    if window.get("stopped") == "reserve":
+        part += f", waiting for the quota (keeps {hp.RESERVE} requests for the regular sync)"
+    return part
 
 
 def _history_part(history: dict[str, Any]) -> str:

@@ -40,7 +40,7 @@ from togglsync.sync import plan
 from togglsync.sync.outcome import SyncOptions, SyncResult, settled
 from togglsync.sync.progress import SILENT, Progress
 from togglsync.sync.remote import Toggl
-from togglsync.sync.state import CATALOG_CURSOR, ENTRIES_CURSOR, RESYNC_MARKER, REWRITE_MARKER, Prefetched, users_due
+from togglsync.sync.state import CATALOG_CURSOR, ENTRIES_CURSOR, RESYNC_MARKER, REWRITE_MARKER, Prefetched, users_due, windows_read
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -92,11 +92,16 @@ def quiet_sync(
         # A sync asked to go on with unfinished history (scheduled syncs) takes the whole way.
         history_due = options.history is not None and not history_plan.complete(
             history_plan.RangeState.from_row(r) for r in history_ranges(conn, history_plan.ME, account=account))
+        # A workspace-wide account whose window is due (or that is no admin: the whole sync says so).
+        window_due = options.window is not None and (
+            not (read := windows_read(conn, account))
+            or any(history_plan.window_due(at, clock(), options.window.every) for at in read.values()))
     catalog_at, cursor = stored.get(CATALOG_CURSOR), stored.get(ENTRIES_CURSOR)
     start = plan.pull_start(catalog_at, force_catalog=False, users_due=bool(members_due))
     if (
         waiting
         or history_due
+        or window_due
         or RESYNC_MARKER in stored
         or REWRITE_MARKER in stored
         or start is not plan.PullStart.NOTHING

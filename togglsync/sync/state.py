@@ -14,6 +14,7 @@ from typing import Any
 from togglsync import accounts
 from togglsync.db import sql
 from togglsync.db.sql import Connection
+from togglsync.db.stored import timestamp_from_db
 
 ENTRIES_CURSOR = "time_entries"
 CATALOG_CURSOR = "catalog"
@@ -24,6 +25,9 @@ REWRITE_MARKER = "time_entries:rewrite"
 # "workspace_users:<wid>": present once that workspace's members from the last
 # full catalog refresh are stored; deleted when such a refresh stores the catalog.
 USERS_CURSOR = "workspace_users"
+# "all_users:<wid>": the last complete read of that workspace's recent window of every
+# member's entries (`sync.window`): `since` the server's clock, `updated_at` ours (due-ness).
+WINDOW_CURSOR = "all_users"
 
 
 def users_due(conn: Connection, account: str = accounts.IMPLICIT) -> list[int]:
@@ -43,3 +47,12 @@ class Prefetched:
     entries: Any  # the answer as sent
     refused: bool  # the server refused this `since` (400): a full re-sync follows
     requests_before: int  # the client's requests_sent before it asked
+
+
+def windows_read(conn: Connection, account: str) -> dict[int, datetime | None]:
+    """The workspaces whose every member's entries the account may keep (`accounts.admin_of`),
+    each with when its window was last read to the end (local clock; None: never)."""
+    read = {str(r["resource"]): timestamp_from_db(r["updated_at"]) for r in sql.rows(
+        conn, "SELECT resource, updated_at FROM sync_cursors WHERE account = ? AND resource LIKE ?",
+        (account, WINDOW_CURSOR + ":%"))}
+    return {wid: read.get(f"{WINDOW_CURSOR}:{wid}") for wid in sorted(accounts.admin_of(conn, account))}
