@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
-from togglsync.db.engine import large_page_cache
+from togglsync.db.engine import bulk_writes
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
@@ -345,7 +345,7 @@ class Puller:
             to_row = records.row_builder(records.Kind.TIME_ENTRY)
             # One connection for the whole re-sync, its page cache kept warm from one
             # transaction to the next (SQLite keeps it while no one else writes).
-            with self.engine.connect() as conn, large_page_cache(conn):
+            with self.engine.connect() as conn, bulk_writes(conn):
                 waiting: list[dict[str, Any]] = []  # records converted, not stored yet
                 waiting_rows: list[dict[str, Any]] = []
                 take = ENTRY_BATCH  # rows the next transaction stores
