@@ -243,6 +243,8 @@ class Pacer:
         waited = due - now
         if waited > 0:
             self._sleep(waited)
+            with self._lock:  # a sleep that overran: the next one counts from the real start
+                self._last_start = max(due if self._last_start is None else self._last_start, self._clock())
         return waited
 
     def note_start(self) -> None:

@@ -45,8 +45,8 @@ from togglsync.sync.state import (
 ENTRY_BATCH = 500
 # The re-sync stores what it converted in transactions sized by time: each one holds the
 # write lock about this long (an offline edit waits for one at most), and the next is
-# sized from how long the last took per row (500 rows at first). Committing every 500
-# rows took half a cold sync's time; ~50 ms transactions amortise the commit.
+# sized from how long the last took per row (500 rows at first): fewer commits than a fixed
+# 500 rows on a fast machine, never a long wait for an offline edit on a slow or busy one.
 RESYNC_TXN_SECONDS = 0.05
 # ...and never more rows than this in one (memory: the records wait converted beside their rows).
 RESYNC_TXN_ROWS = 5000
