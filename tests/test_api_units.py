@@ -184,6 +184,40 @@ def test_pacer_spaces_starts_without_real_sleeping():
     assert Pacer(0).wait() == 0.0 and Pacer(0).wait() == 0.0
 
 
+def test_a_request_sent_beside_another_does_not_wait_but_the_next_paced_one_waits_after_it():
+    now = [100.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(1.0, clock=lambda: now[0], sleep=sleep)
+    assert pacer.wait() == 0.0
+    now[0] += 0.25
+    pacer.note_start()  # sent at once, beside the first
+    assert pacer.wait() == pytest.approx(1.0)  # a second after the one sent beside
+
+
+def test_two_threads_pacing_at_once_take_turns():
+    import threading
+
+    lock = threading.Lock()
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            waits.append(seconds)
+
+    pacer = Pacer(1.0, clock=lambda: now[0], sleep=sleep)
+    threads = [threading.Thread(target=pacer.wait) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Each reserved its own slot: 0, 1, 2 and 3 seconds from now, none the same.
+    assert sorted(waits) == [1.0, 2.0, 3.0]
+
+
 def test_retry_policy_values():
     default = RetryPolicy()
     retry = default.to_urllib3()

@@ -454,5 +454,7 @@ def test_back_off_waits_on_the_apps_clock(sim, clock):
 def test_pacing_waits_on_the_apps_clock(sim, clock):
     result = invoke_cli(["sync"], env=sim.env("direct"), clock=clock)
     assert result.exit_code == 0, result.stderr
-    # Only sleeping moves this clock, so every request after the first waits the full default second.
-    assert len(sim.log) > 2 and clock.slept == [1.0] * (len(sim.log) - 1)
+    # Only sleeping moves this clock, so every paced request after the first waits the full default
+    # second: all but the first and the entries' request, sent beside GET /me without waiting (issue 13).
+    assert [r.normalized_path for r in sim.log.records][:2] == ["/me", "/me/time_entries"]
+    assert len(sim.log) > 2 and clock.slept == [1.0] * (len(sim.log) - 2)

@@ -114,3 +114,57 @@ def test_an_interrupted_resync_keeps_its_batches_deletes_nothing_and_the_next_sy
         assert [e for e in env.entries().values() if e["description"] == "made offline"]
     env.sync_until_idle()
     assert_local_equals_server(env)
+
+
+def _paced_env(make_sim, tmp_path, clock):
+    """A SyncEnv whose client keeps the default pacing (1 s between request starts) on `clock`."""
+    from togglsync.api.client import TogglClient
+    from togglsync.api.transport import DirectAuth
+
+    env = make_env(make_sim, tmp_path, entries=20)
+    env.client.close()
+    env.client = TogglClient(env.sim.url, DirectAuth(env.sim.seed.api_token), min_interval=1.0, retry=env.retry,
+                             timeout=(5.0, 10.0), clock=clock)
+    return env
+
+
+def test_a_cold_sync_sends_the_entries_request_beside_the_catalog_without_waiting_for_the_pacing(
+    make_sim, tmp_path, clock
+):
+    # The entries' request does not wait on GET /me's answer being stored: it goes at once
+    # (the server builds its long answer meanwhile); the members' request, which needs the
+    # workspaces, keeps its turn: one pacing wait in all, not two (issue 13).
+    env = _paced_env(make_sim, tmp_path, clock)
+    result = env.sync()
+    assert result.error is None, result.error
+    assert [r.normalized_path for r in env.sim.log.records] == [
+        "/me", "/me/time_entries", f"/workspaces/{env.sim.seed.workspace_id}/users"]
+    assert result.requests == 3
+    assert clock.slept == [pytest.approx(1.0)]
+    assert_local_equals_server(env)
+
+
+def test_a_budget_keeps_the_cold_sync_one_request_at_a_time(make_sim, tmp_path, clock):
+    # Under --budget the catalog comes first and alone, paced, so a budget of 1 still stores it.
+    env = _paced_env(make_sim, tmp_path, clock)
+    env.sync(SyncOptions(budget=1))
+    assert [r.normalized_path for r in env.sim.log.records] == ["/me"]
+    assert env.entries() == {}
+    assert clock.slept == []
+
+
+def test_an_entries_download_that_fails_beside_the_catalog_fails_the_sync_after_the_catalog_is_stored(
+    make_sim, tmp_path
+):
+    env = make_env(make_sim, tmp_path, entries=20)
+    env.sim.faults.add(status=500, method="GET", path="/me/time_entries", count=10)
+    failed = env.sync()
+    assert failed.error
+    assert env.entries() == {} and env.cursor() is None
+    with sqlite3.connect(env.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] >= 1  # the catalog was stored
+    env.sim.faults.clear()
+    done = env.sync()
+    assert done.error is None, done.error
+    env.sync_until_idle()
+    assert_local_equals_server(env)

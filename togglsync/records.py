@@ -327,6 +327,16 @@ def parse_ts(value: Any) -> datetime | None:
     """Parse the API's timestamp forms (`...Z`, `...+00:00`, with or without micros) to aware UTC."""
     if value is None or value == "":
         return None
+    if value.__class__ is str:
+        # The API's usual forms parse as they are (3.11 reads a final "Z"); anything else
+        # (spaces around it, ...) takes the careful way below, which raises for garbage.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is timezone.utc:
+                return parsed
     if isinstance(value, datetime):
         dt = value
     elif not isinstance(value, str):
@@ -381,6 +391,8 @@ def _short(value: Any) -> str:
 
 
 def _as_int(value: Any, field: str) -> int:
+    if value.__class__ is int and _SQLITE_INT[0] <= value <= _SQLITE_INT[1]:
+        return value  # the usual case, at once
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -399,6 +411,8 @@ def _opt_str(value: Any, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _FieldError(field, f"is not a string: {_short(value)}")
+    if value.isascii():
+        return value  # no lone surrogate in it
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -683,9 +697,21 @@ def is_secret_field(key: str) -> bool:
 
 def without_secrets(record: dict[str, Any]) -> dict[str, Any]:
     """The record without its secret keys (the same object when it has none)."""
-    if not any(map(is_secret_field, record)):
+    keys = tuple(record)
+    secret = _KEYS_WITH_SECRETS.get(keys)
+    if secret is None:
+        secret = any(map(is_secret_field, keys))
+        if len(_KEYS_WITH_SECRETS) >= 256:
+            _KEYS_WITH_SECRETS.clear()
+        _KEYS_WITH_SECRETS[keys] = secret
+    if not secret:
         return record
     return {k: v for k, v in record.items() if not is_secret_field(k)}
+
+
+# Whether a record's keys, in order, hold a secret one: the records of a kind share their
+# keys (100,000 entries of a cold sync, one shape), so each shape is looked at once.
+_KEYS_WITH_SECRETS: dict[tuple[str, ...], bool] = {}
 
 
 # `"<key>": "<value>"` in JSON text (an error quoting a body, a logged line).

@@ -6,13 +6,17 @@ redirects, counting what reached the wire, logging without secrets, turning
 transport failures into `NetworkError`, and resending a POST refused with 429.
 Both `TogglClient` and `MatonControl` send through a `Chokepoint`.
 
-Not thread-safe (neither is `requests.Session`): one per thread.
+Two threads may send through one `Chokepoint` at once (a sync downloads the
+entries while it reads GET /me, `sync.pull`): the budget, the pacing and the
+count are kept under locks, and `requests.Session` is shared for reads (its
+connection pool is thread-safe). Everything else is one thread's at a time.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -66,6 +70,7 @@ class Chokepoint:
         self.pacer = Pacer(min_interval, clock=clock.monotonic, sleep=clock.sleep)
         self.budget: int | None = None
         self.server_time: datetime | None = None
+        self._bookkeeping = threading.Lock()  # the budget's check and the retry settings of one send
         self._host = urlsplit(root_url).netloc
         self._session = session or requests.Session()
         self._owns_session = session is None
@@ -90,10 +95,13 @@ class Chokepoint:
         repeatable: bool | None = None,
         stream: bool = False,
         headers: Mapping[str, str] | None = None,
+        paced: bool = True,
     ) -> requests.Response:
         """Send one logical request; return the final response whatever its status.
 
         With `stream`, the body is left unread for the caller to iterate (and close).
+        Without `paced`, it does not wait its turn (the pacer): for a request sent
+        beside another whose answer it does not need; the next paced one waits after it.
         `headers` are sent besides ours (`togglsync api -H`); a header the
         transport sets from the credentials (`transport.credential_header`) is
         refused with `UsageError` before anything is sent.
@@ -113,7 +121,8 @@ class Chokepoint:
         resends = 0
         while True:
             response = self._send_once(
-                method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=extra
+                method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=extra,
+                paced=paced or resends > 0,
             )
             if response.status_code != 429 or repeatable:
                 return response  # urllib3 already retried what it may
@@ -137,20 +146,24 @@ class Chokepoint:
         repeatable: bool,
         stream: bool = False,
         headers: Mapping[str, str] | None = None,
+        paced: bool = True,
     ) -> requests.Response:
-        retries = self.retry.retries
-        if self.budget is not None:
-            left = self.budget - self.requests_sent
-            if left <= 0:
-                where = urlsplit(url).path
-                raise BudgetExhausted(f"request budget of {self.budget} spent; {method} {where} not sent")
-            retries = min(retries, left - 1)  # retries count against the budget too
-        methods = REPEATABLE_METHODS | {method} if repeatable else REPEATABLE_METHODS
-        self._adapter.max_retries = self.retry.to_urllib3(
-            retries=retries, methods=frozenset(methods), sleep=self.clock.sleep
-        )
-
-        self.pacer.wait()
+        with self._bookkeeping:
+            retries = self.retry.retries
+            if self.budget is not None:
+                left = self.budget - self.requests_sent
+                if left <= 0:
+                    where = urlsplit(url).path
+                    raise BudgetExhausted(f"request budget of {self.budget} spent; {method} {where} not sent")
+                retries = min(retries, left - 1)  # retries count against the budget too
+            methods = REPEATABLE_METHODS | {method} if repeatable else REPEATABLE_METHODS
+            self._adapter.max_retries = self.retry.to_urllib3(
+                retries=retries, methods=frozenset(methods), sleep=self.clock.sleep
+            )
+        if paced:
+            self.pacer.wait()
+        else:
+            self.pacer.note_start()
         sent_before = self.requests_sent
         started = time.monotonic()
         try:
@@ -212,14 +225,8 @@ class Chokepoint:
         return redact(text, _secrets(self.auth))
 
     def _note_date(self, response: requests.Response) -> None:
-        value = response.headers.get("Date")
-        if not value:
-            return
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return
-        if when.tzinfo is not None:
+        when = date_of(response)
+        if when is not None:
             self.server_time = when
 
     def _read_timeout(self) -> float | None:
@@ -228,6 +235,18 @@ class Chokepoint:
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
+
+
+def date_of(response: requests.Response) -> datetime | None:
+    """The server's clock when it answered (its `Date` header), if it says so."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def _secrets(auth: AuthBase) -> tuple[str, ...]:

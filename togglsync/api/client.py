@@ -22,7 +22,7 @@ import requests
 from requests.auth import AuthBase
 
 import togglsync
-from togglsync.api.chokepoint import Chokepoint, Timeout, landed_earlier
+from togglsync.api.chokepoint import Chokepoint, Timeout, date_of, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
@@ -254,6 +254,7 @@ class TogglClient:
         repeatable: bool | None = None,
         stream: bool = False,
         headers: Mapping[str, str] | None = None,
+        paced: bool = True,
     ) -> requests.Response:
         if api not in _PREFIX:
             raise ValueError(f"api must be 'v9' or 'reports', not {api!r}")
@@ -261,7 +262,7 @@ class TogglClient:
             path = "/" + path
         url = self.root_url + _PREFIX[api] + path
         response = self._http.send(
-            method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=headers
+            method, url, params=params, json=json, repeatable=repeatable, stream=stream, headers=headers, paced=paced
         )
         self._note_quota(response, path)
         return response
@@ -354,16 +355,20 @@ class TogglClient:
         )
 
     def download_time_entries(
-        self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str
-    ) -> None:
-        """GET /me/time_entries for a date range, its body written to `sink` as it arrives.
+        self, sink: BinaryIO, *, start_date: date | datetime | str, end_date: date | datetime | str,
+        paced: bool = True,
+    ) -> datetime | None:
+        """GET /me/time_entries for a date range, its body written to `sink` as it arrives;
+        returns the server's clock when it answered (its `Date`; None if it sent none).
 
         For answers too big to hold in memory (a cold sync of a busy account):
         the caller parses the file with `togglsync.api.streaming.iter_json_array`
         after the request is over, so no database transaction waits on the network.
+        Without `paced` it is sent at once (see `Chokepoint.send`): a sync downloads
+        the entries on a second thread while it stores GET /me's answer.
         """
         params = {"start_date": entry_time(start_date, "start_date"), "end_date": entry_time(end_date, "end_date")}
-        self._download("/me/time_entries", params, sink)
+        return self._download("/me/time_entries", params, sink, paced=paced)
 
     def download_me(self, sink: BinaryIO) -> None:
         """GET /me?with_related_data=true, its body written to `sink` as it arrives (as
@@ -371,8 +376,8 @@ class TogglClient:
         a busy account, that the caller may parse as a stream (`api.streaming.iter_json_object`)."""
         self._download("/me", {"with_related_data": flag(True)}, sink)
 
-    def _download(self, path: str, params: Mapping[str, Any], sink: BinaryIO) -> None:
-        response = self._send("GET", path, params=params, stream=True)
+    def _download(self, path: str, params: Mapping[str, Any], sink: BinaryIO, *, paced: bool = True) -> datetime | None:
+        response = self._send("GET", path, params=params, stream=True, paced=paced)
         try:
             if not 200 <= response.status_code < 300:
                 self._decode(response, "GET", path)  # raises the typed error
@@ -386,6 +391,7 @@ class TogglClient:
                 ) from None
         finally:
             response.close()
+        return date_of(response)
 
     def current_time_entry(self) -> JSON | None:
         """The running entry, or None (the server answers `null`)."""

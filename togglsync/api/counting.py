@@ -10,6 +10,7 @@ nothing reached the server.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -52,11 +53,13 @@ class CountingAdapter(HTTPAdapter):
 
     def __init__(self, *, max_retries: Any = 0, **kwargs: Any):
         self.sent = 0
+        self._counting = threading.Lock()  # two threads may send at once (`Chokepoint`)
         self._pools = _pool_classes(self._count)
         super().__init__(max_retries=max_retries, **kwargs)  # calls init_poolmanager
 
     def _count(self) -> None:
-        self.sent += 1
+        with self._counting:
+            self.sent += 1
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -210,6 +211,10 @@ class Pacer:
     """Keeps request starts at least `min_interval` seconds apart (Toggl asks for about 1 req/s).
 
     Cheaper than being refused: a 429 still costs a request from the hourly quota.
+    Safe to share between two threads: each `wait` reserves the next start under a
+    lock and sleeps outside it. `note_start` records a request sent without waiting
+    (one sent beside another whose answer it does not need): the next paced request
+    waits for `min_interval` after it.
     """
 
     def __init__(
@@ -225,16 +230,25 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._last_start: float | None = None
+        self._lock = threading.Lock()
 
     def wait(self) -> float:
         """Block until the next request may start; return the seconds waited."""
-        waited = 0.0
-        now = self._clock()
-        if self.min_interval > 0 and self._last_start is not None:
-            due = self._last_start + self.min_interval
-            if now < due:
-                waited = due - now
-                self._sleep(waited)
-                now = self._clock()
-        self._last_start = now
+        with self._lock:
+            now = self._clock()
+            due = now
+            if self.min_interval > 0 and self._last_start is not None:
+                due = max(now, self._last_start + self.min_interval)
+            self._last_start = due  # this request's slot: another thread's comes after it
+        waited = due - now
+        if waited > 0:
+            self._sleep(waited)
+            with self._lock:  # a sleep that overran: the next one counts from the real start
+                self._last_start = max(due if self._last_start is None else self._last_start, self._clock())
         return waited
+
+    def note_start(self) -> None:
+        """A request starts now without waiting its turn (see the class)."""
+        with self._lock:
+            now = self._clock()
+            self._last_start = now if self._last_start is None else max(now, self._last_start)

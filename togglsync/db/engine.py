@@ -134,25 +134,33 @@ def table_rebuilds_allowed(connection: Connection) -> Iterator[None]:
 
 
 @contextmanager
-def large_page_cache(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
-    """A bigger page cache for one bulk write (a full re-sync of 100,000 entries).
+def bulk_writes(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
+    """SQLite set for a bulk write on this connection (a full re-sync of 100,000 entries):
+    a bigger page cache, and statement journals in memory.
 
-    With SQLite's default 2 MB, a transaction that writes tens of megabytes
+    With SQLite's default 2 MB cache, a transaction that writes tens of megabytes
     spills pages to the WAL and reads them back as its B-trees grow: measured
     about 40% of the time of the inserts. The cache only grows as pages are
-    used, and the connection's own size comes back afterwards (it is pooled).
+    used, and it stays warm from one transaction to the next while no one else
+    writes. Each upsert of an entry opens a statement journal (its table has a
+    trigger and a cascading reference): in a temporary file, that was about 13
+    `pwrite` calls per entry stored (1.5 million for 100,000), in memory none.
+    The connection's own settings come back afterwards (it is pooled).
     Nothing to do on PostgreSQL (the server's shared buffers are its own).
     """
     if connection.dialect.name != "sqlite":
         yield
         return
     dbapi = driver_connection(connection)
-    before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+    cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+    temp_store = dbapi.execute("PRAGMA temp_store").fetchone()[0]
     dbapi.execute(f"PRAGMA cache_size={-1024 * int(mebibytes)}")
+    dbapi.execute("PRAGMA temp_store=MEMORY")
     try:
         yield
     finally:
-        dbapi.execute(f"PRAGMA cache_size={int(before)}")
+        dbapi.execute(f"PRAGMA cache_size={int(cache)}")
+        dbapi.execute(f"PRAGMA temp_store={int(temp_store)}")
 
 
 @contextmanager

@@ -13,16 +13,18 @@ transaction: a crash leaves the cursor where the stored data ends.
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
-from togglsync.db.engine import large_page_cache
+from togglsync.db.engine import bulk_writes
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
@@ -39,10 +41,15 @@ from togglsync.sync.state import (
 )
 
 
-# Entries parsed and stored at a time during a full re-sync (memory stays at one batch),
-# each batch in its own transaction: an offline edit waits for one batch at most (500:
-# about 0.04 s of write lock; 2000 held it about 0.16 s).
+# Entries parsed and checked at a time during a full re-sync, outside any transaction.
 ENTRY_BATCH = 500
+# The re-sync stores what it converted in transactions sized by time: each one holds the
+# write lock about this long (an offline edit waits for one at most), and the next is
+# sized from how long the last took per row (500 rows at first): fewer commits than a fixed
+# 500 rows on a fast machine, never a long wait for an offline edit on a slow or busy one.
+RESYNC_TXN_SECONDS = 0.05
+# ...and never more rows than this in one (memory: the records wait converted beside their rows).
+RESYNC_TXN_ROWS = 5000
 # The kinds GET /me?with_related_data=true lists, in the order they are stored.
 CATALOG = (records.Kind.WORKSPACE, records.Kind.CLIENT, records.Kind.PROJECT, records.Kind.TAG)
 
@@ -98,6 +105,8 @@ class Puller:
         self._binding: int | None = None
         # The workspaces the last catalog snapshot found this account no longer belongs to.
         self.left_workspaces: set[int] = set()
+        # The re-sync's entries downloading beside GET /me (see pull), until full_entry_resync takes them.
+        self._aside: _EntriesDownload | None = None
         self.engine = engine
         self.client = client
         self.policy = policy
@@ -133,15 +142,32 @@ class Puller:
             full_entries = full_entries or self._cursor(conn, REWRITE_MARKER) is not None
             unfinished = self._cursor(conn, RESYNC_MARKER) is not None
         start = plan.pull_start(catalog_at, force_catalog=force_catalog, users_due=bool(members_due))
-        if start is plan.PullStart.CATALOG:
-            # Its members come after the entries: pacing keeps request starts a second apart,
-            # and the entries' download (seconds, for a first sync) then takes up the second
-            # the members' request would have waited.
-            self.pull_catalog(result, with_users=True, members_now=False)
-        elif start is plan.PullStart.USERS:
-            self.pull_users(result)
         reach = look_back.get(records.Kind.TIME_ENTRY)
         resync = full_entries or unfinished
+        try:
+            return self._pull(result, start, resync=resync, full_entries=full_entries, reach=reach,
+                              entries_cursor=entries_cursor, catalog_at=catalog_at, look_back=look_back,
+                              parked_refs=parked_refs)
+        finally:
+            if self._aside is not None:  # stopped before the re-sync took it (an error, Ctrl-C)
+                self._aside.discard()
+                self._aside = None
+
+    def _pull(
+        self, result: PullResult, start: plan.PullStart, *, resync: bool, full_entries: bool, reach: datetime | None,
+        entries_cursor: datetime | None, catalog_at: datetime | None, look_back: Mapping[records.Kind, datetime],
+        parked_refs: bool,
+    ) -> PullResult:
+        if start is plan.PullStart.CATALOG:
+            # A first sync (or an unfinished re-sync) sends the entries' request as soon as GET /me
+            # has answered, without waiting its turn: the server builds that long answer while
+            # this stores the catalog (they do not wait on each other). Not under a request
+            # budget: the catalog comes first there, so even --budget 1 makes progress.
+            # The members come after the entries: their request then waits for no pacing.
+            aside = self.client.budget is None and (resync or entries_cursor is None)
+            self.pull_catalog(result, with_users=True, members_now=False, entries_aside=aside)
+        elif start is plan.PullStart.USERS:
+            self.pull_users(result)
         if resync:
             self.full_entry_resync(result, rewrite=full_entries)
         if not resync or reach is not None:
@@ -300,20 +326,15 @@ class Puller:
         A user who really deleted everything on Toggl runs `togglsync sync
         --full` (accept_empty_resync), which the message says.
         """
-        now = self.server_now()
-        start_date = (now - timedelta(days=self.history_days)).date()
-        end_date = (now + plan.FUTURE_REACH).date()
-        self.progress.stage(f"downloading time entries from {start_date}")
-        with tempfile.TemporaryFile() as spool:
-            try:
-                self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
-            except BadRequest:
-                # A server that refuses a window reaching this far ahead: up to tomorrow, then.
-                end_date = (now + timedelta(days=1)).date()
-                spool.seek(0)
-                spool.truncate()
-                self.client.download_time_entries(spool, start_date=start_date, end_date=end_date)
-            server_now = self.client.server_time or now
+        download, self._aside = self._aside, None
+        if download is None:
+            download = _EntriesDownload(self.client, self.server_now(), self.history_days)
+        self.progress.stage(f"downloading time entries from {download.start_date}")
+        with download as spool:
+            download.wait()
+            start_date, end_date = download.start_date, download.end_date
+            # Entries changed while this response was built come again next time (the cursor is its time).
+            server_now = download.answered_at or self.client.server_time or download.now
             spool.seek(0)
             stream = iter_json_array(iter(lambda: spool.read(1 << 16), b""))
             window_start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
@@ -323,24 +344,50 @@ class Puller:
             # The ids seen, 8 bytes each (a set of ints takes about 90: 27 MB at 300,000 entries).
             seen = array("q")
             to_row = records.row_builder(records.Kind.TIME_ENTRY)
-            try:
-                self.progress.stage("storing time entries")
-                for batch in _batches(stream, ENTRY_BATCH):
-                    self.progress.advance(len(batch))
-                    if not all(isinstance(r, dict) for r in batch):
-                        raise BadResponse(200, "expected a list of time entry objects")
-                    self._same_account(r.get("user_id") for r in batch)
-                    # Checked and converted before the write lock is taken: offline edits wait less.
-                    built = [to_row(r) for r in batch]
-                    with self.engine.begin() as conn, large_page_cache(conn):
+            # One connection for the whole re-sync, its page cache kept warm from one
+            # transaction to the next (SQLite keeps it while no one else writes).
+            with self.engine.connect() as conn, bulk_writes(conn):
+                waiting: list[dict[str, Any]] = []  # records converted, not stored yet
+                waiting_rows: list[dict[str, Any]] = []
+                take = ENTRY_BATCH  # rows the next transaction stores
+
+                def store() -> int:
+                    """The waiting records in one transaction; how many rows the next one should take."""
+                    began = time.perf_counter()
+                    with conn.begin():
                         self._bind(conn)
                         if not len(seen):
                             self._set_cursor(conn, marker, server_now)
-                        stats.add(apply_records(conn, records.Kind.TIME_ENTRY, batch, policy=self.policy,
-                                                now=self.clock(), rewrite=rewrite, built=built))
-                    seen.extend(int(r["id"]) for r in batch)  # validated by apply_records
-            except JSONStreamError as exc:
-                raise BadResponse(200, f"time entries: unusable JSON ({exc})") from None
+                        stats.add(apply_records(conn, records.Kind.TIME_ENTRY, waiting, policy=self.policy,
+                                                now=self.clock(), rewrite=rewrite, built=waiting_rows))
+                    per_row = (time.perf_counter() - began) / len(waiting)
+                    seen.extend(int(r["id"]) for r in waiting_rows)  # validated by records.entry_row
+                    waiting.clear()
+                    waiting_rows.clear()
+                    return max(ENTRY_BATCH, min(RESYNC_TXN_ROWS, int(RESYNC_TXN_SECONDS / max(per_row, 1e-6))))
+
+                try:
+                    self.progress.stage("storing time entries")
+                    for batch in _batches(stream, ENTRY_BATCH):
+                        self.progress.advance(len(batch))
+                        if not all(isinstance(r, dict) for r in batch):
+                            raise BadResponse(200, "expected a list of time entry objects")
+                        self._same_account(r.get("user_id") for r in batch)
+                        # Checked and converted before the write lock is taken: offline edits wait
+                        # less, and converting the next batch leaves them the lock between two.
+                        built = [to_row(r) for r in batch]
+                        waiting.extend(batch)
+                        waiting_rows.extend(built)
+                        if len(waiting) >= take:
+                            take = store()
+                except Exception as error:
+                    if waiting:  # whole batches checked before the broken one: kept, as a batch each was
+                        store()
+                    if isinstance(error, JSONStreamError):
+                        raise BadResponse(200, f"time entries: unusable JSON ({error})") from None
+                    raise
+                if waiting:
+                    store()
             with self.engine.connect() as conn:
                 # Read before the last write transaction (the window can hold 100,000s of rows):
                 # positive ids of this account's user are only stored by its sync, which holds
@@ -418,15 +465,22 @@ class Puller:
 
     # --- catalog --------------------------------------------------------------------------------
 
-    def pull_catalog(self, result: PullResult, *, with_users: bool, members_now: bool = True) -> None:
+    def pull_catalog(
+        self, result: PullResult, *, with_users: bool, members_now: bool = True, entries_aside: bool = False
+    ) -> None:
         """The catalog snapshot (GET /me?with_related_data=true), stored. `with_users`: the workspace
-        members are due again (fetched here, or by the caller's `pull_users` without `members_now`)."""
+        members are due again (fetched here, or by the caller's `pull_users` without `members_now`).
+        `entries_aside`: once GET /me answered (the server's clock known), the re-sync's entries
+        start downloading on a thread of their own (`full_entry_resync` takes them)."""
         self.progress.stage("reading workspaces, clients, projects and tags")
         with tempfile.TemporaryFile() as spool:
             # Spooled and parsed as a stream, leaving out the ten days of entries it embeds (the
             # entries come from their own request): at 300,000 entries those were about 35,000
             # records, and decoding them whole took a cold sync's peak memory from 68 to 169 MB.
             self.client.download_me(spool)
+            if entries_aside:
+                self._aside = _EntriesDownload(self.client, self.server_now(), self.history_days)
+                self._aside.start()
             spool.seek(0)
             try:
                 me = dict(iter_json_object(iter(lambda: spool.read(1 << 16), b""), drop={"time_entries"}))
@@ -570,6 +624,76 @@ class Puller:
             if record_id in pending:
                 deleted_while_pending(conn, resource, record_id, pending[record_id], self.clock(), stats)
         return rows.delete_records(conn, resource, missing)
+
+
+class _EntriesDownload:
+    """The re-sync's GET /me/time_entries into a temporary file: its window (the last
+    `history_days` by the server's clock `now`, and `plan.FUTURE_REACH` ahead; a server that
+    refuses a window reaching that far gets one up to tomorrow), and the server's clock when it
+    answered. Run here by `wait`, or on a thread of its own after `start` (sent without waiting
+    for the pacing: see `Puller.pull`), `wait` then waiting for it and raising what it raised.
+    As a context manager it gives the file, and closes it on the way out."""
+
+    def __init__(self, client: Toggl, now: datetime, history_days: int):
+        self.client = client
+        self.now = now
+        self.start_date = (now - timedelta(days=history_days)).date()
+        self.end_date = (now + plan.FUTURE_REACH).date()
+        self.answered_at: datetime | None = None
+        self.spool = tempfile.TemporaryFile()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._discarded = False
+        self._lock = threading.Lock()  # who closes the file: the thread if it is still writing
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._in_thread, name="togglsync-entries", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is None:
+            self._download(paced=True)
+            return
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def discard(self) -> None:
+        """Not wanted after all: the file goes as soon as no one writes to it (never waits)."""
+        with self._lock:
+            self._discarded = True
+            if self._thread is None or self._done:
+                self.spool.close()
+
+    def __enter__(self) -> BinaryIO:
+        return self.spool
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def _in_thread(self) -> None:
+        try:
+            self._download(paced=False)
+        except BaseException as error:  # raised again by `wait`, in the sync's thread
+            self._error = error
+        finally:
+            with self._lock:
+                self._done = True
+                if self._discarded:
+                    self.spool.close()
+
+    def _download(self, *, paced: bool) -> None:
+        try:
+            self.answered_at = self.client.download_time_entries(
+                self.spool, start_date=self.start_date, end_date=self.end_date, paced=paced)
+        except BadRequest:
+            # A server that refuses a window reaching this far ahead: up to tomorrow, then.
+            self.end_date = (self.now + timedelta(days=1)).date()
+            self.spool.seek(0)
+            self.spool.truncate()
+            self.answered_at = self.client.download_time_entries(
+                self.spool, start_date=self.start_date, end_date=self.end_date)
 
 
 def _ids(kind: str, listed: list[dict[str, Any]]) -> set[int]:
