@@ -40,8 +40,11 @@ def running_entry(conn: Connection, account_name: str | None = None) -> dict[str
     if user is None:
         row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 ORDER BY start DESC LIMIT 1")
     else:
-        row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 AND (user_id = ? OR user_id IS NULL) "
-                              "ORDER BY start DESC LIMIT 1", (user,))
+        # The user's test is an expression no index answers, so the planner keeps the small
+        # partial index of running entries (with `user_id = ?` it chose (user_id, start):
+        # every entry of the user, 60 ms at 100,000 entries, for `status`, `start`, `stop`).
+        row = sql.first(conn, "SELECT * FROM time_entries WHERE duration < 0 AND coalesce(user_id, ?) = ? "
+                              "ORDER BY start DESC LIMIT 1", (user, user))
     return None if row is None else from_db(row)
 
 
