@@ -1049,6 +1049,16 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
 
 
+def other_load(watch: CpuWatch, busy_before: float | None = None) -> tuple[str, bool]:
+    """What processes outside the benchmark used while it ran, and whether that made the machine busy
+    (the figures inflated)."""
+    seconds, share = watch.others()
+    before = f"; {busy_before:.0%} in the second before it" if busy_before is not None else ""
+    busy = share > 0.15
+    note = " — figures are inflated by a busy machine, rerun when it is quiet" if busy else ""
+    return f"other processes used {seconds:.0f} CPU-seconds during the run ({share:.0%} of one core on average{before}){note}", busy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and 1 run: a smoke test, not the official figures")
@@ -1185,17 +1195,14 @@ def main() -> None:
         else:
             print(f"kept {work}")
     elapsed = time.perf_counter() - began
-    other_seconds, other_share = watch.others()
     info["load after"] = load()
-    info["other load"] = (f"other processes used {other_seconds:.0f} CPU-seconds during the run ({other_share:.0%} of one core "
-                          f"on average; {busy_before:.0%} in the second before it)"
-                          + (" — figures are inflated by a busy machine, rerun when it is quiet" if other_share > 0.15 else ""))
+    info["other load"], busy = other_load(watch, busy_before)
     print(f"\n{info['other load']}; load average {info['load after']}")
     print("\n" + results.text_table())
     missed = [f for f in results.figures if f.verdict == "MISS"]
     print(f"\n{len([f for f in results.figures if f.verdict])} targets checked, {len(missed)} missed; took {elapsed:.0f} s")
     write_report(args.out, info, results, runs=runs, sizes=sizes, main_size=main_size, latencies=latencies,
-                 quick=args.quick, elapsed=elapsed, busy=other_share > 0.15)
+                 quick=args.quick, elapsed=elapsed, busy=busy)
     print(f"wrote {args.out}")
 
 
@@ -1226,17 +1233,15 @@ def team_only(args: argparse.Namespace) -> None:
         else:
             print(f"kept {work}")
     elapsed = time.perf_counter() - began
-    other_seconds, other_share = watch.others()
     info["load after"] = load()
-    info["other load"] = (f"other processes used {other_seconds:.0f} CPU-seconds during the run ({other_share:.0%} of one "
-                          "core on average)" + (" — figures are inflated by a busy machine" if other_share > 0.15 else ""))
+    info["other load"], busy = other_load(watch)
     print(f"\n{info['other load']}; load average {info['load after']}")
     print("\n" + results.text_table())
     missed = [f for f in results.figures if f.verdict == "MISS"]
     print(f"\n{len([f for f in results.figures if f.verdict])} targets checked, {len(missed)} missed; took {elapsed:.0f} s")
     if args.out:
         write_report(args.out, info, results, runs=runs, sizes=[args.team_entries], main_size=args.team_entries,
-                     latencies=[0.0], quick=False, elapsed=elapsed, busy=other_share > 0.15)
+                     latencies=[0.0], quick=False, elapsed=elapsed, busy=busy)
         print(f"wrote {args.out}")
     else:
         print("\n" + results.table())
