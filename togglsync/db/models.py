@@ -201,7 +201,7 @@ class TimeEntry(Base):
         Index(None, "user_id", "start"),
         # Running entries only (one, as a rule): "which timer is running?" without
         # walking back through every entry when none is (migration 0005).
-        Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0")),
+        Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0"), postgresql_where=text("duration < 0")),
         # Grouping by day (the `entries` view's local_date, Datasette's facet) reads this index only.
         Index(None, "local_date"),
         # The API says "running" with any negative number (-1, or -<start
