@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from togglsync.records import parse_ts
 
@@ -192,6 +192,24 @@ class Observation:
     remaining: int | None
     resets_at: datetime | None
     observed_at: datetime
+
+
+class QuotaSeen(Protocol):
+    """A quota answer as the client keeps it (`QuotaSnapshot`) or the database stores it."""
+
+    @property
+    def pool(self) -> str: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def resets_at(self) -> datetime | None: ...
+    @property
+    def observed_at(self) -> datetime: ...
+
+
+def observations(*sources: Iterable[QuotaSeen]) -> list[Observation]:
+    """Every quota answer known, stored by earlier runs and this process's, as `Observation`s."""
+    return [Observation(q.pool, q.remaining, q.resets_at, q.observed_at) for source in sources for q in source]
 
 
 def organization_pools(workspace_id: int, organization_of: Mapping[int, int | None]) -> set[str]:

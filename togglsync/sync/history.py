@@ -201,9 +201,7 @@ class History:
             if state is None:
                 return
             pools = hp.organization_pools(state.workspace_id, organization_of)
-            seen = [hp.Observation(q.pool, q.remaining, q.resets_at, q.observed_at)
-                    for q in [*stored_quota, *self.client.quota.values()]]
-            latest = hp.remaining(seen, pools, self.clock())
+            latest = hp.remaining(hp.observations(stored_quota, self.client.quota.values()), pools, self.clock())
             if not hp.may_spend(latest, options.reserve):
                 result.stopped = "reserve"
                 result.resumes_at = latest.resets_at.isoformat(timespec="minutes") if latest and latest.resets_at else None

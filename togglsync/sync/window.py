@@ -77,7 +77,7 @@ class RecentWindow:
         self.clock = clock
         self.progress = progress
         self.account = account
-        self._stored_quota: list[Any] = []
+        self._stored_quota: list[hp.QuotaSeen] = []
 
     def run(self, options: WindowOptions, result: WindowResult) -> None:
         """Read every due window; `result` says what was done however it ends (an error that
@@ -125,8 +125,7 @@ class RecentWindow:
 
     def _seen_quota(self) -> list[hp.Observation]:
         """The quota observations: stored by earlier runs, and this process's answers."""
-        return [hp.Observation(q.pool, q.remaining, q.resets_at, q.observed_at)
-                for q in [*self._stored_quota, *self.client.quota.values()]]
+        return hp.observations(self._stored_quota, self.client.quota.values())
 
     def _rows_in(self, span: hp.Window) -> int:
         """The report rows the window's next read lists, about (its cost): the groups of alike
