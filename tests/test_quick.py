@@ -282,3 +282,31 @@ def _twice(twin, args):
     if args == ["status"]:
         assert main[3] == []
     return main[:3]
+
+
+def test_the_fast_ways_option_tables_say_what_the_click_commands_declare():
+    """`cli.quick` reads its commands' options from tables of its own (importing click costs
+    what the fast way saves): each spelling there is an option of the click command (or the
+    root) with the same key, the same need of a value and the same repetition."""
+    import click
+
+    from togglsync.cli import quick
+    from togglsync.cli.base import GLOBAL_OPTIONS, cli
+
+    def declared(command: click.Command) -> dict[str, click.Option]:
+        return {spelling: p for p in command.params if isinstance(p, click.Option) for spelling in p.opts}
+
+    root = declared(cli)
+    for spelling, key in quick.GLOBAL_SPELLINGS.items():
+        assert spelling in root and root[spelling].name == key and key in GLOBAL_OPTIONS, spelling
+        assert not root[spelling].is_flag, spelling
+    for name, table in quick.OWN_OPTIONS.items():
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None, name
+        options = declared(command)
+        for spelling, (key, takes_value, repeats) in table.items():
+            assert spelling in options, (name, spelling)
+            option = options[spelling]
+            assert (option.name, not option.is_flag, option.multiple) == (key, takes_value, repeats), (name, spelling)
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        assert sum(max(p.nargs, 1) for p in arguments) == quick.OPTION_ARGUMENTS[name], name

@@ -371,11 +371,13 @@ class _HandOver(Exception):
     """Not for the fast way: the click CLI does this invocation from the start."""
 
 
-# The root's options the fast way reads (`cli.base.cli`), before or after the command: name -> its key.
-_GLOBAL = {"--home": "home", "--db": "db", "--transport": "transport", "--api-url": "api_url",
-           "--connection": "maton_connection", "--tz": "timezone", "--account": "account"}
+# The root's options the fast way reads (`cli.base.cli`), before or after the command: spelling -> its
+# key. These tables repeat what the click commands declare (importing click costs what the fast way
+# saves): tests/test_quick.py holds them to the click declarations.
+GLOBAL_SPELLINGS = {"--home": "home", "--db": "db", "--transport": "transport", "--api-url": "api_url",
+                    "--connection": "maton_connection", "--tz": "timezone", "--account": "account"}
 # Each command's own options: spelling -> (its key, takes a value, repeatable).
-_OWN: dict[str, dict[str, tuple[str, bool, bool]]] = {
+OWN_OPTIONS: dict[str, dict[str, tuple[str, bool, bool]]] = {
     "status": {"--json": ("as_json", False, False)},
     "start": {"-p": ("project", True, False), "--project": ("project", True, False),
               "-t": ("tags", True, True), "--tag": ("tags", True, True),
@@ -384,7 +386,7 @@ _OWN: dict[str, dict[str, tuple[str, bool, bool]]] = {
               "-w": ("workspace", True, False), "--workspace": ("workspace", True, False)},
     "stop": {"--at": ("at", True, False)},
 }
-_ARGUMENTS = {"status": 0, "start": 1, "stop": 0}  # positional arguments each takes at most
+OPTION_ARGUMENTS = {"status": 0, "start": 1, "stop": 0}  # positional arguments each takes at most
 
 
 @dataclass
@@ -406,16 +408,16 @@ def _read(argv: Sequence[str]) -> _Command:
         arg = args.pop(0)
         if not arg.startswith("-") or arg == "-":
             if name is None:
-                if arg not in _OWN:
+                if arg not in OWN_OPTIONS:
                     raise _HandOver
                 name = arg
                 continue
             arguments.append(arg)
-            if len(arguments) > _ARGUMENTS[name]:
+            if len(arguments) > OPTION_ARGUMENTS[name]:
                 raise _HandOver
             continue
         spelling, attached = arg.split("=", 1) if arg.startswith("--") and "=" in arg else (arg, None)
-        own = _OWN[name].get(spelling) if name is not None else None
+        own = OWN_OPTIONS[name].get(spelling) if name is not None else None
         if own is not None:
             key, takes_value, repeats = own
             if not takes_value:
@@ -425,8 +427,8 @@ def _read(argv: Sequence[str]) -> _Command:
                 continue
             value = _value(args, attached)
             values[key] = [*values.get(key, []), value] if repeats else value
-        elif spelling in _GLOBAL:
-            options[_GLOBAL[spelling]] = _value(args, attached)
+        elif spelling in GLOBAL_SPELLINGS:
+            options[GLOBAL_SPELLINGS[spelling]] = _value(args, attached)
         else:
             raise _HandOver  # -h, --version, --debug, --sync, `--`, -pNAME, a typo...
     if name is None:
