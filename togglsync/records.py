@@ -697,21 +697,16 @@ def is_secret_field(key: str) -> bool:
 
 def without_secrets(record: dict[str, Any]) -> dict[str, Any]:
     """The record without its secret keys (the same object when it has none)."""
-    keys = tuple(record)
-    secret = _KEYS_WITH_SECRETS.get(keys)
-    if secret is None:
-        secret = any(map(is_secret_field, keys))
-        if len(_KEYS_WITH_SECRETS) >= 256:
-            _KEYS_WITH_SECRETS.clear()
-        _KEYS_WITH_SECRETS[keys] = secret
-    if not secret:
+    if not _holds_secret(tuple(record)):
         return record
     return {k: v for k, v in record.items() if not is_secret_field(k)}
 
 
-# Whether a record's keys, in order, hold a secret one: the records of a kind share their
-# keys (100,000 entries of a cold sync, one shape), so each shape is looked at once.
-_KEYS_WITH_SECRETS: dict[tuple[str, ...], bool] = {}
+@functools.lru_cache(maxsize=256)
+def _holds_secret(keys: tuple[str, ...]) -> bool:
+    """Whether a record's keys, in order, hold a secret one: the records of a kind share their
+    keys (100,000 entries of a cold sync, one shape), so each shape is looked at once."""
+    return any(map(is_secret_field, keys))
 
 
 # `"<key>": "<value>"` in JSON text (an error quoting a body, a logged line).
