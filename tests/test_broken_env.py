@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
+import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +61,8 @@ def read_only(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        subprocess.run(["umount", str(path)], check=True)
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(path)], check=True)  # a file still open: not left mounted
 
 
 def _quiet(db: Path) -> None:
@@ -100,6 +104,76 @@ def test_a_lock_file_on_a_read_only_folder_is_one_line_exit_8(synced, tmp_path):
         line = one_error(synced.run("--db", str(db), "sync"), ExitCode.DATABASE)
         assert str(folder) in line
     assert synced.requests() == 0
+
+
+READERS = (["status"], ["log"], ["report"], ["sql", "SELECT id, description FROM time_entries ORDER BY id"])
+
+
+def _fast(synced, *args: str, env=None) -> subprocess.CompletedProcess:
+    """`togglsync ARGS` in a fresh process through the entry point (`status`: the fast way, sqlite3 alone)."""
+    return subprocess.run([sys.executable, "-m", "togglsync", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **synced.env, **(env or {})})
+
+
+def _steady(text: str) -> str:
+    """What two runs a moment apart print alike (the seeded timer runs; the last sync recedes)."""
+    return re.sub(r"\b\d+:\d\d(:\d\d)?\b|\d+ (s|min) ago|just now", "T", text)
+
+
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_reading_commands_read_a_database_in_a_read_only_place(synced, what):
+    synced.sim.log.clear()
+    writable = {tuple(args): synced.run(*args) for args in READERS}
+    fast = _fast(synced, "status")
+    assert fast.returncode == 0, fast.stderr
+    _quiet(synced.db)  # the file alone (readers leave a -shm and an empty -wal), as when copied or mounted
+    assert not Path(f"{synced.db}-wal").exists() and not Path(f"{synced.db}-shm").exists()
+    with read_only(synced.db if what == "file" else synced.db.parent):
+        for args in READERS:  # through click (`sql`: SQLAlchemy's engine)
+            result = synced.run(*args)
+            assert result.exit_code == 0, (args, result.output)
+            assert _steady(result.output) == _steady(writable[tuple(args)].output), args
+        again = _fast(synced, "status")
+        assert (again.returncode, again.stderr) == (0, ""), again.stderr
+        assert _steady(again.stdout) == _steady(fast.stdout)
+        for args in WRITERS:
+            one_error(synced.run(*args), ExitCode.DATABASE, str(synced.db.parent))
+    assert synced.requests() == 0
+
+
+@pytest.mark.sqlite_only  # reads or changes the SQLite file itself
+@pytest.mark.parametrize("with_shm", [True, False])
+def test_commits_left_in_the_wal_of_a_read_only_folder_are_read_or_said(synced, tmp_path, with_shm):
+    """A copy taken while a writer had commits in its -wal: with the -shm beside it SQLite reads them;
+    without it (and a folder no one can write) they cannot be read, and are never silently left out."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    _quiet(synced.db)
+    writer = sqlite3.connect(synced.db, isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        writer.execute("UPDATE time_entries SET description = 'only in the wal' "
+                       "WHERE id = (SELECT max(id) FROM time_entries WHERE stop IS NOT NULL)")
+        for suffix in ("", "-wal", *(["-shm"] if with_shm else [])):
+            shutil.copy(f"{synced.db}{suffix}", folder / f"togglsync.db{suffix}")
+    finally:
+        writer.close()
+    env = {"TOGGLSYNC_DB": str(folder / "togglsync.db")}
+    with read_only(folder):
+        if with_shm:
+            for args in (["log"], ["sql", "SELECT count(*) FROM time_entries WHERE description = 'only in the wal'"]):
+                result = synced.run(*args, env=env)
+                assert result.exit_code == 0, result.output
+                assert "only in the wal" in result.output or "\n1\n" in result.output, result.output
+            return
+        for args in READERS:
+            one_error(synced.run(*args, env=env), ExitCode.DATABASE, str(folder / "togglsync.db"), "togglsync.db-wal")
+        fast = _fast(synced, "status", env=env)
+        assert fast.returncode == ExitCode.DATABASE, fast.stderr
+        assert [line for line in fast.stderr.splitlines() if line.startswith("Error:")] == \
+            fast.stderr.splitlines()
+        assert "togglsync.db-wal" in fast.stderr
 
 
 # -- a damaged file -------------------------------------------------------------------------------

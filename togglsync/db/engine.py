@@ -58,7 +58,8 @@ def make_engine(url_or_path: str | os.PathLike[str], *, busy_timeout_ms: int | N
 
 
 def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int | None = None) -> Engine:
-    """An engine that cannot write: SQLite opens the file with `mode=ro`.
+    """An engine that cannot write: SQLite opens the file with `mode=ro` (and `immutable=1` in a folder
+    no one can write, `lite.read_only_parameters`).
 
     Read-only is enforced by how the file is opened, not by inspecting SQL,
     so it holds for anything a user types. Transactions are plain (deferred)
@@ -77,7 +78,7 @@ def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int |
     url = URL.create(
         "sqlite",
         database="file:" + quote(str(file)),
-        query={"mode": "ro", "uri": "true"},
+        query={**lite.read_only_parameters(file), "uri": "true"},
     )
     engine = create_engine(url)
     _configure(engine, busy_timeout_ms=busy_timeout_ms, wal=False, begin="DEFERRED")

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from togglsync.errors import StorageError
@@ -90,6 +91,55 @@ def file_of(conn: sqlite3.Connection) -> str:
     except sqlite3.Error:
         pass
     return "(unknown file)"
+
+
+# The WAL file's header; a -wal no longer than this holds no page.
+_WAL_HEADER_BYTES = 32
+
+
+def read_only_parameters(file: Path) -> dict[str, str]:
+    """How SQLite must open this file to read it and write nothing, as URI parameters.
+
+    `mode=ro`, in general. A reader of a file in WAL mode (ours are) needs its `-shm` and
+    `-wal` beside it, and creates them when they are missing: in a folder it cannot write
+    (mounted read-only, a colleague's), that fails (SQLITE_CANTOPEN), though nothing there
+    needs writing. Then, and only then, `immutable=1` too: SQLite reads the file as it is,
+    without those files and without locks. That is safe because no writer can exist there
+    (a writer in WAL mode makes its `-wal` and `-shm` beside the file, which the folder
+    refuses; a folder someone else may write is taken as read-only for the moment we read).
+    When both side files are there (a writer has the database open, or left them) `mode=ro`
+    reads them, committed pages still in the `-wal` included. A `-wal` holding pages without
+    its `-shm` cannot be read from a read-only folder, and `immutable=1` would silently leave
+    those commits out: `StorageError`, saying why and what to do.
+    """
+    read_only = {"mode": "ro"}
+    folder = file.parent
+    if os.access(folder, os.W_OK) or not _wal_mode(file):
+        return read_only  # SQLite makes the side files it needs; a rollback journal needs none to read
+    wal, shm = file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")
+    if wal.exists() and shm.exists():
+        return read_only
+    try:
+        pages_in_wal = wal.stat().st_size > _WAL_HEADER_BYTES
+    except FileNotFoundError:
+        pages_in_wal = False
+    if pages_in_wal:
+        raise StorageError(
+            f"cannot read the database at {file}: {wal.name} holds changes not yet written into the file, and "
+            f"SQLite cannot read them while its folder is read-only; make {folder} writable (or copy "
+            f"{file.name} and {wal.name} together to a writable folder)")
+    return {**read_only, "immutable": "1"}
+
+
+def _wal_mode(file: Path) -> bool:
+    """Is this SQLite file in WAL mode (its header's read version, byte 19, is 2)?"""
+    try:
+        with open(file, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False  # SQLite says what is wrong with it
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[19] == 2
+
 
 def on_server(target: str | os.PathLike[str]) -> bool:
     """Does this database target (a file path or a SQLAlchemy URL) name a PostgreSQL server's database

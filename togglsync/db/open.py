@@ -33,9 +33,10 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Literal, overload
 
-from togglsync.db.lite import SCHEMA_HEAD, Database, busy_timeout_ms, configure, on_server
+from togglsync.db.lite import SCHEMA_HEAD, Database, busy_timeout_ms, configure, on_server, read_only_parameters
 from togglsync.errors import TogglSyncError
 
 if TYPE_CHECKING:
@@ -107,7 +108,12 @@ def _readonly_engine(target: Target, on_upgrade: Callable[[], None] | None) -> E
     from togglsync.db.migrate import at_head
 
     engine = make_readonly_engine(target)
-    if not at_head(engine):
+    try:
+        behind = not at_head(engine)
+    except BaseException:
+        engine.dispose()  # no connection left open on the file (a read-only mount could not be undone)
+        raise
+    if behind:
         _upgrade_if_possible(target, on_upgrade)
     return engine
 
@@ -161,9 +167,10 @@ def _connect_at_head(target: Target, *, readonly: bool) -> sqlite3.Connection | 
     path = Path(text).expanduser()
     if not path.is_file():
         return None
+    parameters = read_only_parameters(path.resolve()) if readonly else {}
     try:
         if readonly:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{urlencode(parameters)}", uri=True, isolation_level=None,
                                    timeout=busy_timeout_ms() / 1000)
         else:
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms() / 1000)
