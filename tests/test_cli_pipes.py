@@ -153,6 +153,57 @@ def test_a_log_at_80_columns_wraps_descriptions_at_spaces_never_mid_word(offline
     assert any(line.endswith("\t" + LONG_WORDS) for line in piped)  # a pipe: the whole line, as before
 
 
+def _cells(table: str) -> dict[str, list[str]]:
+    """A table's rows by id: each cell's lines joined again (a line that ends a word's piece at a
+    hyphen is followed without a space), so a word folded mid-word shows as two words."""
+    rows: dict[str, list[list[str]]] = {}
+    current = None
+    for line in table.splitlines():
+        if "│" not in line:
+            continue
+        parts = [part.strip() for part in line.split("│")]
+        if parts[0]:
+            current = rows.setdefault(parts[0], [[] for _ in parts])
+        for lines, part in zip(current, parts):
+            if part:
+                lines.append(part)
+
+    def joined(lines: list[str]) -> str:
+        text = ""
+        for piece in lines:
+            text += piece if not text or text.endswith("-") else " " + piece
+        return text
+
+    return {key: [joined(lines) for lines in cells] for key, cells in rows.items()}
+
+
+def test_a_week_log_at_80_columns_wraps_at_spaces_and_hyphens_never_mid_word(offline):
+    """Four fixed columns (id, date, time, duration) leave the free text too little room to keep its
+    words whole: the date and the time span then wrap after their hyphens, before any word folds
+    (the longest here, `documentation`, 13 cells, fits then; `infrastructure` would not: no column
+    could give room for it)."""
+    with time_machine.travel("2026-11-20 15:00Z", tick=False):
+        for day, (project, tag, text) in enumerate([
+            ("Website relaunch", "deep-work", "Reviewed the quarterly migration proposal with the platform team"),
+            ("Mobile app", "research", LONG),
+            ("Website relaunch", "billable", "Pair programming with the documentation team"),
+        ]):
+            ok(offline.run("add", text, "--start", f"2026-11-{17 + day} 9:00", "--duration", "1h", "-p", project,
+                           "-t", tag))
+        table = ok(offline.run("log", "--week", env=terminal(80)))
+        data = json.loads(ok(offline.run("log", "--week", "--json")))
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    cells = _cells(table)
+    ours = [r for r in data if str(r["id"]).startswith("L")]  # the entries added here
+    assert len(ours) == 3
+    for r in ours:
+        row = cells[str(r["id"])]
+        assert row[1] == r["date"], table  # `2026-` / `11-17`: whole again
+        assert row[4:] == [r["project"], ", ".join(r["tags"]), r["description"]], table
+    header = next(line for line in table.splitlines() if "┃" in line)
+    assert "description" in header and "project" in header  # headers whole too
+
+
 def test_connections_list_shows_whole_ids_at_80_columns(make_sim):
     sim = make_sim(entries=0, seed=5, quotas=False)
     for columns in (80, 120):

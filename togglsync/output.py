@@ -218,34 +218,59 @@ def _fold(word: str, width: int) -> list[str]:
     return [*pieces, piece]
 
 
+# Where a line may break inside a word: after a hyphen between two other characters, as in
+# typesetting (`2026-11-30`, `09:00-10:30`, `deep-work`), never after a leading one (`-5`).
+_AFTER_HYPHEN = re.compile(r"(?<=[^\s-]-)(?=[^\s-])")
+
+
 def wrap_cell(text: str, width: int) -> list[str]:
-    """A cell's lines at `width`: words wrapped, a longer word folded, line breaks kept."""
+    """A cell's lines at `width`: words wrapped at spaces (and after a hyphen inside a word), a
+    longer word folded, line breaks kept."""
     if "\n" not in text and cell_width(text) <= width:
         return [text]
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line, used = "", 0
         for word in paragraph.split(" "):
-            w = cell_width(word)
-            if line and used + 1 + w <= width:
-                line, used = f"{line} {word}", used + 1 + w
-                continue
-            if line:
-                lines.append(line)
-            if w > width:
-                *full, word = _fold(word, width)
-                lines.extend(full)
-                w = cell_width(word)
-            line, used = word, w
+            for n, piece in enumerate(_AFTER_HYPHEN.split(word) if "-" in word else (word,)):
+                glue = 0 if n else 1  # a word's next piece follows without a space
+                w = cell_width(piece)
+                if line and used + glue + w <= width:
+                    line, used = line + " " * glue + piece, used + glue + w
+                    continue
+                if line:
+                    lines.append(line)
+                if w > width:
+                    *full, piece = _fold(piece, width)
+                    lines.extend(full)
+                    w = cell_width(piece)
+                line, used = piece, w
         lines.append(line)
     return lines
 
 
 def longest_word(text: str) -> int:
-    """Cells the longest word of `text` takes: a column at least this wide wraps it at spaces only."""
+    """Cells the longest word of `text` takes (a hyphenated word's longest piece; in Chinese or
+    Japanese, written without spaces, a line may break between any two wide characters): a column
+    at least this wide wraps it where a line may break, never mid-word."""
+    words = text.split()
+    if "-" in text:
+        words = [piece for word in words for piece in _AFTER_HYPHEN.split(word)]
     if text.isascii():
-        return max(map(len, text.split()), default=0)
-    return max(map(cell_width, text.split()), default=0)
+        return max(map(len, words), default=0)
+    return max(map(_unbreakable, words), default=0)
+
+
+def _unbreakable(word: str) -> int:
+    """Cells the longest run of `word` that no line may break takes: wide characters stand alone."""
+    longest = run = 0
+    for char in word:
+        width = cell_width(char)
+        if width == 2:
+            longest, run = max(longest, run, width), 0
+        else:
+            run += width
+    return max(longest, run)
 
 
 def _longest_word_of(header: str, cells: Iterable[str]) -> int:
@@ -259,20 +284,21 @@ def _longest_word_of(header: str, cells: Iterable[str]) -> int:
 
 
 def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int],
-            words: list[int] | None = None) -> list[int]:
+            words: list[int] | None = None, fixed: AbstractSet[int] = frozenset()) -> list[int]:
     """Column widths: natural ones when they fit in `room`. Else columns give room in stages,
     words kept whole as long as they can be (`words`: each column's longest word, header
     included): the others down to 10 cells, then the `roomy` ones (a description) down to 24,
-    then the others and then the roomy ones down to their longest word; only then does a word
-    fold, the others' first, every column down to its minimum (ids and other fixed columns have
-    minimum = natural). Within a stage the widest gives first."""
+    then the others and then the roomy ones down to their longest word, then the `fixed` ones
+    (a date, a time span) down to theirs (`minimum`: they never fold); only then does a word
+    fold, the others' first, every column down to its minimum. Within a stage the widest gives
+    first."""
     widths = list(natural)
     excess = sum(widths) - room
     words = words or minimum
-    others = [k for k in range(len(widths)) if k not in roomy]
-    stages = ((others, lambda k: max(words[k], 10)), (sorted(roomy), lambda k: max(words[k], 24)),
-              (others, lambda k: words[k]), (sorted(roomy), lambda k: words[k]),
-              (others, lambda k: 0), (sorted(roomy), lambda k: 0))
+    others = [k for k in range(len(widths)) if k not in roomy and k not in fixed]
+    free = sorted(set(roomy) - set(fixed))
+    stages = ((others, lambda k: max(words[k], 10)), (free, lambda k: max(words[k], 24)),
+              (others, lambda k: words[k]), (free, lambda k: words[k]), (sorted(fixed), lambda k: words[k]))
     for group, floor in stages:
         lows = {k: max(minimum[k], min(natural[k], floor(k))) for k in group}
         while excess > 0:
@@ -280,6 +306,18 @@ def _widths(natural: list[int], minimum: list[int], room: int, roomy: set[int],
             if i is None or widths[i] <= lows[i]:
                 break  # this stage has nothing left to give
             give = min(excess, widths[i] - lows[i], max(1, (widths[i] - lows[i]) // 2))
+            widths[i] -= give
+            excess -= give
+    for group in (others, free):
+        # Words fold now: the widest column gives, down to the next widest, so that as few
+        # columns as possible fold (a long word that must fold takes the cut, not its neighbours).
+        while excess > 0:
+            can = [k for k in group if widths[k] > minimum[k]]
+            if not can:
+                break
+            i = max(can, key=lambda k: widths[k])
+            below = max((widths[k] for k in can if k != i and widths[k] < widths[i]), default=minimum[i])
+            give = min(excess, widths[i] - minimum[i], max(1, widths[i] - below))
             widths[i] -= give
             excess -= give
     return widths
@@ -291,9 +329,12 @@ def write_table(
     roomy: Sequence[str] = ("description", "what", "error"),
 ) -> None:
     """A table for a person (rich's look: a heavy line under the header, `│` between columns, no outer
-    edge), fitted to `width` (default: the terminal's, or COLUMNS). Columns in `fixed` are never
-    wrapped or cut; the others wrap at spaces, and fold a word only when no column can give room
-    for it (`_widths`). Squeezed, the `roomy` columns (free text) keep room longest."""
+    edge), fitted to `width` (default: the terminal's, or COLUMNS). Cells wrap at spaces (and after
+    a hyphen inside a word), and a word folds only when no column can give room for it (`_widths`).
+    Columns in `fixed` (ids, dates, times) never fold and keep their width longest: they wrap (a
+    date after its hyphens) only when the other columns could not keep their words whole
+    otherwise; an id has nowhere to wrap. Squeezed, the `roomy` columns (free text) keep room
+    longest of the others."""
     import shutil
 
     out = stream or sys.stdout
@@ -311,9 +352,10 @@ def write_table(
     room = width - 3 * count + 1
     words = None
     if sum(natural) > room:  # squeezed: keep words whole as long as the room allows
-        words = [natural[i] if i in fixed else _longest_word_of(c, (r[i] for r in rows))
-                 for i, c in enumerate(columns)]
-    widths = _widths(natural, minimum, room, {i for i, c in enumerate(columns) if c in roomy}, words)
+        words = [_longest_word_of(c, (r[i] for r in rows)) for i, c in enumerate(columns)]
+        # Fixed columns never fold; they may wrap where a line may break, but an id never does.
+        minimum = [words[i] if i in fixed and not is_id_column(c) else m for i, (c, m) in enumerate(zip(columns, minimum))]
+    widths = _widths(natural, minimum, room, {i for i, c in enumerate(columns) if c in roomy}, words, fixed)
     total = sum(widths) + 3 * count - 1
 
     buffer: list[str] = []
