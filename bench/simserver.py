@@ -180,7 +180,8 @@ def main() -> None:
     began = time.perf_counter()
     if args.years:
         # Years of history: older than 90 days reachable only through the Reports API. Quotas high
-        # instead of off: with quotas off the headers still count down, and history keeps a reserve.
+        # instead of off: the client sees and stores quota headers as it does with Toggl (with
+        # quotas off there are none).
         sim = Simulator(entries=args.entries, years=args.years, members=2, member_entries=args.entries // 25,
                         seed=args.seed, org_quota=10**9, user_quota=10**9)
         ids = sorted(e.id for e in sim.state.entries.values() if e.user_id == sim.seed.user_id)

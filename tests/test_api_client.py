@@ -24,8 +24,8 @@ from togglsync.simulator import Simulator
 
 @pytest.fixture(scope="module")
 def sim():
-    # Quotas counted but not enforced: the headers still come, nothing is refused.
-    with Simulator(entries=50, plan="premium", seed=1, quotas=False) as simulator:
+    # Quotas too high to run out: the headers come, nothing is refused (without quotas, no headers).
+    with Simulator(entries=50, plan="premium", seed=1, user_quota=10**6, org_quota=10**6) as simulator:
         yield simulator
 
 

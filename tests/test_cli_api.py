@@ -282,10 +282,11 @@ def test_body_from_file_and_stdin_and_query_in_path(quiet_sim, tmp_path):
     assert sim.log.records[-1].query == {"per_page": "2", "page": "2"}
 
 
-def test_include_prints_status_and_quota_headers_to_stderr(quiet_sim):
-    result = invoke(quiet_sim.env("direct"), "api", "-i", "GET", "/me/workspaces")
+def test_include_prints_status_and_quota_headers_to_stderr(make_sim):
+    sim = make_sim(entries=5, seed=5)  # quotas on: a simulator without quotas reports none
+    result = invoke(sim.env("direct"), "api", "-i", "GET", "/me/workspaces")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)[0]["id"] == quiet_sim.seed.workspace_id  # stdout stays pure JSON
+    assert json.loads(result.stdout)[0]["id"] == sim.seed.workspace_id  # stdout stays pure JSON
     assert result.stderr.splitlines()[0] == "HTTP 200"
     assert "X-Toggl-Quota-Remaining: " in result.stderr
 

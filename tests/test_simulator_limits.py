@@ -69,12 +69,17 @@ def test_quota_402_does_not_apply_the_request(make_sim, sim_http):
     assert entries_described(simulator, "three") == []
 
 
-def test_quotas_off_still_send_headers(make_sim, sim_http):
-    simulator = make_sim(entries=5, now=NOW, quotas=False, user_quota=3)
+def test_quotas_off_neither_refuse_nor_report_a_count(make_sim, sim_http):
+    """`--no-quotas`: no quota at all, so no X-Toggl-Quota-* header (Toggl sends them as a
+    quota's report); a count falling to 0 beside answers that never stop misled clients."""
+    simulator = make_sim(entries=5, now=NOW, quotas=False, user_quota=3, org_quota=2)
     http = sim_http(simulator)
-    responses = [http.get("/me") for _ in range(5)]
-    assert [r.status_code for r in responses] == [200] * 5
-    assert [remaining(r) for r in responses] == [2, 1, 0, 0, 0]
+    wid = simulator.seed.workspace_id
+    responses = [http.get("/me") for _ in range(5)] + [http.get(f"/workspaces/{wid}/projects") for _ in range(4)]
+    responses.append(http.post(f"/workspace/{wid}/search/time_entries", api="reports", json={"start_date": "2025-06-01"}))
+    assert [r.status_code for r in responses] == [200] * 10
+    assert [{k for k in r.headers if k.startswith("X-Toggl-Quota")} for r in responses] == [set()] * 10
+    assert simulator.log.records[-1].pool == f"workspace:{wid}"  # the log still names the pool
 
 
 def test_premium_402_is_told_apart_by_quota_headers(make_sim, sim_http):

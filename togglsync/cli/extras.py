@@ -23,7 +23,7 @@ from togglsync.output import dumps
 @click.option("--years", type=click.FloatRange(0.1, 30), metavar="N",
               help="Spread the entries over N years (and add a colleague's): what is older than 90 days "
                    "only `togglsync history` reaches, as on Toggl.")
-@click.option("--no-quotas", is_flag=True, help="Do not enforce the hourly quotas.")
+@click.option("--no-quotas", is_flag=True, help="No hourly quotas: never a 402 for them, and no X-Toggl-Quota-* headers.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Answer 429 (with Retry-After) beyond about N requests per second.")
 @click.option("--latency", type=click.FloatRange(0, 600), default=0.0, metavar="SECONDS",

@@ -20,11 +20,13 @@ ORG_QUOTAS = {"free": 30, "starter": 240, "premium": 600}
 @dataclass(frozen=True)
 class QuotaVerdict:
     allowed: bool
-    remaining: int
+    remaining: int | None  # None: no quota applies, and none is reported
     resets_in: int  # seconds
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.remaining is None:
+            return {}
         return {
             "X-Toggl-Quota-Remaining": str(self.remaining),
             "X-Toggl-Quota-Resets-In": str(self.resets_in),
@@ -40,8 +42,13 @@ class _Window:
 class QuotaBook:
     """Hourly request windows per pool key; a window opens at its first request.
 
-    With `enforce=False` requests are never refused, but the headers still
-    count down as if they were.
+    With `enforce=False` (`togglsync simulator --no-quotas`) there is no quota: requests are
+    never refused, nothing is counted, and no `X-Toggl-Quota-*` header is sent. Toggl documents
+    those headers as what a quota answer carries (the remaining count and the reset, and on a
+    402 what tells a spent quota from a premium feature: /work/shared/toggl-api.md), so without
+    a quota there is nothing true to report; a count falling to 0 while never refusing misled
+    clients that keep a reserve (history, the recent window), and a frozen full count would be a
+    number Toggl never sends. A client reads no header as "nothing known": a whole window.
     """
 
     def __init__(self, clock: SimClock, *, enforce: bool = True, user_quota: int = USER_QUOTA, org_quota: int | None = None):
@@ -57,13 +64,15 @@ class QuotaBook:
 
     def charge(self, key: tuple[object, ...], limit: int) -> QuotaVerdict:
         """Count one request against the pool `key`, or refuse it when the pool is spent."""
+        if not self.enforce:
+            return QuotaVerdict(allowed=True, remaining=None, resets_in=0)
         now = self._clock.now()
         with self._lock:
             window = self._windows.get(key)
             if window is None or now >= window.started + WINDOW:
                 window = self._windows[key] = _Window(started=now)
             resets_in = max(0, math.ceil((window.started + WINDOW - now).total_seconds()))
-            if self.enforce and window.used >= limit:
+            if window.used >= limit:
                 return QuotaVerdict(allowed=False, remaining=0, resets_in=resets_in)
             window.used += 1
             return QuotaVerdict(allowed=True, remaining=max(0, limit - window.used), resets_in=resets_in)
