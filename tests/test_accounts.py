@@ -194,3 +194,37 @@ def test_each_account_has_its_own_lock(tmp_path):
     assert lock_path(db) == tmp_path / "t.db.lock"  # main's, as before accounts
     assert lock_path(db, BOB) == tmp_path / "t.db.bob.lock"
     assert accounts.lock_scope(BOB) != accounts.lock_scope(accounts.IMPLICIT)
+
+
+def test_a_sync_of_every_account_makes_one_engine_for_the_run(synced):
+    """`togglsync sync` of three accounts, nothing changed: one engine for the whole run (its
+    pool's first connection, on PostgreSQL the dialect's questions to the server), its connections
+    lent from one account to the next; not an engine (three on PostgreSQL) per account."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    for n, seed in enumerate((8, 9)):
+        other = seed_account(synced.sim.state, entries=5, seed=seed)
+        added = synced.run("accounts", "add", f"m{n}", input=other.api_token + "\n")
+        assert added.exit_code == 0, added.output
+    first = synced.run("sync")  # the new accounts' first sync
+    assert first.exit_code == 0, first.output
+    seen = {"pools": 0, "connections": 0}
+
+    def pool_first(*_: object) -> None:
+        seen["pools"] += 1
+
+    def connection(*_: object) -> None:
+        seen["connections"] += 1
+
+    event.listen(Pool, "first_connect", pool_first)
+    event.listen(Pool, "connect", connection)
+    try:
+        result = synced.run("sync")
+    finally:
+        event.remove(Pool, "first_connect", pool_first)
+        event.remove(Pool, "connect", connection)
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines() if ": sync:" in line] == ["main", "m0", "m1"]
+    assert seen["pools"] <= 1, seen
+    assert seen["connections"] <= 3, seen

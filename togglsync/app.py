@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from togglsync.db import postgres
     from togglsync.db.lite import Database
+    from togglsync.db.open import Engines
 
     from togglsync.api import MatonControl, TogglClient
     from togglsync.api.retrying import Clock, RetryPolicy
@@ -28,6 +29,10 @@ class App:
     `pacing` (seconds between requests; default the setting) and `clock`, the
     time that back-off and pacing wait through (default real time).
     """
+
+    # A run's shared engines (`db.open.Engines`: a sync of every account), set by the run;
+    # None: this App opens, and disposes, its own.
+    engines: Engines | None = None
 
     def __init__(
         self,
@@ -47,6 +52,8 @@ class App:
     def engine(self) -> Engine:
         from togglsync.db.open import open_database
 
+        if self.engines is not None:
+            return self.engines.engine(self.settings.db_target)
         return open_database(self.settings.db_target)
 
     @cached_property
@@ -56,6 +63,8 @@ class App:
         on PostgreSQL, the server's database as the fast modes give it."""
         from togglsync.db.open import Mode, open_database
 
+        if self.engines is not None:
+            return self.engines.database(self.settings.db_target)
         return open_database(self.settings.db_target, Mode.FAST_READ_WRITE)
 
     @cached_property
@@ -107,5 +116,5 @@ class App:
         finally:
             if "database" in self.__dict__:
                 self.database.close()
-            if "engine" in self.__dict__:
+            if "engine" in self.__dict__ and self.engines is None:
                 self.engine.dispose()

@@ -117,15 +117,19 @@ def _sync_each(ctx: click.Context, names: list[str], options: Any, wait: bool, a
     code is the first failing account's (every failure says which account, in one line)."""
     from togglsync.cli.base import new_app
     from togglsync.cli.messages import one_line
+    from togglsync.db.open import Engines
     from togglsync.errors import TogglSyncError
 
     settings = _app(ctx).settings
     results: dict[str, Any] = {}
     code = ExitCode.OK
     said = []
+    # One engine for every account's sync (on PostgreSQL, three per account were half of a no-change sync).
+    engines = ctx.with_resource(Engines())
     for name in names:
         try:
             app = new_app(ctx, settings.for_account(name))
+            app.engines = engines
             try:
                 result = _run_one(app, name, options, wait, quiet or as_json)
             finally:
@@ -181,7 +185,9 @@ def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any
         from togglsync.sync.outcome import WindowOptions
 
         options = replace(options, window=WindowOptions(days=settings.all_users_days, every=settings.all_users_every))
-    with shown(not silent) as progress, sync_lock(settings.db_target, wait=wait, progress=progress, account=name):
+    engine = (lambda: app.engines.engine(settings.db_target)) if app.engines is not None else None
+    with shown(not silent) as progress, sync_lock(settings.db_target, wait=wait, progress=progress, account=name,
+                                                  engine=engine):
         return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
 
 

@@ -7,6 +7,9 @@
 | `FAST_READ_WRITE` | `lite.Database` (sqlite3 connection) | created | upgraded |
 | `FAST_READ_ONLY` | `lite.Database`, opened `mode=ro` | `DatabaseNotFound` | upgraded first, when it can be |
 
+A run that opens one database for several accounts (a sync of every account) shares one
+engine through `Engines` instead: made and checked once, disposed at the end.
+
 The fast modes open a file at this version's schema with the sqlite3 driver
 alone, with the pragmas our engine sets: importing SQLAlchemy costs more
 than `status`, `start` or `stop` may take in all. Anything else (no file yet,
@@ -87,6 +90,52 @@ def open_database(
     if mode in (Mode.FAST_READ_WRITE, Mode.FAST_READ_ONLY):
         return _fast(target, readonly=mode is Mode.FAST_READ_ONLY, on_upgrade=on_upgrade)
     raise ValueError(f"not a Mode: {mode!r}")
+
+
+class Engines:
+    """One engine per database for a run that opens it again and again (`togglsync sync` of
+    every account, each with an `App` of its own): made, and brought to this version's schema,
+    once; lent to each account (`App.engines`: its `engine`; on PostgreSQL also its fast
+    `database` and the connection of its sync lock); disposed by `close` at the end of the run,
+    never by those who borrowed it.
+
+    On PostgreSQL an engine's first connection asks the server about itself (SQLAlchemy's
+    dialect initialization) and each engine keeps its own pool: made afresh for every account
+    (three engines each: the lock's, the fast `database`'s and the `engine`), that was about half
+    of a no-change sync's time per account (measured in-process, three accounts: 0.27-0.37 s
+    before, 0.15-0.17 s after). On SQLite the fast `database` stays the file's own sqlite3
+    connection (it costs about a millisecond)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+
+    def engine(self, target: Target) -> Engine:
+        """`open_database(target)` (`Mode.READ_WRITE`), made once for the run."""
+        key = os.fspath(target)
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = _engine(target, None)
+        return engine
+
+    def database(self, target: Target) -> Database | postgres.Database:
+        """`open_database(target, Mode.FAST_READ_WRITE)`: on a server, a connection of this run's
+        engine (closing it gives the connection back to the pool); else as `open_database` gives it."""
+        if on_server(target):
+            from togglsync.db import postgres
+
+            return postgres.Database(self.engine(target), owned=False)
+        return open_database(target, Mode.FAST_READ_WRITE)
+
+    def close(self) -> None:
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+
+    def __enter__(self) -> Engines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _engine(target: Target, on_upgrade: Callable[[], None] | None) -> Engine:

@@ -75,10 +75,12 @@ def connection_error(exc: BaseException, where: str) -> StorageError | None:
 
 
 class Database:
-    """One connection to the server's database, as the fast modes give it (see `lite.Database`)."""
+    """One connection to the server's database, as the fast modes give it (see `lite.Database`).
+    `owned`: closing it disposes the engine too (not one a run shares, `db.open.Engines`)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, owned: bool = True):
         self.engine = engine
+        self.owned = owned
         self.conn: Connection = engine.connect()
 
     def _idle(self) -> None:
@@ -109,7 +111,8 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
-        self.engine.dispose()
+        if self.owned:
+            self.engine.dispose()
 
 
 def lock_key(scope: str) -> int:
@@ -119,10 +122,14 @@ def lock_key(scope: str) -> int:
 
 
 @contextmanager
-def advisory_lock(url: URL, scope: str, *, wait: bool, on_wait: Any = None) -> Iterator[bool]:
+def advisory_lock(url: URL, scope: str, *, wait: bool, on_wait: Any = None,
+                  engine: Engine | None = None) -> Iterator[bool]:
     """Hold the session-level advisory lock of `scope` for the block. Yields False (and holds
-    nothing) when another session holds it and not `wait`; `on_wait()` is called before waiting."""
-    engine = make_engine(url, pooled=False)
+    nothing) when another session holds it and not `wait`; `on_wait()` is called before waiting.
+    `engine`: one whose pool lends the connection (a run's shared engine); else one of its own."""
+    own = engine is None
+    if engine is None:
+        engine = make_engine(url, pooled=False)
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -139,4 +146,5 @@ def advisory_lock(url: URL, scope: str, *, wait: bool, on_wait: Any = None) -> I
                 if taken:
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()

@@ -18,10 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from togglsync import accounts
 from togglsync.errors import LockedError, StorageError
 from togglsync.sync.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
@@ -50,12 +54,14 @@ def lock_path(db_target: str, account: str = accounts.IMPLICIT) -> Path | None:
 
 @contextmanager
 def sync_lock(
-    db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT
+    db_target: str, *, wait: bool = False, progress: Progress = SILENT, account: str = accounts.IMPLICIT,
+    engine: Callable[[], Engine] | None = None,
 ) -> Iterator[None]:
     """One sync per account and database: an OS lock the kernel drops if the process dies; on
     PostgreSQL an advisory lock (`accounts.lock_scope`) the server drops if the process or its
-    connection does. `wait`: wait for a running sync to finish (saying so to `progress`)
-    instead of refusing."""
+    connection does, held on a connection of `engine()` when given (a run's shared engine,
+    `db.open.Engines`), else of an engine of its own. `wait`: wait for a running sync to
+    finish (saying so to `progress`) instead of refusing."""
     from togglsync.db.lite import on_server
 
     whose = "" if account == accounts.IMPLICIT else f" for account {account!r}"
@@ -65,7 +71,8 @@ def sync_lock(
 
         url = database_url(db_target)
         with postgres.advisory_lock(url, accounts.lock_scope(account), wait=wait,
-                                    on_wait=lambda: progress.stage("waiting for another sync to finish")) as taken:
+                                    on_wait=lambda: progress.stage("waiting for another sync to finish"),
+                                    engine=engine() if engine is not None else None) as taken:
             if not taken:
                 raise LockedError(
                     f"another sync{whose} is running on {postgres.shown(url)} (an advisory lock on the server)")
