@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
-from togglsync.db.engine import bulk_writes
+from togglsync.db.engine import bulk_writes, for_reading
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
@@ -388,7 +388,9 @@ class Puller:
                     raise
                 if waiting:
                     store()
-            with self.engine.connect() as conn:
+            # Deferred (no write lock): this read takes over a second at 300,000 entries, and an offline
+            # `start` must not wait for it (on our engine a transaction starts IMMEDIATE by default).
+            with for_reading(self.engine).connect() as conn:
                 # Read before the last write transaction (the window can hold 100,000s of rows):
                 # positive ids of this account's user are only stored by its sync, which holds
                 # this account's lock. Only this account's own entries, in the workspaces it
