@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --quick                  # smaller sizes, 1 run (a smoke test, not the official figures)
     .venv/bin/python bench/run.py --runs 5 --sizes 10000,100000 --latency 0.15 --no-peer
     .venv/bin/python bench/run.py --team                   # scenario 11 alone: 20 accounts x 20,000 entries
+    .venv/bin/python bench/run.py --only 7,8               # some scenarios only (table printed, no file written)
     .venv/bin/python bench/run.py --team --team-accounts 3 --team-entries 2000    # the same, small
 
 Prints every figure as it is measured, then one table, and writes bench/RESULTS.md
@@ -41,9 +42,14 @@ How it measures
   answering commands on a pipe (request log, remote edits, server-side
   counts, added latency). The client under test therefore never shares a GIL
   with the server; on a 2-core machine each gets a core, like a remote Toggl.
-* Everything measured is a real `togglsync ...` process (the console script
-  of this interpreter's environment) with TOGGLSYNC_HOME / TOGGLSYNC_API_URL /
-  TOGGL_API_TOKEN and the default pacing (what users run); rows marked
+* Everything measured is a real `togglsync ...` process: the console script
+  of a regular (not editable) install of this working tree into a virtualenv
+  of the bench's own (bench/.togglsync-venv, made on first use and rebuilt
+  when the source changes), as `pip install togglsync` gives users: an
+  editable install adds setuptools' import hook (~20 ms a process).
+  `--togglsync EXE` measures another program instead. Each runs with
+  TOGGLSYNC_HOME / TOGGLSYNC_API_URL / TOGGL_API_TOKEN and the default
+  pacing (what users run); rows marked
   "pacing off" set TOGGLSYNC_PACING=0. Wall time is the parent's clock from
   spawn to exit (interpreter start-up and imports included: that is what a
   user waits for). Peak memory is that process's peak RSS from os.wait4()
@@ -87,6 +93,9 @@ ROOT = BENCH.parent
 CLI_RUNS = 5
 PEER = "toggl-to-sqlite==0.9.0"
 PEER_VENV = BENCH / ".peer-venv"
+# togglsync as users get it: the working tree built and installed (not editable) into a venv of the bench's own.
+INSTALL_VENV = BENCH / ".togglsync-venv"
+INSTALLED_FROM = ("togglsync", "migrations", "pyproject.toml", "alembic.ini", "README.md")  # what the wheel is made of
 COMPARISON_SIZE = 100_000  # the size the issue-13 targets are stated for
 STARTS = 10  # offline starts during the big cold sync (scenario 9)
 
@@ -161,7 +170,7 @@ def warm_bytecode() -> None:
     """Import every module the measured commands use once, so their .pyc are current (as pip does at install)."""
     modules = ["togglsync.cli", "togglsync.cli.syncing", "togglsync.cli.tracking", "togglsync.cli.reporting", "togglsync.sync.engine",
                "togglsync.api", "togglsync.lookup", "togglsync.local", "togglsync.report", "togglsync.db.migrate", "rich.table"]
-    subprocess.run([sys.executable, "-c", "import " + ", ".join(modules)], env=clean_env(), check=True, cwd=ROOT)
+    subprocess.run([togglsync_python(), "-c", "import " + ", ".join(modules)], env=clean_env(), check=True, cwd=ROOT)
 
 
 class CpuWatch:
@@ -231,12 +240,70 @@ class Proc:
         return ", ".join(f"{n}× {k}" if n > 1 else k for k, n in groups.items()) or "none"
 
 
+# The `togglsync` console script every measured process runs (`use_togglsync`).
+_EXE: list[str] = []
+
+
 def togglsync_exe() -> str:
-    beside = Path(sys.executable).parent / "togglsync"
-    found = str(beside) if beside.exists() else shutil.which("togglsync")
-    if not found:
-        sys.exit("togglsync is not installed in this interpreter's environment: run with .venv/bin/python bench/run.py")
-    return found
+    if not _EXE:
+        raise RuntimeError("use_togglsync() first")
+    return _EXE[0]
+
+
+def togglsync_python() -> str:
+    """The interpreter of the measured togglsync (beside its console script)."""
+    return str(Path(togglsync_exe()).parent / "python")
+
+
+def source_digest() -> str:
+    """A digest of the files the package is built from: a new one means the bench's install is stale."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for top in INSTALLED_FROM:
+        root = ROOT / top
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if root.is_dir() \
+            else [root] if root.is_file() else []
+        for file in files:
+            digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def installed_togglsync(venv: Path) -> str:
+    """togglsync's console script in `venv`, a regular (not editable) install of this working tree: what
+    `pip install togglsync` gives users, without the import hook of an editable install (setuptools'
+    finder costs ~20 ms a process). Made on first use; rebuilt when the source changed since."""
+    python, exe, stamp = venv / "bin" / "python", venv / "bin" / "togglsync", venv / "togglsync-source.sha256"
+    digest = source_digest()
+    if exe.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        return str(exe)
+    print(f"installing this working tree into {venv} (not editable) ...", flush=True)
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
+        # First the dependencies (and the postgres extra, for scenario 11), then the package itself, rebuilt.
+        subprocess.run([str(python), "-m", "pip", "install", "-q", ".[postgres]"], check=True, capture_output=True,
+                       text=True, cwd=ROOT)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "."], check=True,
+                       capture_output=True, text=True, cwd=ROOT)
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = (getattr(error, "stderr", "") or str(error)).strip().splitlines()
+        sys.exit(f"could not install togglsync into {venv}: {detail[-1] if detail else error}")
+    stamp.write_text(digest + "\n")
+    return str(exe)
+
+
+def use_togglsync(given: str | None) -> str:
+    """Which togglsync the bench measures: `--togglsync EXE` as given, else the bench's own install. Returns
+    the line for the report's Machine section."""
+    if given:
+        found = shutil.which(given)
+        if not found:
+            sys.exit(f"--togglsync {given}: no such program")
+        _EXE[:] = [os.path.abspath(found)]
+        return f"{_EXE[0]} (--togglsync)"
+    _EXE[:] = [installed_togglsync(INSTALL_VENV)]
+    return f"{_EXE[0]}: this working tree installed (not editable) into {INSTALL_VENV.relative_to(ROOT)}"
 
 
 def run_process(argv: list[str], env: dict[str, str], sim: SimProcess | None = None, *, check: bool = True) -> Proc:
@@ -695,6 +762,8 @@ def tracking_commands(results: Results, sim: SimProcess, home: Path) -> None:
         results.add("7", f"togglsync {name}: requests", [len(p.requests) for p in procs], "requests", fmt="{:.0f}",
                     target="0", ok=lambda v: v == 0)
         results.add("7", f"togglsync {name}: peak RSS", [p.rss_mb for p in procs], "MB", fmt="{:.1f}")
+        results.add("7", f"  togglsync {name}: CPU (user + system; a busy machine inflates the wall, not this)",
+                    [p.cpu for p in procs], "s")
 
 
 def reading_commands(results: Results, sim: SimProcess, home: Path, size: int) -> None:
@@ -1009,6 +1078,8 @@ def offline_starts(results: Results, sim: SimProcess, size: int, work: Path, exp
                 target="<= 0.2 s", ok=lambda v: v <= 0.2)
     results.add("9", f"offline start during a {size:,}-entry cold sync: slowest", [max(p.wall for p in starts)], "s",
                 target="<= 0.2 s, every time", ok=lambda v: v <= 0.2)
+    results.add("9", "  each start's CPU (user + system): wall minus this is waiting, for the lock or for a core",
+                [p.cpu for p in starts], "s")
     results.add("9", "  starts that failed", [len(failed)], "starts", fmt="{:.0f}", target="0", ok=lambda v: v == 0)
     results.add("9", f"  starts that ended within the cold sync's usual wall ({expected_wall:.1f} s)", [during], "starts",
                 fmt="{:.0f}", target=f"{STARTS} (else fewer were measured under the sync)")
@@ -1021,7 +1092,7 @@ def baseline(results: Results, home: Path) -> None:
     """What any process pays before togglsync does anything: context for the wall-time targets."""
     env = clean_env()
     env["TOGGLSYNC_HOME"] = str(home)
-    bare = [run_process([sys.executable, "-c", "pass"], env) for _ in range(CLI_RUNS)]
+    bare = [run_process([togglsync_python(), "-c", "pass"], env) for _ in range(CLI_RUNS)]
     version = [run_process([togglsync_exe(), "--version"], env) for _ in range(CLI_RUNS)]
     results.add("0", "python -c pass: process wall (interpreter floor)", [p.wall for p in bare], "s")
     results.add("0", "togglsync --version: process wall (CLI floor)", [p.wall for p in version], "s")
@@ -1038,6 +1109,16 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or sizes[0] < 100:
         raise argparse.ArgumentTypeError("give at least one size of 100 entries or more")
     return sizes
+
+
+def parse_scenarios(text: str) -> set[int]:
+    try:
+        chosen = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scenarios are numbers from 0 to 11 separated by commas, not {text!r}") from None
+    if not chosen or not chosen <= set(range(12)):
+        raise argparse.ArgumentTypeError(f"scenarios are numbers from 0 to 11, not {text!r}")
+    return chosen
 
 
 def load() -> str:
@@ -1087,13 +1168,21 @@ def main() -> None:
                         help="scenario 11: entries per account (default 20000)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for other processes to use < 20%% of a core (shared machines)")
+    parser.add_argument("--only", type=parse_scenarios, default=None, metavar="N,N,...",
+                        help="run only these scenarios (0-11, e.g. 7,8 or 9); a home that scenarios 3-8 need is made "
+                             "by an unmeasured cold sync. Writes no file unless --out says where")
+    parser.add_argument("--togglsync", default=None, metavar="EXE",
+                        help=f"measure this togglsync program (e.g. .venv/bin/togglsync, an editable install) instead "
+                             f"of the bench's own install of the working tree ({INSTALL_VENV.relative_to(ROOT)}, "
+                             f"not editable, rebuilt when the source changes)")
     args = parser.parse_args()
     # Killed (SIGTERM): leave through the `finally` blocks, which stop the simulator and the PostgreSQL server.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.team:
         team_only(args)
         return
-    args.out = args.out or BENCH / "RESULTS.md"
+    if args.only is None:
+        args.out = args.out or BENCH / "RESULTS.md"
     if args.latency < 0 or args.latency > 10:
         parser.error("--latency is a number of seconds from 0 to 10")
     runs = args.runs or (1 if args.quick else 3)
@@ -1105,11 +1194,15 @@ def main() -> None:
         parser.error(f"with {runs} run(s) the comparison size (the largest --sizes size up to {COMPARISON_SIZE:,}) must be "
                      f"at least {2000 * runs:,}: scenarios 4 and 6 edit 1,000 different entries a run in its second half")
     tag = uuid.uuid4().hex[:8]  # markers unique to this run
+    only: set[int] = args.only or set(range(12))
 
-    togglsync_exe()
+    def want(*scenarios: int) -> bool:
+        return any(n in only for n in scenarios)
+
+    install = use_togglsync(args.togglsync)
     peer: Path | None = None
-    peer_note = "not measured (--no-peer)"
-    if not args.no_peer:
+    peer_note = "not measured (--no-peer)" if want(1) else "not measured (--only)"
+    if not args.no_peer and want(1):
         peer, found = peer_python(args.peer_venv)
         if peer is None:
             print(f"WARNING: {found}; the side-by-side rows are left out (--no-peer skips this step)", flush=True)
@@ -1117,8 +1210,11 @@ def main() -> None:
         else:
             peer_note = f"toggl-to-sqlite {found} from PyPI, in {args.peer_venv} ({peer_python_version(peer)})"
     info = machine()
+    info["togglsync install"] = install
     info["load before"] = load()
     info["peer"] = peer_note
+    if args.only is not None:
+        info["scenarios"] = ", ".join(str(n) for n in sorted(only)) + " only (--only)"
     print("togglsync benchmark" + (" (QUICK: reduced sizes, 1 run — not the official figures)" if args.quick else ""))
     for key, value in info.items():
         print(f"  {key}: {value}")
@@ -1144,45 +1240,71 @@ def main() -> None:
     sim = None
     per_size: dict[int, list[Proc]] = {}
     try:
-        baseline(results, work / "baseline")
+        if want(0):
+            baseline(results, work / "baseline")
         for size in sizes:
+            here = (want(1, 3, 4, 5, 6, 7, 8) and size == main_size) or (want(2) and size != main_size) \
+                or (want(9) and size == largest)
+            if not here:
+                continue
             sim = SimProcess(size)
             results.detail(f"[{'1+2' if size == main_size else '2'}] simulator with {size:,} entries, {sim.info['projects']} "
                            f"projects, {sim.info['clients']} clients, {sim.info['tags']} tags: seeded in {sim.info['seed_seconds']} s")
-            if size == main_size:
-                print(f"[1] cold syncs of {size:,} entries" + (" side by side with toggl-to-sqlite" if peer else ""), flush=True)
-                per_size[size], home = comparison(results, sim, size, runs, work, latencies, peer)
-                print(f"[3] no-change sync against the synced {size:,}-entry home", flush=True)
-                no_change(results, sim, home, runs)
-                print("[4] 1,000 remote changes", flush=True)
-                remote_changes(results, sim, home, runs, size, tag)
-                print("[5] 1,000 offline creates", flush=True)
-                offline_creates(results, sim, home, runs, tag)
-                print("[6] one edit on 1,000 entries", flush=True)
-                bulk_edit(results, sim, home, runs, size, tag)
-                print(f"[7] status / start / stop (median of {CLI_RUNS})", flush=True)
-                tracking_commands(results, sim, home)
-                print(f"[8] report / sql over {size:,} entries (median of {CLI_RUNS})", flush=True)
-                reading_commands(results, sim, home, size)
+            if size == main_size and want(1, 3, 4, 5, 6, 7, 8):
+                if want(1):
+                    print(f"[1] cold syncs of {size:,} entries" + (" side by side with toggl-to-sqlite" if peer else ""), flush=True)
+                    per_size[size], home = comparison(results, sim, size, runs, work, latencies, peer)
+                else:
+                    print(f"making a synced {size:,}-entry home for scenarios {', '.join(str(n) for n in sorted(only))} "
+                          "(one cold sync, not measured)", flush=True)
+                    home = work / f"home-{size}"
+                    cold_sync(sim, home, size, pacing_off=True)
+                if want(3):
+                    print(f"[3] no-change sync against the synced {size:,}-entry home", flush=True)
+                    no_change(results, sim, home, runs)
+                if want(4):
+                    print("[4] 1,000 remote changes", flush=True)
+                    remote_changes(results, sim, home, runs, size, tag)
+                if want(5):
+                    print("[5] 1,000 offline creates", flush=True)
+                    offline_creates(results, sim, home, runs, tag)
+                if want(6):
+                    print("[6] one edit on 1,000 entries", flush=True)
+                    bulk_edit(results, sim, home, runs, size, tag)
+                if want(7):
+                    print(f"[7] status / start / stop (median of {CLI_RUNS})", flush=True)
+                    tracking_commands(results, sim, home)
+                if want(8):
+                    print(f"[8] report / sql over {size:,} entries (median of {CLI_RUNS})", flush=True)
+                    reading_commands(results, sim, home, size)
                 shutil.rmtree(home, ignore_errors=True)
-            else:
+            elif size != main_size and want(2):
                 print(f"[2] cold syncs of {size:,} entries", flush=True)
                 per_size[size] = plain_cold_syncs(results, sim, size, runs, work)
-            if size == largest:
+            if size == largest and want(9):
+                if size not in per_size:  # the starts are spread over the usual wall of this cold sync
+                    print(f"timing one cold sync of {size:,} entries for scenario 9 (not a figure)", flush=True)
+                    per_size[size] = [cold_sync(sim, work / f"cold-{size}-for-9", size)]
+                    shutil.rmtree(work / f"cold-{size}-for-9", ignore_errors=True)
                 print(f"[9] {STARTS} offline starts during a cold sync of {size:,} entries", flush=True)
                 offline_starts(results, sim, size, work, statistics.median(p.wall for p in per_size[size]))
             sim.close()
             sim = None
-        growth_figures(results, per_size)
+        if want(2):
+            growth_figures(results, per_size)
         history_sizes = args.history_sizes
         if history_sizes is None:
             history_sizes = [5_000, 20_000] if args.quick else [10_000, 50_000]
-        if history_sizes:
+        if not want(10):
+            results.detail("[10] history over five years: skipped (--only)")
+        elif history_sizes:
             print("[10] history over five years", flush=True)
             history(results, history_sizes, runs, work)
         else:
             results.detail("[10] history over five years: skipped (--history-sizes 0)")
-        if args.team_accounts > 0:
+        if not want(11):
+            results.detail("[11] a team in one database: skipped (--only)")
+        elif args.team_accounts > 0:
             print(f"[11] a team: {args.team_accounts} accounts x {args.team_entries:,} entries in one database", flush=True)
             team(results, args.team_accounts, args.team_entries, runs, work)
         else:
@@ -1201,6 +1323,9 @@ def main() -> None:
     print("\n" + results.text_table())
     missed = [f for f in results.figures if f.verdict == "MISS"]
     print(f"\n{len([f for f in results.figures if f.verdict])} targets checked, {len(missed)} missed; took {elapsed:.0f} s")
+    if args.out is None:
+        print("\n" + results.table())
+        return
     write_report(args.out, info, results, runs=runs, sizes=sizes, main_size=main_size, latencies=latencies,
                  quick=args.quick, elapsed=elapsed, busy=busy)
     print(f"wrote {args.out}")
@@ -1212,8 +1337,9 @@ def team_only(args: argparse.Namespace) -> None:
     if args.team_accounts < 1 or args.team_entries < 1:
         sys.exit("--team needs --team-accounts and --team-entries of at least 1")
     runs = args.runs or 1
-    togglsync_exe()
+    install = use_togglsync(args.togglsync)
     info = machine()
+    info["togglsync install"] = install
     info["load before"] = load()
     info["peer"] = "not measured (--team)"
     print(f"togglsync benchmark, scenario 11 only: {args.team_accounts} accounts x {args.team_entries:,} entries")
@@ -1260,7 +1386,9 @@ HOW_MEASURED = """## How it was measured
   sync's 89-day window fetches all of them. Client and server never share a GIL; on 2 cores each gets one.
 - "150 ms" rows: the simulator's latency switch makes every answer wait that long before it is built
   (a round trip to a remote Toggl); "0 ms" is loopback. The simulator time shown never includes it.
-- Each measured command is a fresh `togglsync …` process with the **default pacing** (what users run:
+- Each measured command is a fresh `togglsync …` process (the console script of a regular, not editable,
+  install of the working tree into `bench/.togglsync-venv`, rebuilt when the source changes: the Machine
+  section names it) with the **default pacing** (what users run:
   requests that wait on each other at least 1 s apart), loopback HTTP. Rows that say "pacing off" set
   TOGGLSYNC_PACING=0: the cold sync's (for comparison with earlier results) and scenario 5's (1,000
   POSTs at 1 request/s would take ~17 minutes a run). Wall time: spawn to exit, interpreter start-up and

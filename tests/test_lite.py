@@ -160,7 +160,9 @@ def test_a_failed_write_rolls_back(tmp_path):
 
 
 @pytest.mark.sqlite_only  # reads or changes the SQLite file itself
-@pytest.mark.parametrize("args", [["report", "--week"], ["report", "--by", "day", "--json"], ["log", "--week"]])
+@pytest.mark.parametrize("args", [["report", "--week"], ["report", "--by", "day", "--json"], ["log", "--week"],
+                                  ["sql", "SELECT count(*) FROM entries", "--json"],
+                                  ["sql", "SELECT * FROM entries LIMIT 3", "--csv"]])
 def test_reading_commands_do_not_import_sqlalchemy(synced, args):
     done, heavy = _probe(synced, *args)
     assert done.returncode == 0, done.stderr

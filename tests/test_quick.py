@@ -32,7 +32,8 @@ try:
         cli.main(args, prog_name="togglsync")
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(m for m in ("click", "sqlalchemy", "alembic", "requests", "rich") if m in sys.modules)
+watched = os.environ.get("PROBE_MODULES", "click sqlalchemy alembic requests rich").split()
+heavy = sorted(m for m in watched if m in sys.modules)
 with open(os.environ["PROBE_REPORT"], "w") as report:
     json.dump(heavy, report)
 sys.stdout.flush()
@@ -196,6 +197,21 @@ def test_the_fast_commands_import_neither_click_sqlalchemy_requests_nor_rich(syn
     assert code == 0, err
     assert out and err == ""
     assert heavy == [], f"togglsync {' '.join(args)} imported {heavy}"
+
+
+@pytest.mark.sqlite_only  # reads the SQLite file
+@pytest.mark.parametrize("args", [["status"], ["status", "--json"], ["stop"]])
+def test_status_and_stop_make_no_dataclass_and_load_no_openssl(synced, tmp_path, args):
+    """Importing `dataclasses` (inspect, ast...) costs ~8 ms and making each dataclass ~1 ms, hmac's
+    OpenSSL ~2 ms: the fast way's records are NamedTuples and plain classes, hmac waits for a sync.
+    (`start` writes JSON through orjson, whose own import brings dataclasses.)"""
+    assert synced.run("stop").exit_code == 0  # the seeded account's timer
+    if args == ["stop"]:
+        assert synced.run("start", "to stop").exit_code == 0
+    code, out, err, loaded = _run(synced, "main", *args, tmp_path=tmp_path,
+                                  env={"PROBE_MODULES": "dataclasses inspect hmac hashlib"})
+    assert code == 0, err
+    assert loaded == [], f"togglsync {' '.join(args)} imported {loaded}"
 
 
 @pytest.mark.sqlite_only  # holds the SQLite file's write lock

@@ -77,6 +77,35 @@ def test_the_write_lock_is_free_between_batches_of_a_cold_sync(make_sim, tmp_pat
     assert any(midway), "the write lock was held from the first batch to the last"
 
 
+def test_reading_the_stored_window_before_the_last_transaction_leaves_the_write_lock_free(make_sim, tmp_path):
+    """After the last batch, the re-sync reads the ids of every entry stored in its window (300,000 at
+    that size, over a second): outside a write transaction, so an offline `start` does not wait for it."""
+    env = make_env(make_sim, tmp_path, entries=20)
+    seen: list[bool] = []
+
+    def probe(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not (statement.startswith("SELECT time_entries.id") and "time_entries.start >=" in statement):
+            return
+        other = sqlite3.connect(env.db_path, timeout=0, isolation_level=None)
+        try:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                seen.append(False)
+            else:
+                seen.append(True)
+                other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+    event.listen(env.engine, "before_cursor_execute", probe)
+    try:
+        env.sync()
+    finally:
+        event.remove(env.engine, "before_cursor_execute", probe)
+    assert seen == [True], "the read of the stored window held the write lock" if seen else "no such read"
+
+
 @pytest.mark.parametrize("how", ["full", "cold"])
 def test_an_interrupted_resync_keeps_its_batches_deletes_nothing_and_the_next_sync_completes_it(
     make_sim, tmp_path, small_batches, how

@@ -26,14 +26,12 @@ Plain SQL (`db.sql`) on either connection, inside the caller's transaction.
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from togglsync import records
 from togglsync.config import IMPLICIT_ACCOUNT
@@ -54,12 +52,12 @@ class Credentials(Protocol):
     def me(self, with_related_data: bool = False) -> dict[str, Any]: ...
 
 
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_NAME = r"[a-z0-9][a-z0-9_-]{0,31}"  # compiled on first use (re's cache)
 
 
 def check_name(name: str) -> str:
     """A name people can type and a file name can carry: lower-case letters, digits, `-`, `_`."""
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(_NAME, name):
         raise UsageError(
             f"invalid account name {name!r}: use up to 32 lower-case letters, digits, '-' or '_' (like 'work')")
     return name
@@ -77,8 +75,7 @@ def lock_suffix(name: str) -> str:
     return ".lock" if name == IMPLICIT else f".{check_name(name)}.lock"
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
     name: str
     user_id: int | None
 
@@ -184,6 +181,8 @@ def same_credential(stored: str | None, fingerprint: Fingerprint) -> bool:
         raw = bytes.fromhex(salt)
     except ValueError:
         return False
+    import hmac  # here: its OpenSSL load costs `status`/`start`/`stop` ~2 ms, and they never ask
+
     return bool(raw and digest) and hmac.compare_digest(fingerprint(raw), digest)
 
 

@@ -11,9 +11,9 @@ import json
 import os
 import stat
 import sys
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from togglsync.errors import ConfigError, MissingCredentials
 
@@ -52,6 +52,8 @@ ENV_VARS: dict[str, str] = {
 # {"transport": "direct" | "maton", "api_token" | "maton_api_key", "maton_connection",
 #  "all_users": "on" | "off"}.
 ACCOUNTS_KEY = "accounts"
+# What the repr of Settings leaves out: the secrets, and what holds other accounts' secrets.
+_NOT_SHOWN = SECRET_KEYS | {ACCOUNTS_KEY, "sources"}
 ACCOUNT_KEYS = frozenset({"transport", "api_token", "maton_api_key", "maton_connection", "all_users"})
 # Workspace-wide accounts (all_users): the days of every member's entries re-read, and the
 # minutes between two reads (`sync.window`; history_plan.WINDOW_DAYS / WINDOW_EVERY_MINUTES).
@@ -73,12 +75,15 @@ def config_path(home: Path | None = None) -> Path:
     return (home or home_dir()) / CONFIG_FILENAME
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """Every setting, immutable (`_replace` makes a changed copy). A NamedTuple rather than a
+    dataclass: `status`, `start` and `stop` read it, and making a dataclass at import costs them
+    several milliseconds of their 0.1 s. Its repr shows no secret (`__repr__`)."""
+
     home: Path
     transport: str = "direct"
-    api_token: str | None = field(default=None, repr=False)
-    maton_api_key: str | None = field(default=None, repr=False)
+    api_token: str | None = None
+    maton_api_key: str | None = None
     maton_connection: str | None = None
     api_url: str | None = None  # root of the chosen transport; None = its default
     maton_ctrl_url: str = MATON_CTRL_URL
@@ -96,11 +101,15 @@ class Settings:
     all_users_days: int = ALL_USERS_DAYS
     all_users_every: int = ALL_USERS_EVERY
     # Accounts added with `togglsync accounts add`: name -> transport and secrets (config file only).
-    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    accounts: Mapping[str, Mapping[str, str]] = MappingProxyType({})
     # Whose transport and credentials these are (`for_account`): its quota state is recorded under it.
     credentials_of: str = IMPLICIT_ACCOUNT
     # Where each value came from ("option", "env", "file", "default"), for `config show`.
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    sources: Mapping[str, str] = MappingProxyType({})
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name not in _NOT_SHOWN)
+        return f"Settings({shown})"
 
     @property
     def config_file(self) -> Path:
@@ -151,13 +160,13 @@ class Settings:
     def for_account(self, name: str) -> Settings:
         """These settings with the transport and credentials of account `name` (main: as they are)."""
         if name == IMPLICIT_ACCOUNT:
-            return replace(self, account=name, credentials_of=name)
+            return self._replace(account=name, credentials_of=name)
         found = self.accounts.get(name)
         if found is None:
             raise ConfigError(f"no account {name!r}: add it with `togglsync accounts add {name}` "
                               "(see `togglsync accounts list`)")
         transport = found.get("transport", "maton" if found.get("maton_api_key") else "direct")
-        return replace(self, account=name, credentials_of=name, transport=transport, api_token=found.get("api_token"),
+        return self._replace(account=name, credentials_of=name, transport=transport, api_token=found.get("api_token"),
                        maton_api_key=found.get("maton_api_key"), maton_connection=found.get("maton_connection"),
                        all_users=parse_switch(found.get("all_users", "off"), f"all_users of account {name!r}"))
 
@@ -170,17 +179,17 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """Every setting with its source; secrets shown only as set/unset."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in ("sources", ACCOUNTS_KEY, "credentials_of"):
+        for name in self._fields:
+            if name in ("sources", ACCOUNTS_KEY, "credentials_of"):
                 continue
-            value = getattr(self, f.name)
-            if f.name in SECRET_KEYS:
+            value = getattr(self, name)
+            if name in SECRET_KEYS:
                 value = "********" if value else None
             elif isinstance(value, Path):
                 value = str(value)
-            elif f.name == "db" and value:
+            elif name == "db" and value:
                 value = without_password(value)
-            out[f.name] = {"value": value, "source": self.sources.get(f.name, "default")}
+            out[name] = {"value": value, "source": self.sources.get(name, "default")}
         out["api_url"]["effective"] = self.root_url
         out["db"]["effective"] = without_password(self.db_target)
         return out
@@ -340,4 +349,4 @@ def parse_count(value: Any, name: str, least: int) -> int:
 def with_overrides(settings: Settings, **changes: Any) -> Settings:
     sources = dict(settings.sources)
     sources.update({k: "option" for k, v in changes.items() if v is not None})
-    return replace(settings, sources=sources, **{k: v for k, v in changes.items() if v is not None})
+    return settings._replace(sources=sources, **{k: v for k, v in changes.items() if v is not None})

@@ -6,9 +6,8 @@ code (see README, "Exit codes"); anything else is a bug and shows a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ExitCode:
@@ -141,8 +140,7 @@ class PremiumRequired(ApiError):
     """402 without quota headers: a premium feature on a non-premium workspace."""
 
 
-@dataclass(frozen=True)
-class QuotaSnapshot:
+class QuotaSnapshot(NamedTuple):
     """What the last response said about one quota pool."""
 
     pool: str  # "user" (every /me request) or "workspace:<id>" (organization quota)

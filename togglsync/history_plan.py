@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from togglsync.records import parse_ts
 
@@ -54,15 +54,14 @@ HOURLY_QUOTA = {"free": 30, "starter": 240, "premium": 600}
 CURSOR_COLUMNS = {"first_id": "next_id", "first_row_number": "next_row_number", "first_timestamp": "next_timestamp"}
 
 
-@dataclass(frozen=True)
-class RangeState:
+class RangeState(NamedTuple):
     """One stored range of the history (a `history_ranges` row)."""
 
     workspace_id: int
     scope: str
     start: date
     end: date  # inclusive
-    cursor: Mapping[str, int] = field(default_factory=dict)  # first_id, first_row_number, first_timestamp
+    cursor: Mapping[str, int] = MappingProxyType({})  # first_id, first_row_number, first_timestamp
     pages: int = 0
     entries: int = 0
     done: bool = False
@@ -184,8 +183,7 @@ def after_page(state: RangeState, entries: int, following: Mapping[str, int]) ->
     )
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """What the last answer of a quota pool said (a `QuotaSnapshot` or a `quota_state` row)."""
 
     pool: str
@@ -250,8 +248,7 @@ def hourly_quota(workspace: Mapping[str, Any] | None) -> int:
     return HOURLY_QUOTA["free"]
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     entries: int  # entries still to fetch (estimated from the density of what is stored)
     requests: int
     hours: float  # at the plan's quota less the reserve
@@ -274,8 +271,7 @@ def estimate(states: Iterable[RangeState], per_hour: int, reserve: int = RESERVE
     return Estimate(entries, requests, requests / spendable)
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """How far the history goes (`togglsync status`, the end of a history run)."""
 
     started: bool
@@ -321,8 +317,7 @@ WINDOW_DAYS = 14
 WINDOW_EVERY_MINUTES = 60
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """One workspace's re-read window: the report's dates and the UTC span deletions may touch.
 
     The detailed report's dates are the requesting user's local dates (UTC on the

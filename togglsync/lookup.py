@@ -138,7 +138,7 @@ def resolve(
     if hits:
         raise UsageError(f"there is a {label} {text!r} in several workspaces: pass -w/--workspace")
     table = records.spec(kind).table
-    if workspace is not None and _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
+    if workspace is not None and re.fullmatch(_ID, text) and int(text.lstrip("Ll")) <= MAX_ID:
         record_id = _current_id(conn, kind, text)
         elsewhere = sql.scalar(conn, f"SELECT workspace_id FROM {table} WHERE id = ?", (record_id,))
         if elsewhere is not None:
@@ -157,7 +157,7 @@ def resolve(
     raise UsageError(f"no {label} named {text!r}{where}{suggest(text, names)}{create}")
 
 
-_ID = re.compile(r"[Ll]?\d+")
+_ID = r"[Ll]?\d+"  # compiled on first use (re's cache)
 
 
 def pushed_as(conn: Connection, kind: str, local_id: int) -> int | None:
@@ -191,7 +191,7 @@ def _matches(conn: Connection, kind: str, text: str, workspaces: list[int]) -> l
     text = text.strip()
     found: list[tuple[int, int]] = []
     for workspace in workspaces:
-        if _ID.fullmatch(text) and int(text.lstrip("Ll")) <= MAX_ID:
+        if re.fullmatch(_ID, text) and int(text.lstrip("Ll")) <= MAX_ID:
             record_id = _current_id(conn, kind, text)
             if sql.first(conn, f"SELECT 1 FROM {table} WHERE id = ? AND workspace_id = ?", (record_id, workspace)):
                 found.append((record_id, workspace))

@@ -28,10 +28,9 @@ caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from togglsync import records
 from togglsync.config import IMPLICIT_ACCOUNT
@@ -56,8 +55,7 @@ class State(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One row of `pending_operations`."""
 
     id: int

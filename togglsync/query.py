@@ -152,45 +152,49 @@ def run(
     """One SQL statement on the database at `target`, read-only, with `:name` (mapping) or `?`
     (sequence) parameters. Yields its result, whose rows stream while the block runs, or None
     for a statement without rows. Ctrl-C stops a long statement (KeyboardInterrupt)."""
+    from togglsync.db.lite import no_escape_hatches
     from togglsync.db.open import Mode, open_database
 
     if not text.strip():
         raise UsageError("the query is empty")
     bound = dict(params) if isinstance(params, Mapping) else tuple(params)
-    engine = open_database(target, Mode.READ_ONLY, on_upgrade=on_upgrade)
-    if engine.dialect.name != "sqlite":
+    if on_server(target):
+        engine = open_database(target, Mode.READ_ONLY, on_upgrade=on_upgrade)
         try:
             with _run_on_server(engine, text, bound) as result:
                 yield result
         finally:
             engine.dispose()
         return
+    # A SQLite file on the driver alone (db.open's fast read-only mode: mode=ro, and no SQLAlchemy
+    # import at this version's schema, most of a short query's time), without the escape hatches.
     try:
-        raw = engine.raw_connection()
+        db = open_database(target, Mode.FAST_READ_ONLY, on_upgrade=on_upgrade)
+    except sqlite3.Error as exc:
+        raise error(exc, target) from None
+    try:
+        dbapi = db.conn
+        assert isinstance(dbapi, sqlite3.Connection)
+        no_escape_hatches(dbapi)
+        # SQLite runs a long statement without returning to Python, so Ctrl-C would wait for
+        # it; a progress callback lets the KeyboardInterrupt in, which aborts the statement.
+        dbapi.set_progress_handler(_no_op, 100_000)
         try:
-            dbapi = raw.driver_connection
-            assert isinstance(dbapi, sqlite3.Connection)
-            # SQLite runs a long statement without returning to Python, so Ctrl-C would wait for
-            # it; a progress callback lets the KeyboardInterrupt in, which aborts the statement.
-            dbapi.set_progress_handler(_no_op, 100_000)
-            try:
-                cursor = dbapi.execute(text, bound)
-            except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
-                raise error(sqlite3.ProgrammingError(str(exc)), target) from None
-            except sqlite3.Error as exc:
-                raise error(exc, target) from None
-            if cursor.description is None:  # e.g. some PRAGMAs
-                yield None
-                return
-            rows = _stream(cursor, target)
-            try:
-                yield Result([d[0] for d in cursor.description], rows)
-            finally:
-                rows.close()  # rows not read are dropped before the connection closes
+            cursor = dbapi.execute(text, bound)
+        except sqlite3.Warning as exc:  # older Pythons: "You can only execute one statement at a time."
+            raise error(sqlite3.ProgrammingError(str(exc)), target) from None
+        except sqlite3.Error as exc:
+            raise error(exc, target) from None
+        if cursor.description is None:  # e.g. some PRAGMAs
+            yield None
+            return
+        rows = _stream(cursor, target)
+        try:
+            yield Result([d[0] for d in cursor.description], rows)
         finally:
-            raw.close()
+            rows.close()  # rows not read are dropped before the connection closes
     finally:
-        engine.dispose()
+        db.close()
 
 
 @contextmanager

@@ -19,10 +19,9 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from togglsync.errors import BadResponse, UsageError
 
@@ -40,8 +39,7 @@ class Kind(StrEnum):
     WORKSPACE = "workspace"
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """`source.field` holds the id of a `target` record (a list of ids when `many`).
 
     When the target is deleted, Toggl clears the field (or removes the id from
@@ -59,8 +57,7 @@ class Reference:
     names_field: str | None = None
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     kind: Kind
     table: str
     label: str
@@ -250,7 +247,7 @@ def parse_id(text: str) -> int:
 # Toggl refuses longer names; refusing here keeps a queued create from failing at push time.
 MAX_NAME_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 3000
-_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_COLOR = r"#[0-9a-fA-F]{6}"  # compiled on first use (re's cache): the fast commands never ask
 
 
 def clean_name(kind: str, value: str | None) -> str:
@@ -271,7 +268,7 @@ def clean_color(value: str | None) -> str | None:
     if value is None:
         return None
     text = value.strip()
-    if not _COLOR.fullmatch(text):
+    if not re.fullmatch(_COLOR, text):
         raise UsageError(f"bad color {value!r}: use #rrggbb, e.g. #0b83d9")
     return text.lower()
 
@@ -710,7 +707,7 @@ def _holds_secret(keys: tuple[str, ...]) -> bool:
 
 
 # `"<key>": "<value>"` in JSON text (an error quoting a body, a logged line).
-_JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,64})"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+_JSON_PAIR = r'"(?P<key>[^"\\]{1,64})"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"'  # compiled on first use
 
 
 def _blank(text: str, secret: str) -> str:
@@ -735,7 +732,8 @@ def redact(text: str, secrets: Iterable[object] = ()) -> str:
             text = _blank(text, str(secret))
     if '"' not in text:
         return text
-    return _JSON_PAIR.sub(
+    return re.sub(
+        _JSON_PAIR,
         lambda m: f'"{m["key"]}": "{REDACTED}"' if is_secret_field(m["key"]) else m[0], text
     )
 

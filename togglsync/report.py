@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from togglsync.db import sql
@@ -104,8 +103,7 @@ def entry_rows(
 # -- the report: totals grouped in SQL ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     """Which entries a report counts, besides the range. Empty tuples mean "any"."""
 
     workspace_id: int | None = None
@@ -114,8 +112,7 @@ class Filters:
     tag_ids: tuple[int, ...] = ()  # an entry with any of these tags
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     key: str  # the name shown: project/client/tag name, ISO date, 2026-11, 2026, description or a NO_VALUE label
     id: int | None  # project/client/tag id (None for "(no ...)", periods and descriptions)
     seconds: int
@@ -123,8 +120,7 @@ class ReportRow:
     day: date | None = None  # for by == "day"
 
 
-@dataclass
-class Report:
+class Report(NamedTuple):
     by: str
     start: datetime  # UTC, inclusive
     end: datetime  # UTC, exclusive
@@ -134,7 +130,7 @@ class Report:
     total_seconds: int
     total_entries: int
     running: int  # running entries among them
-    filters: Filters = field(default_factory=Filters)
+    filters: Filters = Filters()
 
     def share(self, row: ReportRow) -> float:
         """Percent of the total time; with by == "tag" an entry counts under each of its tags."""
@@ -406,8 +402,7 @@ def tracked_seconds(conn: Connection, start: datetime, end: datetime, now: datet
     return int(sql.rows(conn, _TOTAL_QUERY.format(seconds=_seconds(conn), where="1 = 1"), params)[0]["seconds"])
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """What `togglsync status` shows: the running entry, today's and this week's time, the outbox, the last sync."""
 
     running: dict[str, Any] | None

@@ -9,9 +9,9 @@ under about 128 KiB: some two weeks of runs every 15 minutes. `togglsync status`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from togglsync.errors import ExitCode
 
@@ -19,8 +19,7 @@ LOG_NAME = "sync.log"
 MAX_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     at: datetime  # UTC
     exit_code: int
     message: str

@@ -250,11 +250,10 @@ _UNITS = {
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
 }  # fmt: skip
-_UNIT_PART = re.compile(
-    r"\s*(?P<num>\d+(?:[.,]\d+)?|[.,]\d+)\s*(?P<unit>hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])"
-)
-_AFTER_HOURS = re.compile(r"\s*(?P<num>\d{1,2})\s*$")  # 1h30 = 1h30m
-_CLOCK_DURATION = re.compile(r"(?P<h>\d+):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
+# Patterns compiled on first use (re's cache): `status`, `start` and `stop` never use most of them.
+_UNIT_PART = r"\s*(?P<num>\d+(?:[.,]\d+)?|[.,]\d+)\s*(?P<unit>hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])"
+_AFTER_HOURS = r"\s*(?P<num>\d{1,2})\s*$"  # 1h30 = 1h30m
+_CLOCK_DURATION = r"(?P<h>\d+):(?P<m>\d{2})(?::(?P<s>\d{2}))?"
 
 
 def _duration_error(text: str, detail: str = "") -> ValueError:
@@ -268,9 +267,9 @@ def _unit_seconds(text: str, s: str) -> Decimal | None:
 
     pos, total, last_factor = 0, Decimal(0), None
     while pos < len(s):
-        part = _UNIT_PART.match(s, pos)
+        part = re.compile(_UNIT_PART).match(s, pos)
         if part is None:
-            tail = _AFTER_HOURS.match(s, pos)
+            tail = re.compile(_AFTER_HOURS).match(s, pos)
             if tail and last_factor == 3600 and pos > 0:
                 minutes = int(tail["num"])
                 if minutes >= 60:
@@ -304,7 +303,7 @@ def parse_duration(text: str) -> int:
         raise _duration_error(text, "it is empty")
     if s.startswith("-"):
         raise ValueError(f"duration {text!r} must be positive")
-    clock = _CLOCK_DURATION.fullmatch(s)
+    clock = re.fullmatch(_CLOCK_DURATION, s)
     if clock:
         minutes, seconds = int(clock["m"]), int(clock["s"] or 0)
         if minutes >= 60 or seconds >= 60:
@@ -356,13 +355,14 @@ _WEEKDAYS = {
     "saturday": 5, "sat": 5,
     "sunday": 6, "sun": 6,
 }  # fmt: skip
-_ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})")
-_ISO_DATETIME = re.compile(
+# Patterns compiled on first use (re's cache): `status`, `start` and `stop` never use most of them.
+_ISO_DATE = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+_ISO_DATETIME = (
     r"(?P<date>\d{4}-\d{2}-\d{2})(?:t|\s)\s*"
     r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?"
     r"\s*(?P<off>z|utc|[+-]\d{2}(?::?\d{2})?)?"
 )
-_CLOCK_TIME = re.compile(
+_CLOCK_TIME = (
     r"(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)?"
 )
 
@@ -386,14 +386,14 @@ def _clock(text: str, h: str, mi: str | None, s: str | None, ampm: str | None) -
 
 
 def _parse_clock(text: str, token: str) -> time | None:
-    m = _CLOCK_TIME.fullmatch(token)
+    m = re.fullmatch(_CLOCK_TIME, token)
     if not m or (m["mi"] is None and m["ampm"] is None):  # a bare `9` is not a time
         return None
     return _clock(text, m["h"], m["mi"], m["s"], m["ampm"])
 
 
 def _iso_date(text: str, token: str) -> date | None:
-    m = _ISO_DATE.fullmatch(token)
+    m = re.fullmatch(_ISO_DATE, token)
     if not m:
         return None
     # Checked on the year first: year 0 is no date at all, but "outside the range" says what to do.
@@ -451,7 +451,7 @@ def _parse(
             raise _time_error(text, detail) from None
         return (now - delta if s[0] == "-" else now + delta), None
 
-    iso = _ISO_DATETIME.fullmatch(s)
+    iso = re.fullmatch(_ISO_DATETIME, s)
     if iso:
         day = _iso_date(text, iso["date"])
         assert day is not None
@@ -578,12 +578,12 @@ def next_period(first: date, unit: str) -> date:
 
 
 # A year (`2023`) or a month (`2023-03`) alone, as --from/--to take them.
-_YEAR_OR_MONTH = re.compile(r"(?P<y>\d{4})(?:-(?P<mo>\d{2}))?")
+_YEAR_OR_MONTH = r"(?P<y>\d{4})(?:-(?P<mo>\d{2}))?"  # compiled on first use
 
 
 def _year_or_month(text: str) -> tuple[date, date] | None:
     """`2023` -> (2023-01-01, 2024-01-01); `2023-03` -> (2023-03-01, 2023-04-01); else None."""
-    m = _YEAR_OR_MONTH.fullmatch(text.strip())
+    m = re.fullmatch(_YEAR_OR_MONTH, text.strip())
     if not m:
         return None
     year = int(m["y"])

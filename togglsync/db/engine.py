@@ -85,26 +85,9 @@ def make_readonly_engine(path: str | os.PathLike[str], *, busy_timeout_ms: int |
 
     @event.listens_for(engine, "connect")
     def _no_escape_hatches(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
-        # mode=ro protects this file; these close the doors to others: ATTACH
-        # (and VACUUM INTO, which attaches its target) could create or write
-        # another file, and a PRAGMA that sets something is a write in spirit.
-        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        dbapi_connection.set_authorizer(_read_only_authorizer)
+        lite.no_escape_hatches(dbapi_connection)
 
     return engine
-
-
-# PRAGMAs that take an argument yet only read (table_info(t), index_list(t), ...).
-_READING_PRAGMAS = frozenset({
-    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list",
-    "foreign_key_check", "integrity_check", "quick_check", "table_list",
-})
-
-
-def _read_only_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
-    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in _READING_PRAGMAS:
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
 
 
 def for_reading(engine: Engine) -> Engine:

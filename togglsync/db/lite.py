@@ -166,6 +166,28 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
 
 
+# PRAGMAs that take an argument yet only read (table_info(t), index_list(t), ...).
+READING_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list",
+    "foreign_key_check", "integrity_check", "quick_check", "table_list",
+})
+
+
+def _read_only_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in READING_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def no_escape_hatches(conn: sqlite3.Connection) -> None:
+    """On a connection to a file opened `mode=ro` (which protects that file), close the doors to
+    others: ATTACH (and VACUUM INTO, which attaches its target) could create or write another file,
+    and a PRAGMA that sets something is a write in spirit. The read-only engine (db.engine) and
+    `togglsync sql` on the driver alone (query.run) both apply it."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.set_authorizer(_read_only_authorizer)
+
+
 # How often a writer asks again for the write lock another holds (see begin_immediate).
 LOCK_POLL_S = 0.001
 

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
-from togglsync.db.engine import bulk_writes
+from togglsync.db.engine import bulk_writes, for_reading
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
@@ -41,12 +41,14 @@ from togglsync.sync.state import (
 )
 
 
-# Entries parsed and checked at a time during a full re-sync, outside any transaction.
-ENTRY_BATCH = 500
+# Entries parsed and checked at a time during a full re-sync, outside any transaction; also the
+# fewest rows a transaction stores. Small: on a busy machine (a core shared with other work) 500
+# rows held the write lock 60-300 ms, where an offline edit may wait for one.
+ENTRY_BATCH = 200
 # The re-sync stores what it converted in transactions sized by time: each one holds the
 # write lock about this long (an offline edit waits for one at most), and the next is
-# sized from how long the last took per row (500 rows at first): fewer commits than a fixed
-# 500 rows on a fast machine, never a long wait for an offline edit on a slow or busy one.
+# sized from how long the last took per row (ENTRY_BATCH rows at first): fewer commits than a
+# fixed size on a fast machine, never a long wait for an offline edit on a slow or busy one.
 RESYNC_TXN_SECONDS = 0.05
 # ...and never more rows than this in one (memory: the records wait converted beside their rows).
 RESYNC_TXN_ROWS = 5000
@@ -388,7 +390,9 @@ class Puller:
                     raise
                 if waiting:
                     store()
-            with self.engine.connect() as conn:
+            # Deferred (no write lock): this read takes over a second at 300,000 entries, and an offline
+            # `start` must not wait for it (on our engine a transaction starts IMMEDIATE by default).
+            with for_reading(self.engine).connect() as conn:
                 # Read before the last write transaction (the window can hold 100,000s of rows):
                 # positive ids of this account's user are only stored by its sync, which holds
                 # this account's lock. Only this account's own entries, in the workspaces it
