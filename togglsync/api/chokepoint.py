@@ -14,7 +14,6 @@ connection pool is thread-safe). Everything else is one thread's at a time.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import threading
 import time
@@ -24,19 +23,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.auth import AuthBase
 from urllib3.exceptions import ConnectTimeoutError
 
 from togglsync.api.counting import CountingAdapter
-from togglsync.api.responses import api_error, decode_json, network_error
+from togglsync.api.failures import network_error
+from togglsync.api.responses import date_of, decode_json, scrubbed, typed_error
 from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
-from togglsync.api.transport import MatonAuth, credential_header
-from togglsync.errors import ApiError, BadRequest, BudgetExhausted, ConfigError, NoMatonConnection, UsageError
+from togglsync.api.transport import credential_header
+from togglsync.errors import ApiError, BudgetExhausted, ConfigError, UsageError
 from togglsync.records import redact
 
 log = logging.getLogger("togglsync.api")
 
 Timeout = float | tuple[float, float]
+
+# What requests takes as `auth=`: a hook that sets the credentials' headers (`transport.DirectAuth`...).
+Auth = Callable[[requests.PreparedRequest], requests.PreparedRequest]
 
 # What "the server could not be reached, or stopped answering" looks like in requests.
 _NO_RESPONSE = (
@@ -53,7 +55,7 @@ class Chokepoint:
     def __init__(
         self,
         root_url: str,
-        auth: AuthBase,
+        auth: Auth,
         *,
         timeout: Timeout = (5.0, 30.0),
         retry: RetryPolicy | None = None,
@@ -203,23 +205,10 @@ class Chokepoint:
             raise self._scrubbed(error) from None
 
     def error(self, response: requests.Response, *, method: str, path: str, pool: str = "other") -> ApiError:
-        error = api_error(response, method=method, path=path, pool=pool)
-        if isinstance(self.auth, MatonAuth) and isinstance(error, BadRequest) and error.status == 400 \
-                and "connection" in error.message.lower():
-            # The gateway's own 400 (README of the API contract: "400 no Toggl connection").
-            error = NoMatonConnection(error.status, error.message, connection=self.auth.connection,
-                                      method=method, path=path, body=error.body)
-        return self._scrubbed(error)
+        return typed_error(response, method=method, path=path, pool=pool, auth=self.auth, secrets=_secrets(self.auth))
 
     def _scrubbed(self, error: ApiError) -> ApiError:
-        """The error with credentials blanked out of its message (a gateway may echo headers,
-        a body excerpt may quote a record's `api_token`): `records.redact`, the one rule."""
-        text, message = str(error), error.message
-        clean_text, clean_message = self.scrub(text), self.scrub(message)
-        if (clean_text, clean_message) != (text, message):
-            error.message = clean_message
-            error.args = (clean_text,)
-        return error
+        return scrubbed(error, _secrets(self.auth))
 
     def scrub(self, text: str) -> str:
         return redact(text, _secrets(self.auth))
@@ -237,19 +226,7 @@ class Chokepoint:
             self._session.close()
 
 
-def date_of(response: requests.Response) -> datetime | None:
-    """The server's clock when it answered (its `Date` header), if it says so."""
-    value = response.headers.get("Date")
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo is not None else None
-
-
-def _secrets(auth: AuthBase) -> tuple[str, ...]:
+def _secrets(auth: Auth) -> tuple[str, ...]:
     reveal: Callable[[], tuple[str, ...]] | None = getattr(auth, "secrets", None)
     return tuple(s for s in (reveal() if reveal else ()) if s)
 

@@ -19,12 +19,10 @@ from typing import Any, BinaryIO, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from requests.auth import AuthBase
-
 import togglsync
-from togglsync.api.chokepoint import Chokepoint, Timeout, date_of, landed_earlier
+from togglsync.api.chokepoint import Auth, Chokepoint, Timeout, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
-from togglsync.api.responses import quota_pool, quota_snapshot
+from togglsync.api.responses import date_of, quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import DirectAuth, MatonAuth, check_url
 from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot, UsageError
@@ -96,7 +94,7 @@ class TogglClient:
     def __init__(
         self,
         root_url: str,
-        auth: AuthBase,
+        auth: Auth,
         *,
         timeout: Timeout = (5.0, 30.0),
         retry: RetryPolicy | None = None,

@@ -1,29 +1,25 @@
 """Turning what came back (or didn't) into data or one of our typed errors.
 
-Shared by `TogglClient` and `MatonControl`: both APIs answer in the same styles
-(JSON string, plain text, HTML from a proxy, or an object), and the caller
-should see the same error classes whichever one failed.
+Shared by `TogglClient` and `MatonControl` (through the chokepoint) and by the
+quiet sync's light transport (`api/light.py`): every API answers in the same
+styles (JSON string, plain text, HTML from a proxy, or an object), and the
+caller should see the same error classes whichever one failed and whichever
+transport carried it. Pure: it reads an `Answer` (a `Answer` is
+one) and imports neither requests nor urllib3 (contract `light-http`); which
+exception of those libraries means which failure is `api/failures.py`'s.
 """
 
 from __future__ import annotations
 
+import email.utils
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import Enum
 from http import HTTPStatus
-from typing import Any
-
-import requests
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import SSLError as Urllib3SSLError
+from typing import Any, Protocol, overload
 
 from togglsync.errors import (
     ApiError,
@@ -32,6 +28,7 @@ from togglsync.errors import (
     BadResponse,
     Conflict,
     NetworkError,
+    NoMatonConnection,
     NotFound,
     PremiumRequired,
     QuotaExceeded,
@@ -40,6 +37,33 @@ from togglsync.errors import (
     ServerError,
 )
 from togglsync.api.retrying import retry_after_seconds
+from togglsync.api.transport import MatonAuth
+from togglsync.records import redact
+
+
+class Headers(Protocol):
+    """A response's headers, read case-insensitively (requests' are)."""
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+
+
+class Answer(Protocol):
+    """One HTTP response as the rules below read it (`Answer` is one; so is the
+    light transport's `light.Answer`)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def text(self) -> str: ...
 
 MAX_MESSAGE = 300  # characters of a server message worth showing on one line
 MAX_BODY = 2000  # characters of an unparsed error body kept on the exception
@@ -74,7 +98,7 @@ def quota_pool(path: str) -> str:
     return "other"
 
 
-def quota_snapshot(headers: Any, pool: str, now: datetime | None = None) -> QuotaSnapshot | None:
+def quota_snapshot(headers: Headers, pool: str, now: datetime | None = None) -> QuotaSnapshot | None:
     """The quota headers of one response, or None when it carried none."""
     remaining = _int_header(headers, QUOTA_REMAINING)
     resets_in = _int_header(headers, QUOTA_RESETS_IN)
@@ -83,7 +107,7 @@ def quota_snapshot(headers: Any, pool: str, now: datetime | None = None) -> Quot
     return QuotaSnapshot(pool, remaining, resets_in, now or datetime.now(UTC))
 
 
-def _int_header(headers: Any, name: str) -> int | None:
+def _int_header(headers: Headers, name: str) -> int | None:
     value = headers.get(name)
     try:
         return int(float(value.strip())) if value is not None else None
@@ -91,10 +115,22 @@ def _int_header(headers: Any, name: str) -> int | None:
         return None
 
 
+def date_of(response: Answer) -> datetime | None:
+    """The server's clock when it answered (its `Date` header), if it says so."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
 # --- success ----------------------------------------------------------------------------
 
 
-def decode_json(response: requests.Response, method: str, path: str) -> Any:
+def decode_json(response: Answer, method: str, path: str) -> Any:
     """The JSON body of a 2xx response; None for an empty body (DELETE answers with nothing)."""
     if not response.content.strip():
         return None
@@ -115,7 +151,7 @@ def decode_json(response: requests.Response, method: str, path: str) -> Any:
 # --- errors -----------------------------------------------------------------------------
 
 
-def api_error(response: requests.Response, *, method: str, path: str, pool: str) -> ApiError:
+def api_error(response: Answer, *, method: str, path: str, pool: str) -> ApiError:
     """The typed error for a non-2xx response (the caller raises it)."""
     status = response.status_code
     body = _error_body(response)
@@ -138,14 +174,38 @@ def api_error(response: requests.Response, *, method: str, path: str, pool: str)
     return _BY_STATUS.get(status, ApiError)(status, message, **where)
 
 
-def _error_body(response: requests.Response) -> Any:
+def typed_error(response: Answer, *, method: str, path: str, pool: str, auth: object,
+                secrets: Iterable[str]) -> ApiError:
+    """`api_error`, with the Maton gateway's own 400 told apart (`NoMatonConnection`) when `auth`
+    is Maton's, and the credentials (`secrets`) blanked out of the message (`scrubbed`)."""
+    error = api_error(response, method=method, path=path, pool=pool)
+    if isinstance(auth, MatonAuth) and isinstance(error, BadRequest) and error.status == 400 \
+            and "connection" in error.message.lower():
+        # The gateway's own 400 (README of the API contract: "400 no Toggl connection").
+        error = NoMatonConnection(error.status, error.message, connection=auth.connection,
+                                  method=method, path=path, body=error.body)
+    return scrubbed(error, secrets)
+
+
+def scrubbed(error: ApiError, secrets: Iterable[str]) -> ApiError:
+    """The error with credentials blanked out of its message (a gateway may echo headers,
+    a body excerpt may quote a record's `api_token`): `records.redact`, the one rule."""
+    text, message = str(error), error.message
+    clean_text, clean_message = redact(text, secrets), redact(message, secrets)
+    if (clean_text, clean_message) != (text, message):
+        error.message = clean_message
+        error.args = (clean_text,)
+    return error
+
+
+def _error_body(response: Answer) -> Any:
     try:
         return json.loads(response.content)
     except ValueError:
         return response.text[:MAX_BODY]
 
 
-def server_message(response: requests.Response, body: Any = None) -> str:
+def server_message(response: Answer, body: Any = None) -> str:
     """One short line saying what the server objected to.
 
     Toggl sends a JSON string (`"Time entry not found"`); older endpoints plain
@@ -170,7 +230,7 @@ def server_message(response: requests.Response, body: Any = None) -> str:
     return _truncate(text)
 
 
-def _status_phrase(response: requests.Response) -> str:
+def _status_phrase(response: Answer) -> str:
     # Toggl's 401/403 come with no body at all; say at least what the status means.
     try:
         return HTTPStatus(response.status_code).phrase
@@ -178,7 +238,7 @@ def _status_phrase(response: requests.Response) -> str:
         return response.reason or f"HTTP {response.status_code}"
 
 
-def _is_json(response: requests.Response) -> bool:
+def _is_json(response: Answer) -> bool:
     try:
         json.loads(response.content)
     except ValueError:
@@ -220,68 +280,50 @@ def _truncate(text: str, limit: int = MAX_MESSAGE) -> str:
 # --- no response ------------------------------------------------------------------------
 
 
-# Failures that happen before the request is written, and after.
-_BEFORE_SENDING = (ConnectTimeoutError, requests.ConnectTimeout, Urllib3SSLError, requests.exceptions.SSLError)
-_AFTER_SENDING = (ReadTimeoutError, requests.ReadTimeout, ProtocolError, requests.exceptions.ChunkedEncodingError)
+class Failure(Enum):
+    """Why no HTTP response came: what the transport's exceptions say, in its own words
+    (`api/failures.py` for requests and urllib3, `api/light.py` for http.client)."""
+
+    DNS = "dns"
+    CONNECT = "connect"  # refused, unreachable...: nothing was sent
+    CONNECT_TIMEOUT = "connect timeout"
+    TLS = "tls"
+    READ_TIMEOUT = "read timeout"
+    DROPPED = "dropped"  # the connection broke before the response was complete
+    OTHER = "other"
+
+    @property
+    def before_sending(self) -> bool:
+        """Failures that happen before the request is written."""
+        return self in (Failure.DNS, Failure.CONNECT, Failure.CONNECT_TIMEOUT, Failure.TLS)
 
 
-def network_error(exc: requests.RequestException, *, host: str, sent: bool, timeout: float | None) -> NetworkError:
+def no_response(failure: Failure, *, host: str, reason: str | None, sent: bool, timeout: float | None) -> NetworkError:
     """A one-line NetworkError for a request that got no HTTP response.
 
-    `sent` says whether any attempt of this call reached the wire (the
-    counting adapter knows); the exception type can only add to that.
-    Only the host is named: URLs may carry ids, never credentials, but the
-    message stays short either way.
+    `sent`: some attempt of this call reached the wire (the transport counted it).
+    `reason`: the operating system's words, when it gave some. Only the host is
+    named: URLs may carry ids, never credentials, but the message stays short either way.
     """
-    causes = list(_causes(exc))
-    not_sent = any(isinstance(c, _BEFORE_SENDING) for c in causes)
-    after_sending = any(isinstance(c, _AFTER_SENDING) for c in causes)
-    maybe_applied = sent or (after_sending and not not_sent)
-    message = _describe_failure(causes, host, timeout)
+    maybe_applied = sent or failure in (Failure.READ_TIMEOUT, Failure.DROPPED)
+    message = _describe_failure(failure, host, reason, timeout)
     if maybe_applied:
         message += "; the request was sent and may have been applied"
     return NetworkError(message, maybe_applied=maybe_applied)
 
 
-def _describe_failure(causes: list[BaseException], host: str, timeout: float | None) -> str:
-    def has(*kinds: type[BaseException]) -> bool:
-        return any(isinstance(c, kinds) for c in causes)
-
-    if has(NameResolutionError):
+def _describe_failure(failure: Failure, host: str, reason: str | None, timeout: float | None) -> str:
+    if failure is Failure.DNS:
         return f"cannot resolve host {host} (DNS lookup failed)"
-    if has(NewConnectionError):
-        reason = _os_reason(causes) or "connection failed"
-        return f"cannot connect to {host}: {reason}"
-    if has(ConnectTimeoutError, requests.ConnectTimeout):
+    if failure is Failure.CONNECT:
+        return f"cannot connect to {host}: {reason or 'connection failed'}"
+    if failure is Failure.CONNECT_TIMEOUT:
         return f"timed out connecting to {host}"
-    if has(Urllib3SSLError, requests.exceptions.SSLError):
+    if failure is Failure.TLS:
         return f"TLS handshake with {host} failed"
-    if has(ReadTimeoutError, requests.ReadTimeout):
+    if failure is Failure.READ_TIMEOUT:
         within = f" within {timeout:g} s" if timeout else ""
         return f"no response from {host}{within}"
-    if has(ProtocolError, requests.exceptions.ChunkedEncodingError):
+    if failure is Failure.DROPPED:
         return f"connection to {host} dropped before the response was complete"
-    reason = _os_reason(causes) or type(causes[-1]).__name__
     return f"network error talking to {host}: {reason}"
-
-
-def _os_reason(causes: list[BaseException]) -> str | None:
-    for cause in reversed(causes):
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror.lower()
-    return None
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps: requests -> urllib3 -> socket errors."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        wrapped = [getattr(current, "reason", None), current.__cause__, current.__context__]
-        wrapped += [a for a in current.args if isinstance(a, BaseException)]
-        stack.extend(w for w in wrapped if isinstance(w, BaseException))

@@ -3,6 +3,11 @@
 A *root* is what `TOGGLSYNC_API_URL` holds: the client appends `/api/v9/...`
 or `/reports/api/v3/...` to it. Both transports speak the same native paths;
 only the root and the Authorization header differ.
+
+Imports neither requests nor urllib3 (`pyproject.toml`, contract `light-http`):
+the credential headers are `headers()`, which both the requests-based client
+(through requests' auth hook, `__call__`) and the quiet sync's light transport
+(`api/light.py`) send.
 """
 
 from __future__ import annotations
@@ -10,10 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+from collections.abc import MutableMapping
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
-
-import requests
-from requests.auth import AuthBase
 
 # The default roots live in config (settings need them without importing requests).
 from togglsync.config import DIRECT_URL as DIRECT_URL
@@ -50,6 +54,27 @@ def credential_header(name: str) -> bool:
     return name.strip().lower() in CREDENTIAL_HEADERS
 
 
+class Credentials(Protocol):
+    """What a transport needs of the credentials: the headers that carry them, the strings
+    never to show (`secrets`), and a salted digest that tells whether they changed."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def secrets(self) -> tuple[str, ...]: ...
+
+    def fingerprint(self, salt: bytes) -> str: ...
+
+
+class _Prepared(Protocol):
+    """What requests' auth hook is given (a `requests.PreparedRequest`): its headers."""
+
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+
+R = TypeVar("R", bound=_Prepared)
+
+
 def _fingerprint(material: str, salt: bytes) -> str:
     """A one-way digest of what identifies a credential, under `salt` (random, stored beside it):
     keyed BLAKE2b. Tokens and Maton keys are long random strings, so a slow hash would add no
@@ -57,7 +82,7 @@ def _fingerprint(material: str, salt: bytes) -> str:
     return hashlib.blake2b(material.encode(), digest_size=32, salt=salt[:16], person=b"togglsync-cred").hexdigest()
 
 
-class DirectAuth(AuthBase):
+class DirectAuth:
     """HTTP Basic auth straight to Toggl: `<api token>:api_token`, or email:password."""
 
     def __init__(self, api_token: str):
@@ -76,8 +101,13 @@ class DirectAuth(AuthBase):
     def _encoded(self) -> str:
         return base64.b64encode(f"{self._user}:{self._password}".encode()).decode("ascii")
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = "Basic " + self._encoded()
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry these credentials (`CREDENTIAL_HEADERS`)."""
+        return {"Authorization": "Basic " + self._encoded()}
+
+    def __call__(self, request: R) -> R:
+        """requests' auth hook (`auth=` of a request): the headers above."""
+        request.headers.update(self.headers())
         return request
 
     def fingerprint(self, salt: bytes) -> str:
@@ -95,7 +125,7 @@ class DirectAuth(AuthBase):
         return f"DirectAuth({self._kind}: ***)"
 
 
-class MatonAuth(AuthBase):
+class MatonAuth:
     """Maton's managed-OAuth gateway: `Bearer <MATON_API_KEY>`, optionally picking a connection."""
 
     def __init__(self, api_key: str, connection: str | None = None):
@@ -103,10 +133,16 @@ class MatonAuth(AuthBase):
         # Without the header Maton uses the oldest active Toggl connection.
         self.connection = _header_safe(connection, "Maton connection id") if connection else None
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._api_key}"
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry these credentials (`CREDENTIAL_HEADERS`)."""
+        found = {"Authorization": f"Bearer {self._api_key}"}
         if self.connection:
-            request.headers["Maton-Connection"] = self.connection
+            found["Maton-Connection"] = self.connection
+        return found
+
+    def __call__(self, request: R) -> R:
+        """requests' auth hook (`auth=` of a request): the headers above."""
+        request.headers.update(self.headers())
         return request
 
     def fingerprint(self, salt: bytes) -> str:
