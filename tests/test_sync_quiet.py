@@ -1,5 +1,5 @@
-"""A sync that finds nothing changed (`sync.quiet`): one request, no SQLAlchemy import; any other
-answer goes to the whole sync as it is, never asked twice."""
+"""A sync that finds nothing changed (`sync.quiet`): one request, no SQLAlchemy import and no
+requests import (`api.light`); any other answer goes to the whole sync as it is, never asked twice."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ try:
     cli.main(sys.argv[1:], prog_name="togglsync")
 except SystemExit as exit:
     code = exit.code
-print("HEAVY=" + ",".join(sorted(m for m in ("sqlalchemy", "alembic") if m in sys.modules)))
+print("HEAVY=" + ",".join(sorted(m for m in ("sqlalchemy", "alembic", "requests", "urllib3") if m in sys.modules)))
 sys.exit(code)
 """
 
 
-def _in_a_process(home, *args):
+def _in_a_process(home, *args, env=None):
     """`togglsync ARGS` in a fresh interpreter: (its exit, stdout without the probe's line, the heavy modules it imported)."""
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**os.environ, **home.env},
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**os.environ, **home.env, **(env or {})},
                           capture_output=True, text=True, timeout=60)
     lines = done.stdout.splitlines()
     heavy = [line.removeprefix("HEAVY=") for line in lines if line.startswith("HEAVY=")]
@@ -69,6 +69,62 @@ def test_a_sync_that_finds_nothing_changed_is_one_request_and_no_sqlalchemy(sync
     assert result["pulled"] == {"time_entries": 0} and result["deleted"] == {"time_entries": 0}
     assert (result["requests"], result["pending"], result["exit_code"], result["error"]) == (1, 0, 0, None)
     assert _cursor(synced, "time_entries") > before
+
+
+def test_the_quiet_request_is_answered_as_the_whole_client_would_and_the_secret_never_shows(synced):
+    """An error answer to the light transport's request (`api.light`): the same typed error and
+    exit code as the whole client's (`responses.typed_error`), the token blanked out of it even
+    when the server echoes it, and the request not sent again (an answer came)."""
+    token = synced.env["TOGGL_API_TOKEN"]
+    synced.sim.clock.advance(5)
+    synced.sim.faults.add(status=403, method="GET", path="/me/time_entries", count=1,
+                          body=f"token {token} is not allowed")
+    synced.sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json")
+    assert heavy == "", f"an error answer to the quiet request imported {heavy}"
+    assert _paths(synced) == [("GET", "/me/time_entries")]
+    result = json.loads(out)
+    assert (result["stopped"], result["exit_code"], result["requests"]) == ("AuthError", done.returncode, 1)
+    assert done.returncode != 0
+    assert token not in done.stdout + done.stderr
+    assert "is not allowed" in result["error"]
+
+
+def test_a_quiet_request_the_server_keeps_failing_costs_the_retries_the_policy_allows_no_more(synced):
+    """A 503 to the light transport's request: the whole client retries it (after the policy's
+    wait) with one retry fewer, so the request is sent 1 + RetryPolicy().retries times in all, as
+    a sync through requests alone sends it."""
+    from togglsync.api.retrying import RetryPolicy
+
+    synced.sim.faults.add(status=503, method="GET", path="/me/time_entries", count=100)
+    synced.sim.log.clear()
+    result = synced.run("sync", "--json")
+    assert result.exit_code != 0
+    assert _paths(synced) == [("GET", "/me/time_entries")] * (1 + RetryPolicy().retries)
+    assert json.loads(result.output.split("\nError:")[0])["requests"] == 1 + RetryPolicy().retries
+
+
+def test_a_server_error_then_an_answer_is_one_retry_and_a_quiet_sync(synced):
+    before = _cursor(synced, "time_entries")
+    synced.sim.clock.advance(5)
+    synced.sim.faults.add(status=503, method="GET", path="/me/time_entries", count=1)
+    synced.sim.log.clear()
+    result = synced.run("sync", "--json")
+    assert result.exit_code == 0, result.output
+    assert _paths(synced) == [("GET", "/me/time_entries")] * 2
+    assert json.loads(result.output)["requests"] == 2
+    assert _cursor(synced, "time_entries") > before
+
+
+def test_a_proxy_in_the_environment_is_left_to_requests(synced):
+    """requests honours *_proxy (trust_env); the light transport hands the request to it."""
+    synced.sim.clock.advance(5)
+    synced.sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json", env={"no_proxy": "127.0.0.1,localhost"})
+    assert done.returncode == 0, done.stderr
+    assert "requests" in heavy
+    assert _paths(synced) == [("GET", "/me/time_entries")]
+    assert json.loads(out)["requests"] == 1
 
 
 def test_entries_changed_elsewhere_are_stored_from_the_same_answer(synced):

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from togglsync.db.open import Engines
 
     from togglsync.api import MatonControl, TogglClient
+    from togglsync.api.light import LightClient
     from togglsync.api.retrying import Clock, RetryPolicy
+    from togglsync.api.transport import DirectAuth, MatonAuth
 
 
 class App:
@@ -69,16 +71,38 @@ class App:
 
     @cached_property
     def client(self) -> TogglClient:
-        from togglsync.api import DirectAuth, MatonAuth, TogglClient
+        from togglsync.api import TogglClient
         from togglsync.api.retrying import SYSTEM_CLOCK
 
-        s = self.settings
-        root = s.root_url  # TogglClient checks it (https, or http to loopback only)
-        secret = s.credential()
-        auth = MatonAuth(secret, s.maton_connection) if s.transport == "maton" else DirectAuth(secret)
-        pacing = s.pacing if self._pacing is None else self._pacing
-        return TogglClient(root, auth, retry=self._retry, min_interval=pacing, clock=self._clock or SYSTEM_CLOCK,
+        # The root is checked by the client (https, or http to loopback only).
+        return TogglClient(self.settings.root_url, self._auth, retry=self._retry, min_interval=self._min_interval,
+                           clock=self._clock or SYSTEM_CLOCK, on_quota=self._remember_quota)
+
+    @cached_property
+    def quiet_client(self) -> TogglClient | LightClient:
+        """The client of a sync that may find nothing changed (`sync.quiet`): its one request
+        without importing requests (`api.light`); the rest of the sync through `client`, which
+        goes on from it. The whole client itself once it is built."""
+        if "client" in self.__dict__:
+            return self.client
+        from togglsync.api.light import LightClient
+        from togglsync.api.retrying import SYSTEM_CLOCK
+
+        return LightClient(self.settings.root_url, self._auth, full=lambda: self.client, retry=self._retry,
+                           min_interval=self._min_interval, clock=self._clock or SYSTEM_CLOCK,
                            on_quota=self._remember_quota)
+
+    @property
+    def _auth(self) -> DirectAuth | MatonAuth:
+        from togglsync.api.transport import DirectAuth, MatonAuth
+
+        s = self.settings
+        secret = s.credential()
+        return MatonAuth(secret, s.maton_connection) if s.transport == "maton" else DirectAuth(secret)
+
+    @property
+    def _min_interval(self) -> float:
+        return self.settings.pacing if self._pacing is None else self._pacing
 
     @cached_property
     def maton(self) -> MatonControl:

@@ -73,6 +73,8 @@ class Chokepoint:
         self.budget: int | None = None
         self.server_time: datetime | None = None
         self._bookkeeping = threading.Lock()  # the budget's check and the retry settings of one send
+        self._earlier = 0  # requests another transport sent before this one took over (`carry_on`)
+        self._retries_spent = 0  # retries of the next request another transport already made
         self._host = urlsplit(root_url).netloc
         self._session = session or requests.Session()
         self._owns_session = session is None
@@ -85,7 +87,21 @@ class Chokepoint:
     @property
     def requests_sent(self) -> int:
         """Requests that reached the wire, every attempt and retry included."""
-        return self._adapter.sent
+        return self._earlier + self._adapter.sent
+
+    def carry_on(self, *, sent: int, server_time: datetime | None, pacer: Pacer) -> None:
+        """Go on where another transport of the same credentials stopped (`api.light`): its
+        requests counted (the budget counts them), its server clock, its pacing."""
+        with self._bookkeeping:
+            self._earlier += sent
+        if self.server_time is None:
+            self.server_time = server_time
+        self.pacer = pacer
+
+    def spend_retries(self, count: int) -> None:
+        """The next request's first attempts were made elsewhere: `count` retries fewer for it."""
+        with self._bookkeeping:
+            self._retries_spent = count
 
     def send(
         self,
@@ -151,7 +167,7 @@ class Chokepoint:
         paced: bool = True,
     ) -> requests.Response:
         with self._bookkeeping:
-            retries = self.retry.retries
+            retries, self._retries_spent = max(0, self.retry.retries - self._retries_spent), 0
             if self.budget is not None:
                 left = self.budget - self.requests_sent
                 if left <= 0:

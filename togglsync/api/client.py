@@ -23,7 +23,7 @@ import togglsync
 from togglsync.api.chokepoint import Auth, Chokepoint, Timeout, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
 from togglsync.api.responses import date_of, quota_pool, quota_snapshot
-from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
+from togglsync.api.retrying import SYSTEM_CLOCK, Clock, Pacer, RetryPolicy
 from togglsync.api.transport import DirectAuth, MatonAuth, check_url
 from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot, UsageError
 
@@ -132,6 +132,23 @@ class TogglClient:
         if not isinstance(self.auth, (DirectAuth, MatonAuth)):
             raise TypeError(f"{type(self.auth).__name__} cannot tell a fingerprint of its credentials")
         return self.auth.fingerprint(salt)
+
+    def carry_on(self, *, sent: int, server_time: datetime | None, quota: Mapping[str, QuotaSnapshot], pacer: Pacer,
+                 budget: int | None) -> None:
+        """Go on where the quiet sync's light transport stopped (`api.light.LightClient.whole`):
+        its requests counted, its server clock, the quota it saw, its pacing, its budget."""
+        self._http.carry_on(sent=sent, server_time=server_time, pacer=pacer)
+        for pool, snapshot in quota.items():
+            self.quota.setdefault(pool, snapshot)
+        self.budget = budget
+
+    def spend_retries(self, count: int) -> None:
+        """The next request was tried `count` times more already (`Chokepoint.spend_retries`)."""
+        self._http.spend_retries(count)
+
+    def whole(self) -> TogglClient:
+        """This client (`sync.remote.QuietToggl`: the light one hands over to a whole one)."""
+        return self
 
     def __enter__(self) -> TogglClient:
         return self

@@ -188,7 +188,8 @@ def _run_one(app: Any, name: str, options: Any, wait: bool, silent: bool) -> Any
     engine = (lambda: app.engines.engine(settings.db_target)) if app.engines is not None else None
     with shown(not silent) as progress, sync_lock(settings.db_target, wait=wait, progress=progress, account=name,
                                                   engine=engine):
-        return sync(lambda: app.database, lambda: app.engine, app.client, options, progress=progress, account=name)
+        return sync(lambda: app.database, lambda: app.engine, app.quiet_client, options, progress=progress,
+                    account=name)
 
 
 def sync_account_now(ctx: click.Context, name: str | None) -> Any:

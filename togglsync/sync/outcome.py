@@ -24,7 +24,7 @@ from togglsync.errors import (
 )
 from togglsync.outbox import State
 from togglsync.sync import plan
-from togglsync.sync.remote import Toggl
+from togglsync.sync.remote import Counted
 
 
 class SyncInterrupted(KeyboardInterrupt):
@@ -192,7 +192,7 @@ def stopped_by(result: Stoppable, exc: TogglSyncError) -> None:
     result.stopped, result.error, result.exit_code = stopped, str(exc), exc.exit_code
 
 
-def quota_seen(client: Toggl) -> dict[str, Any]:
+def quota_seen(client: Counted) -> dict[str, Any]:
     """The quota headers the client saw, per pool, as a result carries them."""
     return {
         pool: {"remaining": q.remaining, "resets_at": q.resets_at.isoformat() if q.resets_at else None}
@@ -202,7 +202,7 @@ def quota_seen(client: Toggl) -> dict[str, Any]:
 
 @contextmanager
 def settled(
-    result: SyncResult, client: Toggl, *, start_requests: int, counts: Callable[[], Mapping[State, int]],
+    result: SyncResult, client: Counted, *, start_requests: int, counts: Callable[[], Mapping[State, int]],
     before_counting: Callable[[], None] = lambda: None,
 ) -> Iterator[None]:
     """Run a sync's work in the block and fill `result` in however it ends.

@@ -39,7 +39,7 @@ from togglsync.errors import BadRequest
 from togglsync.sync import plan
 from togglsync.sync.outcome import SyncOptions, SyncResult, settled
 from togglsync.sync.progress import SILENT, Progress
-from togglsync.sync.remote import Toggl
+from togglsync.sync.remote import QuietToggl
 from togglsync.sync.state import CATALOG_CURSOR, ENTRIES_CURSOR, RESYNC_MARKER, REWRITE_MARKER, Prefetched, users_due, windows_read
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def _utc_now() -> datetime:
 def sync(
     database: Callable[[], object],
     engine: Callable[[], Engine],
-    client: Toggl,
+    client: QuietToggl,
     options: SyncOptions | None = None,
     *,
     clock: Clock = _utc_now,
@@ -64,8 +64,9 @@ def sync(
 ) -> SyncResult:
     """One sync of `account`, as `engine.run_sync` does it: the quiet way when nothing changed
     (`database`, the sqlite3 connection; a server's database never goes that way), else the
-    whole way (`engine`, built only then). The caller holds the account's sync lock; `client`
-    holds its credentials."""
+    whole way (`engine`, built only then, and `client.whole()`). The caller holds the account's
+    sync lock; `client` holds its credentials (`api.light.LightClient`: its one request without
+    importing requests)."""
     options = options or SyncOptions()
     db = database()
     # On a server (PostgreSQL) there is no sqlite3 fast path: the whole way, from the start.
@@ -74,11 +75,11 @@ def sync(
         return done
     from togglsync.sync.engine import run_sync
 
-    return run_sync(engine(), client, options, clock=clock, progress=progress, account=account, prefetched=done)
+    return run_sync(engine(), client.whole(), options, clock=clock, progress=progress, account=account, prefetched=done)
 
 
 def quiet_sync(
-    db: Database, client: Toggl, options: SyncOptions, *, clock: Clock = _utc_now, account: str = accounts.IMPLICIT
+    db: Database, client: QuietToggl, options: SyncOptions, *, clock: Clock = _utc_now, account: str = accounts.IMPLICIT
 ) -> SyncResult | Prefetched | None:
     """The sync of `account` done, when it was one request that found nothing changed; else what
     the whole sync takes over: the entries already asked for (`Prefetched`), or None (nothing asked)."""

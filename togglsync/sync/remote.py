@@ -30,11 +30,12 @@ class ReportPage(Protocol):
     def following(self) -> dict[str, int]: ...
 
 
-class Toggl(Protocol):
-    """The part of Toggl's API that a sync uses, with the client's bookkeeping."""
+class Counted(Protocol):
+    """A client's bookkeeping: the quota seen per pool, the server's clock, the requests sent
+    and the budget (`outcome.settled` reads them however a sync ends)."""
 
-    quota: dict[str, QuotaSnapshot]
-
+    @property
+    def quota(self) -> dict[str, QuotaSnapshot]: ...
     @property
     def server_time(self) -> datetime | None: ...
     @property
@@ -43,6 +44,10 @@ class Toggl(Protocol):
     def budget(self) -> int | None: ...
     @budget.setter
     def budget(self, value: int | None) -> None: ...
+
+
+class Toggl(Counted, Protocol):
+    """The part of Toggl's API that a sync uses, with the client's bookkeeping."""
 
     # whose credentials (`accounts.check_credentials`): a salted digest, never the secret
     def credential_fingerprint(self, salt: bytes) -> str: ...
@@ -192,6 +197,18 @@ ENDPOINTS: dict[Kind, Endpoints] = {
 
 
 # Kinds listed for the whole account rather than per workspace (what contains the others).
+class QuietToggl(Counted, Protocol):
+    """What the quiet sync asks of Toggl (`sync.quiet`): whose credentials, one `since` request,
+    and the whole client for the rest of the sync (`whole()`, going on with the same count,
+    clock, quota and pacing). `api.light.LightClient` asks without importing requests; a
+    `TogglClient` is one too (its `whole()` is itself)."""
+
+    def credential_fingerprint(self, salt: bytes) -> str: ...
+    def me(self, with_related_data: bool = False) -> Record: ...
+    def time_entries(self, since: int | datetime | None = None) -> list[Record]: ...
+    def whole(self) -> Toggl: ...
+
+
 ACCOUNT_LISTINGS: dict[Kind, Callable[[Toggl], Iterable[Any]]] = {
     Kind.WORKSPACE: lambda t: t.my_workspaces(),
 }
@@ -204,5 +221,10 @@ def endpoints(kind: str) -> Endpoints:
 if TYPE_CHECKING:
     from togglsync.api.client import TogglClient
 
+    from togglsync.api.light import LightClient
+
     def _client_is_a_toggl(client: TogglClient) -> Toggl:
         return client  # mypy checks that TogglClient satisfies the Protocol
+
+    def _clients_ask_quietly(client: TogglClient, light: LightClient) -> tuple[QuietToggl, QuietToggl]:
+        return client, light  # and that both satisfy the quiet sync's
