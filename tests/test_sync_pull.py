@@ -172,6 +172,22 @@ def test_an_entry_on_an_unknown_project_or_tag_triggers_one_catalog_refresh(env)
     assert_local_equals_server(env)
 
 
+def test_only_the_entries_a_pull_wrote_are_checked_for_unknown_references(env):
+    """An entry this pull did not write names what it named when its own pull checked it: one
+    whose project is unknown here costs no catalog refresh when another entry changes (the scan
+    of every entry took 0.3 s of a 1,000-change sync at 100,000 entries, bench scenario 4)."""
+    _synced(env)
+    entries = [e for e in env.entries().values() if e["id"] > 0]
+    stale, changed = entries[0], entries[1]
+    with env.engine.begin() as conn:
+        conn.execute(update(TimeEntry).where(TimeEntry.id == stale["id"]).values(project_id=987654321))
+    env.remote_update_entry(changed["id"], description="changed elsewhere")
+    result = env.sync()
+    assert [r.normalized_path for r in env.sim.log.records] == ["/me/time_entries"]
+    assert result.requests == 1
+    assert env.entry(changed["id"])["description"] == "changed elsewhere"
+
+
 # --- idempotence and cursors ------------------------------------------------------------------
 
 

@@ -109,6 +109,9 @@ class Puller:
         self.left_workspaces: set[int] = set()
         # The re-sync's entries downloading beside GET /me (see pull), until full_entry_resync takes them.
         self._aside: _EntriesDownload | None = None
+        # The entries this pull wrote by `since` (their references are the only new ones);
+        # None once a re-sync wrote the whole window (`_unknown_refs` then looks at every entry).
+        self._written: set[int] | None = set()
         self.engine = engine
         self.client = client
         self.policy = policy
@@ -297,6 +300,8 @@ class Puller:
             self._one_timer(conn, stats)
             result.stats("time_entries").add(stats)
             self._set_cursor(conn, ENTRIES_CURSOR, new_cursor)
+        if self._written is not None:
+            self._written.update(r["id"] for r in changed if isinstance(r.get("id"), int) and not records.is_deleted(r))
 
     def _one_timer(self, conn: Connection, stats: ApplyStats) -> None:
         """A running entry pulled beside one started here and not sent yet: one timer runs,
@@ -329,6 +334,7 @@ class Puller:
         --full` (accept_empty_resync), which the message says.
         """
         download, self._aside = self._aside, None
+        self._written = None
         if download is None:
             download = _EntriesDownload(self.client, self.server_now(), self.history_days)
         self.progress.stage(f"downloading time entries from {download.start_date}")
@@ -445,27 +451,43 @@ class Puller:
             )
 
     def _unknown_refs(self) -> bool:
-        """Does any synced entry point at a project or tag we do not have?"""
+        """Does any synced entry this pull wrote point at a project or tag we do not have?
+        (Every entry after a re-sync.) An entry it did not write names what it named at the
+        last pull, when it was checked: a catalog refresh then could not help either."""
         # Only entries as the server has them count: rows created or edited here
         # (negative ids, pending operations) may point at what the server deleted; the
         # push reports those, and a catalog refresh cannot help, so they never cost an
         # extra GET /me (tests/test_sync_pull.py).
+        written = self._written
         with self.engine.connect() as conn:
             pending = outbox.record_ids(conn, records.Kind.TIME_ENTRY)
             # This account's entries only: another's may name what this one cannot see.
             own = self._own_entries(conn)
-            missing_project = conn.execute(
-                select(TimeEntry.id)
-                .where(TimeEntry.id > 0, own, TimeEntry.project_id.is_not(None), TimeEntry.project_id.not_in(select(Project.id)))
-            ).scalars()
-            if any(entry_id not in pending for entry_id in missing_project):
-                return True
-            missing_tag = conn.execute(
-                select(TimeEntryTag.time_entry_id)
-                .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
-                .where(TimeEntry.id > 0, own, TimeEntryTag.tag_id.not_in(select(Tag.id)))
-            ).scalars()
-            return any(entry_id not in pending for entry_id in missing_tag)
+            if written is None:
+                return self._naming_unknown(conn, [own], pending)
+            # The entries written by `since`, by their ids first: SQLite would rather walk the
+            # workspace's index (every entry of it) than look the ids up, were `own` beside them.
+            for chunk in rows.chunks(sorted(written)):
+                if self._naming_unknown(conn, [TimeEntry.id.in_(chunk)], pending) and self._naming_unknown(
+                        conn, [own, TimeEntry.id.in_(chunk)], pending):
+                    return True
+        return False
+
+    @staticmethod
+    def _naming_unknown(conn: Connection, where: list[Any], pending: set[int]) -> bool:
+        """Does a synced entry (`where`), not one with a change waiting, name a project or tag not stored?"""
+        missing_project = conn.execute(
+            select(TimeEntry.id).where(TimeEntry.id > 0, *where, TimeEntry.project_id.is_not(None),
+                                       TimeEntry.project_id.not_in(select(Project.id)))
+        ).scalars()
+        if any(entry_id not in pending for entry_id in missing_project):
+            return True
+        missing_tag = conn.execute(
+            select(TimeEntryTag.time_entry_id)
+            .join(TimeEntry, TimeEntry.id == TimeEntryTag.time_entry_id)
+            .where(TimeEntry.id > 0, *where, TimeEntryTag.tag_id.not_in(select(Tag.id)))
+        ).scalars()
+        return any(entry_id not in pending for entry_id in missing_tag)
 
     # --- catalog --------------------------------------------------------------------------------
 
