@@ -145,6 +145,22 @@ def test_entries_changed_elsewhere_are_stored_from_the_same_answer(synced):
         conn.close()
 
 
+def test_entries_changed_elsewhere_are_stored_without_importing_requests(synced):
+    """The whole sync that stores the quiet request's answer sends nothing more (the catalog
+    fresh, nothing to push): its client (`TogglClient`, carrying on from `api.light`) never
+    imports requests (the `Chokepoint` does on its first request)."""
+    sim = synced.sim
+    entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
+    sim.clock.advance(5)
+    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed, again"})
+    sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert _paths(synced) == [("GET", "/me/time_entries")]
+    assert json.loads(out)["pulled"]["time_entries"] == 1 and json.loads(out)["requests"] == 1
+    assert "sqlalchemy" in heavy and "requests" not in heavy and "urllib3" not in heavy, heavy
+
+
 def test_a_catalog_due_is_refreshed_after_the_same_answer(synced):
     _set_cursor(synced, "catalog", datetime.now(timezone.utc) - timedelta(hours=2))
     synced.sim.log.clear()

@@ -22,35 +22,50 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-from urllib3.exceptions import ConnectTimeoutError
+from typing import TYPE_CHECKING, TypeAlias
 
-from togglsync.api.counting import CountingAdapter
-from togglsync.api.failures import network_error
 from togglsync.api.responses import date_of, decode_json, scrubbed, typed_error
 from togglsync.api.retrying import REPEATABLE_METHODS, SYSTEM_CLOCK, Clock, Pacer, RetryPolicy, retry_after_seconds
 from togglsync.api.transport import credential_header
 from togglsync.errors import ApiError, BudgetExhausted, ConfigError, UsageError
 from togglsync.records import redact
 
+if TYPE_CHECKING:
+    import requests
+
+    from togglsync.api.counting import CountingAdapter
+
 log = logging.getLogger("togglsync.api")
 
 Timeout = float | tuple[float, float]
 
 # What requests takes as `auth=`: a hook that sets the credentials' headers (`transport.DirectAuth`...).
-Auth = Callable[[requests.PreparedRequest], requests.PreparedRequest]
+Auth: TypeAlias = "Callable[[requests.PreparedRequest], requests.PreparedRequest]"
 
-# What "the server could not be reached, or stopped answering" looks like in requests.
-_NO_RESPONSE = (
-    requests.ConnectionError,  # refused, DNS, TLS, proxy, connect timeout, dropped connection
-    requests.Timeout,  # read timeout
-    requests.exceptions.ChunkedEncodingError,  # the body stopped halfway
-    requests.exceptions.ContentDecodingError,
-)
+
+def _no_response() -> tuple[type[requests.RequestException], ...]:
+    """What "the server could not be reached, or stopped answering" looks like in requests."""
+    import requests
+
+    return (
+        requests.ConnectionError,  # refused, DNS, TLS, proxy, connect timeout, dropped connection
+        requests.Timeout,  # read timeout
+        requests.exceptions.ChunkedEncodingError,  # the body stopped halfway
+        requests.exceptions.ContentDecodingError,
+    )
+
+
+def _refused() -> type[requests.RequestException]:
+    import requests
+
+    return requests.RequestException
 
 
 class Chokepoint:
-    """One `requests.Session` with our adapter mounted on one root URL."""
+    """One `requests.Session` with our adapter mounted on one root URL.
+
+    requests is imported, and the session made, when the first request is sent: a sync
+    whose answers the quiet sync already has (`api.light`) sends none and never pays for it."""
 
     def __init__(
         self,
@@ -76,18 +91,31 @@ class Chokepoint:
         self._earlier = 0  # requests another transport sent before this one took over (`carry_on`)
         self._retries_spent = 0  # retries of the next request another transport already made
         self._host = urlsplit(root_url).netloc
-        self._session = session or requests.Session()
+        self._given_session = session
+        self._session: requests.Session | None = None
         self._owns_session = session is None
         self._user_agent = user_agent
-        self._adapter = CountingAdapter(max_retries=self.retry.to_urllib3(sleep=clock.sleep))
-        # Mounted on our root only, so a session passed in keeps its adapters
-        # for other hosts, and ours wins for this one (longest prefix).
-        self._session.mount(root_url + "/", self._adapter)
+        self._adapter: CountingAdapter | None = None
+
+    def _wire(self) -> tuple[requests.Session, CountingAdapter]:
+        """The session and our adapter, made on first use (called under `_bookkeeping`)."""
+        if self._session is None or self._adapter is None:
+            import requests
+
+            from togglsync.api.counting import CountingAdapter
+
+            session = self._given_session or requests.Session()
+            adapter = CountingAdapter(max_retries=self.retry.to_urllib3(sleep=self.clock.sleep))
+            # Mounted on our root only, so a session passed in keeps its adapters
+            # for other hosts, and ours wins for this one (longest prefix).
+            session.mount(self.root_url + "/", adapter)
+            self._session, self._adapter = session, adapter
+        return self._session, self._adapter
 
     @property
     def requests_sent(self) -> int:
         """Requests that reached the wire, every attempt and retry included."""
-        return self._earlier + self._adapter.sent
+        return self._earlier + (self._adapter.sent if self._adapter is not None else 0)
 
     def carry_on(self, *, sent: int, server_time: datetime | None, pacer: Pacer) -> None:
         """Go on where another transport of the same credentials stopped (`api.light`): its
@@ -175,7 +203,8 @@ class Chokepoint:
                     raise BudgetExhausted(f"request budget of {self.budget} spent; {method} {where} not sent")
                 retries = min(retries, left - 1)  # retries count against the budget too
             methods = REPEATABLE_METHODS | {method} if repeatable else REPEATABLE_METHODS
-            self._adapter.max_retries = self.retry.to_urllib3(
+            session, adapter = self._wire()
+            adapter.max_retries = self.retry.to_urllib3(
                 retries=retries, methods=frozenset(methods), sleep=self.clock.sleep
             )
         if paced:
@@ -185,7 +214,7 @@ class Chokepoint:
         sent_before = self.requests_sent
         started = time.monotonic()
         try:
-            response = self._session.request(
+            response = session.request(
                 method,
                 url,
                 params=params,
@@ -196,12 +225,14 @@ class Chokepoint:
                 headers={"User-Agent": self._user_agent, "Accept": "application/json", **(headers or {})},
                 stream=stream,
             )
-        except _NO_RESPONSE as exc:
+        except _no_response() as exc:
+            from togglsync.api.failures import network_error
+
             elapsed = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %s (%.0f ms)", method, url, type(exc).__name__, elapsed)
             sent = self.requests_sent > sent_before
             raise network_error(exc, host=self._host, sent=sent, timeout=self._read_timeout()) from exc
-        except requests.RequestException as exc:
+        except _refused() as exc:
             # Refused by requests before sending (a bad header value, URL...): our
             # setup is wrong. Its text may quote a header, so only the type is shown.
             raise ConfigError(f"cannot build a request for {self._host}: {type(exc).__name__}") from None
@@ -238,7 +269,7 @@ class Chokepoint:
         return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
 
     def close(self) -> None:
-        if self._owns_session:
+        if self._owns_session and self._session is not None:
             self._session.close()
 
 
@@ -254,6 +285,8 @@ def landed_earlier(response: requests.Response) -> bool:
     refused before processing and a connect error sent nothing; anything else
     (5xx, read timeout, dropped connection) may have been applied.
     """
+    from urllib3.exceptions import ConnectTimeoutError
+
     retries = getattr(response.raw, "retries", None)
     for attempt in getattr(retries, "history", ()):
         if attempt.status == 429:

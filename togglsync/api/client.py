@@ -15,10 +15,9 @@ import json as jsonlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, BinaryIO, Literal, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
-import requests
 import togglsync
 from togglsync.api.chokepoint import Auth, Chokepoint, Timeout, landed_earlier
 from togglsync.api.params import entry_time, flag, report_date, unix_seconds
@@ -26,6 +25,9 @@ from togglsync.api.responses import date_of, quota_pool, quota_snapshot
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, Pacer, RetryPolicy
 from togglsync.api.transport import DirectAuth, MatonAuth, check_url
 from togglsync.errors import BadResponse, NetworkError, QuotaSnapshot, UsageError
+
+if TYPE_CHECKING:
+    import requests
 
 Api = Literal["v9", "reports"]
 
@@ -392,6 +394,8 @@ class TogglClient:
         self._download("/me", {"with_related_data": flag(True)}, sink)
 
     def _download(self, path: str, params: Mapping[str, Any], sink: BinaryIO, *, paced: bool = True) -> datetime | None:
+        import requests  # loaded by the request itself (`Chokepoint`, on first use)
+
         response = self._send("GET", path, params=params, stream=True, paced=paced)
         try:
             if not 200 <= response.status_code < 300:

@@ -7,16 +7,17 @@ ACTIVE. The ids go into `MatonAuth(connection=...)`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
 
 import togglsync
 from togglsync.api.chokepoint import Chokepoint, Timeout
 from togglsync.api.retrying import SYSTEM_CLOCK, Clock, RetryPolicy
 from togglsync.api.transport import MATON_CTRL_URL, MatonAuth, check_url
 from togglsync.errors import BadResponse
+
+if TYPE_CHECKING:
+    import requests
 
 TOGGL_APP = "toggl-track"
 
