@@ -161,6 +161,21 @@ def test_entries_changed_elsewhere_are_stored_without_importing_requests(synced)
     assert "sqlalchemy" in heavy and "requests" not in heavy and "urllib3" not in heavy, heavy
 
 
+def test_the_command_leaves_its_objects_to_the_process_exit():
+    """`togglsync` (the console script's `cli.main`) freezes the garbage collector's objects
+    when the command is over: the interpreter's shutdown then skips collecting them, which
+    took 0.2-0.3 s after a sync that stored 1,000 changes (bench scenario 4)."""
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('FROZEN=%d' % gc.get_freeze_count()))\n"
+             "from togglsync.cli import main\n"
+             "sys.argv = ['togglsync', '--version']\n"
+             "main()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    frozen = int(done.stdout.rsplit("FROZEN=", 1)[1])
+    assert frozen > 1000, done.stdout
+
+
 def test_a_catalog_due_is_refreshed_after_the_same_answer(synced):
     _set_cursor(synced, "catalog", datetime.now(timezone.utc) - timedelta(hours=2))
     synced.sim.log.clear()

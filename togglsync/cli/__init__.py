@@ -8,6 +8,7 @@ commands; each other module holds the commands of one area, loaded on use.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -15,14 +16,21 @@ __all__ = ["CliError", "cli", "get_app", "main"]
 
 
 def main() -> None:
-    from togglsync.cli.quick import run
+    try:
+        from togglsync.cli.quick import run
 
-    code = run(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
-    from togglsync.cli.base import cli
+        code = run(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
+        from togglsync.cli.base import cli
 
-    cli(prog_name="togglsync")
+        cli(prog_name="togglsync")
+    finally:
+        # The command is over (its files closed, its transactions committed): what it built
+        # goes with the process. Frozen, the objects are skipped by the garbage collections of
+        # the interpreter's shutdown, which walked everything SQLAlchemy made: 0.2-0.3 s of a
+        # sync that stored 1,000 changes (bench scenario 4).
+        gc.freeze()
 
 
 def __getattr__(name: str) -> Any:
