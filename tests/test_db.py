@@ -515,34 +515,3 @@ def test_rows_sent_newest_first_take_no_more_room_than_sorted_ones(tmp_path):
     sorted_pages = _pages_after_upserts(tmp_path / "a" / "t.db", [[made(i) for i in ids[k:k + 2000]] for k in range(0, 6000, 2000)])
     newest_first_pages = _pages_after_upserts(tmp_path / "b" / "t.db", [newest_first[k:k + 2000] for k in range(0, 6000, 2000)])
     assert newest_first_pages <= sorted_pages * 1.1, (newest_first_pages, sorted_pages)
-
-
-# --- bulk writes (a full re-sync) ------------------------------------------------------------
-
-
-def test_bulk_writes_checkpoint_beside_the_writer_and_copy_everything_by_the_end(engine, db_path):
-    """Inside `bulk_writes` the writer's commits copy nothing back into the file (SQLite's
-    automatic checkpoint is off on its connection: a second connection on a thread does it
-    while the writer goes on); by the end of the block every commit is in the file, and the
-    connection's own setting is back."""
-    from togglsync.db.engine import bulk_writes, driver_connection
-
-    def autocheckpoint(conn):  # read on the driver: no transaction begun
-        return driver_connection(conn).execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-
-    with engine.connect() as conn:
-        before = autocheckpoint(conn)
-        with bulk_writes(conn):
-            assert autocheckpoint(conn) == 0
-            for first in range(1, 3001, 300):
-                with conn.begin():
-                    upsert(conn, TimeEntry, [entry(i, raw={"id": i, "pad": "x" * 500}) for i in range(first, first + 300)])
-        assert autocheckpoint(conn) == before
-    other = sqlite3.connect(db_path)
-    try:
-        busy, logged, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        assert other.execute("SELECT count(*) FROM time_entries").fetchone()[0] == 3000
-    finally:
-        other.close()
-    assert (busy, copied) == (0, logged), "the last commits were left in the WAL"
-

@@ -120,8 +120,7 @@ def table_rebuilds_allowed(connection: Connection) -> Iterator[None]:
 @contextmanager
 def bulk_writes(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
     """SQLite set for a bulk write on this connection (a full re-sync of 100,000 entries):
-    a bigger page cache, statement journals in memory, and checkpoints on a thread of
-    their own.
+    a bigger page cache, and statement journals in memory.
 
     With SQLite's default 2 MB cache, a transaction that writes tens of megabytes
     spills pages to the WAL and reads them back as its B-trees grow: measured
@@ -130,10 +129,6 @@ def bulk_writes(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
     writes. Each upsert of an entry opens a statement journal (its table has a
     trigger and a cascading reference): in a temporary file, that was about 13
     `pwrite` calls per entry stored (1.5 million for 100,000), in memory none.
-    Copying the WAL back into the file (a checkpoint, every 1,000 pages) was done
-    by the commits themselves, a fifth of the writes' time: here `_Checkpointer`
-    does it on a second connection and thread, while this one goes on (SQLite lets
-    a checkpoint run beside a writer; it releases the GIL meanwhile).
     The connection's own settings come back afterwards (it is pooled).
     Nothing to do on PostgreSQL (the server's shared buffers are its own).
     """
@@ -143,90 +138,13 @@ def bulk_writes(connection: Connection, mebibytes: int = 32) -> Iterator[None]:
     dbapi = driver_connection(connection)
     cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
     temp_store = dbapi.execute("PRAGMA temp_store").fetchone()[0]
-    autocheckpoint = dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     dbapi.execute(f"PRAGMA cache_size={-1024 * int(mebibytes)}")
     dbapi.execute("PRAGMA temp_store=MEMORY")
-    checkpointer = _Checkpointer.start(dbapi)
-    if checkpointer is not None:
-        dbapi.execute("PRAGMA wal_autocheckpoint=0")
     try:
         yield
     finally:
-        if checkpointer is not None:
-            checkpointer.stop()
         dbapi.execute(f"PRAGMA cache_size={int(cache)}")
         dbapi.execute(f"PRAGMA temp_store={int(temp_store)}")
-        dbapi.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
-
-
-class _Checkpointer:
-    """Checkpoints a WAL-mode file from a thread and connection of its own, for `bulk_writes`.
-
-    PASSIVE checkpoints every `EVERY` seconds: they copy what is committed and no
-    reader needs, never wait, never hold anyone up. A WAL starts over from its
-    beginning only when a writer begins while everything in it is copied; a
-    writer that never stops may not leave that moment, so once the WAL passes
-    `RESTART_BYTES` a TRUNCATE checkpoint makes it and empties the file (it waits for
-    the writer's transaction, then holds the next one back while it copies what is
-    left: little, the passive ones having copied the rest). It waits `WAIT_MS` at most
-    (a reader that stays, Datasette, keeps it from finishing: then it is tried again
-    only when the WAL has grown as much again). A failed checkpoint is left to SQLite's
-    own next one (the writer's errors are the writer's to report)."""
-
-    EVERY = 0.02
-    RESTART_BYTES = 64 << 20
-    WAIT_MS = 50
-
-    def __init__(self, path: str, timeout_ms: int):
-        import threading
-
-        self.path = path
-        self.timeout_ms = timeout_ms
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="togglsync-checkpoints", daemon=True)
-
-    @classmethod
-    def start(cls, dbapi: sqlite3.Connection) -> "_Checkpointer | None":
-        """Started for a file in WAL mode (not an in-memory or temporary database)."""
-        if str(dbapi.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            return None
-        path = next((row[2] for row in dbapi.execute("PRAGMA database_list") if row[1] == "main"), "")
-        if not path:
-            return None
-        checkpointer = cls(path, int(dbapi.execute("PRAGMA busy_timeout").fetchone()[0]))
-        checkpointer._thread.start()
-        return checkpointer
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        try:
-            own = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error:
-            return
-        try:
-            own.execute(f"PRAGMA busy_timeout={min(self.timeout_ms, self.WAIT_MS)}")
-            limit = self.RESTART_BYTES
-            while not self._stop.wait(self.EVERY):
-                if self._wal_bytes() <= limit:
-                    own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                elif own.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
-                    limit += self.RESTART_BYTES  # held up: not again before it has grown as much
-                else:
-                    limit = self.RESTART_BYTES
-            own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # the last commits too
-        except sqlite3.Error:
-            pass
-        finally:
-            own.close()
-
-    def _wal_bytes(self) -> int:
-        try:
-            return os.path.getsize(self.path + "-wal")
-        except OSError:
-            return 0
 
 
 @contextmanager
