@@ -361,10 +361,15 @@ def is_deleted(record: dict[str, Any]) -> bool:
     return bool(record.get("server_deleted_at") or record.get("deleted_at"))
 
 
-def _first(record: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if record.get(key) is not None:
-            return record[key]
+def _first(record: dict[str, Any], key: str, *others: str) -> Any:
+    """The value of the first of these keys that is not null (a field and its legacy copy)."""
+    value = record.get(key)
+    if value is not None:
+        return value  # the usual case, at once
+    for other in others:
+        value = record.get(other)
+        if value is not None:
+            return value
     return None
 
 
@@ -429,7 +434,9 @@ def _int_list(value: Any, field: str = "tag_ids") -> list[int]:
         return []
     if not isinstance(value, list):
         raise _FieldError(field, f"is not a list: {_short(value)}")
-    return [_as_int(v, field) for v in value]
+    low, high = _SQLITE_INT
+    # The usual ids at once; anything else through `_as_int` (converted or refused there).
+    return [v if v.__class__ is int and low <= v <= high else _as_int(v, field) for v in value]
 
 
 def _str_list(value: Any, field: str) -> list[str]:
@@ -449,7 +456,10 @@ def _validated(what: str) -> Callable[[_Row], _Row]:
     def wrap(build: _Row) -> _Row:
         @functools.wraps(build)
         def checked(*args: Any, **kwargs: Any) -> dict[str, Any]:
-            record = next((a for a in args if not isinstance(a, int) or isinstance(a, bool)), None)
+            first = args[0] if args else None
+            # The record is the first argument that is not an id (a dict at once, as a rule).
+            record = first if first.__class__ is dict else next(
+                (a for a in args if not isinstance(a, int) or isinstance(a, bool)), None)
             if not isinstance(record, dict):
                 raise BadResponse(200, f"expected a {what} record (an object), got {type(record).__name__}")
             try:

@@ -8,6 +8,17 @@ body in chunks and handing out one record at a time keeps memory at the size
 of a batch, whatever the size of the answer. The standard library's
 `JSONDecoder.raw_decode` does the parsing; this module only finds where each
 element starts.
+
+An array of objects written compactly (Toggl's answers: `},{` between two
+elements) takes a faster way first: each run of whole elements the chunks
+hold so far is parsed by orjson in one call (about a third of the time of
+the careful way). A `},{` inside a string, or anything orjson refuses or
+reads differently from the standard library (`NaN`, lone surrogates, invalid
+UTF-8, a body that is not such an array), hands the rest
+of the body, from the last element boundary it is sure of, to the careful
+way: the same values, and the same errors, either way. (A run holding a
+number of 19 digits or more goes to the standard library's `json.loads`:
+orjson reads integers past 64 bits as floats.)
 """
 
 from __future__ import annotations
@@ -15,7 +26,8 @@ from __future__ import annotations
 import codecs
 import itertools
 import json
-from collections.abc import Container, Iterable, Iterator
+import re
+from collections.abc import Callable, Container, Generator, Iterable, Iterator
 from typing import Any
 
 _WHITESPACE = " \t\n\r"
@@ -131,6 +143,83 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
     null in places). Anything else that is not an array, a truncated body or
     trailing garbage raises JSONStreamError.
     """
+    chunks = iter(chunks)
+    rest = yield from _compact_objects(chunks)
+    if rest is not None:
+        yield from _careful_array(itertools.chain((rest,), chunks))
+
+
+# Between two elements of a compact array of objects.
+_BOUNDARY = b"},{"
+# Bytes the fast way holds without finding a boundary before it leaves the body to the careful
+# way (an array of something else, or pretty-printed): memory stays at about a chunk.
+_FAST_HOLD = 1 << 20
+# Boundaries tried, last first, when the last one turns out to lie inside a string.
+_FAST_TRIES = 3
+
+
+def _compact_objects(chunks: Iterator[bytes]) -> Generator[Any, None, bytes | None]:
+    """The fast way of `iter_json_array`: yield the leading elements orjson can read in runs,
+    and return None when it read the whole body, else the bytes the careful way must start
+    from (a `[` and what follows the last element yielded; the rest of `chunks` after it)."""
+    import orjson  # here: the fast commands never parse an array
+
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        start = buf.lstrip()
+        if start:
+            break
+    else:
+        return buf
+    if not start.startswith(b"["):
+        return buf
+    buf = start[1:]
+    for chunk in chunks:
+        buf += chunk
+        cut = len(buf)
+        for _ in range(_FAST_TRIES):
+            cut = buf.rfind(_BOUNDARY, 0, cut)
+            if cut < 0:
+                break
+            try:
+                values = _loads_run(orjson.loads, b"[" + buf[: cut + 1] + b"]")
+            except ValueError:
+                continue  # inside a string, or orjson's reading differs: try an earlier one
+            buf = buf[cut + 2 :]
+            yield from values
+            del values  # before the next run is parsed: one run in memory at a time
+            break
+        else:
+            return b"[" + buf
+        if cut < 0 and len(buf) > _FAST_HOLD:
+            return b"[" + buf
+    try:
+        values = _loads_run(orjson.loads, b"[" + buf)  # the last elements, the closing bracket
+    except ValueError:
+        return b"[" + buf
+    if not isinstance(values, list):
+        return b"[" + buf
+    yield from values
+    return None
+
+
+# 19 digits in a row: maybe an integer orjson would read as a float (it keeps integers
+# exact only from -2**63 to 2**64 - 1; the standard library, any size).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _loads_run(loads: Callable[[bytes], Any], run: bytes) -> Any:
+    """A run of whole elements (as JSON array bytes) by orjson's `loads`, or by the standard
+    library when it holds a long number (strict UTF-8 either way). ValueError when the run
+    is not valid JSON."""
+    if _LONG_DIGITS.search(run) is None:
+        return loads(run)
+    return json.loads(run.decode("utf-8"))
+
+
+def _careful_array(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """`iter_json_array` by the standard library's decoder, one element at a time."""
     decoder = json.JSONDecoder()
     text_decoder = codecs.getincrementaldecoder("utf-8")()
     buf, pos = "", 0

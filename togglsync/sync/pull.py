@@ -12,6 +12,7 @@ transaction: a crash leaves the cursor where the stored data ends.
 
 from __future__ import annotations
 
+import heapq
 import tempfile
 import threading
 import time
@@ -409,7 +410,7 @@ class Puller:
                              self._own_entries(conn))
                     )
                 ).scalars()
-                listed = array("q", sorted(seen))
+                listed = sorted_ids(seen)
                 del seen
                 unseen = [i for i in local if not _sorted_contains(listed, i)]
             with self.engine.begin() as conn:
@@ -736,6 +737,18 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+# Ids sorted at a time by `sorted_ids`: a list of Python ints is 36 bytes an id.
+SORT_SLICE = 16384
+
+
+def sorted_ids(ids: array[int]) -> array[int]:
+    """The ids in ascending order, as an array (8 bytes an id): sorted a slice at a time and
+    merged, never a Python int for every id at once (`sorted` of all 300,000 entries' ids
+    made a list of 11 MB, a cold sync's peak memory grow with the account)."""
+    runs = [array("q", sorted(ids[at:at + SORT_SLICE])) for at in range(0, len(ids), SORT_SLICE)]
+    return array("q", heapq.merge(*runs))
 
 
 def _sorted_contains(items: array[int], value: int) -> bool:
