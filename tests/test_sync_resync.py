@@ -45,26 +45,30 @@ def _cut_after(entries: list[dict], count: int) -> bytes:
     return (json.dumps(entries[:count])[:-1] + ', {"id": ').encode()
 
 
+def _write_lock_free(db_path) -> tuple[bool, int]:
+    """Another program wanting to write now (an offline `start`): does it get the lock at once?
+    And how many entries does it see stored?"""
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            got = False
+        else:
+            got = True
+            other.execute("ROLLBACK")
+        return got, other.execute("SELECT count(*) FROM time_entries").fetchone()[0]
+    finally:
+        other.close()
+
+
 def test_the_write_lock_is_free_between_batches_of_a_cold_sync(make_sim, tmp_path, small_batches):
     env = make_env(make_sim, tmp_path, entries=20)
     total = len(_server_body(env.sim))
     probes: list[tuple[bool, int]] = []
 
     def probe(*_args: object) -> None:
-        # Another program wanting to write now (an offline `start`): does it get the lock at once?
-        other = sqlite3.connect(env.db_path, timeout=0, isolation_level=None)
-        try:
-            try:
-                other.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                got = False
-            else:
-                got = True
-                other.execute("ROLLBACK")
-            stored = other.execute("SELECT count(*) FROM time_entries").fetchone()[0]
-            probes.append((got, stored))
-        finally:
-            other.close()
+        probes.append(_write_lock_free(env.db_path))
 
     event.listen(env.engine, "before_cursor_execute", probe)
     try:
@@ -86,17 +90,7 @@ def test_reading_the_stored_window_before_the_last_transaction_leaves_the_write_
     def probe(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if not (statement.startswith("SELECT time_entries.id") and "time_entries.start >=" in statement):
             return
-        other = sqlite3.connect(env.db_path, timeout=0, isolation_level=None)
-        try:
-            try:
-                other.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                seen.append(False)
-            else:
-                seen.append(True)
-                other.execute("ROLLBACK")
-        finally:
-            other.close()
+        seen.append(_write_lock_free(env.db_path)[0])
 
     event.listen(env.engine, "before_cursor_execute", probe)
     try:
