@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BENCH, SimProcess, run_process, togglsync_exe
+from run import BENCH, SimProcess, run_process, togglsync_exe, use_togglsync
 
 COMMANDS = [
     ("no-change sync", ["sync", "--quiet"]),
@@ -76,6 +76,8 @@ def main() -> None:
     if args.cprofile:
         args.cprofile.mkdir(parents=True, exist_ok=True)
     phases = str(BENCH / "_phases.py")
+    # The phase timers run the interpreter's own togglsync (sys.executable); so do the others here.
+    use_togglsync(str(Path(sys.executable).parent / "togglsync"))
     work = Path(tempfile.mkdtemp(prefix="togglsync-profile-"))
     sim = SimProcess(args.entries)
     try:

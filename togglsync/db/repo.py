@@ -92,8 +92,9 @@ def _stored_rows(
     rows: Sequence[dict[str, Any]], names: tuple[str, ...], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
 ) -> list[list[Any]]:
     stored = []
+    values_of = itemgetter(*names)  # one C call a row for the values in order
     for row in rows:
-        values = [row[name] for name in names]
+        values = list(values_of(row)) if len(names) > 1 else [row[names[0]]]
         for index, convert in converters:
             values[index] = convert(values[index])
         stored.append(values)
