@@ -7,7 +7,7 @@ code (see README, "Exit codes"); anything else is a bug and shows a traceback.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 
 class ExitCode:
@@ -138,6 +138,21 @@ class Conflict(ApiError):
 
 class PremiumRequired(ApiError):
     """402 without quota headers: a premium feature on a non-premium workspace."""
+
+
+class QuotaObservation(Protocol):
+    """One quota answer, as the client keeps it (`QuotaSnapshot`) or the database stores it
+    (`quota_state`): what storing it (`db.cursors.record_quota`) and planning by it
+    (`history_plan.observations`) read."""
+
+    @property
+    def pool(self) -> str: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def resets_at(self) -> datetime | None: ...
+    @property
+    def observed_at(self) -> datetime: ...
 
 
 class QuotaSnapshot(NamedTuple):

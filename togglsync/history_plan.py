@@ -34,8 +34,9 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
+from togglsync.errors import QuotaObservation
 from togglsync.records import parse_ts
 
 ME = "me"
@@ -192,20 +193,7 @@ class Observation(NamedTuple):
     observed_at: datetime
 
 
-class QuotaSeen(Protocol):
-    """A quota answer as the client keeps it (`QuotaSnapshot`) or the database stores it."""
-
-    @property
-    def pool(self) -> str: ...
-    @property
-    def remaining(self) -> int | None: ...
-    @property
-    def resets_at(self) -> datetime | None: ...
-    @property
-    def observed_at(self) -> datetime: ...
-
-
-def observations(*sources: Iterable[QuotaSeen]) -> list[Observation]:
+def observations(*sources: Iterable[QuotaObservation]) -> list[Observation]:
     """Every quota answer known, stored by earlier runs and this process's, as `Observation`s."""
     return [Observation(q.pool, q.remaining, q.resets_at, q.observed_at) for source in sources for q in source]
 

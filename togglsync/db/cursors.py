@@ -15,25 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Protocol
 
 from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db import sql
 from togglsync.db.sql import Connection
 from togglsync.db.stored import from_utc_text, timestamp_from_db, timestamp_to_db, to_utc_text
-
-
-class QuotaObservation(Protocol):
-    """What record_quota needs; errors.QuotaSnapshot fits."""
-
-    @property
-    def pool(self) -> str: ...
-    @property
-    def remaining(self) -> int | None: ...
-    @property
-    def resets_at(self) -> datetime | None: ...
-    @property
-    def observed_at(self) -> datetime: ...
+from togglsync.errors import QuotaObservation
 
 
 def set_cursor(

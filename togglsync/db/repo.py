@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.config import IMPLICIT_ACCOUNT
-from togglsync.db.cursors import QuotaObservation as QuotaObservation
 from togglsync.db.cursors import cursor_stored_at as cursor_stored_at
 from togglsync.db.cursors import get_cursor as get_cursor
 from togglsync.db.cursors import record_quota as record_quota

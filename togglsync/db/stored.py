@@ -8,6 +8,7 @@ functions here, so both paths put the same bytes on disk.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -74,10 +75,10 @@ def json_to_db(value: Any) -> str | None:
         return _ENCODER.encode(value)
 
 
-_ORJSON_DUMPS: Any = None
+_ORJSON_DUMPS: Callable[[Any], bytes] | None = None
 
 
-def _load_orjson() -> Any:
+def _load_orjson() -> Callable[[Any], bytes]:
     """orjson's `dumps`, imported on first use: `status` only reads (orjson's own imports cost it 4 ms)."""
     global _ORJSON_DUMPS
     import orjson

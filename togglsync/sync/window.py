@@ -37,7 +37,7 @@ from togglsync import history_plan as hp
 from togglsync.db.cursors import set_cursor
 from togglsync.db.models import TimeEntry, Workspace
 from togglsync.db.repo import load_quota
-from togglsync.errors import AuthError, SyncError
+from togglsync.errors import AuthError, QuotaObservation, SyncError
 from togglsync.sync.apply import apply_records
 from togglsync.sync.outcome import WindowOptions
 from togglsync.sync.progress import SILENT, Progress
@@ -77,7 +77,7 @@ class RecentWindow:
         self.clock = clock
         self.progress = progress
         self.account = account
-        self._stored_quota: list[hp.QuotaSeen] = []
+        self._stored_quota: list[QuotaObservation] = []
 
     def run(self, options: WindowOptions, result: WindowResult) -> None:
         """Read every due window; `result` says what was done however it ends (an error that
