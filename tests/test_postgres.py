@@ -215,3 +215,28 @@ def test_concurrent_first_opens_upgrade_once_on_both(empty_database):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_the_running_entries_index_is_partial_on_both(empty_database):
+    """Its condition is added to the metadata when a PostgreSQL database is opened
+    (`db.models.postgresql_options`), not at import; alembic's comparison does not look at it."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from togglsync.db.models import RUNNING_INDEX, TimeEntry
+
+    engine = make_engine(empty_database)
+    try:
+        _alembic(engine, command.upgrade, "head")
+        postgres = engine.dialect.name == "postgresql"
+        index = next(ix for ix in TimeEntry.__table__.indexes if ix.name == RUNNING_INDEX)
+        if postgres:
+            assert "WHERE duration < 0" in str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+        asked = ("SELECT indexdef FROM pg_indexes WHERE indexname = :n" if postgres
+                 else "SELECT sql FROM sqlite_master WHERE name = :n")
+        with engine.connect() as connection:
+            made = connection.execute(text(asked), {"n": RUNNING_INDEX}).scalar()
+        assert made is not None and ("WHERE (duration < 0)" if postgres else "WHERE duration < 0") in made, made
+    finally:
+        engine.dispose()

@@ -189,6 +189,11 @@ class Tag(Base):
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
 
 
+# The partial index of running entries (migration 0005): its name and condition.
+RUNNING_INDEX = "ix_time_entries_running"
+RUNNING_ONLY = "duration < 0"
+
+
 class TimeEntry(Base):
     """One time entry. A running entry has `stop` NULL and `duration` -1."""
 
@@ -201,7 +206,8 @@ class TimeEntry(Base):
         Index(None, "user_id", "start"),
         # Running entries only (one, as a rule): "which timer is running?" without
         # walking back through every entry when none is (migration 0005).
-        Index("ix_time_entries_running", "start", sqlite_where=text("duration < 0"), postgresql_where=text("duration < 0")),
+        # (PostgreSQL's WHERE is added by `postgresql_options`, when a PostgreSQL database is opened.)
+        Index(RUNNING_INDEX, "start", sqlite_where=text(RUNNING_ONLY)),
         # Grouping by day (the `entries` view's local_date, Datasette's facet) reads this index only.
         Index(None, "local_date"),
         # The API says "running" with any negative number (-1, or -<start
@@ -447,3 +453,12 @@ def model_for(kind: str) -> type[Base]:
         if model.__table__.name == table:
             return model
     raise KeyError(f"no model for the table {table!r}")
+
+
+def postgresql_options() -> None:
+    """PostgreSQL's options on the tables (the running entries' index condition), added to the
+    metadata when a PostgreSQL database is opened (`db.postgres`). Naming one in a table's
+    definition makes SQLAlchemy import its PostgreSQL dialect at once: 40 ms of every sync
+    on SQLite. Idempotent."""
+    index = next(ix for ix in TimeEntry.__table__.indexes if ix.name == RUNNING_INDEX)
+    index.dialect_options["postgresql"]["where"] = text(RUNNING_ONLY)

@@ -49,6 +49,9 @@ def _check_driver() -> None:
 def make_engine(url: URL, *, read_only: bool = False, pooled: bool = True) -> Engine:
     """An engine on the server's database; `read_only`: every transaction READ ONLY."""
     _check_driver()
+    from togglsync.db.models import postgresql_options
+
+    postgresql_options()  # the metadata, as migrations make the schema here (compared in tests)
     connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "togglsync"}
     if read_only:
         connect_args["options"] = "-c default_transaction_read_only=on"

@@ -13,7 +13,6 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from togglsync.config import IMPLICIT_ACCOUNT
@@ -116,8 +115,15 @@ def _upsert_statement(dialect: Dialect, target: Table, columns: tuple[str, ...])
 
 
 def insert(dialect: Dialect, table: Table) -> Any:
-    """The dialect's INSERT, which has `ON CONFLICT` (SQLite's and PostgreSQL's)."""
-    return (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+    """The dialect's INSERT, which has `ON CONFLICT` (SQLite's and PostgreSQL's). Each dialect's
+    module is imported when its database is used: PostgreSQL's costs a SQLite sync 40 ms."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def _positional(dialect: Dialect) -> Dialect:
