@@ -423,8 +423,18 @@ def _opt_str(value: Any, field: str) -> str | None:
 
 
 def _ts_field(record: dict[str, Any], field: str) -> datetime | None:
+    value = record.get(field)
+    if value.__class__ is str:
+        # parse_ts's usual case, inline (three a time entry): the API's UTC forms.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is timezone.utc:
+                return parsed
     try:
-        return parse_ts(record.get(field))
+        return parse_ts(value)
     except ValueError as error:
         raise _FieldError(field, str(error)) from None
 
@@ -444,6 +454,8 @@ def _str_list(value: Any, field: str) -> list[str]:
         return []
     if not isinstance(value, list):
         raise _FieldError(field, f"is not a list: {_short(value)}")
+    if not value:
+        return []
     return [_opt_str(v, field) or "" for v in value]
 
 
@@ -590,6 +602,8 @@ def _tags_in_order(tag_ids: list[int], names: list[str]) -> dict[str, list[Any]]
 
     Every write stores this order (local edits, merges, pulls), so a row never
     differs from a cold sync's by the order alone (tests/test_found_by_model.py)."""
+    if len(tag_ids) < 2:
+        return {"tag_ids": tag_ids, "tags": names}  # in order already (most entries)
     ordered = sorted(set(tag_ids))
     if ordered == tag_ids:
         return {"tag_ids": tag_ids, "tags": names}
