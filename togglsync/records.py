@@ -423,18 +423,8 @@ def _opt_str(value: Any, field: str) -> str | None:
 
 
 def _ts_field(record: dict[str, Any], field: str) -> datetime | None:
-    value = record.get(field)
-    if value.__class__ is str:
-        # parse_ts's usual case, inline (three a time entry): the API's UTC forms.
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is timezone.utc:
-                return parsed
     try:
-        return parse_ts(value)
+        return parse_ts(record.get(field))
     except ValueError as error:
         raise _FieldError(field, str(error)) from None
 
