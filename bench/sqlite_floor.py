@@ -12,7 +12,7 @@ copy; the best of its runs is printed.
 - "as the sync writes": newest first (as the API lists them), each transaction
   sorted by id, --rows-per-transaction rows in each (about what the re-sync's
   50 ms transactions take here), the upsert statement, the sync's pragmas
-  (WAL, synchronous=NORMAL, foreign keys, a 32 MB cache, statement journals in
+  (WAL, synchronous=NORMAL, foreign keys, a 64 MB cache, statement journals in
   memory, SQLite's automatic checkpoint at 1,000 pages);
 - then one change at a time: one transaction; no automatic checkpoint (one at
   the end); `raw` left empty; no secondary index on time_entries; those indexes
@@ -74,7 +74,7 @@ class Floor:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         shutil.copy(self.empty, path)
         conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-32768",
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536",
                        "temp_store=MEMORY", f"wal_autocheckpoint={autocheckpoint}"):
             conn.execute(f"PRAGMA {pragma}")
         if indexes != "kept":
