@@ -42,8 +42,9 @@ def upsert_sql(table: str, columns: list[str]) -> str:
 
 
 class Floor:
-    def __init__(self, synced: Path, work: Path, per_transaction: int):
+    def __init__(self, synced: Path, work: Path, per_transaction: int, cache_mb: int):
         self.work = work
+        self.cache_mb = cache_mb
         self.per_transaction = per_transaction
         source = sqlite3.connect(synced)
         self.columns = [row[1] for row in source.execute("PRAGMA table_info(time_entries)")]
@@ -74,7 +75,7 @@ class Floor:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         shutil.copy(self.empty, path)
         conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-65536",
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"cache_size={-1024 * self.cache_mb}",
                        "temp_store=MEMORY", f"wal_autocheckpoint={autocheckpoint}"):
             conn.execute(f"PRAGMA {pragma}")
         if indexes != "kept":
@@ -116,6 +117,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--rows-per-transaction", type=int, default=1500)
+    parser.add_argument("--cache-mb", type=int, default=64, help="page cache (the re-sync's: db.engine.bulk_writes)")
+    parser.add_argument("--only", help="run only the variants whose names contain this")
     args = parser.parse_args()
     use_togglsync(str(Path(sys.executable).parent / "togglsync"))
     work = Path(tempfile.mkdtemp(prefix="togglsync-floor-"))
@@ -123,13 +126,13 @@ def main() -> None:
     try:
         home = work / "home"
         run_process([togglsync_exe(), "sync", "--quiet"], sim.env(home), sim)
-        floor = Floor(home / "togglsync.db", work, args.rows_per_transaction)
+        floor = Floor(home / "togglsync.db", work, args.rows_per_transaction, args.cache_mb)
     finally:
         sim.close()
     try:
         print(f"{len(floor.rows):,} entries, {sum(map(len, floor.tags.values())):,} tag pairs, "
               f"{len(floor.indexes)} secondary indexes on time_entries; SQLite {sqlite3.sqlite_version}; "
-              f"best of {args.runs}")
+              f"{args.cache_mb} MB cache; best of {args.runs}")
         print(f"{'variant':48s} {'total':>7s} {'inserts':>8s} {'commits':>8s} {'end':>6s}")
         variants = [
             (f"as the sync writes ({args.rows_per_transaction:,} rows a transaction)", {}),
@@ -140,6 +143,8 @@ def main() -> None:
             ("those indexes built after the load", {"indexes": "after"}),
         ]
         for name, options in variants:
+            if args.only and args.only not in name:
+                continue
             best = min((floor.run(**options) for _ in range(args.runs)), key=lambda t: t[0])
             print(f"{name:48s} {best[0]:7.2f} {best[1]:8.2f} {best[2]:8.2f} {best[3]:6.2f}", flush=True)
     finally:
