@@ -15,6 +15,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -117,16 +118,19 @@ def test_fast_and_click_ways_print_and_store_the_same(synced, tmp_path):
 
     code, out, _ = twin.run("status")
     assert code == 0 and out.startswith("Running:")
-    code, out, _ = twin.run("start", "Writing docs", "--at", "yesterday 9:00", "-p", project.upper(), "-t", tag,
+    # One day for every time below, whatever the hour: "yesterday" in UTC and in the account's zone
+    # are different days for an hour or more around midnight.
+    day = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    code, out, _ = twin.run("start", "Writing docs", "--at", f"{day} 9:00", "-p", project.upper(), "-t", tag,
                             "--billable")
     assert code == 0 and out.startswith("Started L")
     twin.same_database()
     # Options before and after the command, `=` forms, repeated tags; the first timer is stopped.
-    code, out, _ = twin.run("--tz", "UTC", "start", "--at=yesterday 9:30", "Second", f"--tag={tag}", "-t", tag,
+    code, out, _ = twin.run("--tz", "UTC", "start", f"--at={day} 9:30", "Second", f"--tag={tag}", "-t", tag,
                             "--account", "main")
     assert code == 0 and out.startswith("Stopped ") and "Started " in out
     twin.run("status")
-    code, out, _ = twin.run("stop", "--at", "yesterday 10:00", "--tz", "UTC")
+    code, out, _ = twin.run("stop", "--at", f"{day} 10:00", "--tz", "UTC")
     assert code == 0 and out.startswith("Stopped ")
     code, out, _ = twin.run("status", "--json")
     assert code == 0 and json.loads(out)["running"] is None

@@ -58,6 +58,7 @@ class SyncEnv:
         return TogglClient(
             self.sim.url, DirectAuth(self.sim.seed.api_token), min_interval=0,
             retry=retry or self.retry, timeout=(5.0, 10.0),
+            wall_clock=self.sim.clock.now,  # quotas observed on the server's clock, as the sync's own
         )
 
     # --- lifecycle -----------------------------------------------------------------------

@@ -30,11 +30,16 @@ from togglsync.sync.window import RecentWindow, WindowResult
 
 REPORTS = "/workspace/*/search/time_entries"
 DAYS = 14
+# The simulators' clock starts at a fixed moment, a little after noon: tests move it an hour or
+# more, and a window read again after midnight is a day later (tests chose its entries the day
+# before); the seeded entries, and so the report's pages, then fall the same way every run.
+NOON = datetime(2025, 6, 16, 12, 7, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def team(make_sim, database):
-    env = make_env(make_sim, database=database, entries=300, members=2, member_entries=150, seed=5, org_quota=10**6)
+    env = make_env(make_sim, database=database, entries=300, members=2, member_entries=150, seed=5, org_quota=10**6,
+                   now=NOON)
     yield env
     env.close()
 
@@ -239,16 +244,16 @@ def test_a_402_in_the_middle_of_the_window_keeps_the_database_consistent_and_the
 
 
 def test_the_window_waits_when_its_read_would_eat_into_the_reserve(make_sim, database):
-    # The organization's hourly quota is 20: the first sync and its window leave about 14; the
-    # next read (about 5 pages, as many as last time) would leave fewer than the 10 kept for
-    # the regular sync, so it waits for the quota's reset.
+    # The organization's hourly quota is 18: the first sync and its window (4 pages, the data
+    # seeded at NOON) leave 13; the next read (about as many pages as last time) would leave fewer
+    # than the 10 kept for the regular sync, so it waits for the quota's reset.
     env = make_env(make_sim, database=database, entries=300, members=2, member_entries=150, seed=5, quotas=True,
-                   org_quota=20)
+                   org_quota=18, now=NOON)
     try:
         first = sync(env, every=10)
         assert first.exit_code == ExitCode.OK and first.window["read"] == 1, first.summary()
         pages = len(report_requests(env))
-        assert 4 <= pages <= 6
+        assert pages == 4
         env.sim.clock.advance(15 * 60)
         gone = member_entry_in(env, window_span(env), index=1)
         env.sim.state.delete_time_entry(gone["user_id"], env.sim.seed.workspace_id, gone["id"])
