@@ -164,6 +164,34 @@ def test_entries_changed_elsewhere_are_stored_without_importing_requests(synced)
     assert "sqlalchemy.dialects.postgresql" not in heavy, heavy
 
 
+def test_gzipped_answers_are_read_by_the_light_transport_and_stored_from(synced):
+    """Toggl gzips its answers for a client that accepts it: the quiet request's answer (`api.light`
+    asks for gzip) is decoded there, an empty one and one with a change in it, which the whole
+    sync stores without asking again."""
+    sim = synced.sim
+    sim.app.compress = True
+    sim.clock.advance(5)
+    sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert heavy == "" and json.loads(out)["requests"] == 1, (heavy, out)
+    assert "gzip" in sim.log.records[0].headers.get("accept-encoding", "")
+    entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
+    sim.clock.advance(5)
+    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed, gzipped"})
+    sim.log.clear()
+    done, out, heavy = _in_a_process(synced, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert _paths(synced) == [("GET", "/me/time_entries")]
+    assert json.loads(out)["pulled"]["time_entries"] == 1 and json.loads(out)["requests"] == 1
+    conn = sqlite3.connect(synced.db)
+    try:
+        assert conn.execute("SELECT description FROM time_entries WHERE id = ?", (entry.id,)).fetchone() == (
+            "changed, gzipped",)
+    finally:
+        conn.close()
+
+
 def test_the_command_leaves_its_objects_to_the_process_exit():
     """`togglsync` (the console script's `cli.main`) freezes the garbage collector's objects
     when the command is over: the interpreter's shutdown then skips collecting them, which

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import gzip
 import json
 import socket
 import sys
@@ -107,6 +108,9 @@ class SimApp:
         self.retry_after_header = retry_after_header
         # Real seconds added before every API answer (a slow network, a slow Toggl).
         self.latency = latency
+        # Answers gzipped for a client that accepts it (Toggl's own answers are): off by default,
+        # compressing a 40 MB answer would be most of a benchmark's server time.
+        self.compress = False
         # For the admin endpoints (admin_routes.py): who "another device" acts as, how to save.
         self.acting_user_id: int | None = None
         self.save_state: Callable[[], Any] | None = None
@@ -158,7 +162,11 @@ class SimApp:
         )
         if fault is not None and fault.drop_response:
             _drop_connection(environ)
-        return self._to_response(reply)(environ, start_response)
+        response = self._to_response(reply)
+        if self.compress and "gzip" in request.headers.get("Accept-Encoding", "") and response.get_data():
+            response.set_data(gzip.compress(response.get_data()))
+            response.headers["Content-Encoding"] = "gzip"
+        return response(environ, start_response)
 
     # -- one request ------------------------------------------------------
 
