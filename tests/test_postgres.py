@@ -240,3 +240,27 @@ def test_the_running_entries_index_is_partial_on_both(empty_database):
         assert made is not None and ("WHERE (duration < 0)" if postgres else "WHERE duration < 0") in made, made
     finally:
         engine.dispose()
+
+
+def test_a_full_resync_leaves_the_planners_statistics_current(backend, synced):
+    """After the cold sync's bulk load PostgreSQL's planner knows the table's size at once
+    (`db.engine.statistics_refreshed`), not when its autovacuum gets there; SQLite is left
+    without statistics (the plans tests/test_query_plans.py holds)."""
+    if backend == "sqlite":
+        conn = sqlite3.connect(synced.db)
+        try:
+            assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() == (0,)
+        finally:
+            conn.close()
+        return
+    from sqlalchemy import text
+
+    engine = make_engine(str(synced.db))
+    try:
+        with engine.connect() as connection:
+            analyzed, estimate = connection.execute(text(
+                "SELECT s.last_analyze, c.reltuples FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                "WHERE s.relname = 'time_entries'")).one()
+    finally:
+        engine.dispose()
+    assert analyzed is not None and estimate == 200

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, delete, or_, select
 
-from togglsync.db.engine import bulk_writes, for_reading
+from togglsync.db.engine import bulk_writes, for_reading, statistics_refreshed
 from togglsync.db.models import Account, SyncCursor, Tag, TimeEntry, TimeEntryTag, WorkspaceUser, Project
 from togglsync.db.cursors import cursor_stored_at, get_cursor, set_cursor
 from togglsync.db.repo import upsert
@@ -432,6 +432,8 @@ class Puller:
                 # Entries changed while this response was built come again next time (overlap).
                 self._set_cursor(conn, ENTRIES_CURSOR, server_now, full_sync_at=self.clock())
                 self._drop_cursors(conn, SyncCursor.resource.in_([RESYNC_MARKER, REWRITE_MARKER]))
+            with self.engine.connect() as conn:
+                statistics_refreshed(conn, TimeEntry.__tablename__)
         result.full_entry_resync = True
 
     def _own_entries(self, conn: Connection) -> Any:
