@@ -128,22 +128,31 @@ def test_a_proxy_in_the_environment_is_left_to_requests(synced):
     assert json.loads(out)["requests"] == 1
 
 
-def test_entries_changed_elsewhere_are_stored_from_the_same_answer(synced):
+def _changed_elsewhere(synced, description):
+    """A finished entry edited on "another device" (the simulator) a few seconds on; the log cleared."""
     sim = synced.sim
     entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
     sim.clock.advance(5)
-    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed elsewhere"})
+    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": description})
     sim.log.clear()
+    return entry
+
+
+def _stored_description(synced, entry):
+    conn = sqlite3.connect(synced.db)
+    try:
+        return conn.execute("SELECT description FROM time_entries WHERE id = ?", (entry.id,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_entries_changed_elsewhere_are_stored_from_the_same_answer(synced):
+    entry = _changed_elsewhere(synced, "changed elsewhere")
     result = synced.run("sync", "--json")
     assert result.exit_code == 0, result.output
     assert _paths(synced) == [("GET", "/me/time_entries")]  # the quiet look's answer, not asked again
     assert json.loads(result.output)["requests"] == 1
-    conn = sqlite3.connect(synced.db)
-    try:
-        assert conn.execute("SELECT description FROM time_entries WHERE id = ?", (entry.id,)).fetchone() == (
-            "changed elsewhere",)
-    finally:
-        conn.close()
+    assert _stored_description(synced, entry) == "changed elsewhere"
 
 
 def test_entries_changed_elsewhere_are_stored_without_importing_requests(synced):
@@ -151,11 +160,7 @@ def test_entries_changed_elsewhere_are_stored_without_importing_requests(synced)
     fresh, nothing to push): its client (`TogglClient`, carrying on from `api.light`) never
     imports requests (the `Chokepoint` does on its first request), nor SQLAlchemy's PostgreSQL
     dialect on SQLite (`db.models.postgresql_options`: 40 ms)."""
-    sim = synced.sim
-    entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
-    sim.clock.advance(5)
-    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed, again"})
-    sim.log.clear()
+    _changed_elsewhere(synced, "changed, again")
     done, out, heavy = _in_a_process(synced, "sync", "--json")
     assert done.returncode == 0, done.stderr
     assert _paths(synced) == [("GET", "/me/time_entries")]
@@ -176,20 +181,12 @@ def test_gzipped_answers_are_read_by_the_light_transport_and_stored_from(synced)
     assert done.returncode == 0, done.stderr
     assert heavy == "" and json.loads(out)["requests"] == 1, (heavy, out)
     assert "gzip" in sim.log.records[0].headers.get("accept-encoding", "")
-    entry = next(e for e in sim.state.entries.values() if not e.deleted and e.stop is not None)
-    sim.clock.advance(5)
-    sim.state.update_time_entry(sim.seed.user_id, entry.workspace_id, entry.id, {"description": "changed, gzipped"})
-    sim.log.clear()
+    entry = _changed_elsewhere(synced, "changed, gzipped")
     done, out, heavy = _in_a_process(synced, "sync", "--json")
     assert done.returncode == 0, done.stderr
     assert _paths(synced) == [("GET", "/me/time_entries")]
     assert json.loads(out)["pulled"]["time_entries"] == 1 and json.loads(out)["requests"] == 1
-    conn = sqlite3.connect(synced.db)
-    try:
-        assert conn.execute("SELECT description FROM time_entries WHERE id = ?", (entry.id,)).fetchone() == (
-            "changed, gzipped",)
-    finally:
-        conn.close()
+    assert _stored_description(synced, entry) == "changed, gzipped"
 
 
 def test_the_command_leaves_its_objects_to_the_process_exit():
