@@ -8,7 +8,6 @@ functions here, so both paths put the same bytes on disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,11 +47,7 @@ def from_utc_text(text: str) -> datetime:
 
 
 def timestamp_to_db(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.__class__ is datetime and value.tzinfo is timezone.utc:
-        return str(value)[:-6]  # to_utc_text's usual case, inline: three a time entry
-    return to_utc_text(value)
+    return None if value is None else to_utc_text(value)
 
 
 def timestamp_from_db(value: str | None) -> datetime | None:
@@ -70,23 +65,12 @@ def json_to_db(value: Any) -> str | None:
         return None
     if value.__class__ is list and not value:
         return "[]"  # a new entry's tags: `start` then never imports orjson (16 ms of its 80)
-    dumps = _ORJSON_DUMPS or _load_orjson()
+    import orjson  # here: `status` only reads (orjson's own imports cost it 4 ms)
+
     try:
-        return dumps(value).decode()
+        return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError is one
         return _ENCODER.encode(value)
-
-
-_ORJSON_DUMPS: Callable[[Any], bytes] | None = None
-
-
-def _load_orjson() -> Callable[[Any], bytes]:
-    """orjson's `dumps`, imported on first use: `status` only reads (orjson's own imports cost it 4 ms)."""
-    global _ORJSON_DUMPS
-    import orjson
-
-    _ORJSON_DUMPS = orjson.dumps
-    return _ORJSON_DUMPS
 
 
 def json_from_db(value: str | None) -> Any:

@@ -163,8 +163,9 @@ class SimApp:
         if fault is not None and fault.drop_response:
             _drop_connection(environ)
         response = self._to_response(reply)
-        if self.compress and "gzip" in request.headers.get("Accept-Encoding", "") and response.get_data():
-            response.set_data(gzip.compress(response.get_data()))
+        payload = response.get_data()
+        if self.compress and payload and "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.set_data(gzip.compress(payload))
             response.headers["Content-Encoding"] = "gzip"
         return response(environ, start_response)
 
