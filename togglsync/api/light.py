@@ -74,9 +74,12 @@ _CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def proxied() -> bool:
-    """Does the environment name a proxy (requests honours `*_proxy`, `trust_env`)? The light
-    transport then leaves the request to requests."""
-    return any(name.lower().endswith("_proxy") and value for name, value in os.environ.items())
+    """Is a proxy configured where requests looks for one (`trust_env`: the standard library's
+    `getproxies`, i.e. `*_proxy` in the environment, and on macOS and Windows the system's
+    settings)? The light transport then leaves the request to requests. (urllib.request: 5 ms.)"""
+    from urllib.request import getproxies
+
+    return bool(getproxies())
 
 
 class _Headers:
