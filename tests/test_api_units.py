@@ -213,7 +213,8 @@ def test_two_threads_pacing_at_once_take_turns():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
     # Each reserved its own slot: 0, 1, 2 and 3 seconds from now, none the same.
     assert sorted(waits) == [1.0, 2.0, 3.0]
 

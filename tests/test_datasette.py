@@ -13,6 +13,7 @@ import json
 import random
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -113,15 +114,29 @@ def big(tmp_path_factory):
 
 
 def get(path: Path, *urls: str, **settings):
-    """Datasette's Python API on the file with togglsync's metadata: the responses to `urls`."""
+    """Datasette's Python API on the file with togglsync's metadata: the responses to `urls`.
+
+    Datasette runs its queries in this thread (num_sql_threads 0: the same queries under the
+    same time limits) and its connections are closed after: a test worker otherwise keeps each
+    instance's query and write threads and their connections, one set per call, until it ends.
+    `db serve` with Datasette's threads is tested in a process of its own, with a timeout.
+    """
     pytest.importorskip("datasette", reason="the datasette extra is not installed: pip install 'togglsync[datasette]'")
     from datasette.app import Datasette
 
     async def fetch():
-        ds = Datasette([str(path)], metadata=browsing.metadata(path.stem), settings=settings or None)
-        return [await ds.client.get(url) for url in urls]
+        ds = Datasette([str(path)], metadata=browsing.metadata(path.stem),
+                       settings={"num_sql_threads": 0, **settings})
+        try:
+            return [await ds.client.get(url) for url in urls]
+        finally:
+            for database in ds.databases.values():
+                database.close()
 
-    return asyncio.run(fetch())
+    before = threading.active_count()
+    responses = asyncio.run(fetch())
+    assert threading.active_count() == before, "Datasette left threads running"
+    return responses
 
 
 def test_the_day_and_tag_facets_answer_within_datasettes_time_limit_at_100k_entries(big):

@@ -180,7 +180,8 @@ def test_second_writer_waits_for_the_first(db_path):
         with second.begin() as conn:
             seen = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
             conn.exec_driver_sql("INSERT INTO t VALUES (?)", (seen + 1,))
-        thread.join()
+        thread.join(10)
+        assert not thread.is_alive()
         assert held_until_the_second_began == [True]
         with second.connect() as conn:
             assert conn.exec_driver_sql("SELECT max(x) FROM t").scalar() == 2

@@ -233,5 +233,6 @@ def test_a_writer_gets_in_between_the_batches_of_another(tmp_path):
                 db.close()
     finally:
         stop.set()
-        holder.join()
+        holder.join(10)
+    assert not holder.is_alive()
     assert max(waits) < 0.3, [round(w, 3) for w in waits]

@@ -267,7 +267,8 @@ def test_concurrent_first_opens_in_threads(db_path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a first open never ended"
     assert errors == []
 
 
