@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -352,3 +353,53 @@ def test_a_young_accounts_scheduled_sync_records_nothing_older_and_goes_quiet(ma
     assert _paths(home) == [("GET", "/me/time_entries")]
     assert heavy == "", f"a scheduled sync that found nothing changed imported {heavy}"
     assert json.loads(out)["requests"] == 1
+
+
+# -- over https, as Toggl is ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 and its key (openssl's command line)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: it makes the test's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
+def test_over_https_the_quiet_request_checks_the_certificate_as_requests_does(make_sim, isolated_home, certificate):
+    """The quiet request (`api.light`, the standard library's TLS) trusts what requests would: the
+    bundle in REQUESTS_CA_BUNDLE here. A certificate that bundle does not vouch for gets no request
+    and no token, from either transport: one Error line, and the cursor stays."""
+    from conftest import SyncedHome
+
+    sim = make_sim(entries=200, seed=7, quotas=False, tls=certificate)
+    home = SyncedHome(sim, isolated_home)
+    home.env["REQUESTS_CA_BUNDLE"] = certificate[0]
+    assert home.env["TOGGLSYNC_API_URL"].startswith("https://127.0.0.1:")
+    done, _, _ = _in_a_process(home, "sync")
+    assert done.returncode == 0, done.stderr
+    sim.clock.advance(5)
+    sim.log.clear()
+    done, out, heavy = _in_a_process(home, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert heavy == "" and json.loads(out)["requests"] == 1, (heavy, out)
+    entry = _changed_elsewhere(home, "changed, over https")
+    done, out, heavy = _in_a_process(home, "sync", "--json")
+    assert done.returncode == 0 and json.loads(out)["pulled"]["time_entries"] == 1, done.stderr
+    assert _stored_description(home, entry) == "changed, over https"
+
+    before = _cursor(home, "time_entries")
+    sim.log.clear()
+    del home.env["REQUESTS_CA_BUNDLE"]  # certifi's bundle, which knows nothing of this certificate
+    done, out, heavy = _in_a_process(home, "sync")
+    assert done.returncode != 0
+    error = done.stderr.strip().splitlines()[-1]
+    assert error == (f"Error: TLS handshake with 127.0.0.1:{sim.port} failed: its certificate is not trusted "
+                     "(self-signed certificate); to trust a proxy's certificate, set REQUESTS_CA_BUNDLE"), done.stderr
+    assert sim.log.records == [] and _cursor(home, "time_entries") == before
+    assert sim.seed.api_token not in done.stderr + done.stdout

@@ -6,6 +6,7 @@ the one rule that the light transport (`api/light.py`) follows too.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import requests
@@ -40,10 +41,18 @@ def network_error(exc: requests.RequestException, *, host: str, sent: bool, time
     """
     causes = list(_causes(exc))
     failure = next((kind for classes, kind in _KINDS if any(isinstance(c, classes) for c in causes)), Failure.OTHER)
-    reason = _os_reason(causes)
+    reason = _tls_reason(causes) if failure is Failure.TLS else _os_reason(causes)
     if failure is Failure.OTHER and reason is None:
         reason = type(causes[-1]).__name__
     return no_response(failure, host=host, reason=reason, sent=sent, timeout=timeout)
+
+
+def _tls_reason(causes: list[BaseException]) -> str | None:
+    """The certificate check's own words ("self-signed certificate", "certificate has expired")."""
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its certificate is not trusted ({cause.verify_message or 'verification failed'})"
+    return None
 
 
 def _os_reason(causes: list[BaseException]) -> str | None:

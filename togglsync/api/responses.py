@@ -320,7 +320,10 @@ def _describe_failure(failure: Failure, host: str, reason: str | None, timeout: 
     if failure is Failure.CONNECT_TIMEOUT:
         return f"timed out connecting to {host}"
     if failure is Failure.TLS:
-        return f"TLS handshake with {host} failed"
+        if reason is None:
+            return f"TLS handshake with {host} failed"
+        # A proxy or antivirus that inspects TLS signs with its own certificate: the usual cause.
+        return f"TLS handshake with {host} failed: {reason}; to trust a proxy's certificate, set REQUESTS_CA_BUNDLE"
     if failure is Failure.READ_TIMEOUT:
         within = f" within {timeout:g} s" if timeout else ""
         return f"no response from {host}{within}"

@@ -62,6 +62,7 @@ class Simulator:
     """A seeded fake Toggl on http://127.0.0.1:<port>; usable as a context manager.
 
     `now` freezes the clock at that moment before seeding (fully deterministic data).
+    `tls` (a certificate file and its key file) serves it on https://127.0.0.1:<port> instead.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class Simulator:
         members: int = 0,
         member_entries: int = 0,
         role: str = "admin",
+        tls: tuple[str, str] | None = None,
     ):
         self.clock = SimClock(frozen_at=now)
         self.state = SimState(self.clock)
@@ -115,6 +117,8 @@ class Simulator:
         self.app.save_state = self.save if self.state_file is not None else None
         self._host = host
         self._port = port
+        # (certificate file, key file): served over https, as Toggl is (tests of certificate checks).
+        self._tls = tls
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -131,7 +135,8 @@ class Simulator:
         if self._server is not None:
             return self
         _check_port(self._host, self._port)
-        self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler,
+                                   ssl_context=self._tls)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             # How long stop() waits for the loop to notice: the suite starts and stops hundreds.
@@ -167,7 +172,7 @@ class Simulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{self._host}:{self.port}"
 
     @property
     def gateway_url(self) -> str:
