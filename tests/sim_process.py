@@ -9,7 +9,10 @@ sockets, request log and deleted-record history would all count as ours.
 and `state` / `clock` / `faults` / `log` proxies whose method calls run in
 the child. Arguments and results travel as JSON; datetimes as
 {"__dt__": iso}; dataclasses (request records) arrive as dicts; a SimError
-raised in the child is raised again here.
+raised in the child is raised again here. One call at a time: the sync calls
+the clock from two threads (the entries download records its quota on the
+wall clock while the sync goes on), and two threads on the pipe at once lose
+a reply (TextIOWrapper is not thread-safe), leaving one waiting for ever.
 
 Run as a script, this file is the child: it reads one call per line from
 stdin and answers one line per call on stdout.
@@ -21,6 +24,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -79,6 +83,7 @@ class SimProcess:
             [sys.executable, __file__, _dumps(sim_kwargs)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
+        self._calling = threading.Lock()  # a call's line out and its answer in, together
         ready = self._read()
         self.url: str = ready["url"]
         self.seed = SimpleNamespace(**ready["seed"])
@@ -96,9 +101,10 @@ class SimProcess:
 
     def call(self, target: str, name: str, *args: Any, **kwargs: Any) -> Any:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(_dumps({"target": target, "name": name, "args": args, "kwargs": kwargs}) + "\n")
-        self.proc.stdin.flush()
-        reply = self._read()
+        with self._calling:
+            self.proc.stdin.write(_dumps({"target": target, "name": name, "args": args, "kwargs": kwargs}) + "\n")
+            self.proc.stdin.flush()
+            reply = self._read()
         if "sim_error" in reply:
             status, message = reply["sim_error"]
             raise SimError(status, message)
