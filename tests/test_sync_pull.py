@@ -435,3 +435,29 @@ def test_keeping_an_edit_lost_to_a_remote_delete_recreates_the_entry_with_its_ta
     env.sync()
     assert len(env.server_entries_described("kept after all")) == 1
     assert_local_equals_server(env)
+
+
+def test_a_stale_snapshot_neither_cancels_a_delete_nor_reverts_an_edit_made_here(env):
+    """GET /me answers with the catalog as it was before our own pushes (a stale read, a
+    gateway's cache): under the "remote" policy that old version is not an edit made
+    elsewhere. A tag deleted here is deleted on Toggl, a tag edited here keeps the edit, and
+    no conflict names the old values (found by tests/test_sync_model.py: `pending_operations.base_at`)."""
+    _synced(env)
+    deleted, edited = env.sim.seed.tag_ids[:2]
+    stale = env.sim.state.me(env.uid, with_related_data=True)
+    env.store.edit_tag(deleted, name="renamed here")
+    env.store.edit_tag(edited, name="first edit")
+    env.sim.clock.advance(5)
+    env.sync()  # both renames pushed: Toggl's versions are now newer than the stale snapshot's
+    env.store.delete_tag(deleted)
+    env.store.edit_tag(edited, name="second edit")
+    env.sim.clock.advance(5)
+    env.sim.faults.add(status=200, method="GET", path="/me", body=stale, count=1)
+    env.sim.log.clear()
+    env.sync(force_catalog=True, policy="remote")
+    assert env.conflicts() == []
+    server = {t["id"]: t for t in env.sim.state.me(env.uid, with_related_data=True)["tags"]}
+    assert deleted not in server and env.tag(deleted) is None
+    assert server[edited]["name"] == "second edit" == env.tag(edited)["name"]
+    assert env.ops() == []
+    assert_local_equals_server(env)

@@ -76,6 +76,8 @@ class Operation(NamedTuple):
     updated_at: datetime
     # The account that sends it (`accounts.for_operation`).
     account: str = IMPLICIT_ACCOUNT
+    # The server's version `base` was taken from (its `at`); None when not known (older rows).
+    base_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Operation:
@@ -95,7 +97,13 @@ class Operation(NamedTuple):
             created_at=values["created_at"],
             updated_at=values["updated_at"],
             account=values.get("account") or IMPLICIT_ACCOUNT,
+            base_at=values.get("base_at"),
         )
+
+    def no_news(self, at: datetime | None) -> bool:
+        """A pulled version `at` is the one the base was taken from, or older (a stale answer):
+        nothing changed on the server since this operation's edit was made."""
+        return self.base_at is not None and at is not None and at <= self.base_at
 
     @property
     def undecided(self) -> bool:
@@ -217,15 +225,17 @@ def queue(
     now: datetime,
     *,
     account: str,
+    base_at: datetime | None = None,
 ) -> int:
-    """Queue one operation, to be sent by `account`; returns its id."""
+    """Queue one operation, to be sent by `account`; returns its id. `base_at`: the `at` of
+    the server's version `base` describes."""
     stamp = to_utc_text(now)
     op_id = sql.scalar(
         conn,
-        "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, created_at, updated_at, "
-        "account) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, base_at, created_at, "
+        "updated_at, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (str(resource), str(action), record_id, workspace_id, json_to_db(dict(base) if base is not None else None),
-         stamp, stamp, account),
+         to_utc_text(base_at) if base_at is not None else None, stamp, stamp, account),
     )
     if op_id is None:
         raise RuntimeError("the driver returned no id for a new pending operation")
@@ -245,7 +255,7 @@ def queue_create(conn: Connection, resource: str, workspace_id: int, now: dateti
 
 def note_edit(
     conn: Connection, resource: str, record_id: int, workspace_id: int, base: Mapping[str, Any], now: datetime,
-    *, account: str,
+    *, account: str, base_at: datetime | None = None,
 ) -> None:
     """A record changed here (its state was `base` before): queue an update unless one rides already.
 
@@ -255,7 +265,7 @@ def note_edit(
     a change of its own added."""
     ops = for_record(conn, resource, record_id)
     if edit_needs_update(ops):
-        queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now, account=account)
+        queue(conn, resource, Action.UPDATE, record_id, workspace_id, base, now, account=account, base_at=base_at)
         return
     riding = [op for op in ops if op.state is State.QUEUED and op.action is Action.UPDATE]
     if riding:
@@ -264,7 +274,7 @@ def note_edit(
 
 def note_delete(
     conn: Connection, resource: str, record_id: int, workspace_id: int, state: Mapping[str, Any], now: datetime,
-    *, account: str,
+    *, account: str, base_at: datetime | None = None,
 ) -> None:
     """A record is deleted here (`state` was its state): queue what Toggl must hear, and no more.
 
@@ -289,7 +299,7 @@ def note_delete(
             (str(Action.DELETE), to_utc_text(now), to_utc_text(now), waiting[-1].id),
         )
     else:
-        queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now, account=account)
+        queue(conn, resource, Action.DELETE, record_id, workspace_id, state, now, account=account, base_at=base_at)
 
 
 # --- the push's transitions ----------------------------------------------------------------------
@@ -353,12 +363,15 @@ def retry(conn: Connection, op_id: int, now: datetime) -> None:
     )
 
 
-def rebase(conn: Connection, op_id: int, base: Mapping[str, Any], now: datetime) -> None:
-    """The server's state moved (a pull merged it, or part of the edit was sent): diff against this now."""
+def rebase(
+    conn: Connection, op_id: int, base: Mapping[str, Any], now: datetime, *, base_at: datetime | None = None
+) -> None:
+    """The server's state moved (a pull merged it, or part of the edit was sent): diff against this
+    now. `base_at`: that version's `at`, when known (else the one known before stays)."""
     sql.execute(
         conn,
-        "UPDATE pending_operations SET base = ?, updated_at = ? WHERE id = ?",
-        (json_to_db(dict(base)), to_utc_text(now), op_id),
+        "UPDATE pending_operations SET base = ?, base_at = coalesce(?, base_at), updated_at = ? WHERE id = ?",
+        (json_to_db(dict(base)), to_utc_text(base_at) if base_at is not None else None, to_utc_text(now), op_id),
     )
 
 

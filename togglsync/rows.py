@@ -320,7 +320,7 @@ def update(
         refresh_tag_names(conn, [record_id])  # readers of the table see the new name; not an edit of them
     base = records.state_of(kind, before)
     if records.state_of(kind, after) != base and records.spec(kind).local:
-        outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now,
+        outbox.note_edit(conn, kind, record_id, before["workspace_id"], base, now, base_at=before.get("at"),
                          account=_sender(conn, kind, before["workspace_id"], before, account))
     return after
 
@@ -344,7 +344,7 @@ def delete(conn: Connection, kind: str, record_id: int, now: datetime, *, accoun
     referenced it lose the reference, each an edit of its own (Toggl does the same
     to its copies). Returns the row as it was."""
     row = require(conn, kind, record_id)
-    outbox.note_delete(conn, kind, record_id, row["workspace_id"], records.state_of(kind, row), now,
+    outbox.note_delete(conn, kind, record_id, row["workspace_id"], records.state_of(kind, row), now, base_at=row.get("at"),
                        account=_sender(conn, kind, row["workspace_id"], row, account))
     for ref in records.references_to(kind):
         for source_id in referencing(conn, ref, record_id):
@@ -506,11 +506,12 @@ def take_server_version(
         values = {k: v for k, v in values.items() if k not in records.spec(kind).editable}
         if not later and records.changed_fields(server_state, local_state):
             outbox.queue(conn, kind, outbox.Action.UPDATE, record_id, current["workspace_id"], server_state, now,
-                         account=_sender(conn, kind, current["workspace_id"], current, None))
+                         account=_sender(conn, kind, current["workspace_id"], current, None),
+                         base_at=server_row.get("at"))
     if later:
         # An edit queued behind a create that was then sent again carries what Toggl
         # has now: based on its answer, only what is still different goes.
-        outbox.rebase(conn, later[0].id, server_state, now)
+        outbox.rebase(conn, later[0].id, server_state, now, base_at=server_row.get("at"))
     write(conn, kind, record_id, values)
 
 

@@ -150,7 +150,7 @@ def on_server(target: str | os.PathLike[str]) -> bool:
 
 # The newest revision in migrations/versions. A test checks it equals alembic's
 # head, so forgetting to bump it with a new migration fails the suite.
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 
 
 # The sync's probe before its first request: a write that changes nothing (rolled back).

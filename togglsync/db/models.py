@@ -353,6 +353,9 @@ class PendingOperation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The account that sends it (accounts.name): a time entry's is its user's; see togglsync.accounts.
     account: Mapped[str] = mapped_column(Text, server_default=text("'main'"))
+    # The `at` (server clock) of the version `base` was taken from; a pulled version no newer
+    # is a stale answer, not an edit made elsewhere (migration 0013).
+    base_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SyncConflict(Base):

@@ -82,7 +82,7 @@ def json_from_db(value: str | None) -> Any:
 TIMESTAMP_COLUMNS = frozenset({
     "start", "stop", "at", "synced_at", "created_at", "since", "full_sync_at", "updated_at",
     "resets_at", "observed_at", "sent_at", "detected_at", "resolved_at", "utc_from", "utc_to", "pushed_at", "done_at",
-    "added_at",
+    "added_at", "base_at",
 })
 JSON_COLUMNS = frozenset({"tag_ids", "tags", "raw", "base", "fingerprint", "base_value", "local_value", "remote_value"})
 BOOLEAN_COLUMNS = frozenset({"active", "archived", "billable", "is_active", "is_private", "premium"})

@@ -197,6 +197,8 @@ def _edited_while_deleted(
     """Deleted here, edited elsewhere: the edit is kept in `conflicts`. Returns whether it wins
     (the "remote" policy: the delete and every operation of the record go, the row is stored)."""
     delete = next(op for op in ops if op.action is outbox.Action.DELETE)
+    if delete.no_news(row.get("at")):
+        return False  # the version deleted here, or an older one (a stale answer): the delete goes on
     remote = records.state_of(resource, row)
     verdict = plan.edited_while_deleted(delete.base or {}, remote, policy)
     if verdict is None:
@@ -210,7 +212,7 @@ def _edited_while_deleted(
         outbox.drop(conn, [op.id for op in ops])
         return True
     # The delete goes on; a later pull of this version is no new conflict.
-    outbox.rebase(conn, delete.id, remote, now)
+    outbox.rebase(conn, delete.id, remote, now, base_at=row.get("at"))
     return False
 
 
@@ -275,6 +277,8 @@ def _merge_into_pending(
         return
     queued = [op for op in updates if op.state is outbox.State.QUEUED]
     op = (queued or updates)[0]
+    if op.no_news(row.get("at")):
+        return  # the version the edit was made on, or an older one (a stale answer): nothing to merge
     base = op.base or {}
     local = records.state_of(resource, dict(current))
     remote = records.state_of(resource, row)
@@ -298,4 +302,4 @@ def _merge_into_pending(
     if not still_changed and op.state is outbox.State.QUEUED:
         outbox.settle(conn, op.id)
     else:
-        outbox.rebase(conn, op.id, remote, now)
+        outbox.rebase(conn, op.id, remote, now, base_at=row.get("at"))

@@ -338,8 +338,10 @@ class Pusher:
         with self.engine.begin() as conn:
             current = _row(conn, resource, op.record_id)
             if current is not None and records.state_of(resource, current) != sent_state:
-                # Edited again while the request was out: keep the op, based on what was sent.
-                outbox.rebase(conn, op.id, sent_state, self.clock())
+                # Edited again while the request was out: keep the op, based on what was sent
+                # (the version Toggl answered with, when it answered with one).
+                answered_at = records.to_row(resource, record).get("at") if record is not None else None
+                outbox.rebase(conn, op.id, sent_state, self.clock(), base_at=answered_at)
                 return
             outbox.settle(conn, op.id)
             if record is not None and current is not None:
