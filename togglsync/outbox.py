@@ -36,7 +36,7 @@ from togglsync import records
 from togglsync.config import IMPLICIT_ACCOUNT
 from togglsync.db import sql
 from togglsync.db.sql import Connection
-from togglsync.db.stored import from_db, json_to_db, to_utc_text
+from togglsync.db.stored import from_db, json_to_db, timestamp_to_db, to_utc_text
 
 
 # How the error of a create parked by `park_undecided` begins.
@@ -235,7 +235,7 @@ def queue(
         "INSERT INTO pending_operations (resource, action, record_id, workspace_id, base, base_at, created_at, "
         "updated_at, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (str(resource), str(action), record_id, workspace_id, json_to_db(dict(base) if base is not None else None),
-         to_utc_text(base_at) if base_at is not None else None, stamp, stamp, account),
+         timestamp_to_db(base_at), stamp, stamp, account),
     )
     if op_id is None:
         raise RuntimeError("the driver returned no id for a new pending operation")
@@ -371,7 +371,7 @@ def rebase(
     sql.execute(
         conn,
         "UPDATE pending_operations SET base = ?, base_at = coalesce(?, base_at), updated_at = ? WHERE id = ?",
-        (json_to_db(dict(base)), to_utc_text(base_at) if base_at is not None else None, to_utc_text(now), op_id),
+        (json_to_db(dict(base)), timestamp_to_db(base_at), to_utc_text(now), op_id),
     )
 
 
